@@ -1,0 +1,3 @@
+from masspost.cli.main import main
+
+main()

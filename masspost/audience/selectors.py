@@ -1,0 +1,126 @@
+"""The audience as one database query (docs/campaign.md, "Audience"). No patient is filtered in Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from masspost.audience.filter import AudienceFilter, DateRange
+from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitStatus
+from masspost.clinic.scope import Scope
+from masspost.errors import SpecError
+
+# Address states, computed in the query: the raw value tells "none" from "unusable".
+NO_ADDRESS, VALID_ADDRESS, INVALID_ADDRESS = 0, 1, 2
+
+ROW_FIELDS = ("id", "external_id", "first_name", "last_name", "clinic_id", "lang", "accepts_sms",
+              "accepts_email", "marketing_consent", "phone_e164", "phone_state", "email_normalized",
+              "email_state")
+GROUP_FIELDS = ("lang", "accepts_sms", "accepts_email", "marketing_consent", "phone_state", "email_state")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResolvedAudience:
+    filter: AudienceFilter
+    clinics: tuple[Clinic, ...]  # the clinics patients are drawn from: chosen ∩ scope, or the whole scope
+    chosen: bool  # clinics were named in the filter (then only visits there count)
+    reference_dates: dict[int, dt.date]  # per clinic id: the date ages are counted on
+
+    def fingerprint(self) -> dict[str, object]:
+        """What the audience means today: the filter plus the dates it resolved to."""
+        return {"filter": self.filter.to_dict(),
+                "clinics": sorted(c.code for c in self.clinics),
+                "reference_dates": sorted({d.isoformat() for d in self.reference_dates.values()})}
+
+
+def audience_resolve(*, audience: AudienceFilter, scope: Scope) -> ResolvedAudience:
+    reachable = {c.code: c for c in scope.clinics()}
+    unknown = [code for code in audience.clinics if code not in reachable]
+    if unknown:
+        raise SpecError(f"audience.clinics: unknown clinic code(s) {', '.join(map(repr, unknown))}")
+    clinics = tuple(reachable[c] for c in audience.clinics) if audience.clinics else tuple(reachable.values())
+    now = timezone.now()
+    dates = {c.id: audience.reference_date or now.astimezone(ZoneInfo(c.time_zone)).date() for c in clinics}
+    return ResolvedAudience(filter=audience, clinics=clinics, chosen=bool(audience.clinics),
+                            reference_dates=dates)
+
+
+def birth_cutoff(reference: dt.date, years: int) -> dt.date:
+    """The last birth date of someone at least `years` old on `reference`.
+
+    A birthday on 29 February comes on 1 March in other years: whole years are counted by comparing
+    (month, day), so the cutoff for a 29 February reference in a common year is 28 February.
+    """
+    year = reference.year - years
+    try:
+        return reference.replace(year=year)
+    except ValueError:
+        return dt.date(year, 2, 28)
+
+
+def _age_q(resolved: ResolvedAudience) -> Q:
+    f = resolved.filter
+    by_date: dict[dt.date, list[int]] = {}
+    for clinic_id, day in resolved.reference_dates.items():
+        by_date.setdefault(day, []).append(clinic_id)
+    q = Q(pk__in=[])
+    for day, clinic_ids in by_date.items():
+        part = Q(clinic_id__in=clinic_ids, birth_date__isnull=False)
+        if f.age_min is not None:
+            part &= Q(birth_date__lte=birth_cutoff(day, f.age_min))
+        if f.age_max is not None:
+            part &= Q(birth_date__gt=birth_cutoff(day, f.age_max + 1))
+        q |= part
+    return q
+
+
+def _visited(resolved: ResolvedAudience, period: DateRange) -> Exists:
+    visits = Visit.objects.filter(patient=OuterRef("pk"), status=VisitStatus.ATTENDED,
+                                  local_date__gte=period.start, local_date__lte=period.end)
+    if resolved.chosen:
+        visits = visits.filter(clinic_id__in=[c.id for c in resolved.clinics])
+    return Exists(visits)
+
+
+def audience_patients(resolved: ResolvedAudience) -> QuerySet[Patient]:
+    f = resolved.filter
+    qs = Patient.objects.filter(status=PatientStatus.ACTIVE, clinic_id__in=[c.id for c in resolved.clinics])
+    if f.countries:
+        qs = qs.filter(country__in=f.countries)
+    if f.age_min is not None or f.age_max is not None:
+        qs = qs.filter(_age_q(resolved))
+    if f.visited:
+        qs = qs.filter(_visited(resolved, f.visited))
+    if f.not_visited:
+        qs = qs.filter(~_visited(resolved, f.not_visited))
+    return qs
+
+
+def _address_state(raw: str, usable: str) -> Case:
+    return Case(When(**{raw: ""}, then=Value(NO_ADDRESS)), When(**{usable: ""}, then=Value(INVALID_ADDRESS)),
+                default=Value(VALID_ADDRESS), output_field=IntegerField())
+
+
+def _annotated(resolved: ResolvedAudience) -> QuerySet[Patient]:
+    return audience_patients(resolved).annotate(
+        lang=Coalesce(NullIf(F("language"), Value("")), F("clinic__default_language")),
+        phone_state=_address_state("phone", "phone_e164"),
+        email_state=_address_state("email", "email_normalized"),
+    )
+
+
+def audience_groups(resolved: ResolvedAudience) -> list[tuple[str, bool, bool, bool, int, int, int]]:
+    """Patient counts grouped by everything that decides who gets what: one GROUP BY query."""
+    rows = _annotated(resolved).values(*GROUP_FIELDS).annotate(n=Count("id")).order_by()
+    return [tuple(r[k] for k in GROUP_FIELDS) + (r["n"],) for r in rows]  # type: ignore[misc]
+
+
+def audience_rows(resolved: ResolvedAudience) -> Iterator[tuple[object, ...]]:
+    """Every selected patient as a ROW_FIELDS tuple, streamed (server-side cursor on PostgreSQL)."""
+    return _annotated(resolved).values_list(*ROW_FIELDS).order_by().iterator(chunk_size=5000)

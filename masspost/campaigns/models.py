@@ -1,0 +1,45 @@
+"""Campaigns (what was confirmed) and the audit log. Their messages live in the delivery outbox."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class CampaignState(models.TextChoices):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200)
+    purpose = models.CharField(max_length=10)
+    channel = models.CharField(max_length=5)
+    fallback_language = models.CharField(max_length=2, blank=True)
+    # The campaign file as confirmed, and the audience as it resolved (reference dates included).
+    spec = models.JSONField()
+    audience = models.JSONField()
+    # The preview token the send was confirmed with: a second confirmation of the same preview finds this
+    # campaign instead of making another (unique, so two racing confirmations cannot both win).
+    token = models.CharField(max_length=120, unique=True)
+    state = models.CharField(max_length=10, choices=CampaignState.choices, default=CampaignState.ACTIVE)
+    messages = models.PositiveIntegerField(default=0)
+    deadline = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"campaign {self.pk}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when. Ids and counts only: never patient data."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=50)
+    campaign = models.ForeignKey(Campaign, null=True, on_delete=models.SET_NULL, related_name="audit_events")
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="audit_at")]

@@ -1,0 +1,157 @@
+"""A campaign as the user wrote it: the campaign file / API payload (docs/campaign.md), parsed and checked."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from masspost.audience.filter import AudienceFilter
+from masspost.content import Template, TemplateError, compile_template
+from masspost.content.languages import is_language
+from masspost.errors import SpecError
+
+
+class Purpose(enum.StrEnum):
+    SERVICE = "service"
+    MARKETING = "marketing"
+
+
+class ChannelChoice(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    BOTH = "both"
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return ("sms", "email") if self is ChannelChoice.BOTH else (self.value,)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LanguageContent:
+    sms: str = ""
+    email_subject: str = ""
+    email_body: str = ""
+
+    def has(self, channel: str) -> bool:
+        return bool(self.sms.strip()) if channel == "sms" else bool(self.email_body.strip())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CampaignSpec:
+    name: str
+    purpose: Purpose
+    channel: ChannelChoice
+    audience: AudienceFilter
+    content: tuple[tuple[str, LanguageContent], ...]  # (language, texts), sorted by language
+    fallback_language: str | None = None
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return self.channel.channels
+
+    def languages_with(self, channel: str) -> frozenset[str]:
+        return frozenset(lang for lang, texts in self.content if texts.has(channel))
+
+    def settings_digest(self) -> str:
+        return _digest({"name": self.name, "purpose": self.purpose.value, "channel": self.channel.value,
+                        "fallback_language": self.fallback_language})
+
+    def content_digest(self) -> str:
+        return _digest({lang: [t.sms, t.email_subject, t.email_body] for lang, t in self.content})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "purpose": self.purpose.value, "channel": self.channel.value,
+            "audience": self.audience.to_dict(), "fallback_language": self.fallback_language,
+            "content": {lang: {"sms": t.sms, "email_subject": t.email_subject, "email_body": t.email_body}
+                        for lang, t in self.content},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> CampaignSpec:
+        if not isinstance(data, dict):
+            raise SpecError("a campaign must be a JSON object")
+        unknown = set(data) - {"name", "purpose", "channel", "audience", "fallback_language", "content"}
+        if unknown:
+            raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))}")
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError("name: a campaign needs a name")
+        purpose = _choice(Purpose, data.get("purpose", "service"), "purpose")
+        channel = _choice(ChannelChoice, data.get("channel"), "channel")
+        fallback = data.get("fallback_language")
+        if fallback is not None and (not isinstance(fallback, str) or not is_language(fallback)):
+            raise SpecError(f"fallback_language: unknown language code {fallback!r} (ISO 639-1)")
+        content = _content(data.get("content"))
+        spec = cls(name=name.strip(), purpose=purpose, channel=channel, fallback_language=fallback or None,
+                   audience=AudienceFilter.from_dict(data.get("audience")), content=content)
+        for ch in spec.channels:
+            if not spec.languages_with(ch):
+                raise SpecError(f"empty campaign: no language has {'an SMS text' if ch == 'sms' else 'an e-mail'}")
+            if spec.fallback_language and spec.fallback_language not in spec.languages_with(ch):
+                raise SpecError(f"fallback_language {spec.fallback_language!r} has no {_channel_name(ch)} text")
+        return spec
+
+
+def _channel_name(channel: str) -> str:
+    return "SMS" if channel == "sms" else "e-mail"
+
+
+def _choice(kind: type[enum.StrEnum], value: Any, key: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = " | ".join(m.value for m in kind)
+        raise SpecError(f"{key}: {value!r} is not one of {allowed}") from None
+
+
+def _content(value: Any) -> tuple[tuple[str, LanguageContent], ...]:
+    if not isinstance(value, dict) or not value:
+        raise SpecError("content: give the texts per language, e.g. {\"et\": {\"sms\": \"...\"}}")
+    out = []
+    for lang, texts in value.items():
+        if not is_language(lang):
+            raise SpecError(f"content: unknown language code {lang!r} (ISO 639-1)")
+        if not isinstance(texts, dict) or set(texts) - {"sms", "email_subject", "email_body"}:
+            raise SpecError(f"content.{lang}: must be an object with sms, email_subject, email_body")
+        for key, text in texts.items():
+            if not isinstance(text, str):
+                raise SpecError(f"content.{lang}.{key}: must be text")
+        item = LanguageContent(**texts)
+        if bool(item.email_subject.strip()) != bool(item.email_body.strip()):
+            raise SpecError(f"content.{lang}: an e-mail needs both a subject and a body")
+        out.append((lang, item))
+    return tuple(sorted(out))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompiledContent:
+    sms: Template | None
+    email_subject: Template | None
+    email_body: Template | None
+
+
+def compile_content(spec: CampaignSpec) -> dict[str, CompiledContent]:
+    """Compile every text the campaign will send; a template error names language, channel and position."""
+    out: dict[str, CompiledContent] = {}
+    for lang, texts in spec.content:
+        parts: dict[str, Template | None] = {}
+        for key, label in (("sms", "SMS"), ("email_subject", "e-mail subject"), ("email_body", "e-mail body")):
+            source = getattr(texts, key)
+            channel = "sms" if key == "sms" else "email"
+            if channel not in spec.channels or not texts.has(channel):
+                parts[key] = None
+                continue
+            try:
+                parts[key] = compile_template(source)
+            except TemplateError as exc:
+                raise SpecError(f"content.{lang} {label}: {exc}") from None
+        out[lang] = CompiledContent(**parts)
+    return out
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -1,0 +1,52 @@
+"""What every masspost command shares: the schema made or updated first, domain errors as one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from masspost.campaigns.spec import CampaignSpec
+from masspost.errors import MasspostError
+
+
+class MasspostCommand(BaseCommand):
+    needs_schema = True
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        try:
+            if self.needs_schema:
+                ensure_schema()
+            return super().execute(*args, **options)
+        except MasspostError as exc:
+            raise CommandError(str(exc)) from None
+
+    def print_json(self, value: Any) -> None:
+        self.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def ensure_schema() -> None:
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def load_spec(path: str) -> CampaignSpec:
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path != "-" else _stdin()
+    except OSError as exc:
+        raise MasspostError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise MasspostError(f"{path}: not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MasspostError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    return CampaignSpec.from_dict(data)
+
+
+def _stdin() -> str:
+    import sys
+
+    return sys.stdin.read()

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from masspost.cli.base import MasspostCommand
+from masspost.clinic.importer import import_file
+
+MAX_LISTED = 200
+
+
+class Command(MasspostCommand):
+    help = "Import clinics, patients or visits from a CSV file (docs/import.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("kind", choices=["clinics", "patients", "visits"])
+        parser.add_argument("file")
+        parser.add_argument("--skip-invalid", action="store_true",
+                            help="import the good rows even when some rows are bad (bad rows are still reported)")
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = import_file(kind=options["kind"], path=Path(options["file"]), skip_invalid=options["skip_invalid"])
+        if options["json"]:
+            self.print_json({
+                "kind": report.kind, "rows": report.rows, "imported": report.imported, "written": report.written,
+                "errors": [vars_of(p) for p in report.errors], "warnings": [vars_of(p) for p in report.warnings],
+            })
+        else:
+            for label, problems in (("warning", report.warnings), ("error", report.errors)):
+                for problem in problems[:MAX_LISTED]:
+                    self.stderr.write(f"{label}: {problem}")
+                if len(problems) > MAX_LISTED:
+                    self.stderr.write(f"... and {len(problems) - MAX_LISTED} more {label}s (use --json for all)")
+            if report.written:
+                self.stdout.write(f"imported {report.imported} of {report.rows} {report.kind} rows"
+                                  + (f", {len(report.errors)} bad rows skipped" if report.errors else "")
+                                  + (f", {len(report.warnings)} warnings" if report.warnings else ""))
+        if not report.written:
+            raise CommandError(f"{len(report.errors)} bad row(s) in {options['file']}: nothing was imported "
+                               "(fix them, or use --skip-invalid to import the good rows)")
+
+
+def vars_of(problem: Any) -> dict[str, Any]:
+    return {"row": problem.row, "column": problem.column, "reason": problem.reason, "ref": problem.ref}

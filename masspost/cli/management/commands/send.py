@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from masspost.cli.base import MasspostCommand, load_spec
+from masspost.campaigns.services import campaign_send
+from masspost.clinic.scope import Scope
+
+
+class Command(MasspostCommand):
+    help = "Send a campaign file: writes the campaign and its outbox; `masspost worker` delivers it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="campaign JSON file (docs/campaign.md), or - for standard input")
+        parser.add_argument("--token", help="the token `masspost preview` printed: refuse to send if anything "
+                                            "changed since that preview")
+        parser.add_argument("--yes", action="store_true", help="confirm the send")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        spec = load_spec(options["file"])
+        if not options["yes"]:
+            raise CommandError("nothing sent: confirm with --yes (preview first with `masspost preview`)")
+        outcome = campaign_send(spec=spec, scope=Scope.operator(), token=options["token"])
+        if options["json"]:
+            self.print_json({"campaign": outcome.campaign_id, "messages": outcome.messages,
+                             "created": outcome.created})
+        elif outcome.created:
+            self.stdout.write(f"campaign {outcome.campaign_id}: {outcome.messages} messages queued "
+                              "(run `masspost worker` to deliver them)")
+        else:
+            self.stdout.write(f"campaign {outcome.campaign_id} was already sent with this preview: "
+                              f"{outcome.messages} messages, nothing new queued")

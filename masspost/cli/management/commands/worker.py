@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import signal
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from masspost.cli.base import MasspostCommand
+from masspost.delivery.worker import worker_run
+
+
+class Command(MasspostCommand):
+    help = "Deliver due outbox messages through the configured gateways (MASSPOST_SMS_URL, MASSPOST_EMAIL_URL)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
+        parser.add_argument("--batch", type=int, default=100, help="messages claimed at a time")
+        parser.add_argument("--lease", type=int, default=300, help="seconds a claim is held")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True  # finish the message in hand, record it, then leave
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        stats = worker_run(until_idle=options["until_idle"], batch_size=options["batch"],
+                           lease=timedelta(seconds=options["lease"]), should_stop=lambda: stopping)
+        if options["json"]:
+            self.print_json(vars(stats))
+        else:
+            self.stdout.write(f"worker: {stats.sent} sent, {stats.retried} to retry, {stats.failed} failed, "
+                              f"{stats.expired} expired, {stats.unknown} unknown")

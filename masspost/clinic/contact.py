@@ -1,0 +1,36 @@
+"""Phone and e-mail checks at import. An unusable address is kept as written and flagged, never a bad row."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from phonenumbers import PhoneNumberType
+
+_SMS_CAPABLE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def normalize_phone(raw: str, region: str) -> tuple[str, str]:
+    """(E.164 form, "") for a number that can take an SMS; ("", reason) otherwise; ("", "") when empty."""
+    raw = raw.strip()
+    if not raw:
+        return "", ""
+    try:
+        number = phonenumbers.parse(raw, region or None)
+    except phonenumbers.NumberParseException:
+        return "", "not a phone number"
+    if not phonenumbers.is_valid_number(number):
+        return "", "not a valid phone number" + (f" for region {region}" if region else "")
+    if phonenumbers.number_type(number) not in _SMS_CAPABLE:
+        return "", "not a mobile number (cannot receive SMS)"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
+
+
+def normalize_email(raw: str) -> tuple[str, str]:
+    """(normalised address, "") or ("", reason); ("", "") when empty. No DNS look-up: imports run offline."""
+    raw = raw.strip()
+    if not raw:
+        return "", ""
+    try:
+        return validate_email(raw, check_deliverability=False).normalized, ""
+    except EmailNotValidError:
+        return "", "not a valid e-mail address"

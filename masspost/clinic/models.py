@@ -1,0 +1,83 @@
+"""Clinics, patients and visits: the data every audience is drawn from (docs/import.md)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Clinic(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2)  # ISO 3166-1 alpha-2
+    time_zone = models.CharField(max_length=64, default="Europe/Tallinn")
+    default_language = models.CharField(max_length=2)  # ISO 639-1
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    sms_sender = models.CharField(max_length=16, blank=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PatientStatus(models.TextChoices):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    DECEASED = "deceased"
+
+
+class Patient(models.Model):
+    external_id = models.CharField(max_length=64, unique=True)
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2, residence
+    language = models.CharField(max_length=2, blank=True)  # ISO 639-1; blank = the clinic's default
+    # The phone and e-mail as the clinic wrote them, and their usable form ("" when there is none or
+    # it cannot be used: the raw value then tells `no_address` from `invalid_address`).
+    phone = models.CharField(max_length=64, blank=True)
+    phone_e164 = models.CharField(max_length=20, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    email_normalized = models.CharField(max_length=254, blank=True)
+    accepts_sms = models.BooleanField(default=True)
+    accepts_email = models.BooleanField(default=True)
+    marketing_consent = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=PatientStatus.choices, default=PatientStatus.ACTIVE)
+
+    class Meta:
+        indexes = [
+            # Audience queries always start from the active patients of some clinics.
+            models.Index(fields=["clinic", "birth_date"], name="patient_active_clinic_birth",
+                         condition=Q(status="active")),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class VisitStatus(models.TextChoices):
+    ATTENDED = "attended"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class Visit(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="visits")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="visits")
+    start = models.DateTimeField()  # UTC
+    # The visit's date in its clinic's time zone, fixed at import: the audience's visit ranges are clinic-local
+    # dates, and a stored date keeps that comparison a plain indexed range.
+    local_date = models.DateField()
+    status = models.CharField(max_length=10, choices=VisitStatus.choices)
+
+    class Meta:
+        constraints = [
+            # Visits have no id of their own in the clinic's export; re-importing one updates it.
+            models.UniqueConstraint(fields=["patient", "clinic", "start"], name="visit_unique_patient_clinic_start"),
+        ]
+        indexes = [
+            # "visited / not visited in [from, to]" is an EXISTS over attended visits of one patient.
+            models.Index(fields=["patient", "local_date", "clinic"], name="visit_attended_patient_date",
+                         condition=Q(status="attended")),
+        ]

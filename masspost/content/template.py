@@ -1,0 +1,81 @@
+"""Merge-field templates: `Tere {first_name}!`.
+
+Only the allow-listed names render. The template is parsed by hand rather than handed to `str.format`, so
+no attribute access (`{first_name.__class__}`), indexing, conversion (`!r`) or format spec can ever reach a
+value: anything but a plain allowed name is an error naming its position. `{{` and `}}` are literal braces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MERGE_FIELDS: tuple[str, ...] = ("first_name", "last_name", "clinic_name", "clinic_phone")
+
+_NAME = re.compile(r"[a-z_]+\Z")
+
+
+class TemplateError(ValueError):
+    """A malformed template; `position` is 1-based, counted in characters."""
+
+    def __init__(self, reason: str, position: int) -> None:
+        super().__init__(f"position {position}: {reason}")
+        self.reason = reason
+        self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    source: str
+    fields: frozenset[str]
+    _format: str  # the source rewritten as a str.format string over validated names only
+
+    def render(self, values: Mapping[str, str]) -> str:
+        return self._format.format_map(values)
+
+
+def compile_template(source: str) -> Template:
+    out: list[str] = []
+    fields: set[str] = set()
+    i, n = 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch == "{":
+            if i + 1 < n and source[i + 1] == "{":
+                out.append("{{")
+                i += 2
+                continue
+            close = source.find("}", i + 1)
+            opener = source.find("{", i + 1)
+            if close == -1 or (opener != -1 and opener < close):
+                raise TemplateError("'{' is not closed (write '{{' for a literal brace)", i + 1)
+            name = source[i + 1 : close]
+            if not name.strip():
+                raise TemplateError("empty merge field '{}'", i + 1)
+            if not _NAME.match(name):
+                raise TemplateError(
+                    f"merge field '{{{name}}}' is not a plain name (allowed: {_allowed()})", i + 1
+                )
+            if name not in MERGE_FIELDS:
+                raise TemplateError(f"unknown merge field '{{{name}}}' (allowed: {_allowed()})", i + 1)
+            fields.add(name)
+            out.append("{" + name + "}")
+            i = close + 1
+        elif ch == "}":
+            if i + 1 < n and source[i + 1] == "}":
+                out.append("}}")
+                i += 2
+                continue
+            raise TemplateError("'}' without '{' (write '}}' for a literal brace)", i + 1)
+        else:
+            j = i
+            while j < n and source[j] not in "{}":
+                j += 1
+            out.append(source[i:j])
+            i = j
+    return Template(source=source, fields=frozenset(fields), _format="".join(out))
+
+
+def _allowed() -> str:
+    return ", ".join("{" + f + "}" for f in MERGE_FIELDS)

@@ -1,0 +1,76 @@
+"""The one gateway interface every channel transport implements.
+
+A gateway is opened once per worker batch, sends messages one at a time and is closed at the end.
+`send` never raises for a per-message problem: it returns a `SendResult` that says whether the
+message was accepted (with the remote id, when the peer gives one) or failed, and whether the
+failure is transient (retry later) or permanent (do not retry). Connection-level trouble that
+makes every following message fail too is also reported as a transient result; the worker then
+backs off. See docs/delivery.md.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutgoingMessage:
+    """Everything a gateway needs; built from one outbox row (no campaign or patient lookup)."""
+
+    message_id: int
+    campaign_id: int
+    patient_ref: str  # the patient's external id: the only patient identifier that may reach a log
+    channel: Channel
+    to: str  # E.164 phone number or e-mail address
+    language: str
+    text: str  # SMS text or e-mail body (plain text)
+    subject: str = ""  # e-mail only
+    encoding: str = ""  # SMS only: "GSM-7" or "UCS-2"
+    parts: int = 1  # SMS parts (1 for e-mail)
+    sender: str = ""  # SMS sender id, or the e-mail From address
+    sender_name: str = ""  # display name for e-mail From / Reply-To
+    reply_to: str = ""
+
+
+class Outcome(enum.StrEnum):
+    ACCEPTED = "accepted"
+    TRANSIENT = "transient"  # retry later with backoff
+    PERMANENT = "permanent"  # never retry; keep the reason
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    remote_id: str = ""
+    error: str = ""  # the remote reply or local reason; never patient data beyond an id
+
+    @classmethod
+    def accepted(cls, remote_id: str = "") -> SendResult:
+        return cls(outcome=Outcome.ACCEPTED, remote_id=remote_id)
+
+    @classmethod
+    def transient(cls, error: str) -> SendResult:
+        return cls(outcome=Outcome.TRANSIENT, error=error)
+
+    @classmethod
+    def permanent(cls, error: str) -> SendResult:
+        return cls(outcome=Outcome.PERMANENT, error=error)
+
+
+class Gateway(Protocol):
+    """open → send* → close. Implementations live one per module in this package."""
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def send(self, message: OutgoingMessage) -> SendResult: ...
+
+    def close(self) -> None: ...

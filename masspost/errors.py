@@ -1,0 +1,22 @@
+"""Domain errors. Interfaces map these to a one-line message (CLI) or a response (API) in one place each.
+
+Messages name the row, field, language or campaign — never patient data beyond an external id.
+"""
+
+from __future__ import annotations
+
+
+class MasspostError(Exception):
+    """A problem the user can fix; its message is shown as it is."""
+
+
+class NotFoundError(MasspostError):
+    pass
+
+
+class SpecError(MasspostError):
+    """A campaign file / API payload that is not a valid campaign."""
+
+
+class StaleTokenError(MasspostError):
+    """The preview token no longer matches the audience or the content."""

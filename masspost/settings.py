@@ -1,0 +1,64 @@
+"""Django settings, all from environment variables (documented in README.md, "Configuration").
+
+SQLite under MASSPOST_DATA_DIR is the embedded default; PostgreSQL via DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+DATA_DIR = Path(os.environ.get("MASSPOST_DATA_DIR", "var")).resolve()
+
+SECRET_KEY = os.environ.get("MASSPOST_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = os.environ.get("MASSPOST_DEBUG", "") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("MASSPOST_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "masspost.clinic",
+    "masspost.campaigns",
+    "masspost.delivery",
+    "masspost.cli",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+]
+
+ROOT_URLCONF = "masspost.urls"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'masspost.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets the worker read while a send writes; the timeout rides over short write locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+
+# Gateways by URL (docs/delivery.md). Unset = a JSON-lines file in the data directory: nothing leaves the machine.
+MASSPOST_SMS_URL = os.environ.get("MASSPOST_SMS_URL") or f"file://{DATA_DIR / 'outbox-sms.jsonl'}"
+MASSPOST_EMAIL_URL = os.environ.get("MASSPOST_EMAIL_URL") or f"file://{DATA_DIR / 'outbox-email.jsonl'}"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"masspost": {"handlers": ["stderr"], "level": os.environ.get("MASSPOST_LOG_LEVEL", "WARNING")}},
+}
