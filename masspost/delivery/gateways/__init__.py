@@ -1,4 +1,4 @@
-"""Gateways by URL (docs/delivery.md): file://, console:, smtp://, smtps://, smpp://."""
+"""Gateways by URL (docs/delivery.md): file://, console:, memory:, smtp://, smtps://, smpp://."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from masspost.errors import MasspostError
 _SCHEMES = {
     "file": "masspost.delivery.gateways.file",
     "console": "masspost.delivery.gateways.console",
+    "memory": "masspost.delivery.gateways.memory",
     "smtp": "masspost.delivery.gateways.smtp",
     "smtps": "masspost.delivery.gateways.smtp",
     "smpp": "masspost.delivery.gateways.smpp",

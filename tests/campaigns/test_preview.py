@@ -1,0 +1,185 @@
+"""The preview tells the truth: who gets which text, in which language, how many parts, who is left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from masspost.campaigns.selectors import campaign_counts, campaign_preview
+from masspost.campaigns.spec import CampaignSpec
+from masspost.clinic.scope import Scope
+from masspost.errors import SpecError
+from tests.conftest import campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def preview(**overrides: Any) -> dict[str, Any]:
+    return campaign_preview(spec=CampaignSpec.from_dict(campaign(**overrides)), scope=Scope.operator()).to_dict()
+
+
+def test_each_patient_gets_their_language(make_patient: Any) -> None:
+    make_patient(language="et")
+    make_patient(language="ru")
+    make_patient(language="ru")
+    make_patient(language="en")
+    data = preview()
+    assert data["recipients"] == {"en": {"sms": 1, "email": 0}, "et": {"sms": 1, "email": 0},
+                                  "ru": {"sms": 2, "email": 0}}
+    assert data["sms"]["ru"]["sample"]["text"] == "Привет, Mari!"
+    assert data["excluded"]["sms"] == dict.fromkeys(
+        ["opted_out", "no_marketing_consent", "no_content", "no_address", "invalid_address"], 0)
+
+
+def test_patient_without_language_gets_the_clinic_default(make_patient: Any) -> None:
+    make_patient(language="")
+    assert preview()["recipients"] == {"en": {"sms": 0, "email": 0}, "et": {"sms": 1, "email": 0},
+                                       "ru": {"sms": 0, "email": 0}}
+
+
+def test_language_without_text_gets_nothing_and_is_shown(make_patient: Any) -> None:
+    make_patient(language="fi")
+    make_patient(language="fi")
+    data = preview(content={"et": {"sms": "Tere!"}, "fi": {"sms": "  "}})
+    assert data["recipients"] == {"et": {"sms": 0, "email": 0}}
+    assert data["excluded"]["sms"]["no_content"] == 2
+    assert data["no_content_languages"]["sms"] == {"fi": 2}
+    assert data["messages_total"] == 0
+
+
+def test_fallback_language_reaches_the_left_out(make_patient: Any) -> None:
+    make_patient(language="fi")
+    make_patient(language="et")
+    data = preview(content={"et": {"sms": "Tere!"}, "en": {"sms": "Hello!"}}, fallback_language="en")
+    assert data["recipients"]["en"]["sms"] == 1
+    assert data["fallback"] == {"sms": 1}
+    assert data["excluded"]["sms"]["no_content"] == 0
+
+
+def test_fallback_without_text_for_the_channel_is_refused() -> None:
+    with pytest.raises(SpecError, match="fallback_language 'en' has no SMS text"):
+        CampaignSpec.from_dict(campaign(fallback_language="en", content={"et": {"sms": "Tere"}}))
+
+
+def test_exclusion_reasons_in_order(make_patient: Any) -> None:
+    # Every patient here has several reasons; only the first in DESIGN.md's order is counted.
+    make_patient(accepts_sms=False, marketing_consent=False, language="fi", phone="", phone_e164="")
+    make_patient(marketing_consent=False, language="fi", phone="", phone_e164="")
+    make_patient(language="fi", phone="", phone_e164="")
+    make_patient(phone="", phone_e164="")
+    make_patient(phone="12345", phone_e164="")
+    make_patient()
+    data = preview(purpose="marketing")
+    assert data["excluded"]["sms"] == {"opted_out": 1, "no_marketing_consent": 1, "no_content": 1,
+                                       "no_address": 1, "invalid_address": 1}
+    assert data["recipients"]["et"]["sms"] == 1
+
+
+def test_service_messages_ignore_marketing_consent(make_patient: Any) -> None:
+    make_patient(marketing_consent=False)
+    assert preview(purpose="service")["recipients"]["et"]["sms"] == 1
+    assert preview(purpose="marketing")["excluded"]["sms"]["no_marketing_consent"] == 1
+
+
+def test_both_channels_are_decided_separately(make_patient: Any) -> None:
+    make_patient(accepts_email=False)
+    make_patient(phone="", phone_e164="")
+    make_patient(email="mari@", email_normalized="")
+    content = {"et": {"sms": "Tere {first_name}", "email_subject": "Tere", "email_body": "Tere {last_name}"}}
+    data = preview(channel="both", content=content)
+    assert data["recipients"] == {"et": {"sms": 2, "email": 1}}
+    assert data["excluded"]["sms"]["no_address"] == 1
+    assert data["excluded"]["email"]["opted_out"] == 1
+    assert data["excluded"]["email"]["invalid_address"] == 1
+    assert data["emails_total"] == 1
+    assert data["email"]["et"]["sample"]["text"] == "Tere Maasikas"
+
+
+def test_sms_parts_follow_each_recipients_name(make_patient: Any) -> None:
+    base = "x" * 150 + " {first_name}"  # 151 + name: GSM-7 fits one part up to 160
+    make_patient(first_name="Ann")  # 154 septets: 1 part
+    make_patient(first_name="Maximilian")  # 161 septets: 2 parts
+    make_patient(first_name="Tõnu")  # õ forces UCS-2: 155 units → 3 parts of 67
+    data = preview(content={"et": {"sms": base}})
+    sms = data["sms"]["et"]
+    assert (sms["parts_min"], sms["parts_max"], sms["parts_total"]) == (1, 3, 6)
+    assert sms["encodings"] == {"GSM-7": 2, "UCS-2": 1}
+    assert sms["longest"]["parts"] == 3
+    assert data["sms_parts_total"] == 6
+
+
+def test_merge_fields_render_clinic_values(make_patient: Any) -> None:
+    make_patient(first_name="Jaan", last_name="Tamm")
+    data = preview(content={"et": {"sms": "{first_name} {last_name}, {clinic_name} {clinic_phone} {{x}}"}})
+    assert data["sms"]["et"]["sample"]["text"] == "Jaan Tamm, Hammas Tallinn +372 600 1000 {x}"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("Tere {firstname}", "content.et SMS: position 6: unknown merge field '{firstname}'"),
+    ("Tere {first_name.__class__}", "position 6: merge field '{first_name.__class__}' is not a plain name"),
+    ("Tere {first_name!r}", "is not a plain name"),
+    ("Tere {0}", "is not a plain name"),
+    ("Tere {first_name", "position 6: '{' is not closed"),
+    ("Tere first_name}", "position 16: '}' without '{'"),
+    ("Tere {}", "empty merge field"),
+])
+def test_template_errors_name_language_channel_and_position(make_patient: Any, text: str, message: str) -> None:
+    make_patient()
+    with pytest.raises(SpecError) as err:
+        preview(content={"et": {"sms": text}})
+    assert message in str(err.value)
+
+
+def test_email_subject_errors_are_named(make_patient: Any) -> None:
+    content = {"ru": {"email_subject": "Привет {имя}", "email_body": "Текст"}}
+    with pytest.raises(SpecError, match="content.ru e-mail subject: position 8"):
+        preview(channel="email", content=content)
+
+
+def test_counts_query_agrees_with_the_full_preview(make_patient: Any, other_clinic: Any) -> None:
+    variants: list[dict[str, Any]] = [
+        {}, {"language": "ru"}, {"language": "fi"}, {"language": ""}, {"accepts_sms": False},
+        {"marketing_consent": False}, {"phone": "", "phone_e164": ""}, {"phone": "1", "phone_e164": ""},
+        {"email": "", "email_normalized": ""}, {"clinic": other_clinic, "language": "en"}, {"accepts_email": False},
+    ]
+    for v in variants:
+        make_patient(**v)
+    content = {"et": {"sms": "T {first_name}", "email_subject": "S", "email_body": "B"}, "ru": {"sms": "П"}}
+    for purpose in ("service", "marketing"):
+        for fallback in (None, "et"):
+            spec = CampaignSpec.from_dict(campaign(channel="both", purpose=purpose, content=content,
+                                                   fallback_language=fallback))
+            full = campaign_preview(spec=spec, scope=Scope.operator()).to_dict()
+            counts = campaign_counts(spec=spec, scope=Scope.operator())
+            assert counts["excluded"] == full["excluded"]
+            assert counts["audience"]["patients"] == full["audience"]["patients"] == len(variants)
+            assert {k: v for k, v in counts["recipients"].items() if any(v.values())} == \
+                   {k: v for k, v in full["recipients"].items() if any(v.values())}
+
+
+def test_preview_is_scoped_to_the_users_clinics(make_patient: Any, other_clinic: Any) -> None:
+    make_patient()
+    make_patient(clinic=other_clinic)
+    scope = Scope(actor="reception", clinic_ids=frozenset({other_clinic.id}))
+    data = campaign_preview(spec=CampaignSpec.from_dict(campaign()), scope=scope).to_dict()
+    assert data["audience"]["patients"] == 1
+    assert data["sms"]["et"]["sample"]["text"] == "Tere Mari!"
+    assert data["audience"]["clinics"] == ["TRT"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"channel": "fax"}, "channel: 'fax' is not one of sms | email | both"),
+    ({"purpose": "spam"}, "purpose"),
+    ({"content": {"xx": {"sms": "a"}}}, "unknown language code 'xx'"),
+    ({"content": {"et": {"sms": ""}}}, "empty campaign: no language has an SMS text"),
+    ({"content": {}}, "content: give the texts per language"),
+    ({"name": " "}, "name: a campaign needs a name"),
+    ({"fallback_language": "zz"}, "fallback_language: unknown language code 'zz'"),
+    ({"content": {"et": {"email_subject": "S"}}, "channel": "email"}, "needs both a subject and a body"),
+    ({"colour": "red"}, "unknown key(s) colour"),
+])
+def test_bad_campaigns_are_named(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        CampaignSpec.from_dict(campaign(**change))
+    assert message in str(err.value)

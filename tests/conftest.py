@@ -1,0 +1,71 @@
+"""Shared fixtures: small hand-built clinic data where the right answer is obvious."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from masspost.clinic.models import Clinic, Patient, Visit
+
+TALLINN = ZoneInfo("Europe/Tallinn")
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def clinic(db: Any) -> Clinic:
+    return Clinic.objects.create(code="TLN", name="Hammas Tallinn", country="EE", time_zone="Europe/Tallinn",
+                                 default_language="et", phone="+372 600 1000", email="tallinn@hammas.example",
+                                 sms_sender="HammasTLN")
+
+
+@pytest.fixture
+def other_clinic(db: Any) -> Clinic:
+    return Clinic.objects.create(code="TRT", name="Hammas Tartu", country="EE", time_zone="Europe/Tallinn",
+                                 default_language="et", phone="+372 700 2000", email="tartu@hammas.example",
+                                 sms_sender="HammasTRT")
+
+
+@pytest.fixture
+def make_patient(clinic: Clinic) -> Callable[..., Patient]:
+    def make(**fields: Any) -> Patient:
+        n = next(_ids)
+        values: dict[str, Any] = {
+            "external_id": f"T{n:05d}", "clinic": clinic, "first_name": "Mari", "last_name": "Maasikas",
+            "birth_date": dt.date(1980, 5, 17), "country": "EE", "language": "et",
+            "phone": f"5{n:07d}", "phone_e164": f"+3725{n:07d}", "email": f"p{n}@example.com",
+            "email_normalized": f"p{n}@example.com", "accepts_sms": True, "accepts_email": True,
+            "marketing_consent": True, "status": "active",
+        }
+        values.update(fields)
+        return Patient.objects.create(**values)
+
+    return make
+
+
+@pytest.fixture
+def make_visit() -> Callable[..., Visit]:
+    def make(patient: Patient, local: dt.datetime, *, clinic: Clinic | None = None, status: str = "attended") -> Visit:
+        clinic = clinic or patient.clinic
+        zone = ZoneInfo(clinic.time_zone)
+        start = local.replace(tzinfo=zone) if local.tzinfo is None else local
+        return Visit.objects.create(patient=patient, clinic=clinic, start=start.astimezone(dt.UTC),
+                                    local_date=start.astimezone(zone).date(), status=status)
+
+    return make
+
+
+def campaign(**overrides: Any) -> dict[str, Any]:
+    """A campaign file as a dict; SMS in et/ru/en by default."""
+    data: dict[str, Any] = {
+        "name": "Test", "purpose": "service", "channel": "sms",
+        "audience": {"reference_date": "2026-11-25"},
+        "content": {"et": {"sms": "Tere {first_name}!"}, "ru": {"sms": "Привет, {first_name}!"},
+                    "en": {"sms": "Hello {first_name}!"}},
+    }
+    data.update(overrides)
+    return data
