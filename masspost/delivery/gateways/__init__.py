@@ -24,5 +24,8 @@ def gateway_from_url(url: str) -> Gateway:
     if module is None:
         raise MasspostError(f"unknown gateway URL scheme {scheme + ':' if scheme else url!r} "
                             f"(use one of {', '.join(s + ':' for s in _SCHEMES)})")
-    gateway: Gateway = import_module(module).from_url(url)
+    try:
+        gateway: Gateway = import_module(module).from_url(url)
+    except ValueError as exc:
+        raise MasspostError(f"bad {scheme} gateway URL: {exc}") from None
     return gateway

@@ -66,10 +66,7 @@ def _as_json(result: Segmentation, suggestion: Suggestion) -> dict[str, Any]:
         "unit": _unit_name(result),
         "units_left": result.units_left,
         "part_limit": result.part_limit,
-        "parts": [
-            {"text": part, "units": units}
-            for part, units in zip(result.parts, result.part_units, strict=True)
-        ],
+        "parts": [{"text": part, "units": units} for part, units in zip(result.parts, result.part_units, strict=True)],
         "forcing": [{"position": position, "character": char} for position, char in result.forcing],
         "suggestion": {
             "text": suggestion.text,

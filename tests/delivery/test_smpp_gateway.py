@@ -1,0 +1,381 @@
+"""The SMPP gateway against a real SMSC (smpp34's server) on loopback."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from masspost import sms
+from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage
+from masspost.delivery.gateways.smpp import SMPPGateway, from_url
+from tests.peers.net import LOOPBACK, free_port
+from tests.peers.smsc import ESME_RINVDSTADR, ESME_RMSGQFUL, ESME_RTHROTTLED, SMSCPeer
+
+GSM_TEXT = "Tere, Mäe! Visiit 12.01 kl 10:00. Hind 20€ {info} ~ [x]"
+UCS2_TEXT = "Tere, Jõgeva! Здравствуйте, ждём вас."
+
+
+def make_sms(**overrides: object) -> OutgoingMessage:
+    values: dict[str, object] = {
+        "message_id": 17,
+        "campaign_id": 3,
+        "patient_ref": "P-0042",
+        "channel": Channel.SMS,
+        "to": "+37255512345",
+        "language": "et",
+        "text": GSM_TEXT,
+        "sender": "Kliinik",
+    }
+    values.update(overrides)
+    return OutgoingMessage(**values)  # type: ignore[arg-type]
+
+
+class Recorder:
+    """Collects hook calls and lets a test wait for them."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.changed = threading.Condition()
+
+    def __call__(self, *args: str) -> None:
+        with self.changed:
+            self.calls.append(args)
+            self.changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[str, ...]]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
+            return list(self.calls)
+
+
+def url(smsc: SMSCPeer, query: str = "timeout=5") -> str:
+    return f"smpp://masspost:secret@{smsc.host}:{smsc.port}?{query}"
+
+
+@pytest.fixture
+def receipts() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def gateway(smsc: SMSCPeer, receipts: Recorder) -> Iterator[SMPPGateway]:
+    gateway = from_url(url(smsc), on_delivery_receipt=receipts)
+    gateway.open()
+    yield gateway
+    gateway.close()
+
+
+def test_single_part_gsm7(gateway: SMPPGateway, smsc: SMSCPeer) -> None:
+    result = gateway.send(make_sms())
+
+    assert result.outcome is Outcome.ACCEPTED, result.error
+    [submit] = smsc.wait_for_submits(1)
+    assert submit.system_id == "masspost"
+    assert (submit.data_coding, submit.esm_class, submit.udh) == (0, 0x00, b"")
+    assert submit.text == GSM_TEXT
+    assert submit.short_message == sms.encode_part(GSM_TEXT, "GSM-7")
+    assert (submit.destination_addr, submit.dest_addr_ton, submit.dest_addr_npi) == ("37255512345", 1, 1)
+    assert submit.registered_delivery == 1
+    assert result.remote_id == submit.message_id
+
+
+@pytest.mark.parametrize("text", [UCS2_TEXT, "õ", "Привет"])
+def test_single_part_ucs2(gateway: SMPPGateway, smsc: SMSCPeer, text: str) -> None:
+    result = gateway.send(make_sms(text=text))
+
+    assert result.outcome is Outcome.ACCEPTED, result.error
+    [submit] = smsc.wait_for_submits(1)
+    assert (submit.data_coding, submit.esm_class) == (8, 0x00)
+    assert submit.text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "data_coding"),
+    [
+        ("Tere! " * 60 + "{lõpp}".replace("õ", "o"), 0),  # 370 septets incl. escapes → 3 parts
+        ("Здравствуйте, Jõgeva! " * 9, 8),  # 198 UTF-16 units → 3 parts
+    ],
+)
+def test_multipart_has_udh_and_reassembles_to_the_text(
+    gateway: SMPPGateway, smsc: SMSCPeer, text: str, data_coding: int
+) -> None:
+    expected_parts = len(sms.segment(text).parts)
+    assert expected_parts == 3
+
+    result = gateway.send(make_sms(text=text))
+
+    assert result.outcome is Outcome.ACCEPTED, result.error
+    # smpp34 hands concurrent submits to the test in any order: sort them by UDH sequence.
+    submits = sorted(smsc.wait_for_submits(expected_parts), key=lambda s: s.udh[4])
+    concatenations = [s.concatenation for s in submits]
+    reference = submits[0].udh[2]
+    assert concatenations == [(reference, 3, 1), (reference, 3, 2), (reference, 3, 3)]
+    assert all(s.short_message[:6] == bytes([5, 0, 3, reference, 3, n]) for n, s in enumerate(submits, 1))
+    assert {(s.esm_class, s.data_coding) for s in submits} == {(0x40, data_coding)}
+    assert smsc.messages() == [("37255512345", text)]
+    assert result.remote_id == submits[0].message_id
+    assert gateway.last_part_ids == tuple(s.message_id for s in submits)
+    assert len(set(gateway.last_part_ids)) == 3
+
+
+def test_each_multipart_message_gets_its_own_reference(gateway: SMPPGateway, smsc: SMSCPeer) -> None:
+    text = "A" * 200
+    assert gateway.send(make_sms(text=text)).outcome is Outcome.ACCEPTED
+    assert gateway.send(make_sms(text=text)).outcome is Outcome.ACCEPTED
+
+    submits = smsc.wait_for_submits(4)
+    assert len({s.udh[2] for s in submits}) == 2
+    assert smsc.messages() == [("37255512345", text)] * 2
+
+
+def test_window_smaller_than_the_parts(smsc: SMSCPeer) -> None:
+    gateway = from_url(url(smsc, "window=2&timeout=5"))
+    text = "Ж" * 67 * 5
+    try:
+        result = gateway.send(make_sms(text=text))
+    finally:
+        gateway.close()
+
+    assert result.outcome is Outcome.ACCEPTED, result.error
+    assert smsc.messages() == [("37255512345", text)]
+
+
+@pytest.mark.parametrize(
+    ("sender", "expected"),
+    [
+        ("Kliinik", ("Kliinik", 5, 0)),
+        ("Hambaarst 1", ("Hambaarst 1", 5, 0)),
+        ("+3726001234", ("3726001234", 1, 1)),
+        ("3726001234", ("3726001234", 1, 1)),
+    ],
+)
+def test_sender_ton_npi(gateway: SMPPGateway, smsc: SMSCPeer, sender: str, expected: tuple[str, int, int]) -> None:
+    assert gateway.send(make_sms(sender=sender)).outcome is Outcome.ACCEPTED
+
+    [submit] = smsc.wait_for_submits(1)
+    assert (submit.source_addr, submit.source_addr_ton, submit.source_addr_npi) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [(ESME_RTHROTTLED, "ESME_RTHROTTLED (0x00000058)"), (ESME_RMSGQFUL, "ESME_RMSGQFUL (0x00000014)")],
+)
+def test_throttled_and_queue_full_are_transient(gateway: SMPPGateway, smsc: SMSCPeer, status: int, name: str) -> None:
+    smsc.reject_next(status)
+
+    refused = gateway.send(make_sms())
+    following = gateway.send(make_sms())
+
+    assert refused.outcome is Outcome.TRANSIENT
+    assert refused.error == f"SMPP {name}"
+    assert following.outcome is Outcome.ACCEPTED
+
+
+def test_invalid_destination_is_permanent(gateway: SMPPGateway, smsc: SMSCPeer) -> None:
+    smsc.reject_destination("37255500000", ESME_RINVDSTADR)
+
+    result = gateway.send(make_sms(to="+37255500000"))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.error == "SMPP ESME_RINVDSTADR (0x0000000B)"
+    assert "372555" not in result.error
+
+
+def test_partly_refused_multipart_says_how_many_parts_went(gateway: SMPPGateway, smsc: SMSCPeer) -> None:
+    smsc.reject_next(0, count=1)  # first part accepted
+    smsc.reject_next(ESME_RTHROTTLED, count=2)
+
+    result = gateway.send(make_sms(text="B" * 400))
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.error == "SMPP ESME_RTHROTTLED (0x00000058) (1 of 3 parts accepted)"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"to": "not a number"}, "destination is not an E.164 number"),
+        ({"sender": "Hambakliinik Tallinn"}, "alphanumeric sender"),
+    ],
+)
+def test_unsendable_message_is_permanent_without_touching_the_smsc(
+    gateway: SMPPGateway, smsc: SMSCPeer, overrides: dict[str, str], reason: str
+) -> None:
+    result = gateway.send(make_sms(**overrides))
+
+    assert result.outcome is Outcome.PERMANENT
+    assert result.error.startswith("message 17: ") and reason in result.error
+    assert smsc.submits == []
+
+
+def test_receipt_callback_gets_the_remote_id(gateway: SMPPGateway, receipts: Recorder) -> None:
+    result = gateway.send(make_sms())
+
+    [(remote_id, stat, raw)] = receipts.wait_for(1)
+    assert remote_id == result.remote_id
+    assert stat == "DELIVRD"
+    assert f"id:{result.remote_id} " in raw and "stat:DELIVRD" in raw
+
+
+def test_undelivered_receipt(gateway: SMPPGateway, smsc: SMSCPeer, receipts: Recorder) -> None:
+    smsc.receipt_stat = "UNDELIV"
+
+    result = gateway.send(make_sms())
+
+    assert receipts.wait_for(1)[0][:2] == (result.remote_id, "UNDELIV")
+
+
+def test_incoming_messages_reach_the_hook_and_a_failing_hook_asks_for_redelivery(smsc: SMSCPeer) -> None:
+    incoming = Recorder()
+    gateway = from_url(url(smsc), on_incoming=incoming)
+    gateway.open()
+    try:
+        assert smsc.push_mo(source="37255512345", destination="Kliinik", payload=b"STOP", data_coding=0)
+        ucs2 = "Tühistan, aitäh õ Ж"
+        assert smsc.push_mo(
+            source="37255512345", destination="Kliinik", payload=ucs2.encode("utf-16-be"), data_coding=8
+        )
+        assert incoming.wait_for(2) == [("37255512345", "STOP"), ("37255512345", ucs2)]
+
+        def broken(source: str, text: str) -> None:
+            raise RuntimeError("store down")
+
+        gateway.on_incoming = broken
+        assert smsc.push_mo(source="37255512345", destination="Kliinik", payload=b"STOP") is False
+    finally:
+        gateway.close()
+
+
+def test_dropped_bind_is_transient_then_the_next_send_rebinds(gateway: SMPPGateway, smsc: SMSCPeer) -> None:
+    assert gateway.send(make_sms()).outcome is Outcome.ACCEPTED
+    smsc.drop_next()
+
+    dropped = gateway.send(make_sms())
+    after = gateway.send(make_sms())
+
+    assert dropped.outcome is Outcome.TRANSIENT
+    assert dropped.error == "SMPP unbound by the SMSC"
+    assert after.outcome is Outcome.ACCEPTED, after.error
+    assert smsc.wait_for_binds(2) == ["masspost", "masspost"]
+    assert [m[1] for m in smsc.messages()] == [GSM_TEXT, GSM_TEXT]
+
+
+def test_unreachable_smsc_is_transient_and_reconnects_back_off() -> None:
+    gateway = from_url(f"smpp://masspost:secret@{LOOPBACK}:{free_port()}?timeout=2")
+    gateway.open()
+
+    first = gateway.send(make_sms())
+    second = gateway.send(make_sms())
+    gateway.close()
+
+    for result in (first, second):  # open() failed already, so both sends meet the backoff
+        assert result.outcome is Outcome.TRANSIENT
+        assert result.error.startswith("SMPP reconnect backoff")
+        assert "cannot connect/bind: ConnectionError" in result.error
+
+
+def test_enquire_link_keeps_the_link_checked(smsc: SMSCPeer) -> None:
+    gateway = from_url(url(smsc, "enquire_link=0.05&timeout=5"))
+    gateway.open()
+    try:
+        deadline = time.monotonic() + 10
+        while gateway.enquire_links_answered < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling a counter with a deadline, not waiting for a guessed duration
+        assert gateway.enquire_links_answered >= 2
+        assert gateway.send(make_sms()).outcome is Outcome.ACCEPTED
+    finally:
+        gateway.close()
+
+
+def test_tcp_nodelay_is_set(gateway: SMPPGateway) -> None:
+    assert gateway.connected
+    session = gateway._session
+    assert session is not None
+    assert session.client._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_close_unbinds(smsc: SMSCPeer) -> None:
+    gateway = from_url(url(smsc))
+    gateway.open()
+    smsc.wait_for_binds(1)
+    gateway.close()
+
+    smsc.wait_for(lambda: smsc._unbinds >= 1, "an unbind")
+    assert not gateway.connected
+
+
+def test_url_forms() -> None:
+    gateway = from_url("smpp://id%40x:p%2Fw@smsc.example.ee?window=4&enquire_link=15&system_type=VMA&source_ton=3")
+    assert isinstance(gateway, SMPPGateway)
+    assert (gateway.host, gateway.port, gateway.system_id, gateway.password) == ("smsc.example.ee", 2775, "id@x", "p/w")
+    assert (gateway.window, gateway.enquire_link, gateway.system_type, gateway.source_ton) == (4, 15.0, "VMA", 3)
+    with pytest.raises(ValueError, match="unknown SMPP URL option"):
+        from_url("smpp://a:b@h?windw=3")
+    with pytest.raises(ValueError):
+        from_url("smpp://h:2775")
+
+
+class _CuttingSMSC(threading.Thread):
+    """A bare TCP peer for one case smpp34 cannot play: the SMSC's TCP connection vanishing mid-submit.
+    Built from smpplib's PDU classes: it acks every bind, closes the socket on the first submit_sm of
+    the first connection and answers every later one."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+
+    def run(self) -> None:
+        import smpplib.smpp
+
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                stream = conn.makefile("rb")
+                while header := stream.read(16):
+                    length, command_id, _status, sequence = struct.unpack(">LLLL", header)
+                    stream.read(length - 16)
+                    if command_id == 0x00000009:  # bind_transceiver
+                        resp = smpplib.smpp.make_pdu("bind_transceiver_resp", system_id="CUT")
+                    elif command_id == 0x00000004 and self.connections == 1:  # submit_sm: cut the line
+                        conn.shutdown(socket.SHUT_RDWR)
+                        break
+                    elif command_id == 0x00000004:
+                        resp = smpplib.smpp.make_pdu("submit_sm_resp", message_id="ok-1")
+                    elif command_id == 0x00000006:  # unbind
+                        resp = smpplib.smpp.make_pdu("unbind_resp")
+                    else:
+                        continue
+                    resp.sequence = sequence
+                    conn.sendall(resp.generate())
+
+    def stop(self) -> None:
+        self.listener.close()
+
+
+def test_tcp_connection_cut_mid_submit_is_transient_then_reconnects() -> None:
+    peer = _CuttingSMSC()
+    peer.start()
+    gateway = from_url(f"smpp://masspost:secret@{LOOPBACK}:{peer.port}?timeout=5")
+    try:
+        cut = gateway.send(make_sms())
+        after = gateway.send(make_sms())
+    finally:
+        gateway.close()
+        peer.stop()
+
+    assert cut.outcome is Outcome.TRANSIENT
+    assert cut.error == "SMPP connection lost: ConnectionError"
+    assert after.outcome is Outcome.ACCEPTED, after.error
+    assert after.remote_id == "ok-1"
+    assert peer.connections == 2
