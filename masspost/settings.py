@@ -43,7 +43,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the worker read while a send writes; the timeout rides over short write locks.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -54,6 +58,10 @@ LANGUAGE_CODE = "en"
 # Gateways by URL (docs/delivery.md). Unset = a JSON-lines file in the data directory: nothing leaves the machine.
 MASSPOST_SMS_URL = os.environ.get("MASSPOST_SMS_URL") or f"file://{DATA_DIR / 'outbox-sms.jsonl'}"
 MASSPOST_EMAIL_URL = os.environ.get("MASSPOST_EMAIL_URL") or f"file://{DATA_DIR / 'outbox-email.jsonl'}"
+
+# Rate limits per gateway, across all workers: messages per second (an SMS counts its parts); 0 = none.
+MASSPOST_SMS_RATE = float(os.environ.get("MASSPOST_SMS_RATE") or 0)
+MASSPOST_EMAIL_RATE = float(os.environ.get("MASSPOST_EMAIL_RATE") or 0)
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from masspost.clinic.contact import address_status
 from masspost.clinic.models import Clinic, Patient, Visit
 
 TALLINN = ZoneInfo("Europe/Tallinn")
@@ -42,6 +43,8 @@ def make_patient(clinic: Clinic) -> Callable[..., Patient]:
             "marketing_consent": True, "status": "active",
         }
         values.update(fields)
+        values["phone_status"] = address_status(values["phone"], values["phone_e164"])
+        values["email_status"] = address_status(values["email"], values["email_normalized"])
         return Patient.objects.create(**values)
 
     return make

@@ -5,24 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from masspost.audience.filter import AudienceFilter, DateRange
-from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitStatus
+from masspost.clinic.models import AddressStatus, Clinic, Patient, PatientStatus, Visit, VisitStatus
 from masspost.clinic.scope import Scope
 from masspost.errors import SpecError
 
-# Address states, computed in the query: the raw value tells "none" from "unusable".
-NO_ADDRESS, VALID_ADDRESS, INVALID_ADDRESS = 0, 1, 2
+NO_ADDRESS, VALID_ADDRESS, INVALID_ADDRESS = AddressStatus.NONE, AddressStatus.VALID, AddressStatus.INVALID
 
 ROW_FIELDS = ("id", "external_id", "first_name", "last_name", "clinic_id", "lang", "accepts_sms",
-              "accepts_email", "marketing_consent", "phone_e164", "phone_state", "email_normalized",
-              "email_state")
-GROUP_FIELDS = ("lang", "accepts_sms", "accepts_email", "marketing_consent", "phone_state", "email_state")
+              "accepts_email", "marketing_consent", "phone_e164", "phone_status", "email_normalized", "email_status")
+GROUP_FIELDS = ("lang", "accepts_sms", "accepts_email", "marketing_consent", "phone_status", "email_status")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -102,17 +101,9 @@ def audience_patients(resolved: ResolvedAudience) -> QuerySet[Patient]:
     return qs
 
 
-def _address_state(raw: str, usable: str) -> Case:
-    return Case(When(**{raw: ""}, then=Value(NO_ADDRESS)), When(**{usable: ""}, then=Value(INVALID_ADDRESS)),
-                default=Value(VALID_ADDRESS), output_field=IntegerField())
-
-
 def _annotated(resolved: ResolvedAudience) -> QuerySet[Patient]:
     return audience_patients(resolved).annotate(
-        lang=Coalesce(NullIf(F("language"), Value("")), F("clinic__default_language")),
-        phone_state=_address_state("phone", "phone_e164"),
-        email_state=_address_state("email", "email_normalized"),
-    )
+        lang=Coalesce(NullIf(F("language"), Value("")), F("clinic__default_language")))
 
 
 def audience_groups(resolved: ResolvedAudience) -> list[tuple[str, bool, bool, bool, int, int, int]]:
@@ -121,6 +112,6 @@ def audience_groups(resolved: ResolvedAudience) -> list[tuple[str, bool, bool, b
     return [tuple(r[k] for k in GROUP_FIELDS) + (r["n"],) for r in rows]  # type: ignore[misc]
 
 
-def audience_rows(resolved: ResolvedAudience) -> Iterator[tuple[object, ...]]:
+def audience_rows(resolved: ResolvedAudience) -> Iterator[tuple[Any, ...]]:
     """Every selected patient as a ROW_FIELDS tuple, streamed (server-side cursor on PostgreSQL)."""
     return _annotated(resolved).values_list(*ROW_FIELDS).order_by().iterator(chunk_size=5000)

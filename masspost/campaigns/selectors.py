@@ -55,7 +55,7 @@ def _tally_dict(tally: Any) -> dict[str, Any]:
     def sample(rec: Recipient | None) -> dict[str, Any] | None:
         if rec is None:
             return None
-        out = {"patient": rec.patient_ref, "text": rec.text}
+        out: dict[str, Any] = {"patient": rec.patient_ref, "text": rec.text}
         if rec.channel == "sms":
             out |= {"encoding": rec.encoding, "parts": rec.parts}
         else:

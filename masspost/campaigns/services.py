@@ -10,14 +10,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from masspost.audience.selectors import audience_resolve
-from masspost.campaigns.models import AuditEvent, Campaign
+from masspost.campaigns.models import AuditEvent, Campaign, CampaignState
 from masspost.campaigns.selectors import preview_token
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
 from masspost.clinic.scope import Scope
-from masspost.delivery.outbox import OutboxWriter
-from masspost.errors import StaleTokenError
+from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
+from masspost.errors import MasspostError, NotFoundError, StaleTokenError
 
 DEFAULT_DEADLINE = timedelta(hours=24)
 
@@ -59,7 +59,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                 fallback_language=spec.fallback_language or "", spec=spec.to_dict(),
                 audience=audience.fingerprint(), token=f"pending-{uuid.uuid4()}", deadline=now + deadline,
                 created_by=scope.actor)
-            writer = OutboxWriter(campaign_id=campaign.id, now=now, deadline=campaign.deadline)
+            writer = OutboxWriter(campaign_id=campaign.id, deadline=campaign.deadline)
 
             def write(r: Recipient) -> None:
                 clinic = clinics[r.clinic_id]
@@ -85,3 +85,61 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             raise
         return SendOutcome(campaign_id=existing.id, messages=existing.messages, created=False)
     return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=True)
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    campaign = Campaign.objects.select_for_update().filter(id=campaign_id).first()
+    if campaign is None:
+        raise NotFoundError(f"no campaign {campaign_id}")
+    return campaign
+
+
+def campaign_pause(*, campaign_id: int, scope: Scope) -> int:
+    """Stop handing the campaign's queued messages to workers; those already being sent finish. Returns how many
+    were held. A worker that claimed a row first keeps it (the row lock decides), so nothing is sent twice."""
+    with transaction.atomic():
+        campaign = _campaign(campaign_id)
+        if campaign.state == CampaignState.CANCELLED:
+            raise MasspostError(f"campaign {campaign_id} is cancelled")
+        campaign.state = CampaignState.PAUSED
+        campaign.save(update_fields=["state"])
+        held = outbox_hold(campaign_id=campaign_id, held=True)
+        AuditEvent.objects.create(actor=scope.actor, action="campaign_pause", campaign=campaign, detail={"held": held})
+    return held
+
+
+def campaign_resume(*, campaign_id: int, scope: Scope) -> int:
+    with transaction.atomic():
+        campaign = _campaign(campaign_id)
+        if campaign.state == CampaignState.CANCELLED:
+            raise MasspostError(f"campaign {campaign_id} is cancelled")
+        campaign.state = CampaignState.ACTIVE
+        campaign.save(update_fields=["state"])
+        released = outbox_hold(campaign_id=campaign_id, held=False)
+        AuditEvent.objects.create(actor=scope.actor, action="campaign_resume", campaign=campaign,
+                                  detail={"released": released})
+    return released
+
+
+def campaign_cancel(*, campaign_id: int, scope: Scope) -> int:
+    """Cancel every message not yet handed to a gateway; returns how many."""
+    with transaction.atomic():
+        campaign = _campaign(campaign_id)
+        campaign.state = CampaignState.CANCELLED
+        campaign.save(update_fields=["state"])
+        cancelled = outbox_cancel(campaign_id=campaign_id)
+        AuditEvent.objects.create(actor=scope.actor, action="campaign_cancel", campaign=campaign,
+                                  detail={"cancelled": cancelled})
+    return cancelled
+
+
+def campaign_resend_unknown(*, campaign_id: int, scope: Scope) -> int:
+    """The operator's decision: queue again the messages whose fate is unknown (they may arrive twice)."""
+    with transaction.atomic():
+        campaign = _campaign(campaign_id)
+        if campaign.state == CampaignState.CANCELLED:
+            raise MasspostError(f"campaign {campaign_id} is cancelled")
+        requeued = outbox_requeue_unknown(campaign_id=campaign_id, held=campaign.state == CampaignState.PAUSED)
+        AuditEvent.objects.create(actor=scope.actor, action="campaign_resend_unknown", campaign=campaign,
+                                  detail={"requeued": requeued})
+    return requeued

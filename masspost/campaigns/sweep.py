@@ -91,28 +91,30 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     )
     measured: dict[str, tuple[str, int, int]] = {}
     digest = 0
+    channels = spec.channels
+    fallback = spec.fallback_language
     for row in audience_rows(resolved):
         (pid, ref, first, last, clinic_id, lang, acc_sms, acc_email, consent,
-         phone, phone_state, email, email_state) = row
+         phone, phone_status, email, email_status) = row
         result.patients += 1
-        clinic = clinics[clinic_id]  # type: ignore[index]
+        clinic = clinics[clinic_id]
         values = {"first_name": first, "last_name": last, "clinic_name": clinic.name, "clinic_phone": clinic.phone}
         decisions = [str(pid), str(first), str(last), str(clinic_id)]
-        for channel in spec.channels:
+        for channel in channels:
             sms = channel == "sms"
-            chosen = choose_language(lang, available[channel], spec.fallback_language)  # type: ignore[arg-type]
+            chosen = choose_language(lang, available[channel], fallback)
             reason = exclusion(accepts=bool(acc_sms if sms else acc_email), marketing=marketing,
                                consent=bool(consent), language=chosen,
-                               address_state=phone_state if sms else email_state)  # type: ignore[arg-type]
+                               address_state=phone_status if sms else email_status)
             if reason is not None:
                 result.excluded[channel][reason] += 1
                 if chosen is None:
                     counts = result.no_content_languages[channel]
-                    counts[lang] = counts.get(lang, 0) + 1  # type: ignore[index,call-overload]
+                    counts[lang] = counts.get(lang, 0) + 1
                 decisions.append(reason)
                 if on_excluded:
-                    on_excluded(Exclusion(patient_ref=ref, first_name=first, last_name=last,  # type: ignore[arg-type]
-                                          channel=channel, reason=reason, language=lang))  # type: ignore[arg-type]
+                    on_excluded(Exclusion(patient_ref=ref, first_name=first, last_name=last,
+                                          channel=channel, reason=reason, language=lang))
                 continue
             assert chosen is not None
             texts = compiled[chosen]
@@ -145,12 +147,12 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
             if is_fallback:
                 result.fallback[channel] += 1
             decisions.append(f"{chosen}:{address}")
-            first_sample = tally.sample is None or pid < tally.sample.patient_id  # type: ignore[operator]
+            first_sample = tally.sample is None or pid < tally.sample.patient_id
             longest = tally.longest is None or parts > tally.longest.parts
             if first_sample or longest or on_recipient:
-                recipient = Recipient(patient_id=pid, patient_ref=ref, first_name=first, last_name=last,  # type: ignore[arg-type]
-                                      clinic_id=clinic_id, channel=channel, language=chosen,  # type: ignore[arg-type]
-                                      fallback=is_fallback, address=address, subject=subject, text=text,  # type: ignore[arg-type]
+                recipient = Recipient(patient_id=pid, patient_ref=ref, first_name=first, last_name=last,
+                                      clinic_id=clinic_id, channel=channel, language=chosen,
+                                      fallback=is_fallback, address=address, subject=subject, text=text,
                                       encoding=encoding, parts=parts)
                 if first_sample:
                     tally.sample = recipient

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from masspost.campaigns.spec import CampaignSpec
+from masspost.clinic.scope import Scope
 from masspost.errors import MasspostError
 
 
@@ -50,3 +51,24 @@ def _stdin() -> str:
     import sys
 
     return sys.stdin.read()
+
+
+class CampaignActionCommand(MasspostCommand):
+    """pause / resume / cancel / resend-unknown: one campaign id in, one service call, a count out."""
+
+    done = ""  # the report, formatted with {campaign} and {n}
+
+    def action(self, *, campaign_id: int, scope: Scope) -> int:
+        raise NotImplementedError
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("campaign", type=int)
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        campaign = options["campaign"]
+        n = self.action(campaign_id=campaign, scope=Scope.operator())
+        if options["json"]:
+            self.print_json({"campaign": campaign, "messages": n})
+        else:
+            self.stdout.write(self.done.format(campaign=campaign, n=n))

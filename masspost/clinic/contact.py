@@ -6,6 +6,12 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import PhoneNumberType
 
+
+def address_status(raw: str, usable: str) -> int:
+    """The flag stored beside an address (clinic.models.AddressStatus)."""
+    return 0 if not raw.strip() else (1 if usable else 2)
+
+
 _SMS_CAPABLE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 

@@ -34,7 +34,9 @@ class FieldError(ValueError):
         self.reason = reason
 
 
-def open_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> tuple[TextIO, Iterator[tuple[int, dict[str, str]]]]:
+def open_rows(
+    path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> tuple[TextIO, Iterator[tuple[int, dict[str, str]]]]:
     """Open a UTF-8 CSV and check its header; yields (row number, {column: stripped value})."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from faker import Faker
 
 from masspost.bulk import bulk_insert
+from masspost.clinic.contact import address_status
 from masspost.clinic.models import Clinic, Patient, Visit
 
 CLINICS = [
@@ -39,7 +40,8 @@ _CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъы
                       "t", "u", "f", "h", "ts", "tš", "š", "štš", "", "õ", "", "e", "ju", "ja"], strict=True))
 VISIT_STATUSES = (("attended", 0.85), ("cancelled", 0.10), ("no_show", 0.05))
 PATIENT_COLUMNS = ("external_id", "clinic_id", "first_name", "last_name", "birth_date", "country", "language",
-                   "phone", "phone_e164", "email", "email_normalized", "accepts_sms", "accepts_email",
+                   "phone", "phone_e164", "phone_status", "email", "email_normalized", "email_status",
+                   "accepts_sms", "accepts_email",
                    "marketing_consent", "status")
 VISIT_COLUMNS = ("patient_id", "clinic_id", "start", "local_date", "status")
 
@@ -108,7 +110,8 @@ def _patients(rng: random.Random, n: int, shares: tuple[tuple[str, float], ...],
         phone, e164 = _phone(rng, lang)
         email, normalized = _email(rng, first, last, i)
         status = _pick(rng, (("active", 0.94), ("archived", 0.04), ("deceased", 0.02)))
-        yield (f"P{i:07d}", clinics[code].id, first, last, birth, country, lang, phone, e164, email, normalized,
+        yield (f"P{i:07d}", clinics[code].id, first, last, birth, country, lang, phone, e164,
+               address_status(phone, e164), email, normalized, address_status(email, normalized),
                rng.random() < 0.95, rng.random() < 0.93, rng.random() < 0.6, status)
 
 

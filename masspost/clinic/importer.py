@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 
-from masspost.clinic.contact import normalize_email, normalize_phone
+from masspost.clinic.contact import address_status, normalize_email, normalize_phone
 from masspost.clinic.csvfile import FieldError, RowProblem, open_rows, parse_bool, parse_date
 from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitStatus
 from masspost.content.languages import is_country, is_language
@@ -151,6 +151,8 @@ def _import_patients(path: Path, report: ImportReport) -> None:
                 patient.email_normalized, problem = normalize_email(patient.email)
                 if problem:
                     report.warnings.append(RowProblem(row=number, column="email", reason=problem, ref=ref))
+                patient.phone_status = address_status(patient.phone, patient.phone_e164)
+                patient.email_status = address_status(patient.email, patient.email_normalized)
                 good.append(patient)
             Patient.objects.bulk_create(
                 good, update_conflicts=True, unique_fields=["external_id"],

@@ -20,6 +20,14 @@ class Clinic(models.Model):
         return self.code
 
 
+class AddressStatus(models.IntegerChoices):
+    """A phone's or e-mail's flag, set at import: none given, usable, or given but unusable."""
+
+    NONE = 0
+    VALID = 1
+    INVALID = 2
+
+
 class PatientStatus(models.TextChoices):
     ACTIVE = "active"
     ARCHIVED = "archived"
@@ -34,12 +42,16 @@ class Patient(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2, residence
     language = models.CharField(max_length=2, blank=True)  # ISO 639-1; blank = the clinic's default
-    # The phone and e-mail as the clinic wrote them, and their usable form ("" when there is none or
-    # it cannot be used: the raw value then tells `no_address` from `invalid_address`).
+    # The phone and e-mail as the clinic wrote them, their usable form ("" when there is none or it cannot be
+    # used) and the flag that says which (`no_address` / `invalid_address` in a preview). The flag is stored, not
+    # derived in each query: audience counts group by it, and PostgreSQL plans a GROUP BY over small flag
+    # columns far better than over expressions on the address columns (docs/benchmarks.md).
     phone = models.CharField(max_length=64, blank=True)
     phone_e164 = models.CharField(max_length=20, blank=True)
+    phone_status = models.PositiveSmallIntegerField(choices=AddressStatus.choices, default=AddressStatus.NONE)
     email = models.CharField(max_length=254, blank=True)
     email_normalized = models.CharField(max_length=254, blank=True)
+    email_status = models.PositiveSmallIntegerField(choices=AddressStatus.choices, default=AddressStatus.NONE)
     accepts_sms = models.BooleanField(default=True)
     accepts_email = models.BooleanField(default=True)
     marketing_consent = models.BooleanField(default=False)
@@ -81,3 +93,13 @@ class Visit(models.Model):
             models.Index(fields=["patient", "local_date", "clinic"], name="visit_attended_patient_date",
                          condition=Q(status="attended")),
         ]
+
+
+class ConsentEvent(models.Model):
+    """A change of a patient's channel consent, with when and where it came from (e.g. an SMS "STOP")."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_events")
+    channel = models.CharField(max_length=5)
+    accepts = models.BooleanField()
+    source = models.CharField(max_length=100)  # "sms-stop", "import", "staff:<user>" …
+    at = models.DateTimeField(auto_now_add=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 
 class MessageStatus(models.TextChoices):
@@ -26,28 +27,30 @@ PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 
 class OutboxMessage(models.Model):
+    # Columns a new row does not vary have database defaults: the send COPYs only what differs per message.
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="outbox")
     patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="+")
     patient_ref = models.CharField(max_length=64)  # external id: what logs and gateways may name
     channel = models.CharField(max_length=5)
     address = models.CharField(max_length=254)
     language = models.CharField(max_length=2)
-    subject = models.TextField(blank=True)
+    subject = models.TextField(blank=True, db_default="")
     body = models.TextField()
-    encoding = models.CharField(max_length=5, blank=True)
+    encoding = models.CharField(max_length=5, blank=True, db_default="")
     parts = models.PositiveSmallIntegerField(default=1)
     sender = models.CharField(max_length=254, blank=True)
-    sender_name = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    sender_name = models.CharField(max_length=200, blank=True, db_default="")
+    status = models.CharField(max_length=12, choices=MessageStatus.choices, db_default=MessageStatus.QUEUED)
+    held = models.BooleanField(db_default=False)  # a paused campaign's queued rows: not claimed until resumed
+    attempts = models.PositiveIntegerField(db_default=0)
+    next_attempt_at = models.DateTimeField(db_default=Now())
     deadline = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
-    leased_by = models.CharField(max_length=100, blank=True)
-    remote_id = models.CharField(max_length=100, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    leased_by = models.CharField(max_length=100, blank=True, db_default="")
+    remote_id = models.CharField(max_length=100, blank=True, db_default="")
+    last_error = models.TextField(blank=True, db_default="")
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -56,8 +59,33 @@ class OutboxMessage(models.Model):
         ]
         indexes = [
             # Workers look for due queued rows and for expired leases; both are a small part of the table.
-            models.Index(fields=["next_attempt_at"], name="outbox_due", condition=Q(status="queued")),
+            models.Index(fields=["next_attempt_at"], name="outbox_due", condition=Q(status="queued", held=False)),
             models.Index(fields=["lease_until"], name="outbox_leased", condition=Q(status="sending")),
             models.Index(fields=["campaign", "status"], name="outbox_campaign_status"),
             models.Index(fields=["remote_id"], name="outbox_remote_id", condition=~Q(remote_id="")),
         ]
+
+
+class ReceiptStatus(models.TextChoices):
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+
+
+class DeliveryReceipt(models.Model):
+    """A delivery receipt as it came in (SMPP deliver_sm), kept so that one arriving before the worker recorded
+    the submit's result still finds its message (docs/delivery.md, "Receipts")."""
+
+    remote_id = models.CharField(max_length=100)
+    status = models.CharField(max_length=12, choices=ReceiptStatus.choices)
+    stat = models.CharField(max_length=10)  # the SMSC's word: DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED
+    received_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["remote_id"], name="receipt_remote_id")]
+
+
+class GatewayRate(models.Model):
+    """The next free send slot of a rate-limited gateway, shared by every worker through the database."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    next_slot = models.DateTimeField(db_default=Now())

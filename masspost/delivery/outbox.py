@@ -5,27 +5,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import F
+from django.db.models.functions import Now
+
 from masspost.bulk import BATCH, bulk_insert
 from masspost.delivery.models import MessageStatus, OutboxMessage
 
+# Only what varies per message; status, attempts, times and the empty fields come from database defaults.
 _COLUMNS = ("campaign_id", "patient_id", "patient_ref", "channel", "address", "language", "subject", "body",
-            "encoding", "parts", "sender", "sender_name", "status", "attempts", "next_attempt_at", "deadline",
-            "lease_until", "leased_by", "remote_id", "last_error", "created_at", "updated_at", "sent_at")
+            "encoding", "parts", "sender", "sender_name", "deadline")
 
 
 class OutboxWriter:
     """Collects a campaign's messages and writes them in batches; call inside the send's transaction."""
 
-    def __init__(self, *, campaign_id: int, now: dt.datetime, deadline: dt.datetime) -> None:
-        self._fixed_head = (campaign_id,)
-        self._fixed_tail = (MessageStatus.QUEUED.value, 0, now, deadline, None, "", "", "", now, now, None)
+    def __init__(self, *, campaign_id: int, deadline: dt.datetime) -> None:
+        self._campaign_id = campaign_id
+        # Text-format COPY takes the timestamp as written; formatting it once beats adapting it per row.
+        self._deadline = deadline.isoformat()
         self._buffer: list[tuple[Any, ...]] = []
         self.written = 0
 
     def add(self, *, patient_id: int, patient_ref: str, channel: str, address: str, language: str, subject: str,
             body: str, encoding: str, parts: int, sender: str, sender_name: str) -> None:
-        self._buffer.append(self._fixed_head + (patient_id, patient_ref, channel, address, language, subject, body,
-                                                encoding, parts, sender, sender_name) + self._fixed_tail)
+        self._buffer.append((self._campaign_id, patient_id, patient_ref, channel, address, language, subject, body,
+                             encoding, parts, sender, sender_name, self._deadline))
         if len(self._buffer) >= BATCH:
             self.flush()
 
@@ -33,3 +37,21 @@ class OutboxWriter:
         if self._buffer:
             self.written += bulk_insert(OutboxMessage, _COLUMNS, self._buffer)
             self._buffer = []
+
+
+def outbox_hold(*, campaign_id: int, held: bool) -> int:
+    """Hold (pause) or release a campaign's queued messages. Rows a worker has claimed are `sending`, not
+    `queued`, so they are left to finish; the UPDATE waits for a claim in progress and then skips its rows."""
+    return OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED, held=not held).update(
+        held=held, updated_at=Now())
+
+
+def outbox_cancel(*, campaign_id: int) -> int:
+    return OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED).update(
+        status=MessageStatus.CANCELLED, updated_at=Now())
+
+
+def outbox_requeue_unknown(*, campaign_id: int, held: bool) -> int:
+    return OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.UNKNOWN).update(
+        status=MessageStatus.QUEUED, held=held, next_attempt_at=Now(), leased_by="",
+        last_error=F("last_error"), updated_at=Now())

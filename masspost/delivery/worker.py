@@ -3,6 +3,10 @@
 Claim → send → record, each in its own short step (docs/delivery.md). A row is `sending` under a lease while
 a worker holds it; a lease that runs out means the worker died with the row in hand, and since the gateway may
 or may not have taken the message, the row becomes `unknown` — never re-sent by itself.
+
+A transient error also backs off its whole channel for a while (1 s doubling to 30 s, reset by a success): a
+throttling SMSC or a greylisting relay is not hammered with the rest of the batch, which goes back to the queue
+untouched, and the other channel keeps going.
 """
 
 from __future__ import annotations
@@ -14,22 +18,28 @@ import random
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from masspost.delivery.gateways import gateway_from_url
-from masspost.delivery.gateways.base import Channel, Gateway, OutgoingMessage, Outcome, SendResult
+from masspost.delivery.gateways.base import Channel, Gateway, Outcome, OutgoingMessage, SendResult
+from masspost.delivery.inbound import inbound_record, receipt_apply_stored, receipt_record
+from masspost.delivery.lock import WorkerLock
 from masspost.delivery.models import MessageStatus, OutboxMessage
+from masspost.delivery.ratelimit import RateLimiter
 
 log = logging.getLogger("masspost.delivery")
 
-RETRY_BASE = timedelta(seconds=30)
+RETRY_BASE = timedelta(seconds=10)
 RETRY_CAP = timedelta(hours=1)
+CHANNEL_BACKOFF_MAX = 30.0
 
 
 @dataclass(kw_only=True)
@@ -40,61 +50,123 @@ class WorkerStats:
     failed: int = 0
     expired: int = 0
     unknown: int = 0
+    released: int = 0
+
+
+@dataclass(kw_only=True)
+class _Channel:
+    gateway: Gateway
+    limiter: RateLimiter
+    backoff: float = 0.0  # seconds of the current back-off; 0 = none
+    resume_at: float = 0.0  # time.monotonic() before which nothing is sent on this channel
+
+
+@dataclass(kw_only=True)
+class GatewayConfig:
+    urls: dict[str, str] = field(default_factory=dict)
+    rates: dict[str, float] = field(default_factory=dict)  # messages (SMS: parts) per second; 0 = no limit
+
+    @classmethod
+    def from_settings(cls) -> GatewayConfig:
+        return cls(urls={Channel.SMS: settings.MASSPOST_SMS_URL, Channel.EMAIL: settings.MASSPOST_EMAIL_URL},
+                   rates={Channel.SMS: settings.MASSPOST_SMS_RATE, Channel.EMAIL: settings.MASSPOST_EMAIL_RATE})
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with ±20 % jitter, so workers that failed together do not retry together."""
+    """Exponential backoff with ±20 % jitter, so messages that failed together do not retry together."""
     base = min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
     return base * (rng or random).uniform(0.8, 1.2)
 
 
-def default_gateways() -> dict[str, str]:
-    return {Channel.SMS: settings.MASSPOST_SMS_URL, Channel.EMAIL: settings.MASSPOST_EMAIL_URL}
-
-
-def worker_run(*, until_idle: bool = False, batch_size: int = 100, lease: timedelta = timedelta(minutes=5),
-               poll: float = 1.0, gateway_urls: dict[str, str] | None = None,
+def worker_run(*, until_idle: bool = False, batch_size: int = 50, lease: timedelta = timedelta(minutes=5),
+               poll: float = 1.0, gateways: GatewayConfig | None = None,
                should_stop: Callable[[], bool] = lambda: False) -> WorkerStats:
+    config = gateways or GatewayConfig.from_settings()
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    urls = gateway_urls or default_gateways()
-    gateways: dict[str, Gateway] = {}
+    channels: dict[str, _Channel] = {}
     stats = WorkerStats()
-    try:
-        while not should_stop():
-            now = timezone.now()
-            stats.unknown += outbox_expire_leases(now=now)
-            stats.expired += outbox_expire_deadlines(now=now)
-            batch = outbox_claim(worker_id=worker_id, now=now, limit=batch_size, lease=lease)
-            if not batch:
-                if until_idle:
-                    break
-                time.sleep(poll)
-                continue
-            stats.claimed += len(batch)
-            for index, row in enumerate(batch):
-                if should_stop():
-                    outbox_release(rows=batch[index:], worker_id=worker_id, now=timezone.now())
-                    break
-                gateway = gateways.get(row.channel)
-                if gateway is None:
-                    gateway = gateways[row.channel] = gateway_from_url(urls[row.channel])
-                    gateway.open()
-                result = gateway.send(_outgoing(row))
-                outcome = outbox_record(row=row, result=result, worker_id=worker_id, now=timezone.now())
-                setattr(stats, outcome, getattr(stats, outcome) + 1)
-    finally:
-        for gateway in gateways.values():
-            gateway.close()
+    with WorkerLock():
+        try:
+            while not should_stop():
+                now = timezone.now()
+                stats.unknown += outbox_expire_leases(now=now)
+                stats.expired += outbox_expire_deadlines(now=now)
+                clock = time.monotonic()
+                resting = {name for name, ch in channels.items() if ch.resume_at > clock}
+                batch = outbox_claim(worker_id=worker_id, now=now, limit=batch_size, lease=lease,
+                                     skip_channels=resting)
+                if not batch:
+                    if until_idle and not resting:
+                        break
+                    wake = min([ch.resume_at for ch in channels.values() if ch.resume_at > clock], default=0)
+                    time.sleep(max(0.05, min(poll, wake - clock)) if wake else poll)
+                    continue
+                stats.claimed += len(batch)
+                _send_batch(batch, channels, config, worker_id, stats, should_stop)
+        finally:
+            for channel in channels.values():
+                channel.gateway.close()
     return stats
 
 
-def outbox_claim(*, worker_id: str, now: dt.datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+def _send_batch(batch: list[OutboxMessage], channels: dict[str, _Channel], config: GatewayConfig, worker_id: str,
+                stats: WorkerStats, should_stop: Callable[[], bool]) -> None:
+    deferred: list[OutboxMessage] = []  # claimed but not sent: their channel is backing off, or we are stopping
+    for index, row in enumerate(batch):
+        if should_stop():
+            deferred.extend(batch[index:])
+            break
+        channel = channels.get(row.channel) or _open_channel(row.channel, config, channels)
+        if channel.resume_at > time.monotonic():
+            deferred.append(row)
+            continue
+        channel.limiter.wait(row.parts if row.channel == Channel.SMS else 1)
+        result = channel.gateway.send(_outgoing(row))
+        outcome = outbox_record(row=row, result=result, worker_id=worker_id, now=timezone.now())
+        setattr(stats, outcome, getattr(stats, outcome) + 1)
+        if result.outcome is Outcome.TRANSIENT:
+            channel.backoff = min(CHANNEL_BACKOFF_MAX, max(1.0, channel.backoff * 2))
+            channel.resume_at = time.monotonic() + channel.backoff * random.uniform(0.8, 1.2)
+            log.warning("%s gateway: transient error, backing off %.0f s: %s", row.channel, channel.backoff,
+                        result.error)
+        elif result.outcome is Outcome.ACCEPTED:
+            channel.backoff = 0.0
+    if deferred:
+        stats.released += outbox_release(rows=deferred, worker_id=worker_id, now=timezone.now())
+
+
+def _open_channel(name: str, config: GatewayConfig, channels: dict[str, _Channel]) -> _Channel:
+    url = config.urls[name]
+    gateway = gateway_from_url(url, on_delivery_receipt=_on_reader_thread(receipt_record),
+                               on_incoming=_on_reader_thread(inbound_record))
+    gateway.open()
+    parts = urlsplit(url)
+    limiter = RateLimiter(name=f"{name}:{parts.scheme}:{parts.hostname or parts.path}:{parts.port or ''}",
+                          per_second=config.rates.get(name, 0))
+    channels[name] = _Channel(gateway=gateway, limiter=limiter)
+    return channels[name]
+
+
+def _on_reader_thread(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """Gateway hooks run on the gateway's reader thread, which keeps its own database connection. A database
+    error closes it (the next call reconnects) and propagates, so the SMSC delivers the receipt again."""
+    def run(*args: Any) -> Any:
+        try:
+            return hook(*args)
+        except DatabaseError:
+            connection.close()
+            raise
+
+    return run
+
+
+def outbox_claim(*, worker_id: str, now: dt.datetime, limit: int, lease: timedelta,
+                 skip_channels: set[str] | frozenset[str] = frozenset()) -> list[OutboxMessage]:
     with transaction.atomic():
-        ids = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
-        )
+        due = (OutboxMessage.objects.select_for_update(skip_locked=True)
+               .filter(status=MessageStatus.QUEUED, held=False, next_attempt_at__lte=now)
+               .exclude(channel__in=skip_channels))
+        ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
         if not ids:
             return []
         OutboxMessage.objects.filter(id__in=ids).update(
@@ -107,8 +179,11 @@ def outbox_record(*, row: OutboxMessage, result: SendResult, worker_id: str, now
     """Write one send's result; returns which WorkerStats counter it adds to."""
     mine = OutboxMessage.objects.filter(id=row.id, status=MessageStatus.SENDING, leased_by=worker_id)
     if result.outcome is Outcome.ACCEPTED:
-        mine.update(status=MessageStatus.SENT, remote_id=result.remote_id[:100], sent_at=now, lease_until=None,
-                    last_error="", updated_at=now)
+        remote_id = result.remote_id[:100]
+        mine.update(status=MessageStatus.SENT, remote_id=remote_id, sent_at=now, lease_until=None, last_error="",
+                    updated_at=now)
+        if remote_id:
+            receipt_apply_stored(message_id=row.id, remote_id=remote_id)
         return "sent"
     if result.outcome is Outcome.PERMANENT:
         mine.update(status=MessageStatus.FAILED, last_error=result.error, lease_until=None, updated_at=now)
@@ -123,10 +198,10 @@ def outbox_record(*, row: OutboxMessage, result: SendResult, worker_id: str, now
     return "retried"
 
 
-def outbox_release(*, rows: list[OutboxMessage], worker_id: str, now: dt.datetime) -> None:
-    """Give back claimed rows that were never handed to a gateway (a stopping worker)."""
-    OutboxMessage.objects.filter(id__in=[r.id for r in rows], status=MessageStatus.SENDING,
-                                 leased_by=worker_id).update(
+def outbox_release(*, rows: list[OutboxMessage], worker_id: str, now: dt.datetime) -> int:
+    """Give back claimed rows that were never handed to a gateway (a stopping or backing-off worker)."""
+    return OutboxMessage.objects.filter(id__in=[r.id for r in rows], status=MessageStatus.SENDING,
+                                        leased_by=worker_id).update(
         status=MessageStatus.QUEUED, attempts=F("attempts") - 1, lease_until=None, leased_by="", updated_at=now)
 
 

@@ -17,11 +17,11 @@ from masspost.clinic.scope import Scope
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
 from masspost.delivery.models import OutboxMessage
-from masspost.delivery.worker import outbox_claim, retry_delay, worker_run
+from masspost.delivery.worker import GatewayConfig, outbox_claim, retry_delay, worker_run
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
-MEMORY = {"sms": "memory:sms", "email": "memory:email"}
+MEMORY = GatewayConfig(urls={"sms": "memory:sms", "email": "memory:email"})
 
 
 @pytest.fixture(autouse=True)
@@ -49,18 +49,18 @@ def statuses() -> dict[str, int]:
 
 
 def test_until_idle_sends_everything_once(queued: int) -> None:
-    stats = worker_run(until_idle=True, gateway_urls=MEMORY)
+    stats = worker_run(until_idle=True, gateways=MEMORY)
     assert stats.sent == 6
     assert statuses() == {"sent": 6}
     sent = MemoryGateway.outboxes["sms"] + MemoryGateway.outboxes["email"]
     assert sorted(m.message_id for m in sent) == sorted(OutboxMessage.objects.values_list("id", flat=True))
     assert all(r.remote_id.startswith("mem-") and r.sent_at for r in OutboxMessage.objects.all())
-    assert worker_run(until_idle=True, gateway_urls=MEMORY).sent == 0  # nothing is sent twice
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 0  # nothing is sent twice
 
 
 def test_file_gateway_writes_the_documented_lines(queued: int, tmp_path: Path) -> None:
     urls = {"sms": f"file://{tmp_path}/sms.jsonl", "email": f"file://{tmp_path}/email.jsonl"}
-    worker_run(until_idle=True, gateway_urls=urls)
+    worker_run(until_idle=True, gateways=GatewayConfig(urls=urls))
     lines = [json.loads(x) for x in (tmp_path / "sms.jsonl").read_text().splitlines()]
     assert len(lines) == 3
     assert set(lines[0]) >= {"campaign", "patient", "channel", "to", "language", "text", "subject", "encoding",
@@ -71,20 +71,20 @@ def test_file_gateway_writes_the_documented_lines(queued: int, tmp_path: Path) -
 
 def test_transient_error_is_retried_later_with_the_reason_kept(queued: int) -> None:
     MemoryGateway.script("sms", SendResult.transient("451 try later"))
-    stats = worker_run(until_idle=True, gateway_urls=MEMORY)
+    stats = worker_run(until_idle=True, gateways=MEMORY)
     assert (stats.sent, stats.retried) == (5, 1)
     waiting = OutboxMessage.objects.get(status="queued")
     assert waiting.last_error == "451 try later" and waiting.attempts == 1
-    assert waiting.next_attempt_at > timezone.now() + dt.timedelta(seconds=20)
+    assert waiting.next_attempt_at > timezone.now() + dt.timedelta(seconds=7)
     OutboxMessage.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now())
-    assert worker_run(until_idle=True, gateway_urls=MEMORY).sent == 1
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 1
     done = OutboxMessage.objects.get(pk=waiting.pk)
     assert (done.status, done.attempts) == ("sent", 2)
 
 
 def test_permanent_error_fails_with_the_reason(queued: int) -> None:
     MemoryGateway.script("email", SendResult.permanent("550 no such user"))
-    stats = worker_run(until_idle=True, gateway_urls=MEMORY)
+    stats = worker_run(until_idle=True, gateways=MEMORY)
     assert (stats.sent, stats.failed) == (5, 1)
     assert OutboxMessage.objects.get(status="failed").last_error == "550 no such user"
 
@@ -92,13 +92,13 @@ def test_permanent_error_fails_with_the_reason(queued: int) -> None:
 def test_retry_past_the_deadline_expires(queued: int) -> None:
     OutboxMessage.objects.update(deadline=timezone.now() + dt.timedelta(seconds=5))
     MemoryGateway.script("sms", SendResult.transient("throttled"))
-    stats = worker_run(until_idle=True, gateway_urls=MEMORY)
+    stats = worker_run(until_idle=True, gateways=MEMORY)
     assert stats.expired == 1 and statuses() == {"sent": 5, "expired": 1}
 
 
 def test_queued_rows_past_the_deadline_are_never_sent(queued: int) -> None:
     OutboxMessage.objects.update(deadline=timezone.now() - dt.timedelta(seconds=1))
-    stats = worker_run(until_idle=True, gateway_urls=MEMORY)
+    stats = worker_run(until_idle=True, gateways=MEMORY)
     assert (stats.sent, stats.expired) == (0, 6)
     assert MemoryGateway.outboxes == {}
 
@@ -108,7 +108,7 @@ def test_a_dead_workers_rows_become_unknown_not_resent(queued: int) -> None:
     claimed = outbox_claim(worker_id="dead:1", now=now, limit=2, lease=dt.timedelta(seconds=1))
     assert len(claimed) == 2
     OutboxMessage.objects.filter(id__in=[r.id for r in claimed]).update(lease_until=now - dt.timedelta(seconds=1))
-    stats = worker_run(until_idle=True, gateway_urls=MEMORY)
+    stats = worker_run(until_idle=True, gateways=MEMORY)
     assert (stats.sent, stats.unknown) == (4, 2)
     assert statuses() == {"sent": 4, "unknown": 2}
     sent_ids = {m.message_id for box in MemoryGateway.outboxes.values() for m in box}
@@ -125,7 +125,7 @@ def test_claimed_rows_are_not_claimed_twice(queued: int) -> None:
 
 def test_stopping_worker_gives_back_unsent_claims(queued: int) -> None:
     calls = iter([False, False, True])  # stop after the first message of the first batch
-    stats = worker_run(until_idle=True, gateway_urls=MEMORY, should_stop=lambda: next(calls, True))
+    stats = worker_run(until_idle=True, gateways=MEMORY, should_stop=lambda: next(calls, True))
     assert stats.sent == 1
     assert statuses() == {"sent": 1, "queued": 5}
     assert set(OutboxMessage.objects.filter(status="queued").values_list("attempts", flat=True)) == {0}
@@ -136,6 +136,6 @@ def test_retry_delay_grows_with_jitter_and_a_cap() -> None:
 
     rng = random.Random(1)
     delays = [retry_delay(n, rng).total_seconds() for n in range(1, 12)]
-    assert 24 <= delays[0] <= 36 and 48 <= delays[1] <= 72
+    assert 8 <= delays[0] <= 12 and 16 <= delays[1] <= 24
     assert max(delays) <= 3600 * 1.2
     assert len({round(retry_delay(3, rng).total_seconds(), 3) for _ in range(10)}) > 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
+from typing import Any
 from urllib.parse import urlsplit
 
 from masspost.delivery.gateways.base import Gateway
@@ -18,14 +20,17 @@ _SCHEMES = {
 }
 
 
-def gateway_from_url(url: str) -> Gateway:
+def gateway_from_url(url: str, **hooks: Any) -> Gateway:
+    """The gateway for `url`; `hooks` (on_delivery_receipt, on_incoming, …) go to the gateways that take them."""
     scheme = urlsplit(url).scheme
     module = _SCHEMES.get(scheme)
     if module is None:
         raise MasspostError(f"unknown gateway URL scheme {scheme + ':' if scheme else url!r} "
                             f"(use one of {', '.join(s + ':' for s in _SCHEMES)})")
+    factory = import_module(module).from_url
+    accepted = inspect.signature(factory).parameters
     try:
-        gateway: Gateway = import_module(module).from_url(url)
+        gateway: Gateway = factory(url, **{k: v for k, v in hooks.items() if k in accepted})
     except ValueError as exc:
         raise MasspostError(f"bad {scheme} gateway URL: {exc}") from None
     return gateway

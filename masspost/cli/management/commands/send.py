@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from masspost.cli.base import MasspostCommand, load_spec
 from masspost.campaigns.services import campaign_send
+from masspost.cli.base import MasspostCommand, load_spec
 from masspost.clinic.scope import Scope
 
 

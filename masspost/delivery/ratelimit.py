@@ -1,0 +1,37 @@
+"""Rate limits per gateway that hold across all workers: the next free send slot lives in the database.
+
+A worker reserves a slot (one row lock, held for one short statement), then waits for it outside any
+transaction. Slots are spaced 1/rate apart, so no gateway gets more than `rate` sends in any second, however
+many workers on however many machines share it. An SMS counts one slot per part: providers count submit_sm.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from masspost.delivery.models import GatewayRate
+
+
+class RateLimiter:
+    def __init__(self, *, name: str, per_second: float) -> None:
+        self.name = name
+        self.interval = timedelta(seconds=1 / per_second) if per_second > 0 else None
+        if self.interval is not None:
+            GatewayRate.objects.get_or_create(name=name)
+
+    def wait(self, slots: int = 1) -> None:
+        if self.interval is None:
+            return
+        with transaction.atomic():
+            rate = GatewayRate.objects.select_for_update().get(name=self.name)
+            now = timezone.now()
+            start = max(rate.next_slot, now)
+            rate.next_slot = start + self.interval * slots
+            rate.save(update_fields=["next_slot"])
+        delay = (start - timezone.now()).total_seconds()
+        if delay > 0:
+            time.sleep(delay)

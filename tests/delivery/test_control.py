@@ -1,0 +1,167 @@
+"""Campaign control (pause, resume, cancel, resend-unknown), receipts, stop words, rate limits, the SQLite lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from masspost.campaigns.models import AuditEvent
+from masspost.campaigns.selectors import campaign_status
+from masspost.campaigns.services import (
+    campaign_cancel,
+    campaign_pause,
+    campaign_resend_unknown,
+    campaign_resume,
+    campaign_send,
+)
+from masspost.campaigns.spec import CampaignSpec
+from masspost.clinic.models import ConsentEvent, Patient
+from masspost.clinic.scope import Scope
+from masspost.delivery.gateways.base import SendResult
+from masspost.delivery.gateways.memory import MemoryGateway
+from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_record
+from masspost.delivery.lock import WorkerLock
+from masspost.delivery.models import OutboxMessage
+from masspost.delivery.ratelimit import RateLimiter
+from masspost.delivery.worker import GatewayConfig, outbox_claim, outbox_record, worker_run
+from masspost.errors import MasspostError, NotFoundError
+from tests.conftest import campaign
+
+pytestmark = pytest.mark.django_db
+OPERATOR = Scope.operator()
+MEMORY = GatewayConfig(urls={"sms": "memory:sms", "email": "memory:email"})
+
+
+@pytest.fixture(autouse=True)
+def memory() -> Iterator[None]:
+    MemoryGateway.reset()
+    yield
+    MemoryGateway.reset()
+
+
+@pytest.fixture
+def campaign_id(make_patient: Any) -> int:
+    for _ in range(6):
+        make_patient()
+    return campaign_send(spec=CampaignSpec.from_dict(campaign()), scope=OPERATOR).campaign_id
+
+
+def sent_ids() -> list[int]:
+    return [m.message_id for m in MemoryGateway.outboxes.get("sms", [])]
+
+
+def test_pause_holds_queued_messages_and_resume_sends_each_once(campaign_id: int) -> None:
+    assert campaign_pause(campaign_id=campaign_id, scope=OPERATOR) == 6
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 0
+    assert campaign_status(campaign_id=campaign_id, scope=OPERATOR)["status"] == "paused"
+    assert campaign_resume(campaign_id=campaign_id, scope=OPERATOR) == 6
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 6
+    assert sorted(sent_ids()) == sorted(OutboxMessage.objects.values_list("id", flat=True))
+    assert campaign_status(campaign_id=campaign_id, scope=OPERATOR)["status"] == "done"
+    assert [e.action for e in AuditEvent.objects.order_by("id")] == ["campaign_send", "campaign_pause",
+                                                                     "campaign_resume"]
+
+
+def test_pause_leaves_claimed_messages_to_finish(campaign_id: int) -> None:
+    claimed = outbox_claim(worker_id="w", now=timezone.now(), limit=2, lease=dt.timedelta(minutes=5))
+    assert campaign_pause(campaign_id=campaign_id, scope=OPERATOR) == 4
+    for row in claimed:
+        outbox_record(row=row, result=SendResult.accepted("r"), worker_id="w", now=timezone.now())
+    campaign_resume(campaign_id=campaign_id, scope=OPERATOR)
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 4
+    assert OutboxMessage.objects.filter(status="sent").count() == 6
+
+
+def test_cancel_stops_what_was_not_sent(campaign_id: int) -> None:
+    worker_run(until_idle=True, gateways=MEMORY, batch_size=2, should_stop=iter([False, False, False, True]).__next__)
+    sent = OutboxMessage.objects.filter(status="sent").count()
+    assert 0 < sent < 6
+    assert campaign_cancel(campaign_id=campaign_id, scope=OPERATOR) == 6 - sent
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 0
+    assert campaign_status(campaign_id=campaign_id, scope=OPERATOR)["status"] == "cancelled"
+    with pytest.raises(MasspostError, match="cancelled"):
+        campaign_resume(campaign_id=campaign_id, scope=OPERATOR)
+
+
+def test_unknown_messages_are_resent_only_when_the_operator_says(campaign_id: int) -> None:
+    OutboxMessage.objects.filter(id__in=OutboxMessage.objects.values("id")[:2]).update(status="unknown")
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 4
+    assert campaign_status(campaign_id=campaign_id, scope=OPERATOR)["messages"]["unknown"] == 2
+    assert campaign_resend_unknown(campaign_id=campaign_id, scope=OPERATOR) == 2
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 2
+    assert len(set(sent_ids())) == 6
+
+
+def test_control_of_a_missing_campaign() -> None:
+    with pytest.raises(NotFoundError, match="no campaign 999"):
+        campaign_pause(campaign_id=999, scope=OPERATOR)
+
+
+def test_receipt_moves_a_sent_message(campaign_id: int) -> None:
+    worker_run(until_idle=True, gateways=MEMORY)
+    a, b, c = OutboxMessage.objects.order_by("id")[:3]
+    assert receipt_record(a.remote_id, "DELIVRD")
+    assert receipt_record(b.remote_id, "UNDELIV")
+    assert not receipt_record(c.remote_id, "ENROUTE")  # not final: nothing changes
+    assert not receipt_record("no-such-id", "DELIVRD")
+    statuses = dict(OutboxMessage.objects.filter(id__in=[a.id, b.id, c.id]).values_list("id", "status"))
+    assert statuses == {a.id: "delivered", b.id: "undelivered", c.id: "sent"}
+
+
+def test_receipt_before_the_send_was_recorded_is_applied(campaign_id: int) -> None:
+    row = outbox_claim(worker_id="w", now=timezone.now(), limit=1, lease=dt.timedelta(minutes=5))[0]
+    assert not receipt_record("early-1", "DELIVRD")  # the SMSC was faster than our bookkeeping
+    outbox_record(row=row, result=SendResult.accepted("early-1"), worker_id="w", now=timezone.now())
+    assert OutboxMessage.objects.get(id=row.id).status == "delivered"
+
+
+@pytest.mark.parametrize(("text", "stop"), [
+    ("STOP", True), (" stop ", True), ("Stopp", True), ("LÕPETA", True), ("lõpeta!", True), ("lopeta", True),
+    ("LOOBU", True), ("стоп", True), ("СТОП", True), ("Отписаться", True), ("S T O P", True),
+    ("stop please", False), ("Aitäh", False), ("", False),
+])
+def test_stop_words(text: str, stop: bool) -> None:
+    assert is_stop_word(text) is stop
+
+
+def test_stop_word_opts_out_every_patient_with_the_number(make_patient: Any) -> None:
+    a = make_patient(phone="5123 4567", phone_e164="+37251234567")
+    b = make_patient(phone="+372 5123 4567", phone_e164="+37251234567")
+    other = make_patient()
+    assert inbound_record("37251234567", "Lõpeta") == 2
+    assert inbound_record("37251234567", "Tere") == 0
+    assert set(Patient.objects.filter(accepts_sms=False).values_list("id", flat=True)) == {a.id, b.id}
+    assert Patient.objects.get(id=other.id).accepts_sms
+    events = list(ConsentEvent.objects.values_list("patient_id", "channel", "accepts", "source"))
+    assert sorted(events) == sorted([(a.id, "sms", False, "sms-stop"), (b.id, "sms", False, "sms-stop")])
+
+
+def test_rate_limiter_spaces_sends() -> None:
+    limiter = RateLimiter(name="test:sms", per_second=20)
+    start = time.monotonic()
+    for _ in range(11):
+        limiter.wait()
+    assert time.monotonic() - start >= 0.5 * 0.95  # 11 slots 50 ms apart: the last starts 500 ms after the first
+    other = RateLimiter(name="test:sms", per_second=20)  # a second worker shares the same slots
+    start = time.monotonic()
+    other.wait(4)  # an SMS of 4 parts takes 4 slots
+    other.wait()
+    assert time.monotonic() - start >= 0.2 * 0.95
+
+
+def test_a_second_worker_on_sqlite_refuses(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "sqlite":
+        assert WorkerLock().__enter__() is not None  # PostgreSQL: no lock, row locks coordinate
+        return
+    monkeypatch.setattr(connection, "is_in_memory_db", lambda: False)
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    with WorkerLock(), pytest.raises(MasspostError, match="another worker .* SQLite runs one worker"):
+        WorkerLock().__enter__()
+    with WorkerLock():
+        pass  # released: the next worker starts
