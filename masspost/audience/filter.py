@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from masspost.clinic.csvfile import ISO_DATE
 from masspost.content.languages import is_country
 from masspost.errors import SpecError
 
@@ -97,7 +98,7 @@ def _age(value: Any, key: str) -> int | None:
 
 
 def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and ISO_DATE.match(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:

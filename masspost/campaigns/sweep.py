@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from masspost.audience.selectors import ResolvedAudience, audience_rows
-from masspost.campaigns.rules import REASONS, exclusion
+from masspost.campaigns.rules import NO_CONTENT, REASONS, exclusion
 from masspost.campaigns.spec import CampaignSpec, Purpose, compile_content
 from masspost.content import choose_language
 from masspost.sms import measure
@@ -108,7 +108,7 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
                                address_state=phone_status if sms else email_status)
             if reason is not None:
                 result.excluded[channel][reason] += 1
-                if chosen is None:
+                if reason == NO_CONTENT:
                     counts = result.no_content_languages[channel]
                     counts[lang] = counts.get(lang, 0) + 1
                 decisions.append(reason)

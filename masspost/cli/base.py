@@ -35,7 +35,7 @@ def ensure_schema() -> None:
 
 def load_spec(path: str) -> CampaignSpec:
     try:
-        text = Path(path).read_text(encoding="utf-8") if path != "-" else _stdin()
+        text = Path(path).read_text(encoding="utf-8-sig") if path != "-" else _stdin()
     except OSError as exc:
         raise MasspostError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:

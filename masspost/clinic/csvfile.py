@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +35,25 @@ class FieldError(ValueError):
         self.reason = reason
 
 
-def open_rows(
-    path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> tuple[TextIO, Iterator[tuple[int, dict[str, str]]]]:
-    """Open a UTF-8 CSV and check its header; yields (row number, {column: stripped value})."""
+@dataclass(kw_only=True)
+class CsvFile:
+    """An open import file: its header, its rows as {column: stripped value}, and the rows that are not even a
+    row of this file (more fields than the header), collected as bad rows while `rows` is read."""
+
+    handle: TextIO
+    header: tuple[str, ...]
+    rows: Iterator[tuple[int, dict[str, str]]]
+    problems: list[RowProblem]
+
+    def __enter__(self) -> CsvFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def open_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> CsvFile:
+    """Open a UTF-8 CSV and check its header row."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -59,6 +75,7 @@ def open_rows(
     if unknown:
         handle.close()
         raise MasspostError(f"{path}: unknown column(s) {', '.join(unknown)} in the header row")
+    problems: list[RowProblem] = []
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         try:
@@ -66,15 +83,18 @@ def open_rows(
                 if not any(v.strip() for v in values):
                     continue
                 if len(values) > len(header):
-                    raise MasspostError(f"{path}: row {number} has {len(values)} fields, the header {len(header)}")
-                record = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)}
-                yield number, record
+                    problems.append(RowProblem(
+                        row=number, column=header[-1],
+                        reason=f"{len(values)} fields where the header has {len(header)} (a comma inside a value "
+                               "needs the value in double quotes)"))
+                    continue
+                yield number, {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)}
         except UnicodeDecodeError:
             raise MasspostError(f"{path}: not UTF-8 text") from None
         except csv.Error as exc:
             raise MasspostError(f"{path}: line {reader.line_num}: {exc}") from None
 
-    return handle, rows()
+    return CsvFile(handle=handle, header=tuple(header), rows=rows(), problems=problems)
 
 
 def parse_bool(column: str, value: str, default: bool) -> bool:
@@ -88,11 +108,14 @@ def parse_bool(column: str, value: str, default: bool) -> bool:
     raise FieldError(column, "not a boolean (use true/false, 1/0 or yes/no)")
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")  # YYYY-MM-DD only: fromisoformat also takes 2020-W01-1
+
+
 def parse_date(column: str, value: str) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date(column)
+        return dt.date.fromisoformat(value) if ISO_DATE.match(value) else _bad_date(column)
     except ValueError:
         return _bad_date(column)
 

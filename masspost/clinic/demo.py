@@ -107,7 +107,7 @@ def _patients(rng: random.Random, n: int, shares: tuple[tuple[str, float], ...],
         first, last = rng.choice(firsts), rng.choice(lasts)
         country = "FI" if lang == "fi" and rng.random() < 0.5 else ("EE" if rng.random() < 0.97 else "LV")
         birth = None if rng.random() < 0.01 else today - dt.timedelta(days=rng.randint(0, 95 * 365))
-        phone, e164 = _phone(rng, lang)
+        phone, e164 = _phone(rng, lang, country)
         email, normalized = _email(rng, first, last, i)
         status = _pick(rng, (("active", 0.94), ("archived", 0.04), ("deceased", 0.02)))
         yield (f"P{i:07d}", clinics[code].id, first, last, birth, country, lang, phone, e164,
@@ -115,7 +115,7 @@ def _patients(rng: random.Random, n: int, shares: tuple[tuple[str, float], ...],
                rng.random() < 0.95, rng.random() < 0.93, rng.random() < 0.6, status)
 
 
-def _phone(rng: random.Random, lang: str) -> tuple[str, str]:
+def _phone(rng: random.Random, lang: str, country: str) -> tuple[str, str]:
     x = rng.random()
     if x < 0.05:
         return "", ""
@@ -127,7 +127,8 @@ def _phone(rng: random.Random, lang: str) -> tuple[str, str]:
         digits = f"40{rng.randint(1000000, 9999999)}"
         return f"+358 {digits}", f"+358{digits}"
     digits = f"5{rng.randint(1000000, 9999999)}"
-    return (digits if rng.random() < 0.6 else f"+372 {digits}"), f"+372{digits}"
+    # A national number is read in the patient's country (docs/import.md): only EE residents' may be written so.
+    return (digits if country == "EE" and rng.random() < 0.6 else f"+372 {digits}"), f"+372{digits}"
 
 
 def _email(rng: random.Random, first: str, last: str, i: int) -> tuple[str, str]:

@@ -58,6 +58,7 @@ def import_file(*, kind: str, path: Path, skip_invalid: bool = False) -> ImportR
     try:
         with transaction.atomic():
             importers[kind](path, report)
+            report.errors.sort(key=lambda p: p.row)
             if report.errors and not skip_invalid:
                 raise _Rollback
             report.written = True
@@ -80,11 +81,10 @@ def _batched(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[
 # --- clinics -------------------------------------------------------------------------------------------------
 
 def _import_clinics(path: Path, report: ImportReport) -> None:
-    handle, rows = open_rows(path, CLINIC_COLUMNS, CLINIC_OPTIONAL)
     seen: set[str] = set()
     good: list[Clinic] = []
-    with handle:
-        for number, rec in rows:
+    with open_rows(path, CLINIC_COLUMNS, CLINIC_OPTIONAL) as csv_file:
+        for number, rec in csv_file.rows:
             report.rows += 1
             code = rec["code"]
             try:
@@ -119,9 +119,12 @@ def _import_clinics(path: Path, report: ImportReport) -> None:
             good.append(Clinic(code=code, name=rec["name"], country=rec["country"].upper(),
                                time_zone=rec["time_zone"], default_language=rec["default_language"].lower(),
                                phone=rec.get("phone", ""), email=email, sms_sender=sender))
+        report.errors.extend(csv_file.problems)
+    # A re-import updates the columns the file has; one it leaves out keeps its value.
+    present = [c for c in CLINIC_OPTIONAL if c in csv_file.header]
     Clinic.objects.bulk_create(
         good, update_conflicts=True, unique_fields=["code"],
-        update_fields=["name", "country", "time_zone", "default_language", "phone", "email", "sms_sender"],
+        update_fields=["name", "country", "time_zone", "default_language", *present],
     )
     report.imported = len(good)
 
@@ -132,9 +135,13 @@ def _import_patients(path: Path, report: ImportReport) -> None:
     clinics = {c.code: c for c in Clinic.objects.all()}
     today = dt.date.today()
     seen: set[str] = set()
-    handle, rows = open_rows(path, PATIENT_COLUMNS, PATIENT_OPTIONAL)
-    with handle:
-        for batch in _batched(rows):
+    with open_rows(path, PATIENT_COLUMNS, PATIENT_OPTIONAL) as csv_file:
+        update = _patient_update_fields(csv_file.header)
+        for batch in _batched(csv_file.rows):
+            # Without a country column a national phone number is read in the stored patient's country.
+            stored_country = ({} if "country" in csv_file.header or "phone" not in csv_file.header else dict(
+                Patient.objects.filter(external_id__in=[r["external_id"] for _, r in batch])
+                .values_list("external_id", "country")))
             good: list[Patient] = []
             for number, rec in batch:
                 report.rows += 1
@@ -144,7 +151,7 @@ def _import_patients(path: Path, report: ImportReport) -> None:
                 except FieldError as exc:
                     report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason, ref=ref))
                     continue
-                region = patient.country or patient.clinic.country
+                region = patient.country or stored_country.get(ref) or patient.clinic.country
                 patient.phone_e164, problem = normalize_phone(patient.phone, region)
                 if problem:
                     report.warnings.append(RowProblem(row=number, column="phone", reason=problem, ref=ref))
@@ -154,11 +161,21 @@ def _import_patients(path: Path, report: ImportReport) -> None:
                 patient.phone_status = address_status(patient.phone, patient.phone_e164)
                 patient.email_status = address_status(patient.email, patient.email_normalized)
                 good.append(patient)
-            Patient.objects.bulk_create(
-                good, update_conflicts=True, unique_fields=["external_id"],
-                update_fields=[f.name for f in Patient._meta.concrete_fields if f.name not in ("id", "external_id")],
-            )
+            Patient.objects.bulk_create(good, update_conflicts=True, unique_fields=["external_id"],
+                                        update_fields=update)
             report.imported += len(good)
+        report.errors.extend(csv_file.problems)
+
+
+def _patient_update_fields(header: tuple[str, ...]) -> list[str]:
+    """What a re-import overwrites: the columns the file has (and what is derived from them), nothing else, so
+    a file of new phone numbers cannot undo an opt-out or wipe a birth date."""
+    fields = ["clinic", *[c for c in PATIENT_OPTIONAL if c in header]]
+    if "phone" in header:
+        fields += ["phone_e164", "phone_status"]
+    if "email" in header:
+        fields += ["email_normalized", "email_status"]
+    return fields
 
 
 def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], today: dt.date) -> Patient:
@@ -198,9 +215,8 @@ def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], to
 def _import_visits(path: Path, report: ImportReport) -> None:
     clinics = {c.code: (c, ZoneInfo(c.time_zone)) for c in Clinic.objects.all()}
     seen: set[tuple[int, int, dt.datetime]] = set()
-    handle, rows = open_rows(path, VISIT_COLUMNS)
-    with handle:
-        for batch in _batched(rows):
+    with open_rows(path, VISIT_COLUMNS) as csv_file:
+        for batch in _batched(csv_file.rows):
             refs = {rec["patient"] for _, rec in batch}
             patients = dict(Patient.objects.filter(external_id__in=refs).values_list("external_id", "id"))
             good: list[Visit] = []
@@ -220,6 +236,7 @@ def _import_visits(path: Path, report: ImportReport) -> None:
             Visit.objects.bulk_create(good, update_conflicts=True, unique_fields=["patient", "clinic", "start"],
                                       update_fields=["status", "local_date"])
             report.imported += len(good)
+        report.errors.extend(csv_file.problems)
 
 
 def _visit(rec: dict[str, str], clinics: dict[str, tuple[Clinic, ZoneInfo]], patients: dict[str, int]) -> Visit:
