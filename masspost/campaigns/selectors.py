@@ -110,10 +110,22 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
             "excluded": {"sms": excluded.get("sms", {}), "email": excluded.get("email", {})}}
 
 
-def campaign_status(*, campaign_id: int, scope: Scope) -> dict[str, Any]:
-    campaign = Campaign.objects.filter(id=campaign_id).first()
+def campaign_get(*, campaign_id: int, scope: Scope, for_update: bool = False) -> Campaign:
+    """A campaign the actor may see: one drawn only from clinics in their scope. Any other is "not found", like
+    a campaign that does not exist, so ids reveal nothing."""
+    qs = Campaign.objects.select_for_update() if for_update else Campaign.objects.all()
+    campaign = qs.filter(id=campaign_id).first()
+    if campaign is not None and scope.clinic_ids is not None:
+        reachable = set(scope.clinics().values_list("code", flat=True))
+        if not set(campaign.audience.get("clinics", [])) <= reachable:
+            campaign = None
     if campaign is None:
         raise NotFoundError(f"no campaign {campaign_id}")
+    return campaign
+
+
+def campaign_status(*, campaign_id: int, scope: Scope) -> dict[str, Any]:
+    campaign = campaign_get(campaign_id=campaign_id, scope=scope)
     counts = outbox_status_counts(campaign_id=campaign.id)
     pending = sum(counts[s] for s in PENDING)
     if campaign.state != CampaignState.ACTIVE:

@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from masspost.audience.selectors import audience_resolve
 from masspost.campaigns.models import AuditEvent, Campaign, CampaignState
-from masspost.campaigns.selectors import preview_token
+from masspost.campaigns.selectors import campaign_get, preview_token
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
 from masspost.clinic.scope import Scope
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
-from masspost.errors import MasspostError, NotFoundError, StaleTokenError
+from masspost.errors import MasspostError, StaleTokenError
 
 DEFAULT_DEADLINE = timedelta(hours=24)
 
@@ -87,18 +87,11 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
     return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=True)
 
 
-def _campaign(campaign_id: int) -> Campaign:
-    campaign = Campaign.objects.select_for_update().filter(id=campaign_id).first()
-    if campaign is None:
-        raise NotFoundError(f"no campaign {campaign_id}")
-    return campaign
-
-
 def campaign_pause(*, campaign_id: int, scope: Scope) -> int:
     """Stop handing the campaign's queued messages to workers; those already being sent finish. Returns how many
     were held. A worker that claimed a row first keeps it (the row lock decides), so nothing is sent twice."""
     with transaction.atomic():
-        campaign = _campaign(campaign_id)
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
         if campaign.state == CampaignState.CANCELLED:
             raise MasspostError(f"campaign {campaign_id} is cancelled")
         campaign.state = CampaignState.PAUSED
@@ -110,7 +103,7 @@ def campaign_pause(*, campaign_id: int, scope: Scope) -> int:
 
 def campaign_resume(*, campaign_id: int, scope: Scope) -> int:
     with transaction.atomic():
-        campaign = _campaign(campaign_id)
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
         if campaign.state == CampaignState.CANCELLED:
             raise MasspostError(f"campaign {campaign_id} is cancelled")
         campaign.state = CampaignState.ACTIVE
@@ -124,7 +117,7 @@ def campaign_resume(*, campaign_id: int, scope: Scope) -> int:
 def campaign_cancel(*, campaign_id: int, scope: Scope) -> int:
     """Cancel every message not yet handed to a gateway; returns how many."""
     with transaction.atomic():
-        campaign = _campaign(campaign_id)
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
         campaign.state = CampaignState.CANCELLED
         campaign.save(update_fields=["state"])
         cancelled = outbox_cancel(campaign_id=campaign_id)
@@ -136,7 +129,7 @@ def campaign_cancel(*, campaign_id: int, scope: Scope) -> int:
 def campaign_resend_unknown(*, campaign_id: int, scope: Scope) -> int:
     """The operator's decision: queue again the messages whose fate is unknown (they may arrive twice)."""
     with transaction.atomic():
-        campaign = _campaign(campaign_id)
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
         if campaign.state == CampaignState.CANCELLED:
             raise MasspostError(f"campaign {campaign_id} is cancelled")
         requeued = outbox_requeue_unknown(campaign_id=campaign_id, held=campaign.state == CampaignState.PAUSED)

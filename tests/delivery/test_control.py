@@ -21,7 +21,7 @@ from masspost.campaigns.services import (
     campaign_send,
 )
 from masspost.campaigns.spec import CampaignSpec
-from masspost.clinic.models import ConsentEvent, Patient
+from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
@@ -101,6 +101,17 @@ def test_unknown_messages_are_resent_only_when_the_operator_says(campaign_id: in
 def test_control_of_a_missing_campaign() -> None:
     with pytest.raises(NotFoundError, match="no campaign 999"):
         campaign_pause(campaign_id=999, scope=OPERATOR)
+
+
+def test_campaigns_of_other_clinics_are_not_found(campaign_id: int, other_clinic: Any) -> None:
+    outsider = Scope(actor="tartu", clinic_ids=frozenset({other_clinic.id}))
+    for action in (campaign_status, campaign_pause, campaign_resume, campaign_cancel, campaign_resend_unknown):
+        with pytest.raises(NotFoundError, match=f"no campaign {campaign_id}"):
+            action(campaign_id=campaign_id, scope=outsider)
+    assert OutboxMessage.objects.filter(held=True).count() == 0
+    tallinn = frozenset(Clinic.objects.filter(code="TLN").values_list("id", flat=True))
+    insider = Scope(actor="tallinn", clinic_ids=tallinn)
+    assert campaign_status(campaign_id=campaign_id, scope=insider)["total"] == 6
 
 
 def test_receipt_moves_a_sent_message(campaign_id: int) -> None:

@@ -1,6 +1,8 @@
 """The one gateway interface every channel transport implements.
 
-A gateway is opened once per worker batch, sends messages one at a time and is closed at the end.
+A gateway is opened once per worker, sends messages one at a time and is closed at the end. A gateway
+that can keep several messages in flight on one connection (SMPP's window) also implements
+`WindowedGateway.send_many`; the worker uses it when it is there.
 `send` never raises for a per-message problem: it returns a `SendResult` that says whether the
 message was accepted (with the remote id, when the peer gives one) or failed, and whether the
 failure is transient (retry later) or permanent (do not retry). Connection-level trouble that
@@ -11,6 +13,7 @@ backs off. See docs/delivery.md.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,3 +77,20 @@ class Gateway(Protocol):
     def send(self, message: OutgoingMessage) -> SendResult: ...
 
     def close(self) -> None: ...
+
+
+class WindowedGateway(Gateway, Protocol):
+    """Optional: a gateway with a window of outstanding requests across messages (SMPP).
+
+    `send_many` sends `messages` in order with at most `window` requests (SMPP: submit_sm, one per part)
+    unanswered at any time, and returns their results in the same order, each classified as `send` would.
+    It may return fewer results than messages: once a transient error came back (a throttling SMSC, a
+    dropped connection), it stops writing, and the messages past the returned prefix were not handed to
+    the peer at all — the caller gives them back to the queue. `pace`, when given, is called before each
+    request is written and may block (the worker's rate limiter: one slot per SMS part).
+    """
+
+    window: int
+
+    def send_many(self, messages: Sequence[OutgoingMessage], *,
+                  pace: Callable[[], None] | None = None) -> list[SendResult]: ...

@@ -36,7 +36,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -352,28 +352,75 @@ class SMPPGateway:
     # -- sending ----------------------------------------------------------------------------------
 
     def send(self, message: OutgoingMessage) -> SendResult:
+        return self.send_many([message])[0]
+
+    def send_many(self, messages: Sequence[OutgoingMessage], *,
+                  pace: Callable[[], None] | None = None) -> list[SendResult]:
+        """Submit `messages` in order through one window shared by all their parts; results in order.
+
+        At most `window` submit_sm are unanswered at any time, so a message's parts can be in flight
+        while the next message is written. Once a transient response or a dead session shows up, no
+        further message is written and the results stop there (a throttling SMSC is not fed the rest
+        of the window); every message that was written gets its result. `pace()` runs before each
+        submit_sm (the worker's rate limiter). A message waits at most `timeout` for a window slot
+        and, once written, `timeout` for its responses.
+        """
+        results: list[SendResult | None] = []
+        in_flight: list[tuple[int, OutgoingMessage, list[_Pending], float]] = []  # index, message, parts, written
+        session: _Session | None = None
         try:
-            submits = self._submits(message)
-        except ValueError as exc:
-            return SendResult.permanent(f"message {message.message_id}: {exc}")
-        try:
-            session = self._bound_session()
+            for message in messages:
+                try:
+                    submits = self._submits(message)
+                except ValueError as exc:
+                    results.append(SendResult.permanent(f"message {message.message_id}: {exc}"))
+                    continue
+                if session is None:
+                    try:
+                        session = self._bound_session()
+                    except SMPPError as exc:
+                        results.append(SendResult.transient(f"SMPP {exc}"))
+                        break
+                if in_flight and _transient_seen(in_flight):
+                    break
+                waiting = self._write(session, submits, pace)
+                results.append(None)
+                in_flight.append((len(results) - 1, message, waiting, time.monotonic()))
+                if waiting and waiting[-1].error:  # the session died while this message was written
+                    break
         except SMPPError as exc:
-            return SendResult.transient(f"SMPP {exc}")
-        deadline = time.monotonic() + self.timeout
-        waiting: list[_Pending] = []
-        try:
-            for params in submits:
-                # A slot is freed by the part's response, or by the session's death.
-                if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                    raise SMPPError(f"window of {self.window} still full after {self.timeout}s")
-                waiting.append(session.request("submit_sm", on_done=self._slots.release, **params))
+            # Only a full window can get here (writes that fail finish their pending with an error instead).
+            results.append(SendResult.transient(f"SMPP {exc}"))
+        for index, message, waiting, written in in_flight:
             for pending in waiting:
-                if not pending.done.wait(max(0.0, deadline - time.monotonic())):
-                    session.die(f"no submit_sm_resp within {self.timeout}s")
-        except SMPPError as exc:
-            return SendResult.transient(f"SMPP {exc}")
-        return self._result(message, waiting)
+                if not pending.done.wait(max(0.0, written + self.timeout - time.monotonic())):
+                    pending_session = session
+                    if pending_session is not None:
+                        pending_session.die(f"no submit_sm_resp within {self.timeout}s")
+            results[index] = self._result(message, waiting)
+        return [result for result in results if result is not None]
+
+    def _write(self, session: _Session, submits: list[dict[str, Any]],
+               pace: Callable[[], None] | None) -> list[_Pending]:
+        """Write one message's parts; a part that cannot be written is a pending finished with an error."""
+        waiting: list[_Pending] = []
+        for params in submits:
+            # A slot is freed by the part's response, or by the session's death.
+            if not self._slots.acquire(timeout=self.timeout):
+                if not waiting:
+                    raise SMPPError(f"window of {self.window} still full after {self.timeout}s")
+                session.die(f"window of {self.window} still full after {self.timeout}s")
+                break
+            if pace is not None:
+                pace()
+            try:
+                waiting.append(session.request("submit_sm", on_done=self._slots.release, **params))
+            except SMPPError as exc:
+                failed = _Pending()
+                failed.finish(error=str(exc))
+                waiting.append(failed)
+                break
+        return waiting
 
     def _result(self, message: OutgoingMessage, waiting: list[_Pending]) -> SendResult:
         ids = tuple(p.message_id for p in waiting)
@@ -464,6 +511,11 @@ class SMPPGateway:
             logger.error("SMPP deliver_sm hook failed (%s); asking the SMSC to redeliver", type(exc).__name__)
             return ESME_RX_T_APPN
         return ESME_ROK
+
+
+def _transient_seen(in_flight: list[tuple[int, OutgoingMessage, list[_Pending], float]]) -> bool:
+    return any(p.done.is_set() and (p.error or p.status in TRANSIENT_STATUSES)
+               for _index, _message, waiting, _written in in_flight for p in waiting)
 
 
 def _text(value: bytes | str | None) -> str:
