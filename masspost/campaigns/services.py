@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -87,52 +88,42 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
     return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=True)
 
 
+def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignState | None,
+             change: Callable[[Campaign], int]) -> int:
+    """One control action in one transaction: lock the campaign, refuse if cancelled (except cancelling again),
+    set its state, change its outbox, audit with the count."""
+    with transaction.atomic():
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
+        if campaign.state == CampaignState.CANCELLED and state is not CampaignState.CANCELLED:
+            raise MasspostError(f"campaign {campaign_id} is cancelled")
+        if state is not None:
+            campaign.state = state
+            campaign.save(update_fields=["state"])
+        count = change(campaign)
+        AuditEvent.objects.create(actor=scope.actor, action=action, campaign=campaign, detail={"messages": count})
+    return count
+
+
 def campaign_pause(*, campaign_id: int, scope: Scope) -> int:
     """Stop handing the campaign's queued messages to workers; those already being sent finish. Returns how many
     were held. A worker that claimed a row first keeps it (the row lock decides), so nothing is sent twice."""
-    with transaction.atomic():
-        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
-        if campaign.state == CampaignState.CANCELLED:
-            raise MasspostError(f"campaign {campaign_id} is cancelled")
-        campaign.state = CampaignState.PAUSED
-        campaign.save(update_fields=["state"])
-        held = outbox_hold(campaign_id=campaign_id, held=True)
-        AuditEvent.objects.create(actor=scope.actor, action="campaign_pause", campaign=campaign, detail={"held": held})
-    return held
+    return _control(campaign_id=campaign_id, scope=scope, action="campaign_pause", state=CampaignState.PAUSED,
+                    change=lambda c: outbox_hold(campaign_id=c.id, held=True))
 
 
 def campaign_resume(*, campaign_id: int, scope: Scope) -> int:
-    with transaction.atomic():
-        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
-        if campaign.state == CampaignState.CANCELLED:
-            raise MasspostError(f"campaign {campaign_id} is cancelled")
-        campaign.state = CampaignState.ACTIVE
-        campaign.save(update_fields=["state"])
-        released = outbox_hold(campaign_id=campaign_id, held=False)
-        AuditEvent.objects.create(actor=scope.actor, action="campaign_resume", campaign=campaign,
-                                  detail={"released": released})
-    return released
+    return _control(campaign_id=campaign_id, scope=scope, action="campaign_resume", state=CampaignState.ACTIVE,
+                    change=lambda c: outbox_hold(campaign_id=c.id, held=False))
 
 
 def campaign_cancel(*, campaign_id: int, scope: Scope) -> int:
     """Cancel every message not yet handed to a gateway; returns how many."""
-    with transaction.atomic():
-        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
-        campaign.state = CampaignState.CANCELLED
-        campaign.save(update_fields=["state"])
-        cancelled = outbox_cancel(campaign_id=campaign_id)
-        AuditEvent.objects.create(actor=scope.actor, action="campaign_cancel", campaign=campaign,
-                                  detail={"cancelled": cancelled})
-    return cancelled
+    return _control(campaign_id=campaign_id, scope=scope, action="campaign_cancel", state=CampaignState.CANCELLED,
+                    change=lambda c: outbox_cancel(campaign_id=c.id))
 
 
 def campaign_resend_unknown(*, campaign_id: int, scope: Scope) -> int:
     """The operator's decision: queue again the messages whose fate is unknown (they may arrive twice)."""
-    with transaction.atomic():
-        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
-        if campaign.state == CampaignState.CANCELLED:
-            raise MasspostError(f"campaign {campaign_id} is cancelled")
-        requeued = outbox_requeue_unknown(campaign_id=campaign_id, held=campaign.state == CampaignState.PAUSED)
-        AuditEvent.objects.create(actor=scope.actor, action="campaign_resend_unknown", campaign=campaign,
-                                  detail={"requeued": requeued})
-    return requeued
+    return _control(campaign_id=campaign_id, scope=scope, action="campaign_resend_unknown", state=None,
+                    change=lambda c: outbox_requeue_unknown(campaign_id=c.id,
+                                                            held=c.state == CampaignState.PAUSED))

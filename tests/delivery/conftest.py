@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from masspost.delivery.gateways.memory import MemoryGateway
 from tests.peers.net import TestCertificates, make_certificates
 from tests.peers.smsc import SMSCPeer
 from tests.peers.smtp_server import SMTPPeer
@@ -43,3 +44,11 @@ def smsc() -> Iterator[SMSCPeer]:
     peer = SMSCPeer.start()
     yield peer
     peer.stop()
+
+
+@pytest.fixture
+def memory_gateway() -> Iterator[None]:
+    """The in-memory gateway's outboxes and scripts, empty before and after the test."""
+    MemoryGateway.reset()
+    yield
+    MemoryGateway.reset()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,16 +32,9 @@ from masspost.delivery.worker import GatewayConfig, outbox_claim, outbox_record,
 from masspost.errors import MasspostError, NotFoundError
 from tests.conftest import campaign
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("memory_gateway")]
 OPERATOR = Scope.operator()
 MEMORY = GatewayConfig(urls={"sms": "memory:sms", "email": "memory:email"})
-
-
-@pytest.fixture(autouse=True)
-def memory() -> Iterator[None]:
-    MemoryGateway.reset()
-    yield
-    MemoryGateway.reset()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,8 @@ from masspost.delivery.models import OutboxMessage
 from masspost.delivery.worker import GatewayConfig, outbox_claim, retry_delay, worker_run
 from tests.conftest import campaign
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("memory_gateway")]
 MEMORY = GatewayConfig(urls={"sms": "memory:sms", "email": "memory:email"})
-
-
-@pytest.fixture(autouse=True)
-def memory() -> Iterator[None]:
-    MemoryGateway.reset()
-    yield
-    MemoryGateway.reset()
 
 
 @pytest.fixture
