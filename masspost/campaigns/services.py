@@ -125,5 +125,4 @@ def campaign_cancel(*, campaign_id: int, scope: Scope) -> int:
 def campaign_resend_unknown(*, campaign_id: int, scope: Scope) -> int:
     """The operator's decision: queue again the messages whose fate is unknown (they may arrive twice)."""
     return _control(campaign_id=campaign_id, scope=scope, action="campaign_resend_unknown", state=None,
-                    change=lambda c: outbox_requeue_unknown(campaign_id=c.id,
-                                                            held=c.state == CampaignState.PAUSED))
+                    change=lambda c: outbox_requeue_unknown(campaign_id=c.id))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from masspost.clinic.models import ConsentEvent, Patient
 from masspost.delivery.models import DeliveryReceipt, MessageStatus, OutboxMessage, ReceiptStatus
@@ -26,13 +28,46 @@ _NOT_LETTERS = re.compile(r"[\W_]+")
 
 
 def receipt_record(remote_id: str, stat: str, raw: str = "") -> bool:
-    """Store a receipt and move its message to delivered / undelivered; True when a message was moved."""
-    status = RECEIPT_STATES.get(stat.upper())
-    if status is None or not remote_id:
-        return False
-    DeliveryReceipt.objects.create(remote_id=remote_id, status=status, stat=stat.upper()[:10])
-    moved = OutboxMessage.objects.filter(remote_id=remote_id, status=MessageStatus.SENT).update(status=status)
-    return bool(moved)
+    """One receipt: move its message to delivered / undelivered; True when a message was moved."""
+    return receipt_record_many([(remote_id, stat, raw)]) > 0
+
+
+def receipt_record_many(receipts: Sequence[tuple[str, str, str]]) -> int:
+    """A burst of receipts (remote id, stat, raw text); returns how many messages moved.
+
+    Most receipts find their message already `sent`: one UPDATE per final state moves them and nothing is
+    stored. A receipt that finds nothing — its message not recorded yet, or a later part of a multipart SMS — is
+    stored first and then tried again. Each statement commits on its own, in that order, so the worker, which
+    records `sent` and then looks for stored receipts, and this cannot miss each other."""
+    final = [(remote_id, RECEIPT_STATES[stat.upper()], stat.upper()[:10]) for remote_id, stat, _raw in receipts
+             if remote_id and stat.upper() in RECEIPT_STATES]
+    matched: set[str] = set()
+    for status in {s for _, s, _ in final}:
+        matched |= move_sent("remote_id", [r for r, s, _ in final if s == status], status)
+    unmatched = [(r, s, stat) for r, s, stat in final if r not in matched]
+    if unmatched:
+        DeliveryReceipt.objects.bulk_create([DeliveryReceipt(remote_id=r, status=s, stat=stat)
+                                             for r, s, stat in unmatched])
+        for status in {s for _, s, _ in unmatched}:
+            matched |= move_sent("remote_id", [r for r, s, _ in unmatched if s == status], status)
+    return len(matched)
+
+
+def move_sent(column: str, keys: Sequence[Any], status: str) -> set[Any]:
+    """Move `sent` rows whose `column` ("id" or "remote_id") is in `keys` to a receipt's status; returns the keys
+    moved. The worker and the receipt hooks (other threads, other workers) both move rows this way, many at once:
+    on PostgreSQL the rows are locked in id order first, so two such statements cannot deadlock. SQLite has one
+    writer at a time."""
+    if not keys:
+        return set()
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s WHERE id IN (SELECT id FROM {table} WHERE {column} IN "
+            f"({', '.join(['%s'] * len(keys))}) AND status = %s{lock}) RETURNING {column}",
+            [status, *keys, MessageStatus.SENT.value])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def receipt_apply_stored(*, message_id: int, remote_id: str) -> None:

@@ -41,7 +41,6 @@ class OutboxMessage(models.Model):
     sender = models.CharField(max_length=254, blank=True)
     sender_name = models.CharField(max_length=200, blank=True, db_default="")
     status = models.CharField(max_length=12, choices=MessageStatus.choices, db_default=MessageStatus.QUEUED)
-    held = models.BooleanField(db_default=False)  # a paused campaign's queued rows: not claimed until resumed
     attempts = models.PositiveIntegerField(db_default=0)
     next_attempt_at = models.DateTimeField(db_default=Now())
     deadline = models.DateTimeField()
@@ -59,7 +58,7 @@ class OutboxMessage(models.Model):
         ]
         indexes = [
             # Workers look for due queued rows and for expired leases; both are a small part of the table.
-            models.Index(fields=["next_attempt_at"], name="outbox_due", condition=Q(status="queued", held=False)),
+            models.Index(fields=["next_attempt_at"], name="outbox_due", condition=Q(status="queued")),
             models.Index(fields=["lease_until"], name="outbox_leased", condition=Q(status="sending")),
             models.Index(fields=["campaign", "status"], name="outbox_campaign_status"),
             models.Index(fields=["remote_id"], name="outbox_remote_id", condition=~Q(remote_id="")),
@@ -89,3 +88,14 @@ class GatewayRate(models.Model):
 
     name = models.CharField(max_length=200, primary_key=True)
     next_slot = models.DateTimeField(db_default=Now())
+
+
+class HeldCampaign(models.Model):
+    """A paused campaign: workers claim none of its messages while this row exists.
+
+    Held per campaign, not per message, so that a message that comes back to the queue while the campaign is
+    paused — a retry, a stopping worker's unsent claim, a dead worker's reclaimed one — is held too."""
+
+    campaign = models.OneToOneField("campaigns.Campaign", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="+")
+    held_at = models.DateTimeField(db_default=Now())

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import F
 from django.db.models.functions import Now
 
 from masspost.bulk import BATCH, bulk_insert
-from masspost.delivery.models import MessageStatus, OutboxMessage
+from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
 
 # Only what varies per message; status, attempts, times and the empty fields come from database defaults.
 _COLUMNS = ("campaign_id", "patient_id", "patient_ref", "channel", "address", "language", "subject", "body",
@@ -40,10 +39,14 @@ class OutboxWriter:
 
 
 def outbox_hold(*, campaign_id: int, held: bool) -> int:
-    """Hold (pause) or release a campaign's queued messages. Rows a worker has claimed are `sending`, not
-    `queued`, so they are left to finish; the UPDATE waits for a claim in progress and then skips its rows."""
-    return OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED, held=not held).update(
-        held=held, updated_at=Now())
+    """Hold (pause) or release a campaign's messages; returns how many are queued. Rows a worker has claimed are
+    `sending`, not `queued`, and finish; a claim running at this moment may still take rows (its lock decides),
+    so a pause never doubles or skips a message — it only stops the next claims."""
+    if held:
+        HeldCampaign.objects.get_or_create(campaign_id=campaign_id)
+    else:
+        HeldCampaign.objects.filter(campaign_id=campaign_id).delete()
+    return OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED).count()
 
 
 def outbox_cancel(*, campaign_id: int) -> int:
@@ -51,7 +54,6 @@ def outbox_cancel(*, campaign_id: int) -> int:
         status=MessageStatus.CANCELLED, updated_at=Now())
 
 
-def outbox_requeue_unknown(*, campaign_id: int, held: bool) -> int:
+def outbox_requeue_unknown(*, campaign_id: int) -> int:
     return OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.UNKNOWN).update(
-        status=MessageStatus.QUEUED, held=held, next_attempt_at=Now(), leased_by="",
-        last_error=F("last_error"), updated_at=Now())
+        status=MessageStatus.QUEUED, next_attempt_at=Now(), leased_by="", sent_at=None, updated_at=Now())

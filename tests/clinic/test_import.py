@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -562,15 +561,12 @@ def test_import_all_three_files_through_the_command(tmp_path: Path) -> None:
     assert db_counts() == (1, 2, 1)
 
 
-def test_ten_thousand_patients_import_quickly(tmp_path: Path, clinic: Clinic) -> None:
-    # 100,000 must import in well under a minute; a tenth of that gets a tenth of the budget (and some slack).
+def test_ten_thousand_patients_import_across_batches(tmp_path: Path, clinic: Clinic) -> None:
+    # Speed is measured in benchmarks/bench_core.py (import); here: several full batches land whole.
     rows = [patient_row(f"P{i:06d}", phone=f"5{i:07d}", email=f"p{i}@example.com") for i in range(10_000)]
-    path = patients_file(tmp_path, rows)
-    started = time.monotonic()
-    report = import_file(kind="patients", path=path)
-    elapsed = time.monotonic() - started
+    report = import_file(kind="patients", path=patients_file(tmp_path, rows))
     assert report.imported == 10_000 and Patient.objects.count() == 10_000
-    assert elapsed < 6, f"10,000 patients took {elapsed:.1f} s"
+    assert Patient.objects.filter(phone_status=1, email_status=1).count() == 10_000
 
 
 def test_reimport_leaves_columns_the_file_does_not_have_unchanged(tmp_path: Path, clinic: Clinic) -> None:

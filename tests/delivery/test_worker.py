@@ -116,10 +116,10 @@ def test_claimed_rows_are_not_claimed_twice(queued: int) -> None:
 
 
 def test_stopping_worker_gives_back_unsent_claims(queued: int) -> None:
-    calls = iter([False, False, True])  # stop after the first message of the first batch
+    calls = iter([False, False, True])  # stop once the first group (the three SMS) is sent and recorded
     stats = worker_run(until_idle=True, gateways=MEMORY, should_stop=lambda: next(calls, True))
-    assert stats.sent == 1
-    assert statuses() == {"sent": 1, "queued": 5}
+    assert stats.sent == 3
+    assert statuses() == {"sent": 3, "queued": 3}
     assert set(OutboxMessage.objects.filter(status="queued").values_list("attempts", flat=True)) == {0}
 
 

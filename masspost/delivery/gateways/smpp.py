@@ -3,13 +3,15 @@
 URL: ``smpp://system_id:password@host[:2775][?window=10&enquire_link=30&timeout=10&system_type=…]``;
 the options are in docs/delivery.md, "Gateways".
 
-How it runs: `send` writes the submit_sm of every part (at most `window` outstanding across the
-connection) and returns when all their submit_sm_resp arrived. A reader thread owns the socket's
+How it runs: `send_many` writes the submit_sm of every part of every message it is given, with at
+most `window` outstanding across the connection, and returns when all their submit_sm_resp arrived
+(`send` is `send_many` of one message). A reader thread owns the socket's
 receiving side: it matches responses to waiting senders, answers enquire_link, sends one itself
 when the link has been quiet for `enquire_link` seconds, and hands deliver_sm to the hooks
-(`on_delivery_receipt(remote_id, stat, raw_text)`, `on_incoming(source, text)`) before it acks them,
-so an exception in a hook makes the SMSC redeliver (ESME_RX_T_APPN) instead of losing a receipt.
-Hooks run on the reader thread.
+(`on_delivery_receipt(remote_id, stat, raw_text)`, `on_incoming(source, text)`), which run on a
+second thread, "smpp-hooks", so that a hook's database write never holds up the responses; a
+deliver_sm is acknowledged after its hook returned, so an exception in a hook makes the SMSC
+redeliver (ESME_RX_T_APPN) instead of losing a receipt.
 
 Texts are split and encoded by `masspost.sms` (the same function the preview counts with); a
 multipart message carries a 6-octet UDH (05 00 03 ref total seq) in every part, esm_class 0x40.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import queue
 import random
 import re
 import select
@@ -52,6 +55,7 @@ from masspost.delivery.gateways.base import OutgoingMessage, SendResult
 logger = logging.getLogger(__name__)
 
 ReceiptHook = Callable[[str, str, str], None]
+ReceiptsHook = Callable[[list[tuple[str, str, str]]], None]  # many (remote_id, stat, raw_text) at once
 IncomingHook = Callable[[str, str], None]
 
 ESME_ROK = 0x00
@@ -71,6 +75,7 @@ _MESSAGE_STATES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "U
 _RECEIPT_ID = re.compile(rb"\bid:(\S+)", re.IGNORECASE)
 _RECEIPT_STAT = re.compile(rb"\bstat:(\w+)", re.IGNORECASE)
 _TRUE = {"1", "true", "yes", "on"}
+_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
 def status_text(status: int) -> str:
@@ -140,6 +145,8 @@ class _Session:
         self.enquiry: _Pending | None = None
         self.enquiry_sent = 0.0
         self.reader: threading.Thread | None = None
+        self.inbound: queue.SimpleQueue[Any] = queue.SimpleQueue()  # deliver_sm for the hooks; None = stop
+        self.hooks: threading.Thread | None = None
 
     def start(self) -> None:
         try:
@@ -160,6 +167,8 @@ class _Session:
         self.last_received = time.monotonic()
         self.reader = threading.Thread(target=self._read_loop, name="smpp-reader", daemon=True)
         self.reader.start()
+        self.hooks = threading.Thread(target=self._hook_loop, name="smpp-hooks", daemon=True)
+        self.hooks.start()
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -205,6 +214,11 @@ class _Session:
                 readable, _, _ = select.select([sock], [], [], min(1.0, self.gateway.enquire_link))
                 if readable:
                     pdu = self.client.read_pdu()
+                    if _QUICKACK is not None:
+                        # Acknowledge at once (Linux re-arms delayed ACKs after every read): an SMSC with Nagle
+                        # on holds its next submit_sm_resp until our ACK, up to 40 ms at the end of each window.
+                        with contextlib.suppress(OSError):
+                            sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                     self.last_received = time.monotonic()
                     if pdu is not None:
                         self._dispatch(pdu)
@@ -236,11 +250,34 @@ class _Session:
         elif command == "enquire_link":
             self.respond("enquire_link_resp", pdu.sequence)
         elif command == "deliver_sm":
-            status = self.gateway._deliver(pdu)
-            self.respond("deliver_sm_resp", pdu.sequence, status)
+            self.inbound.put(pdu)
         elif command == "unbind":
             self.respond("unbind_resp", pdu.sequence)
             self.die("unbound by the SMSC")
+
+    def _hook_loop(self) -> None:
+        """Receipts and replies go to the hooks on their own thread: a hook writes to a database, and while it
+        does, the reader keeps matching submit_sm_resp to senders. Each deliver_sm is acknowledged after its
+        hook returned (ESME_RX_T_APPN if it raised); one still queued when the session dies is never
+        acknowledged, so the SMSC delivers it again."""
+        while (pdu := self.inbound.get()) is not None:
+            batch = [pdu]
+            # Whatever else is already waiting goes with it: one batch hook call (one database round trip for
+            # a burst of receipts) instead of one per receipt.
+            while len(batch) < 500:
+                try:
+                    more = self.inbound.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self.inbound.put(None)
+                    break
+                batch.append(more)
+            for sequence, status in self.gateway._deliver_many(batch):
+                try:
+                    self.respond("deliver_sm_resp", sequence, status)
+                except SMPPError:
+                    return  # the session died (die() logged it); unacknowledged, the SMSC delivers again
 
     def die(self, reason: str) -> None:
         with self.write_lock:
@@ -256,6 +293,7 @@ class _Session:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
             self.client.disconnect()
+        self.inbound.put(None)
         level = logging.INFO if self.closing else logging.WARNING
         logger.log(level, "SMPP %s:%s session ended: %s", self.gateway.host, self.gateway.port, reason)
         for pending in orphans:
@@ -268,12 +306,13 @@ class _Session:
                 self.request("unbind").done.wait(min(self.gateway.timeout, 2.0))
         if self.alive or not self.death:
             self.die("closed")
-        if self.reader is not None and self.reader is not threading.current_thread():
-            self.reader.join(timeout=self.gateway.timeout)
+        for thread in (self.reader, self.hooks):
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=self.gateway.timeout)
 
 
 class SMPPGateway:
-    """An ESME bound as transceiver; one `send` = all parts of one message, acknowledged."""
+    """An ESME bound as transceiver; `send_many` = all parts of several messages through one window."""
 
     name = "smpp"
 
@@ -291,6 +330,7 @@ class SMPPGateway:
         source_ton: int | None = None,
         source_npi: int | None = None,
         on_delivery_receipt: ReceiptHook | None = None,
+        on_delivery_receipts: ReceiptsHook | None = None,
         on_incoming: IncomingHook | None = None,
     ) -> None:
         self.host, self.port = host, port
@@ -298,6 +338,7 @@ class SMPPGateway:
         self.window, self.enquire_link, self.timeout = window, enquire_link, timeout
         self.source_ton, self.source_npi = source_ton, source_npi
         self.on_delivery_receipt = on_delivery_receipt
+        self.on_delivery_receipts = on_delivery_receipts  # preferred over the one-by-one hook when given
         self.on_incoming = on_incoming
         self.last_part_ids: tuple[str, ...] = ()
         self.enquire_links_answered = 0
@@ -393,10 +434,8 @@ class SMPPGateway:
             results.append(SendResult.transient(f"SMPP {exc}"))
         for index, message, waiting, written in in_flight:
             for pending in waiting:
-                if not pending.done.wait(max(0.0, written + self.timeout - time.monotonic())):
-                    pending_session = session
-                    if pending_session is not None:
-                        pending_session.die(f"no submit_sm_resp within {self.timeout}s")
+                if not pending.done.wait(max(0.0, written + self.timeout - time.monotonic())) and session:
+                    session.die(f"no submit_sm_resp within {self.timeout}s")
             results[index] = self._result(message, waiting)
         return [result for result in results if result is not None]
 
@@ -491,17 +530,32 @@ class SMPPGateway:
 
     # -- inbound ----------------------------------------------------------------------------------
 
+    def _deliver_many(self, pdus: list[Any]) -> list[tuple[int, int]]:
+        """Hand deliver_sm PDUs to the hooks; returns (sequence, status for deliver_sm_resp) for each. With an
+        `on_delivery_receipts` hook, all receipts among them go to it in one call (and share its outcome)."""
+        receipts = [(pdu, _receipt(pdu)) for pdu in pdus] if self.on_delivery_receipts is not None else []
+        batched = [(pdu, receipt) for pdu, receipt in receipts if receipt is not None]
+        answers: dict[int, int] = {}
+        if batched and self.on_delivery_receipts is not None:
+            try:
+                self.on_delivery_receipts([receipt for _pdu, receipt in batched])
+                status = ESME_ROK
+            except Exception as exc:  # noqa: BLE001 - a failing hook must not kill the session
+                logger.error("SMPP receipt hook failed (%s); asking the SMSC to redeliver %d receipt(s)",
+                             type(exc).__name__, len(batched))
+                status = ESME_RX_T_APPN
+            answers = {id(pdu): status for pdu, _receipt in batched}
+        return [(pdu.sequence, answers[id(pdu)] if id(pdu) in answers else self._deliver(pdu)) for pdu in pdus]
+
     def _deliver(self, pdu: Any) -> int:
         """Hand a deliver_sm to its hook; the returned status goes into deliver_sm_resp."""
         raw = bytes(pdu.short_message or b"")
         esm_class = int(pdu.esm_class or 0)
-        receipted = getattr(pdu, "receipted_message_id", None)
         try:
-            if esm_class & 0x3C in (0x04, 0x20) or receipted:
-                remote_id = _text(receipted) if receipted else _first(_RECEIPT_ID, raw)
-                stat = _first(_RECEIPT_STAT, raw) or _MESSAGE_STATES.get(int(pdu.message_state or 0), "")
+            receipt = _receipt(pdu)
+            if receipt is not None:
                 if self.on_delivery_receipt is not None:
-                    self.on_delivery_receipt(remote_id, stat.upper(), raw.decode("latin-1"))
+                    self.on_delivery_receipt(*receipt)
             elif self.on_incoming is not None:
                 if esm_class & 0x40 and raw:
                     raw = raw[raw[0] + 1 :]  # drop the UDH; concatenated MO parts arrive one by one
@@ -511,6 +565,17 @@ class SMPPGateway:
             logger.error("SMPP deliver_sm hook failed (%s); asking the SMSC to redeliver", type(exc).__name__)
             return ESME_RX_T_APPN
         return ESME_ROK
+
+
+def _receipt(pdu: Any) -> tuple[str, str, str] | None:
+    """(remote_id, stat, raw text) of a delivery receipt; None for any other deliver_sm."""
+    raw = bytes(pdu.short_message or b"")
+    receipted = getattr(pdu, "receipted_message_id", None)
+    if int(pdu.esm_class or 0) & 0x3C not in (0x04, 0x20) and not receipted:
+        return None
+    remote_id = _text(receipted) if receipted else _first(_RECEIPT_ID, raw)
+    stat = _first(_RECEIPT_STAT, raw) or _MESSAGE_STATES.get(int(pdu.message_state or 0), "")
+    return remote_id, stat.upper(), raw.decode("latin-1")
 
 
 def _transient_seen(in_flight: list[tuple[int, OutgoingMessage, list[_Pending], float]]) -> bool:
@@ -554,6 +619,7 @@ def from_url(
     url: str,
     *,
     on_delivery_receipt: ReceiptHook | None = None,
+    on_delivery_receipts: ReceiptsHook | None = None,
     on_incoming: IncomingHook | None = None,
 ) -> SMPPGateway:
     """A gateway from an ``smpp://system_id:password@host:port?…`` URL (options in docs/delivery.md)."""
@@ -582,5 +648,6 @@ def from_url(
         source_ton=int(query["source_ton"]) if "source_ton" in query else None,
         source_npi=int(query["source_npi"]) if "source_npi" in query else None,
         on_delivery_receipt=on_delivery_receipt,
+        on_delivery_receipts=on_delivery_receipts,
         on_incoming=on_incoming,
     )
