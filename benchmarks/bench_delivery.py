@@ -144,9 +144,18 @@ def masspost_worker(start_at: float, batch: int) -> dict[str, Any]:
 
     connection.connect = counting_connect  # type: ignore[method-assign]
     time.sleep(max(0.0, start_at - time.time()))
+    profile_to = os.environ.get("BENCH_PROFILE")  # a path: write the worker's cProfile stats there
+    import cProfile
+
+    profiler = cProfile.Profile() if profile_to else None
     with connection.execute_wrapper(timed):
         started_wall, started = time.time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
         stats = worker_module.worker_run(until_idle=True, batch_size=batch)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
         seconds = time.perf_counter() - started
     return {"sent": stats.sent, "seconds": seconds, "start": started_wall, "end": started_wall + seconds,
             "db_seconds": db["seconds"], "db_statements": db["statements"], "receipt_seconds": receipts["seconds"],
