@@ -43,13 +43,12 @@ from masspost.delivery.gateways.base import (
 )
 from masspost.delivery.inbound import (
     inbound_record,
-    move_sent,
     receipt_apply_stored,
     receipt_record,
     receipt_record_many,
 )
 from masspost.delivery.lock import WorkerLock
-from masspost.delivery.models import DeliveryReceipt, HeldCampaign, MessageStatus, OutboxMessage
+from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
 from masspost.delivery.ratelimit import RateLimiter
 
 log = logging.getLogger("masspost.delivery")
@@ -320,7 +319,7 @@ def outbox_record(*, row: OutboxMessage, result: SendResult, worker_id: str, now
                     updated_at=now)
         # Only SMS has delivery receipts (SMPP); e-mail skips the lookup.
         if remote_id and row.channel == Channel.SMS:
-            receipt_apply_stored(message_id=row.id, remote_id=remote_id)
+            receipt_apply_stored(message_ids=[row.id])
         return "sent"
     if result.outcome is Outcome.PERMANENT:
         mine.update(status=MessageStatus.FAILED, last_error=result.error, lease_until=None, sent_at=None,
@@ -359,15 +358,9 @@ def outbox_record_many(*, rows: Sequence[OutboxMessage], results: Sequence[SendR
             f"WHERE {table}.id = v.column1 AND {table}.status IN (%s, %s) AND {table}.leased_by = %s",
             [MessageStatus.SENT.value, stamp, stamp, *params, MessageStatus.SENDING.value,
              MessageStatus.UNKNOWN.value, worker_id])
-    remote_ids = {result.remote_id[:100]: row.id for row, result in accepted
-                  if result.remote_id and row.channel == Channel.SMS}
-    if remote_ids:
-        # Receipts that came before this record (often all of them: an SMSC answers in a millisecond). The
-        # latest per remote id wins, as in receipt_apply_stored; one UPDATE per final state.
-        latest = dict(DeliveryReceipt.objects.filter(remote_id__in=list(remote_ids)).order_by("id")
-                      .values_list("remote_id", "status"))
-        for status in set(latest.values()):
-            move_sent("id", [remote_ids[r] for r, s in latest.items() if s == status], status)
+    # Receipts that came before this record (often all of them: an SMSC answers in a millisecond).
+    receipt_apply_stored(message_ids=[row.id for row, result in accepted
+                                      if result.remote_id and row.channel == Channel.SMS])
     return [("sent" if result.outcome is Outcome.ACCEPTED
              else outbox_record(row=row, result=result, worker_id=worker_id, now=now))
             for row, result in zip(rows, results, strict=True)]

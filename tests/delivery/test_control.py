@@ -28,7 +28,14 @@ from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_reco
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.models import HeldCampaign, OutboxMessage
 from masspost.delivery.ratelimit import RateLimiter
-from masspost.delivery.worker import GatewayConfig, outbox_claim, outbox_record, outbox_release, worker_run
+from masspost.delivery.worker import (
+    GatewayConfig,
+    outbox_claim,
+    outbox_record,
+    outbox_record_many,
+    outbox_release,
+    worker_run,
+)
 from masspost.errors import MasspostError, NotFoundError
 from tests.conftest import campaign
 
@@ -134,6 +141,20 @@ def test_receipt_before_the_send_was_recorded_is_applied(campaign_id: int) -> No
     assert not receipt_record("early-1", "DELIVRD")  # the SMSC was faster than our bookkeeping
     outbox_record(row=row, result=SendResult.accepted("early-1"), worker_id="w", now=timezone.now())
     assert OutboxMessage.objects.get(id=row.id).status == "delivered"
+
+
+def test_early_receipts_are_applied_when_a_group_is_recorded(campaign_id: int) -> None:
+    rows = outbox_claim(worker_id="w", now=timezone.now(), limit=4, lease=dt.timedelta(minutes=5))
+    assert not receipt_record("g-1", "DELIVRD")
+    assert not receipt_record("g-2", "DELIVRD")
+    assert not receipt_record("g-2", "UNDELIV")  # the latest receipt of a message counts
+    assert not receipt_record("g-3", "ENROUTE")  # not final: not even stored
+    outcomes = outbox_record_many(rows=rows, results=[SendResult.accepted(f"g-{i}") for i in (1, 2, 3, 4)],
+                                  worker_id="w", now=timezone.now())
+    assert outcomes == ["sent"] * 4
+    by_remote = dict(OutboxMessage.objects.filter(id__in=[r.id for r in rows]).values_list("remote_id", "status"))
+    assert by_remote == {"g-1": "delivered", "g-2": "undelivered", "g-3": "sent", "g-4": "sent"}
+    assert receipt_record("g-4", "DELIVRD")  # a receipt after the record moves the row at once
 
 
 @pytest.mark.parametrize(("text", "stop"), [

@@ -75,6 +75,7 @@ _MESSAGE_STATES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "U
 _RECEIPT_ID = re.compile(rb"\bid:(\S+)", re.IGNORECASE)
 _RECEIPT_STAT = re.compile(rb"\bstat:(\w+)", re.IGNORECASE)
 _TRUE = {"1", "true", "yes", "on"}
+HOOK_LINGER = 0.02  # seconds the hook thread waits to gather a burst of receipts
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
@@ -262,11 +263,13 @@ class _Session:
         acknowledged, so the SMSC delivers it again."""
         while (pdu := self.inbound.get()) is not None:
             batch = [pdu]
-            # Whatever else is already waiting goes with it: one batch hook call (one database round trip for
-            # a burst of receipts) instead of one per receipt.
+            # What arrives within the next HOOK_LINGER seconds goes with it: one batch hook call (a few database
+            # statements for a burst of receipts) instead of a few per receipt — receipts come in bursts, a
+            # window's worth right after its responses, and a few milliseconds' wait costs nobody anything.
+            linger_until = time.monotonic() + HOOK_LINGER
             while len(batch) < 500:
                 try:
-                    more = self.inbound.get_nowait()
+                    more = self.inbound.get(timeout=max(0.0, linger_until - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is None:
