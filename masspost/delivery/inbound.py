@@ -2,7 +2,7 @@
 
 Both arrive on a gateway's reader thread (SMPP deliver_sm) and are written at once, each statement committing on
 its own: a receipt is stored before it is applied, and a send's result is recorded before stored receipts are
-looked up (worker.outbox_record), so whichever comes first, the other finds it.
+looked up (claims.outbox_record), so whichever comes first, the other finds it.
 """
 
 from __future__ import annotations

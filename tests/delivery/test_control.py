@@ -22,20 +22,14 @@ from masspost.campaigns.services import (
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Scope
+from masspost.delivery.claims import outbox_claim, outbox_record, outbox_record_many, outbox_release
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
 from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_record
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.models import HeldCampaign, OutboxMessage
 from masspost.delivery.ratelimit import RateLimiter
-from masspost.delivery.worker import (
-    GatewayConfig,
-    outbox_claim,
-    outbox_record,
-    outbox_record_many,
-    outbox_release,
-    worker_run,
-)
+from masspost.delivery.worker import GatewayConfig, worker_run
 from masspost.errors import MasspostError, NotFoundError
 from tests.conftest import campaign
 

@@ -13,10 +13,11 @@ from django.utils import timezone
 from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
+from masspost.delivery.claims import outbox_claim, retry_delay
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
 from masspost.delivery.models import OutboxMessage
-from masspost.delivery.worker import GatewayConfig, outbox_claim, retry_delay, worker_run
+from masspost.delivery.worker import GatewayConfig, worker_run
 from tests.conftest import campaign
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("memory_gateway")]
