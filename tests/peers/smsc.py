@@ -288,6 +288,8 @@ class SMSCPeer:
             )  # fmt: skip
             return response.is_success
 
+        # The ESME's bind may still be on its way through the peer's event loop: wait for it, not for luck.
+        self.wait_for(lambda: bool(self._esmes), "a bound ESME to push to")
         return self._call(push())
 
     def push_receipt(self, message_id: str, *, source: str = "", destination: str = "") -> bool:
@@ -296,6 +298,7 @@ class SMSCPeer:
             await self._deliver_receipt(session_id, source, destination, message_id)
             return True
 
+        self.wait_for(lambda: bool(self._esmes), "a bound ESME to push to")
         return self._call(push())
 
     # -- what happened ---------------------------------------------------------------------------------
