@@ -263,33 +263,32 @@ class Bench:
         return results
 
 
-def bench_smtp(bench: Bench, count: int, repeat: int) -> dict[str, Any]:
-    bench.patients("E2", count)
-    bare, ours = [], []
+def bench_against_bare(bench: Bench, name: str, channel: str, bare: list[str], count: int,
+                       repeat: int) -> dict[str, Any]:
+    """The bare loop (`bare`: its client command) and one masspost worker, alternately, on `count` messages."""
+    prefix = {"email": "E2", "sms": "S5"}[channel]
+    bench.patients(prefix, count)
+    bare_s, ours = [], []
     for _ in range(repeat):
-        bare.append(run_client(["_bare_smtp", str(bench.smtp.port), str(count)], bench.env())["seconds"])
-        bench.campaign("E2", "email")
+        bare_s.append(run_client(bare, bench.env())["seconds"])
+        bench.campaign(prefix, channel)
         [result] = bench.workers(1, batch=100)
         assert result["sent"] == count, result
         ours.append(result["seconds"])
-        print(f"  smtp: bare {count / bare[-1]:.0f}/s, masspost {count / ours[-1]:.0f}/s, "
-              f"db {result['db_seconds'] / result['seconds']:.0%}")
-    return summary("smtp", count, bare, ours)
+        receipts = f", receipts {result['receipts']}" if channel == "sms" else ""
+        print(f"  {name}: bare {count / bare_s[-1]:.0f}/s, masspost {count / ours[-1]:.0f}/s, "
+              f"db {result['db_seconds'] / result['seconds']:.0%}{receipts}")
+    return summary(name, count, bare_s, ours)
+
+
+def bench_smtp(bench: Bench, count: int, repeat: int) -> dict[str, Any]:
+    return bench_against_bare(bench, "smtp", "email", ["_bare_smtp", str(bench.smtp.port), str(count)], count,
+                              repeat)
 
 
 def bench_smpp(bench: Bench, count: int, repeat: int) -> dict[str, Any]:
-    bench.patients("S5", count)
-    bare, ours = [], []
-    for _ in range(repeat):
-        bare.append(run_client(["_bare_smpp", str(bench.smsc.port), str(count), str(bench.window)],
-                               bench.env())["seconds"])
-        bench.campaign("S5", "sms")
-        [result] = bench.workers(1, batch=100)
-        assert result["sent"] == count, result
-        ours.append(result["seconds"])
-        print(f"  smpp: bare {count / bare[-1]:.0f}/s, masspost {count / ours[-1]:.0f}/s, "
-              f"db {result['db_seconds'] / result['seconds']:.0%}, receipts {result['receipts']}")
-    return summary("smpp", count, bare, ours)
+    bare = ["_bare_smpp", str(bench.smsc.port), str(count), str(bench.window)]
+    return bench_against_bare(bench, "smpp", "sms", bare, count, repeat)
 
 
 def summary(name: str, count: int, bare: list[float], ours: list[float]) -> dict[str, Any]:

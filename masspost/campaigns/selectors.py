@@ -91,6 +91,7 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
     compile_content(spec)  # the same template errors as the preview
     audience = audience_resolve(audience=spec.audience, scope=scope)
     marketing = spec.purpose is Purpose.MARKETING
+    available = {ch: spec.languages_with(ch) for ch in spec.channels}
     recipients: dict[str, dict[str, int]] = {}
     excluded: dict[str, dict[str, int]] = {ch: dict.fromkeys(REASONS, 0) for ch in spec.channels}
     patients = 0
@@ -98,7 +99,7 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
         patients += n
         for channel in spec.channels:
             sms = channel == "sms"
-            chosen = choose_language(lang, spec.languages_with(channel), spec.fallback_language)
+            chosen = choose_language(lang, available[channel], spec.fallback_language)
             reason = exclusion(accepts=acc_sms if sms else acc_email, marketing=marketing, consent=consent,
                                language=chosen, address_state=phone_state if sms else email_state)
             if reason:

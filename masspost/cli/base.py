@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def ensure_schema() -> None:
 
 def load_spec(path: str) -> CampaignSpec:
     try:
-        text = Path(path).read_text(encoding="utf-8-sig") if path != "-" else _stdin()
+        text = Path(path).read_text(encoding="utf-8-sig") if path != "-" else sys.stdin.read()
     except OSError as exc:
         raise MasspostError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -45,12 +46,6 @@ def load_spec(path: str) -> CampaignSpec:
     except json.JSONDecodeError as exc:
         raise MasspostError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     return CampaignSpec.from_dict(data)
-
-
-def _stdin() -> str:
-    import sys
-
-    return sys.stdin.read()
 
 
 class CampaignActionCommand(MasspostCommand):

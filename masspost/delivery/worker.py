@@ -60,11 +60,6 @@ from masspost.delivery.ratelimit import RateLimiter
 log = logging.getLogger("masspost.delivery")
 
 CHANNEL_BACKOFF_MAX = 30.0
-# The rate limiter spaces slots 1/rate apart, so `rate` slots span exactly one second, and a submit that takes
-# a few ms longer than the next one to reach the provider puts rate + 1 into some one-second window at *its*
-# end (measured on loopback under load: up to 8 ms). Pacing at rate / 1.03 keeps the configured rate at the
-# receiving side for arrival jitter up to 30 ms, at 3 % of throughput (docs/delivery.md, "Rate limits").
-RATE_HEADROOM = 0.03
 
 
 @dataclass(kw_only=True)
@@ -239,7 +234,7 @@ def _open_channel(name: str, config: GatewayConfig, channels: dict[str, _Channel
     gateway.open()
     parts = urlsplit(url)
     limiter = RateLimiter(name=f"{name}:{parts.scheme}:{parts.hostname or parts.path}:{parts.port or ''}",
-                          per_second=config.rates.get(name, 0) / (1 + RATE_HEADROOM))
+                          per_second=config.rates.get(name, 0))
     channel = _Channel(gateway=gateway, limiter=limiter, window=max(1, config.group))
     channel.group = channel.max_group
     channels[name] = channel

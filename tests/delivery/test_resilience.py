@@ -338,7 +338,7 @@ def test_throttling_storm_backs_off_loses_nothing_and_keeps_the_rate(
     after = [t for t in accepted if storm_end <= t < storm_end + 35]
     assert count_in_windows(after, 3.0) >= 0.8 * 3 * rate, (len(after), storm_start)
     # The configured rate holds in every one-second window, throttled submits included.
-    # Strict: no tolerance for jitter here; the worker paces with 3 % headroom for it (worker.RATE_HEADROOM).
+    # Strict: no tolerance for jitter here; the worker paces with 3 % headroom for it (ratelimit.HEADROOM).
     times = sorted(smsc.arrivals)
     tightest = min(times[i + rate] - times[i] for i in range(len(times) - rate))
     assert count_in_windows(times) <= rate, f"{rate + 1} submits within {tightest:.4f} s"
