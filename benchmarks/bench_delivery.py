@@ -93,6 +93,8 @@ def bare_smpp(port: int, count: int, window: int) -> dict[str, Any]:
 
 
 def masspost_worker(start_at: float, batch: int) -> dict[str, Any]:
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     """`worker_run(until_idle=True)` with every database call on the sending path timed, and the receipts
     the SMPP reader thread writes timed apart (they run beside the sending, not in its way)."""
     import threading
@@ -272,7 +274,7 @@ def bench_against_bare(bench: Bench, name: str, channel: str, bare: list[str], c
     for _ in range(repeat):
         bare_s.append(run_client(bare, bench.env())["seconds"])
         bench.campaign(prefix, channel)
-        [result] = bench.workers(1, batch=100)
+        [result] = bench.workers(1, batch=500)
         assert result["sent"] == count, result
         ours.append(result["seconds"])
         receipts = f", receipts {result['receipts']}" if channel == "sms" else ""
@@ -302,7 +304,7 @@ def summary(name: str, count: int, bare: list[float], ours: list[float]) -> dict
 def bench_scale(bench: Bench, patients: int, workers: int) -> dict[str, Any]:
     bench.patients("M5", patients)
     bench.campaign("M5", "both")
-    results = bench.workers(workers, batch=100)
+    results = bench.workers(workers, batch=500)
     sent = sum(r["sent"] for r in results)
     assert sent == 2 * patients, sent
     wall = max(r["end"] for r in results) - min(r["start"] for r in results)

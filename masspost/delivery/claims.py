@@ -1,6 +1,6 @@
-"""The outbox's steps during delivery, each one short statement or transaction (docs/delivery.md):
-claim due rows → hand a group off → record its results; give back what was not sent; end dead workers' leases;
-expire what is past its deadline. The worker (delivery.worker) strings them together around the network calls.
+"""The outbox's steps during delivery besides the worker's turn (delivery.turn), each one short statement or
+transaction (docs/delivery.md): record a failed send; give back what was not sent; end dead workers' leases;
+expire what is past its deadline; and a plain claim for callers that send at once.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ import logging
 import random
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
 from masspost.delivery.inbound import receipt_apply_stored
 from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
+from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
 
 log = logging.getLogger("masspost.delivery")
 
+Row = OutboxMessage | ClaimedMessage  # a claimed row, as the ORM or as the worker's claim reads it
 RETRY_BASE = timedelta(seconds=10)
 RETRY_CAP = timedelta(hours=1)
 
@@ -31,50 +32,23 @@ def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
     return base * (rng or random).uniform(0.8, 1.2)
 
 
-def outbox_claim(*, worker_id: str, now: dt.datetime, limit: int, lease: timedelta,
-                 skip_channels: set[str] | frozenset[str] = frozenset(), handed: bool = True) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows for `lease`. With `handed` (the safe default for a caller that sends at once),
-    the rows count as handed off from the claim: if the lease runs out they become `unknown`. The worker claims
-    with handed=False and hands rows off group by group (`outbox_handoff`), so a dead worker's untouched rows
-    go back to the queue instead."""
+def outbox_claim(*, worker_id: str, now: dt.datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+    """Claim up to `limit` due rows of any channel for `lease`, handed off from the claim: if the lease runs out
+    they become `unknown`. The worker claims a channel's group with `outbox_turn` instead."""
     with transaction.atomic():
         due = (OutboxMessage.objects.select_for_update(skip_locked=True)
                .filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
-               .exclude(campaign_id__in=HeldCampaign.objects.values("campaign_id"))
-               .exclude(channel__in=skip_channels))
+               .exclude(campaign_id__in=HeldCampaign.objects.values("campaign_id")))
         ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
         if not ids:
             return []
         OutboxMessage.objects.filter(id__in=ids).update(
             status=MessageStatus.SENDING, lease_until=now + lease, leased_by=worker_id,
-            attempts=F("attempts") + 1, sent_at=now if handed else None, updated_at=now)
+            attempts=F("attempts") + 1, sent_at=now, updated_at=now)
     return list(OutboxMessage.objects.filter(id__in=ids).order_by("id"))
 
 
-def outbox_handoff(*, rows: Sequence[OutboxMessage], worker_id: str, now: dt.datetime,
-                   lease: timedelta) -> list[OutboxMessage]:
-    """Stamp claimed rows as handed to the gateway (`sent_at`) and renew their lease, in one statement; returns
-    the rows that are still ours — a row whose lease ran out meanwhile was reclaimed and must not be sent."""
-    if not rows:
-        return []
-    ids = [row.id for row in rows]
-    ops = connection.ops
-    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
-    # RETURNING (PostgreSQL, SQLite ≥ 3.35) says which rows matched without a second query or a lock.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET sent_at = %s, lease_until = %s, updated_at = %s "
-            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND status = %s AND leased_by = %s RETURNING id",
-            [ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(now + lease),
-             ops.adapt_datetimefield_value(now), *ids, MessageStatus.SENDING.value, worker_id])
-        mine = {row[0] for row in cursor.fetchall()}
-    if len(mine) < len(ids):
-        log.warning("%d claimed message(s) were reclaimed before they were sent: the lease is too short for the "
-                    "batch", len(ids) - len(mine))
-    return [row for row in rows if row.id in mine]
-
-
-def outbox_record(*, row: OutboxMessage, result: SendResult, worker_id: str, now: dt.datetime) -> str:
+def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datetime) -> str:
     """Write one send's result; returns which WorkerStats counter it adds to.
 
     A row this worker still holds is `sending`; it may already be `unknown` when the lease ran out while the
@@ -105,37 +79,24 @@ def outbox_record(*, row: OutboxMessage, result: SendResult, worker_id: str, now
     return "retried"
 
 
-def outbox_record_many(*, rows: Sequence[OutboxMessage], results: Sequence[SendResult], worker_id: str,
+def outbox_record_many(*, rows: Sequence[Row], results: Sequence[SendResult], worker_id: str,
                        now: dt.datetime) -> list[str]:
-    """`outbox_record` for a group that came back from one gateway call. The accepted ones — nearly all — are
-    written in one statement and their early receipts looked up in one query; the rest one by one."""
-    accepted = [(row, result) for row, result in zip(rows, results, strict=True)
-                if result.outcome is Outcome.ACCEPTED]
-    if len(accepted) < 2:
-        return [outbox_record(row=row, result=result, worker_id=worker_id, now=now)
+    """`outbox_record` for a group that came back from one gateway call: the accepted ones — nearly all — in one
+    statement (delivery.turn), then their early receipts in a second; the rest one by one."""
+    outcomes = [("sent" if result.outcome is Outcome.ACCEPTED
+                 else outbox_record(row=row, result=result, worker_id=worker_id, now=now))
                 for row, result in zip(rows, results, strict=True)]
-    ops = connection.ops
-    table = ops.quote_name(OutboxMessage._meta.db_table)
-    stamp = ops.adapt_datetimefield_value(now)
-    values = ", ".join(["(%s, %s)"] * len(accepted))
-    params: list[Any] = [value for row, result in accepted for value in (row.id, result.remote_id[:100])]
-    # UPDATE … FROM (VALUES …): PostgreSQL and SQLite ≥ 3.33 both name the VALUES columns column1, column2.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, remote_id = v.column2, sent_at = %s, lease_until = NULL, "
-            f"last_error = '', updated_at = %s FROM (VALUES {values}) AS v "
-            f"WHERE {table}.id = v.column1 AND {table}.status IN (%s, %s) AND {table}.leased_by = %s",
-            [MessageStatus.SENT.value, stamp, stamp, *params, MessageStatus.SENDING.value,
-             MessageStatus.UNKNOWN.value, worker_id])
+    accepted = [Accepted(id=row.id, remote_id=result.remote_id)
+                for row, result in zip(rows, results, strict=True) if result.outcome is Outcome.ACCEPTED]
+    outbox_turn(worker_id=worker_id, now=now, lease=timedelta(0), accepted=accepted)
     # Receipts that came before this record (often all of them: an SMSC answers in a millisecond).
-    receipt_apply_stored(message_ids=[row.id for row, result in accepted
-                                      if result.remote_id and row.channel == Channel.SMS])
-    return [("sent" if result.outcome is Outcome.ACCEPTED
-             else outbox_record(row=row, result=result, worker_id=worker_id, now=now))
-            for row, result in zip(rows, results, strict=True)]
+    receipt_apply_stored(message_ids=[row.id for row, result in zip(rows, results, strict=True)
+                                      if result.outcome is Outcome.ACCEPTED and result.remote_id
+                                      and row.channel == Channel.SMS])
+    return outcomes
 
 
-def outbox_release(*, rows: list[OutboxMessage], worker_id: str, now: dt.datetime) -> int:
+def outbox_release(*, rows: Sequence[Row], worker_id: str, now: dt.datetime) -> int:
     """Give back claimed rows that were never handed to a gateway (a stopping or backing-off worker)."""
     return OutboxMessage.objects.filter(id__in=[r.id for r in rows], status=MessageStatus.SENDING,
                                         leased_by=worker_id).update(

@@ -28,7 +28,10 @@ PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 class OutboxMessage(models.Model):
     # Columns a new row does not vary have database defaults: the send COPYs only what differs per message.
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="outbox")
+    # No index of its own: the unique (campaign, patient, channel) and (campaign, status) indexes lead with it, and
+    # every index costs an insertion on each of a message's two or three row updates (docs/benchmarks.md).
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="outbox",
+                                 db_index=False)
     patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="+")
     patient_ref = models.CharField(max_length=64)  # external id: what logs and gateways may name
     channel = models.CharField(max_length=5)
@@ -57,8 +60,11 @@ class OutboxMessage(models.Model):
             models.UniqueConstraint(fields=["campaign", "patient", "channel"], name="outbox_one_per_patient_channel"),
         ]
         indexes = [
-            # Workers look for due queued rows and for expired leases; both are a small part of the table.
-            models.Index(fields=["next_attempt_at"], name="outbox_due", condition=Q(status="queued")),
+            # Workers claim a channel's due queued rows oldest first (delivery.turn): read in index order, a claim
+            # stops after its group instead of sorting every queued row. Expired leases are looked up too. Both
+            # are a small part of the table.
+            models.Index(fields=["channel", "next_attempt_at", "id"], name="outbox_due_by_channel",
+                         condition=Q(status="queued")),
             models.Index(fields=["lease_until"], name="outbox_leased", condition=Q(status="sending")),
             models.Index(fields=["campaign", "status"], name="outbox_campaign_status"),
             models.Index(fields=["remote_id"], name="outbox_remote_id", condition=~Q(remote_id="")),

@@ -379,3 +379,97 @@ def test_tcp_connection_cut_mid_submit_is_transient_then_reconnects() -> None:
     assert after.outcome is Outcome.ACCEPTED, after.error
     assert after.remote_id == "ok-1"
     assert peer.connections == 2
+
+
+# -- receipts held for results the caller has not recorded yet (the worker's mode) --------------------------------
+
+
+@pytest.fixture
+def holding(smsc: SMSCPeer, receipts: Recorder) -> Iterator[SMPPGateway]:
+    smsc.auto_receipts = False  # each test pushes its receipts when it wants them
+    gateway = from_url(url(smsc), on_delivery_receipt=receipts, hold_receipts=True)
+    gateway.open()
+    yield gateway
+    gateway.close()
+
+
+def push_in_background(smsc: SMSCPeer, remote_id: str) -> threading.Thread:
+    """push_receipt returns only once the ESME answered the deliver_sm: a thread tells when it was acknowledged."""
+    thread = threading.Thread(target=smsc.push_receipt, args=(remote_id,), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_held_receipt_is_acknowledged_only_when_settled(
+    holding: SMPPGateway, smsc: SMSCPeer, receipts: Recorder
+) -> None:
+    result = holding.send(make_sms())
+    assert result.outcome is Outcome.ACCEPTED and result.receipt == ""
+
+    push = push_in_background(smsc, result.remote_id)
+    push.join(0.5)
+    assert push.is_alive(), "a receipt for an unrecorded result must not be acknowledged"
+    assert receipts.calls == []
+
+    assert holding.take_receipts([result.remote_id, "not-ours"]) == {result.remote_id: "DELIVRD"}
+    assert holding.take_receipts([result.remote_id]) == {}  # reported once
+    holding.settle([result.remote_id])
+    push.join(5)
+    assert not push.is_alive(), "settle acknowledges what was reported"
+    assert receipts.calls == []  # the caller recorded it: the hook is not asked again
+
+
+def test_a_receipt_not_reported_goes_to_the_hooks_when_released(
+    holding: SMPPGateway, smsc: SMSCPeer, receipts: Recorder
+) -> None:
+    result = holding.send(make_sms())
+    push = push_in_background(smsc, result.remote_id)
+    push.join(0.3)
+    holding.settle([result.remote_id], release=False)  # keeps holding: nothing was reported, nothing acknowledged
+    push.join(0.3)
+    assert push.is_alive() and receipts.calls == []
+
+    holding.settle([result.remote_id])
+    assert receipts.wait_for(1)[0][:2] == (result.remote_id, "DELIVRD")
+    push.join(5)
+    assert not push.is_alive()
+    # Released: a later receipt for it goes straight to the hooks.
+    assert smsc.push_receipt(result.remote_id)
+    assert len(receipts.wait_for(2)) == 2
+
+
+def test_receipts_that_come_before_the_results_ride_in_them(smsc: SMSCPeer, receipts: Recorder) -> None:
+    # Window 1: each message is written after the previous one's answer, and this SMSC sends a receipt right
+    # after each answer, so most receipts are in before send_many returns. Whatever the timing, every receipt
+    # is accounted for exactly once: in its result, from take_receipts, or by the hooks after settle.
+    gateway = from_url(url(smsc, "timeout=5&window=1"), on_delivery_receipt=receipts, hold_receipts=True)
+    gateway.open()
+    try:
+        results = gateway.send_many([make_sms(message_id=n, to=f"+3725551{n:04d}") for n in range(20)])
+        ids = [r.remote_id for r in results]
+        in_results = {r.remote_id for r in results if r.receipt == "DELIVRD"}
+        time.sleep(0.3)
+        taken = set(gateway.take_receipts(ids))
+        gateway.settle(ids)
+        hooked = {call[0] for call in receipts.wait_for(20 - len(in_results) - len(taken))} if len(
+            in_results) + len(taken) < 20 else set()
+        assert in_results  # the point of holding: most receipts never need a write of their own
+        assert not in_results & taken and not (in_results | taken) & hooked
+        assert in_results | taken | hooked == set(ids)
+    finally:
+        gateway.close()
+
+
+def test_begin_and_finish_keep_two_batches_in_flight(smsc: SMSCPeer) -> None:
+    gateway = from_url(url(smsc, "timeout=5&window=10"))
+    gateway.open()
+    try:
+        first = gateway.begin([make_sms(message_id=n, to=f"+3725552{n:04d}") for n in range(5)])
+        second = gateway.begin([make_sms(message_id=n, to=f"+3725553{n:04d}") for n in range(5)])
+        results = gateway.finish(first) + gateway.finish(second)
+        assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 10
+        assert len({r.remote_id for r in results}) == 10
+        assert sorted(s.destination_addr for s in smsc.wait_for_submits(10)) == sorted(
+            [f"3725552{n:04d}" for n in range(5)] + [f"3725553{n:04d}" for n in range(5)])
+    finally:
+        gateway.close()

@@ -17,6 +17,7 @@ from masspost.delivery.claims import outbox_claim, retry_delay
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
 from masspost.delivery.models import OutboxMessage
+from masspost.delivery.pipeline import ChannelState
 from masspost.delivery.worker import GatewayConfig, worker_run
 from tests.conftest import campaign
 
@@ -132,3 +133,38 @@ def test_retry_delay_grows_with_jitter_and_a_cap() -> None:
     assert 8 <= delays[0] <= 12 and 16 <= delays[1] <= 24
     assert max(delays) <= 3600 * 1.2
     assert len({round(retry_delay(3, rng).total_seconds(), 3) for _ in range(10)}) > 1
+
+
+def test_at_most_one_window_is_handed_off_and_unrecorded(make_patient: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a worker killed at any moment can leave `unknown`: checked each time a group goes to the gateway
+    (the group just claimed counts), with a window of 4 — groups of 2, two in flight."""
+    for _ in range(11):
+        make_patient()
+    campaign_send(spec=CampaignSpec.from_dict(campaign(channel="email", content={
+        "et": {"email_subject": "S", "email_body": "Tere {first_name}"}})), scope=Scope.operator())
+    seen: list[int] = []
+    begin = ChannelState.begin
+
+    def counting(self: ChannelState, rows: Any) -> Any:
+        seen.append(OutboxMessage.objects.filter(status="sending", sent_at__isnull=False).count())
+        return begin(self, rows)
+
+    monkeypatch.setattr(ChannelState, "begin", counting)
+    stats = worker_run(until_idle=True, gateways=GatewayConfig(urls=MEMORY.urls, group=4))
+    assert stats.sent == 11 and statuses() == {"sent": 11}
+    assert max(seen) == 4  # the next group is on its way while the last one is recorded…
+    assert all(count <= 4 for count in seen)  # …and never more than the window
+
+
+def test_without_overlap_a_group_is_the_whole_window(queued: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    begin = ChannelState.begin
+
+    def counting(self: ChannelState, rows: Any) -> Any:
+        seen.append(len(rows))
+        return begin(self, rows)
+
+    monkeypatch.setattr(ChannelState, "begin", counting)
+    # A rate limit paces each message on the worker's thread: one group in flight, as large as the window.
+    worker_run(until_idle=True, gateways=GatewayConfig(urls=MEMORY.urls, group=3, rates={"sms": 1000.0}))
+    assert seen[0] == 3 and statuses() == {"sent": 6}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Channel(enum.StrEnum):
@@ -53,10 +53,13 @@ class SendResult:
     outcome: Outcome
     remote_id: str = ""
     error: str = ""  # the remote reply or local reason; never patient data beyond an id
+    # A delivery receipt's state (DELIVRD, UNDELIV, …) that came before the result was returned. A gateway that
+    # says so holds that receipt unacknowledged until `settle(results)`, called once the result is recorded.
+    receipt: str = ""
 
     @classmethod
-    def accepted(cls, remote_id: str = "") -> SendResult:
-        return cls(outcome=Outcome.ACCEPTED, remote_id=remote_id)
+    def accepted(cls, remote_id: str = "", receipt: str = "") -> SendResult:
+        return cls(outcome=Outcome.ACCEPTED, remote_id=remote_id, receipt=receipt)
 
     @classmethod
     def transient(cls, error: str) -> SendResult:
@@ -94,3 +97,23 @@ class WindowedGateway(Gateway, Protocol):
 
     def send_many(self, messages: Sequence[OutgoingMessage], *,
                   pace: Callable[[], None] | None = None) -> list[SendResult]: ...
+
+    def begin(self, messages: Sequence[OutgoingMessage], *, pace: Callable[[], None] | None = None) -> Any:
+        """`send_many` in two halves: write the messages and return a handle while their answers are on the
+        way, so that the caller can write to its database meanwhile and begin the next batch."""
+        ...
+
+    def finish(self, handle: Any) -> list[SendResult]: ...
+
+
+class ReceiptHoldingGateway(Protocol):
+    """Optional: a gateway that can hold delivery receipts for messages whose results the caller has not
+    recorded yet, instead of handing them to its receipt hooks (SMPP; docs/delivery.md, "Receipts").
+
+    A receipt held before a message's result is returned comes in `SendResult.receipt`; one held after,
+    from `take_receipts`. Either way it is acknowledged to the peer only by `settle`, which the caller calls
+    once what it reported is recorded — so a receipt is never acknowledged before it is stored."""
+
+    def take_receipts(self, remote_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def settle(self, remote_ids: Sequence[str], *, release: bool = True) -> None: ...

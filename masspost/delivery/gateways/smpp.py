@@ -93,6 +93,7 @@ class _Pending:
     """One PDU waiting for its response; `on_done` (freeing a window slot) runs exactly once."""
 
     on_done: Callable[[], None] | None = None
+    owns_receipt: bool = False  # a message's first part: its receipt is held until the result is recorded
     done: threading.Event = field(default_factory=threading.Event)
     status: int = -1
     message_id: str = ""
@@ -109,6 +110,23 @@ class _Pending:
 
 
 _FINISH_LOCK = threading.Lock()
+
+
+@dataclass(eq=False)
+class _Batch:
+    """Messages written by `SMPPGateway.begin`, waiting for their responses."""
+
+    session: _Session | None = None
+    results: list[SendResult | None] = field(default_factory=list)  # None: written, response still to come
+    in_flight: list[tuple[int, OutgoingMessage, list[_Pending], float]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _HeldReceipt:
+    session: _Session
+    pdu: Any
+    stat: str
+    reported: bool = False  # handed to the caller in a SendResult: acknowledged by `settle`
 
 
 class _Client(smpplib.client.Client):  # type: ignore[misc]
@@ -173,9 +191,10 @@ class _Session:
 
     # -- writing ----------------------------------------------------------------------------------
 
-    def request(self, command: str, on_done: Callable[[], None] | None = None, **params: Any) -> _Pending:
+    def request(self, command: str, on_done: Callable[[], None] | None = None, owns_receipt: bool = False,
+                **params: Any) -> _Pending:
         """Send one request PDU and return what will hold its response (finished in every case)."""
-        pending = _Pending(on_done=on_done)
+        pending = _Pending(on_done=on_done, owns_receipt=owns_receipt)
         with self.write_lock:
             if not self.alive:
                 pending.finish(error=self.death or "not connected")
@@ -245,13 +264,19 @@ class _Session:
         if command.endswith("_resp") or command == "generic_nack":
             pending = self.pending.pop(pdu.sequence, None)
             if pending is not None:
-                pending.finish(status=int(pdu.status), message_id=_text(getattr(pdu, "message_id", None)))
+                message_id = _text(getattr(pdu, "message_id", None))
+                if pending.owns_receipt and int(pdu.status) == ESME_ROK and message_id:
+                    # Before the sender learns the id, and before this reader reads the receipt that may follow.
+                    self.gateway._own(message_id)
+                pending.finish(status=int(pdu.status), message_id=message_id)
                 if command == "enquire_link_resp":
                     self.gateway.enquire_links_answered += 1
         elif command == "enquire_link":
             self.respond("enquire_link_resp", pdu.sequence)
         elif command == "deliver_sm":
-            self.inbound.put(pdu)
+            # A receipt for a result not recorded yet is held right here, not after the hook thread's linger.
+            if not self.gateway._hold(pdu, self):
+                self.inbound.put(pdu)
         elif command == "unbind":
             self.respond("unbind_resp", pdu.sequence)
             self.die("unbound by the SMSC")
@@ -335,6 +360,7 @@ class SMPPGateway:
         on_delivery_receipt: ReceiptHook | None = None,
         on_delivery_receipts: ReceiptsHook | None = None,
         on_incoming: IncomingHook | None = None,
+        hold_receipts: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self.system_id, self.password, self.system_type = system_id, password, system_type
@@ -343,6 +369,12 @@ class SMPPGateway:
         self.on_delivery_receipt = on_delivery_receipt
         self.on_delivery_receipts = on_delivery_receipts  # preferred over the one-by-one hook when given
         self.on_incoming = on_incoming
+        # With hold_receipts, a receipt for a message whose result the caller has not recorded yet is held
+        # (unacknowledged) and reported in that message's SendResult instead of going to the hooks; `settle`
+        # acknowledges it once the caller has recorded the result (docs/delivery.md, "Receipts and replies").
+        self.hold_receipts = hold_receipts
+        self._owned: dict[str, list[_HeldReceipt]] = {}  # remote id → its receipts so far
+        self._owned_lock = threading.Lock()
         self.last_part_ids: tuple[str, ...] = ()
         self.enquire_links_answered = 0
         self._slots = threading.BoundedSemaphore(window)
@@ -367,6 +399,8 @@ class SMPPGateway:
             session, self._session = self._session, None
         if session is not None:
             session.stop()
+        with self._owned_lock:
+            self._owned.clear()  # never acknowledged: the SMSC delivers them again
 
     @property
     def connected(self) -> bool:
@@ -409,38 +443,47 @@ class SMPPGateway:
         submit_sm (the worker's rate limiter). A message waits at most `timeout` for a window slot
         and, once written, `timeout` for its responses.
         """
-        results: list[SendResult | None] = []
-        in_flight: list[tuple[int, OutgoingMessage, list[_Pending], float]] = []  # index, message, parts, written
-        session: _Session | None = None
+        return self.finish(self.begin(messages, pace=pace))
+
+    def begin(self, messages: Sequence[OutgoingMessage], *,
+              pace: Callable[[], None] | None = None) -> _Batch:
+        """The writing half of `send_many`: returns once every message is written (or writing stopped), while
+        the responses are still on their way; `finish` waits for them. Batches begun one after another share
+        the window, so the next batch can be written while the last one's responses come back."""
+        batch = _Batch()
         try:
             for message in messages:
                 try:
                     submits = self._submits(message)
                 except ValueError as exc:
-                    results.append(SendResult.permanent(f"message {message.message_id}: {exc}"))
+                    batch.results.append(SendResult.permanent(f"message {message.message_id}: {exc}"))
                     continue
-                if session is None:
+                if batch.session is None:
                     try:
-                        session = self._bound_session()
+                        batch.session = self._bound_session()
                     except SMPPError as exc:
-                        results.append(SendResult.transient(f"SMPP {exc}"))
+                        batch.results.append(SendResult.transient(f"SMPP {exc}"))
                         break
-                if in_flight and _transient_seen(in_flight):
+                if batch.in_flight and _transient_seen(batch.in_flight):
                     break
-                waiting = self._write(session, submits, pace)
-                results.append(None)
-                in_flight.append((len(results) - 1, message, waiting, time.monotonic()))
+                waiting = self._write(batch.session, submits, pace)
+                batch.results.append(None)
+                batch.in_flight.append((len(batch.results) - 1, message, waiting, time.monotonic()))
                 if waiting and waiting[-1].error:  # the session died while this message was written
                     break
         except SMPPError as exc:
             # Only a full window can get here (writes that fail finish their pending with an error instead).
-            results.append(SendResult.transient(f"SMPP {exc}"))
-        for index, message, waiting, written in in_flight:
+            batch.results.append(SendResult.transient(f"SMPP {exc}"))
+        return batch
+
+    def finish(self, batch: _Batch) -> list[SendResult]:
+        """Wait for a begun batch's responses; its results in order (see `send_many`)."""
+        for index, message, waiting, written in batch.in_flight:
             for pending in waiting:
-                if not pending.done.wait(max(0.0, written + self.timeout - time.monotonic())) and session:
-                    session.die(f"no submit_sm_resp within {self.timeout}s")
-            results[index] = self._result(message, waiting)
-        return [result for result in results if result is not None]
+                if not pending.done.wait(max(0.0, written + self.timeout - time.monotonic())) and batch.session:
+                    batch.session.die(f"no submit_sm_resp within {self.timeout}s")
+            batch.results[index] = self._result(message, waiting)
+        return [result for result in batch.results if result is not None]
 
     def _write(self, session: _Session, submits: list[dict[str, Any]],
                pace: Callable[[], None] | None) -> list[_Pending]:
@@ -456,7 +499,8 @@ class SMPPGateway:
             if pace is not None:
                 pace()
             try:
-                waiting.append(session.request("submit_sm", on_done=self._slots.release, **params))
+                waiting.append(session.request("submit_sm", on_done=self._slots.release,
+                                               owns_receipt=self.hold_receipts and not waiting, **params))
             except SMPPError as exc:
                 failed = _Pending()
                 failed.finish(error=str(exc))
@@ -470,7 +514,9 @@ class SMPPGateway:
         if not errors:
             self.last_part_ids = ids
             logger.info("SMPP message %s accepted as %s", message.message_id, ",".join(ids))
-            return SendResult.accepted(ids[0])
+            return SendResult.accepted(ids[0], receipt=self._held_state(ids[0]))
+        if waiting and waiting[0].message_id:
+            self._disown([waiting[0].message_id])  # not recorded as accepted: its receipt takes the usual way
         accepted = sum(1 for p in waiting if not p.error and p.status == ESME_ROK)
         summary = f"SMPP {errors[0]}"
         if len(waiting) > 1:
@@ -532,6 +578,79 @@ class SMPPGateway:
         )
 
     # -- inbound ----------------------------------------------------------------------------------
+
+    # -- receipts held for results not recorded yet ---------------------------------------------------------------
+
+    def _own(self, remote_id: str) -> None:
+        with self._owned_lock:
+            self._owned.setdefault(remote_id, [])
+
+    def _hold(self, pdu: Any, session: _Session) -> bool:
+        """Keep a receipt of an owned message (unacknowledged); False for anything else."""
+        if not self._owned:
+            return False
+        receipt = _receipt(pdu)
+        if receipt is None:
+            return False
+        with self._owned_lock:
+            held = self._owned.get(receipt[0])
+            if held is None:
+                return False
+            held.append(_HeldReceipt(session=session, pdu=pdu, stat=receipt[1]))
+        return True
+
+    def _held_state(self, remote_id: str) -> str:
+        """The state of the latest receipt held for `remote_id` so far; those receipts count as reported."""
+        with self._owned_lock:
+            held = self._owned.get(remote_id, [])
+            for receipt in held:
+                receipt.reported = True
+            return held[-1].stat if held else ""
+
+    def take_receipts(self, remote_ids: Sequence[str]) -> dict[str, str]:
+        """Receipts held for these messages since their results were returned: remote id → latest state. They
+        count as reported: the caller records them, then calls `settle`."""
+        with self._owned_lock:
+            found = {}
+            for remote_id in remote_ids:
+                fresh = [receipt for receipt in self._owned.get(remote_id, ()) if not receipt.reported]
+                for receipt in fresh:
+                    receipt.reported = True
+                if fresh:
+                    found[remote_id] = fresh[-1].stat
+            return found
+
+    def settle(self, remote_ids: Sequence[str], *, release: bool = True) -> None:
+        """The caller has recorded the results and receipts reported for these messages: acknowledge those
+        receipts. With `release`, stop holding: what came since the last report goes to the hooks (the recorded
+        row is there for them to find now), and so will what comes later."""
+        if release:
+            self._disown(list(remote_ids))
+            return
+        with self._owned_lock:
+            reported = []
+            for remote_id in remote_ids:
+                held = self._owned.get(remote_id)
+                if held:
+                    reported += [receipt for receipt in held if receipt.reported]
+                    held[:] = [receipt for receipt in held if not receipt.reported]
+        self._acknowledge(reported)
+
+    def _disown(self, remote_ids: list[str]) -> None:
+        with self._owned_lock:
+            released = [receipt for remote_id in remote_ids for receipt in self._owned.pop(remote_id, [])]
+        self._acknowledge([receipt for receipt in released if receipt.reported])
+        for receipt in released:
+            if not receipt.reported and receipt.session.alive:
+                receipt.session.inbound.put(receipt.pdu)
+
+    @staticmethod
+    def _acknowledge(receipts: list[_HeldReceipt]) -> None:
+        for receipt in receipts:
+            # On a session that died meanwhile it stays unacknowledged: the SMSC delivers it again.
+            if receipt.session.alive:
+                with contextlib.suppress(SMPPError):
+                    receipt.session.respond("deliver_sm_resp", receipt.pdu.sequence, ESME_ROK)
 
     def _deliver_many(self, pdus: list[Any]) -> list[tuple[int, int]]:
         """Hand deliver_sm PDUs to the hooks; returns (sequence, status for deliver_sm_resp) for each. With an
@@ -624,6 +743,7 @@ def from_url(
     on_delivery_receipt: ReceiptHook | None = None,
     on_delivery_receipts: ReceiptsHook | None = None,
     on_incoming: IncomingHook | None = None,
+    hold_receipts: bool = False,
 ) -> SMPPGateway:
     """A gateway from an ``smpp://system_id:password@host:port?…`` URL (options in docs/delivery.md)."""
     parts = urlsplit(url)
@@ -653,4 +773,5 @@ def from_url(
         on_delivery_receipt=on_delivery_receipt,
         on_delivery_receipts=on_delivery_receipts,
         on_incoming=on_incoming,
+        hold_receipts=hold_receipts,
     )

@@ -15,6 +15,7 @@ No Django here: stdlib only.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import smtplib
@@ -39,6 +40,9 @@ ListUnsubscribeHook = Callable[[OutgoingMessage], "str | None"]
 
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 _FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
+# An ASCII address that needs no quoting or encoding in a header (RFC 5322 dot-atom local part, LDH domain).
+_SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                             r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 _TRUE = {"1", "true", "yes", "on"}
 # CRLF line ends; the body is base64 (MIMEText with utf-8) and headers are encoded here, so no server needs
 # 8BITMIME or SMTPUTF8.
@@ -209,12 +213,11 @@ class SMTPGateway:
 
     def send(self, message: OutgoingMessage) -> SendResult:
         try:
-            email = self.build_message(message)
+            wire, message_id = self.wire_message(message)
         except _InvalidMessageError as exc:
             return SendResult.permanent(f"message {message.message_id}: {exc}")
-        message_id = str(email["Message-ID"])
         try:
-            return self._send_once(message, email, message_id, allow_reconnect=True)
+            return self._send_once(message, wire, message_id, allow_reconnect=True)
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
             return SendResult.transient(f"SMTP AUTH rejected: {self._describe(exc)}")
@@ -223,12 +226,12 @@ class SMTPGateway:
             return SendResult.transient(f"SMTP connection: {self._describe(exc)}")
 
     def _send_once(
-        self, message: OutgoingMessage, email: Message, message_id: str, *, allow_reconnect: bool
+        self, message: OutgoingMessage, wire: bytes, message_id: str, *, allow_reconnect: bool
     ) -> SendResult:
         fresh = self._connection is None
         connection = self._connection or self._connect()
         try:
-            envelope_result = self._envelope(connection, message, email)
+            envelope_result = self._envelope(connection, message)
         except smtplib.SMTPServerDisconnected:
             # A server may drop an idle connection between messages; nothing of this message was
             # accepted yet, so one transparent reconnect is safe.
@@ -236,11 +239,11 @@ class SMTPGateway:
             if fresh or not allow_reconnect:
                 raise
             logger.info("SMTP %s:%s dropped the connection; reconnecting", self.host, self.port)
-            return self._send_once(message, email, message_id, allow_reconnect=False)
+            return self._send_once(message, wire, message_id, allow_reconnect=False)
         if envelope_result is not None:
             return envelope_result
         try:
-            code, reply = connection.data(self._serialize(email))
+            code, reply = connection.data(wire)
         except smtplib.SMTPDataError as exc:
             return self._refused(connection, message, exc.smtp_code, exc.smtp_error, "DATA")
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
@@ -253,7 +256,7 @@ class SMTPGateway:
             return self._refused(connection, message, code, reply, "DATA")
         return SendResult.accepted(message_id)
 
-    def _envelope(self, connection: smtplib.SMTP, message: OutgoingMessage, email: Message) -> SendResult | None:
+    def _envelope(self, connection: smtplib.SMTP, message: OutgoingMessage) -> SendResult | None:
         code, reply = connection.mail(ascii_address(message.sender))
         if code != 250:
             return self._refused(connection, message, code, reply, "MAIL")
@@ -262,18 +265,27 @@ class SMTPGateway:
             return self._refused(connection, message, code, reply, "RCPT")
         return None
 
-    @staticmethod
-    def _serialize(email: Message) -> bytes:
-        # Plain ASCII on the wire (RFC 2047 headers, base64 body, IDNA domains): no server needs 8BITMIME or
-        # SMTPUTF8. A plain-text e-mail — nearly all of them — is written out directly: its headers are encoded
-        # already, and the generator's refolding of each one cost more than the rest of the message.
-        headers = [f"{name}: {value}" for name, value in email.items()]
-        if email.is_multipart() or not all(h.isascii() and len(h) <= 998 for h in headers):
-            return email.as_bytes(policy=_WIRE_POLICY)
-        payload = email.get_payload()
-        assert isinstance(payload, str)
-        return ("\r\n".join(headers).replace("\n ", "\r\n ").replace("\r\r\n", "\r\n") + "\r\n\r\n"
-                + payload.replace("\n", "\r\n")).encode("ascii")
+    def wire_message(self, message: OutgoingMessage) -> tuple[bytes, str]:
+        """The e-mail as it goes on the wire, and its Message-ID; raises `_InvalidMessageError` for what can never
+        be sent. Plain ASCII on the wire (RFC 2047 headers, base64 body, IDNA domains): no server needs 8BITMIME
+        or SMTPUTF8.
+
+        A plain-text e-mail — nearly all of them — is written out here directly, exactly as `build_message` and
+        the e-mail package's generator would write it: building a `Message` and generating it cost more CPU than
+        the SMTP conversation, CPU that an SMTP server on the same machine then lacks (docs/benchmarks.md)."""
+        if looks_like_html(message.text):
+            email = self.build_message(message)
+            return email.as_bytes(policy=_WIRE_POLICY), str(email["Message-ID"])
+        headers = self._headers(message)
+        message_id = headers[-1].removeprefix("Message-ID: ")
+        lines = ['Content-Type: text/plain; charset="utf-8"', "MIME-Version: 1.0", "Content-Transfer-Encoding: base64",
+                 *headers]
+        if not all(line.isascii() and len(line) <= 998 for line in lines):
+            email = self.build_message(message)
+            return email.as_bytes(policy=_WIRE_POLICY), str(email["Message-ID"])
+        body = base64.encodebytes(_crlf(message.text).encode("utf-8")).replace(b"\n", b"\r\n")
+        head = "\r\n".join(lines).replace("\n ", "\r\n ").replace("\r\r\n", "\r\n")
+        return head.encode("ascii") + b"\r\n\r\n" + body, message_id
 
     def _refused(
         self, connection: smtplib.SMTP, message: OutgoingMessage, code: int, reply: bytes | str, stage: str
@@ -315,15 +327,34 @@ class SMTPGateway:
             self._header_cache[key] = found
         return found
 
+    def _headers(self, message: OutgoingMessage) -> list[str]:
+        """From, To, Reply-To, Subject, Date, (List-Unsubscribe,) Message-ID — encoded for the wire, checked for
+        line breaks."""
+        from_header, reply_to_header, domain = self._clinic_headers(message)
+        if _SIMPLE_ADDRESS.fullmatch(message.to):
+            recipient = message.to  # nothing to quote, encode or check beyond the pattern
+        else:
+            recipient = _encode_address(_address("", message.to, "recipient"))
+        subject = _header_value("subject", message.subject)
+        if not subject.isascii():
+            subject = Header(subject, "utf-8", header_name="Subject").encode()
+        headers = [f"From: {from_header}", f"To: {recipient}", f"Reply-To: {reply_to_header}",
+                   f"Subject: {subject}", f"Date: {format_datetime(datetime.now(UTC))}"]
+        if self.list_unsubscribe is not None:
+            unsubscribe = self.list_unsubscribe(message)
+            if unsubscribe:
+                headers.append(f"List-Unsubscribe: {_header_value('List-Unsubscribe', unsubscribe)}")
+        headers.append(f"Message-ID: {make_msgid(domain=domain)}")
+        return headers
+
     def build_message(self, message: OutgoingMessage) -> Message:
-        """The e-mail for one outbox row; raises `_InvalidMessageError` for what can never be sent.
+        """The e-mail for one outbox row as a `Message` (plain text, or HTML with a text alternative); raises
+        `_InvalidMessageError` for what can never be sent.
 
         Built with the compat32 classes and headers encoded here (RFC 2047 words, IDNA domains), not with
         `Message`'s header registry, which parses every header it is given: that parsing was most of a
         worker's CPU per e-mail, CPU the SMTP server on the same machine then lacked."""
-        from_header, reply_to_header, domain = self._clinic_headers(message)
-        recipient = _encode_address(_address("", message.to, "recipient"))
-        subject = _header_value("subject", message.subject)
+        headers = self._headers(message)
         if looks_like_html(message.text):
             email: Message = MIMEMultipart("alternative")
             email.attach(MIMEText(_crlf(html_to_text(message.text)), "plain", "utf-8"))
@@ -331,16 +362,9 @@ class SMTPGateway:
         else:
             # Text is CRLF-delimited in its canonical form (RFC 2045), which is what base64 must carry.
             email = MIMEText(_crlf(message.text), "plain", "utf-8")
-        email["From"] = from_header
-        email["To"] = recipient
-        email["Reply-To"] = reply_to_header
-        email["Subject"] = subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject").encode()
-        email["Date"] = format_datetime(datetime.now(UTC))
-        email["Message-ID"] = make_msgid(domain=domain)
-        if self.list_unsubscribe is not None:
-            unsubscribe = self.list_unsubscribe(message)
-            if unsubscribe:
-                email["List-Unsubscribe"] = _header_value("List-Unsubscribe", unsubscribe)
+        for header in headers:
+            name, _, value = header.partition(": ")
+            email[name] = value
         return email
 
 

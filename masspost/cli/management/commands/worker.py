@@ -15,7 +15,8 @@ class Command(MasspostCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
-        parser.add_argument("--batch", type=int, default=100, help="messages claimed at a time")
+        parser.add_argument("--batch", type=int, default=500,
+                            help="messages of one channel sent before the other channel gets its turn")
         parser.add_argument("--lease", type=int, default=300, help="seconds a claim is held")
         parser.add_argument("--json", action="store_true")
 

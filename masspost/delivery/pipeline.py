@@ -1,0 +1,272 @@
+"""A channel's turn in the worker: groups of messages through the gateway, two in flight at once
+(docs/delivery.md, "How a worker sends").
+
+    claim A, begin A; claim B, begin B
+    finish A → record A and claim C (one statement, delivery.turn) while B is on the wire → begin C
+    finish B → record B and claim D while C is on the wire → …
+
+A group is half the window (SMPP: `?window=`, e-mail: MASSPOST_EMAIL_WINDOW), so at any moment at most one
+window of rows is handed off and unrecorded: the two groups in flight, or the one just answered and the one on
+the wire — the statement that records a group is the one that claims the next, so both change together. A dead
+worker leaves at most that many `unknown`. The database round trip of each group overlaps the next group's
+network time; that overlap, and one statement per group, are what keep a worker near a bare protocol loop
+(docs/benchmarks.md, "Delivery").
+
+Without overlap — a window of 1, or a rate-limited channel, where the limiter paces each message on this
+thread — one group is in flight at a time and the group is the whole window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import DatabaseError
+from django.utils import timezone
+
+from masspost.delivery.claims import outbox_record, outbox_release
+from masspost.delivery.gateways.background import BackgroundSender
+from masspost.delivery.gateways.base import Channel, Gateway, Outcome, OutgoingMessage, SendResult
+from masspost.delivery.inbound import RECEIPT_STATES
+from masspost.delivery.models import MessageStatus
+from masspost.delivery.ratelimit import RateLimiter
+from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_due_exists, outbox_turn
+
+log = logging.getLogger("masspost.delivery")
+
+CHANNEL_BACKOFF_MAX = 30.0
+AWAIT_GROUPS = 8  # statements for which an SMS's receipt is held for the worker to write (see _Awaiting)
+
+
+@dataclass(kw_only=True)
+class WorkerStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    unknown: int = 0
+    released: int = 0
+    reclaimed: int = 0  # rows a dead worker had claimed but not handed off, put back in the queue
+
+
+@dataclass(kw_only=True)
+class ChannelState:
+    """One channel's gateway in one worker, with its rate limiter and back-off."""
+
+    name: str
+    gateway: Gateway
+    limiter: RateLimiter
+    window: int  # the most rows handed off and unrecorded at once
+    backoff: float = 0.0  # seconds of the current back-off; 0 = none
+    resume_at: float = 0.0  # time.monotonic() before which nothing is sent on this channel
+    group: int = 1  # rows per group now: 1 after a transient error, then doubling up to max_group
+    sender: BackgroundSender | None = None  # begin/finish for a one-at-a-time gateway
+
+    def __post_init__(self) -> None:
+        if not hasattr(self.gateway, "begin") and self.overlapped:
+            self.sender = BackgroundSender(self.gateway)
+        self.group = self.max_group
+
+    @property
+    def overlapped(self) -> bool:
+        return self.window >= 2 and self.limiter.interval is None
+
+    @property
+    def max_group(self) -> int:
+        return self.window // 2 if self.overlapped else self.window
+
+    def resting(self) -> bool:
+        return self.resume_at > time.monotonic()
+
+    def close(self) -> None:
+        if self.sender is not None:
+            self.sender.close()
+        self.gateway.close()
+
+    def begin(self, rows: Sequence[ClaimedMessage]) -> Any:
+        messages = [_outgoing(row) for row in rows]
+        begin = getattr(self.gateway, "begin", None)
+        if begin is not None:
+            # One slot per SMS part, reserved just before the part is written: a multipart message's parts sent
+            # in one burst could put more than `rate` submits into some one-second window.
+            return begin(messages, pace=self.limiter.wait if self.limiter.interval is not None else None)
+        if self.sender is not None:
+            return self.sender.begin(messages)
+        return self._send_paced(messages)
+
+    def finish(self, handle: Any) -> list[SendResult]:
+        if hasattr(self.gateway, "finish"):
+            return self.gateway.finish(handle)  # type: ignore[attr-defined,no-any-return]
+        if self.sender is not None:
+            return self.sender.finish(handle)
+        return handle  # type: ignore[no-any-return]
+
+    def _send_paced(self, messages: list[OutgoingMessage]) -> list[SendResult]:
+        results = []
+        for message in messages:
+            self.limiter.wait(message.parts if message.channel == Channel.SMS else 1)
+            result = self.gateway.send(message)
+            results.append(result)
+            if result.outcome is Outcome.TRANSIENT:
+                break  # like a windowed gateway: the rest of the group is never written and goes back to the queue
+        return results
+
+    def adjust(self, results: list[SendResult]) -> None:
+        """Back the channel off after a transient error (and restart its groups at one message); a clean group
+        resets the back-off and doubles the group, up to the most."""
+        transient = next((r for r in results if r.outcome is Outcome.TRANSIENT), None)
+        if transient is not None:
+            self.backoff = min(CHANNEL_BACKOFF_MAX, max(1.0, self.backoff * 2))
+            self.resume_at = time.monotonic() + self.backoff * random.uniform(0.8, 1.2)
+            self.group = 1
+            log.warning("%s gateway: transient error, backing off %.0f s: %s", self.name, self.backoff,
+                        transient.error)
+        elif any(r.outcome is Outcome.ACCEPTED for r in results):
+            self.backoff = 0.0
+            self.group = min(self.max_group, self.group * 2)
+
+
+@dataclass(kw_only=True)
+class _Awaiting:
+    """SMS recorded `sent` without their final receipt. The gateway holds their receipts for the next
+    AWAIT_GROUPS statements, each of which writes those that came since the one before; then — or when the turn
+    ends — it lets go, and later receipts go to its hooks, as a real SMSC's do, minutes later. The rows recorded
+    by the last statement also get their stored receipts applied, once (see `_record`)."""
+
+    row_ids: dict[str, int] = field(default_factory=dict)  # remote id → outbox row id
+    groups: deque[list[str]] = field(default_factory=deque)  # remote ids per recorded group, oldest first
+    new: list[int] = field(default_factory=list)
+
+
+def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], ChannelState], worker_id: str,
+                 lease: timedelta, budget: int, stats: WorkerStats, should_stop: Callable[[], bool],
+                 name: str) -> int:
+    """Up to `budget` messages of one channel, group by group (see the module's docstring). `channel` is None
+    until the first rows are claimed: then `open_channel` opens the gateway. Returns how many rows were
+    claimed; every one of them is recorded, given back, or — only if this worker dies — left to its lease."""
+    if should_stop():
+        return 0
+
+    def claim(limit: int, **record: Any) -> list[ClaimedMessage]:
+        return outbox_turn(worker_id=worker_id, now=timezone.now(), lease=lease, channel=name, limit=limit, **record)
+
+    if channel is None:
+        # Opened only once there is something to send (an SMPP bind, an SMTP connection), and before the first
+        # claim, which must know the gateway's window.
+        if not outbox_due_exists(channel=name, now=timezone.now()):
+            return 0
+        channel = open_channel()
+    fresh = claim(min(channel.group, budget))  # claimed, not yet begun
+    claimed = len(fresh)
+    in_flight: deque[tuple[list[ClaimedMessage], Any]] = deque()
+    awaiting = _Awaiting()
+    try:
+        while fresh or in_flight:
+            if fresh:
+                budget -= len(fresh)
+                in_flight.append((fresh, channel.begin(fresh)))
+                fresh = []
+                if len(in_flight) < 2 and channel.overlapped and budget > 0 and _go_on(channel, should_stop):
+                    fresh = claim(min(channel.group, budget))  # the second group of the pipeline
+                    claimed += len(fresh)
+                    continue
+            rows, handle = in_flight.popleft()
+            results = channel.finish(handle)
+            accepted = _record_failures(rows, results, worker_id, stats)
+            channel.adjust(results)
+            unsent = rows[len(results):]  # a transient error stopped the group: these were never written
+            more = not unsent and budget > 0 and _go_on(channel, should_stop)
+            fresh = _record(channel, accepted, awaiting, claim, min(channel.group, budget) if more else 0)
+            claimed += len(fresh)
+            stats.sent += len(accepted)
+            if unsent:
+                stats.released += outbox_release(rows=unsent, worker_id=worker_id, now=timezone.now())
+        if awaiting.row_ids or awaiting.new:
+            # The turn is over: receipts held meanwhile and stored ones for the last group are written; later
+            # receipts go to the hooks.
+            _record(channel, [], awaiting, claim, 0)
+    except BaseException:
+        # A gateway that cannot even be opened (a bad URL), a database error…: claims never begun go back to the
+        # queue now rather than wait out the lease; groups in the gateway's hands stay `sending` and turn
+        # `unknown` after the lease, as they must.
+        if fresh:
+            with contextlib.suppress(DatabaseError):
+                outbox_release(rows=fresh, worker_id=worker_id, now=timezone.now())
+        raise
+    stats.claimed += claimed
+    return claimed
+
+
+def _go_on(channel: ChannelState, should_stop: Callable[[], bool]) -> bool:
+    return not channel.resting() and not should_stop()
+
+
+def _record_failures(rows: list[ClaimedMessage], results: list[SendResult], worker_id: str,
+                     stats: WorkerStats) -> list[tuple[ClaimedMessage, SendResult]]:
+    """Record what was not accepted (rare: one statement each); returns the accepted rows with their results."""
+    accepted = []
+    for row, result in zip(rows, results, strict=False):
+        if result.outcome is Outcome.ACCEPTED:
+            accepted.append((row, result))
+        else:
+            outcome = outbox_record(row=row, result=result, worker_id=worker_id, now=timezone.now())
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
+    return accepted
+
+
+def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResult]], awaiting: _Awaiting,
+            claim: Callable[..., list[ClaimedMessage]], limit: int) -> list[ClaimedMessage]:
+    """One statement: record `accepted` (with the receipts that came before their results), move the awaiting
+    rows whose receipt came since, apply stored receipts to the rows recorded by the statement before, and
+    claim up to `limit` more. Then the gateway may acknowledge the receipts written."""
+    take = getattr(channel.gateway, "take_receipts", None)
+    late = take(list(awaiting.row_ids)) if take is not None and awaiting.row_ids else {}
+    moved = {remote_id: (awaiting.row_ids.pop(remote_id), RECEIPT_STATES[stat]) for remote_id, stat in late.items()
+             if stat in RECEIPT_STATES}
+    moved_ids = {row_id for row_id, _status in moved.values()}
+    rows = claim(limit,
+                 accepted=[Accepted(id=row.id, remote_id=result.remote_id,
+                                    status=RECEIPT_STATES.get(result.receipt, MessageStatus.SENT))
+                           for row, result in accepted],
+                 receipts=list(moved.values()),
+                 # A receipt may have been stored for them meanwhile (it came on another worker's bind): this
+                 # statement's snapshot comes after the one that recorded them committed (delivery.inbound).
+                 stored_for=[row_id for row_id in awaiting.new if row_id not in moved_ids])
+    awaited = {result.remote_id: row.id for row, result in accepted
+               if result.remote_id and row.channel == Channel.SMS and result.receipt not in RECEIPT_STATES}
+    awaiting.row_ids.update(awaited)
+    awaiting.groups.append(list(awaited))
+    awaiting.new = list(awaited.values())
+    done = [*moved, *(result.remote_id for _row, result in accepted
+                      if result.remote_id and result.remote_id not in awaited)]
+    while len(awaiting.groups) > AWAIT_GROUPS or (awaiting.groups and not limit):
+        done += [remote_id for remote_id in awaiting.groups.popleft() if awaiting.row_ids.pop(remote_id, None)]
+    # Written now: acknowledge what was reported, and stop holding for rows that have their final state or have
+    # waited long enough. A state on the way (ENROUTE) is acknowledged and the row awaits its final one.
+    _settle(channel, done)
+    _settle(channel, [remote_id for remote_id, stat in late.items() if stat not in RECEIPT_STATES]
+            + [result.remote_id for _row, result in accepted if result.receipt and result.remote_id in awaited],
+            release=False)
+    return rows
+
+
+def _settle(channel: ChannelState, remote_ids: list[str], release: bool = True) -> None:
+    settle = getattr(channel.gateway, "settle", None)
+    if settle is not None and remote_ids:
+        settle(remote_ids, release=release)
+
+
+def _outgoing(row: ClaimedMessage) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_id=row.id, campaign_id=row.campaign_id, patient_ref=row.patient_ref, channel=Channel(row.channel),
+        to=row.address, language=row.language, text=row.body, subject=row.subject, encoding=row.encoding,
+        parts=row.parts, sender=row.sender, sender_name=row.sender_name, reply_to=row.sender,
+    )

@@ -1,0 +1,197 @@
+"""One round trip per group: record a group's results, apply receipts stored for the group before it, and claim
+(and hand off) the next group — one statement on PostgreSQL, three in a row on SQLite (docs/delivery.md,
+"How a worker sends").
+
+Why one statement: a worker sends a group (a window of SMS, or a few e-mails), then must write before the next
+group goes out — the results (so nothing is sent twice) and the next group's hand-off stamp (so a dead worker's
+untouched claims are re-sent, not turned `unknown`). Each statement is a round trip and a commit; on a small
+machine where PostgreSQL competes with the worker and the peer for CPU, those round trips were most of the gap
+to a bare protocol loop (docs/benchmarks.md, "Delivery"). Data-modifying CTEs run once each, to completion,
+against one snapshot, and commit together.
+
+The parts touch disjoint rows: the recorded group is `sending` and ours, the stored-receipt rows are the group
+before (already `sent` and committed by an earlier statement — which is what makes the receipt hand-shake in
+delivery.inbound hold), the claim takes `queued` rows with SKIP LOCKED. Rows are locked in id order where other
+statements may lock the same ones (receipt hooks), so two workers cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any
+
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
+from masspost.delivery.models import DeliveryReceipt, HeldCampaign, MessageStatus, OutboxMessage
+
+# What a gateway needs and what recording a failure needs (attempts, deadline): nothing else is read back.
+COLUMNS = ("id", "campaign_id", "patient_ref", "channel", "address", "language", "subject", "body", "encoding",
+           "parts", "sender", "sender_name", "attempts", "deadline")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClaimedMessage:
+    """An outbox row as claimed by a worker: `sending`, leased, handed off. Named like OutboxMessage's fields."""
+
+    id: int
+    campaign_id: int
+    patient_ref: str
+    channel: str
+    address: str
+    language: str
+    subject: str
+    body: str
+    encoding: str
+    parts: int
+    sender: str
+    sender_name: str
+    attempts: int
+    deadline: dt.datetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Accepted:
+    """A message the gateway accepted: its remote id, and `status` sent — or delivered / undelivered when its
+    final receipt came before the result was recorded (held unacknowledged by the gateway until then)."""
+
+    id: int
+    remote_id: str
+    status: str = MessageStatus.SENT
+
+
+def outbox_turn(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted: Sequence[Accepted] = (),
+                receipts: Sequence[tuple[int, str]] = (), stored_for: Sequence[int] = (), channel: str = "",
+                limit: int = 0) -> list[ClaimedMessage]:
+    """Record `accepted` results; move rows recorded `sent` by an earlier statement to the status of the
+    receipts the gateway held for them since (`receipts`: row id, delivered | undelivered); apply receipts
+    stored for `stored_for` (such rows that the gateway had no receipt for: one may have come on another
+    worker's bind); claim up to `limit` due `channel` rows, handed off from the claim (a lease that runs out turns
+    them `unknown`). Returns the claimed rows in id order."""
+    parts = [part for part in (_record(accepted, worker_id, now), _move(receipts), _apply_stored(stored_for))
+             if part is not None]
+    claiming = limit > 0
+    postgres = connection.vendor == "postgresql"
+    if claiming:
+        due_sql, due_params = _due(channel, limit, now)
+        if postgres:
+            # MATERIALIZED: the locking SELECT runs once, before the UPDATE that uses it.
+            parts.insert(0, ("due", f"MATERIALIZED ({due_sql})", due_params))
+            parts.append(_claim("SELECT id FROM due", [], worker_id, now, lease))
+        else:
+            parts.append(_claim(due_sql, due_params, worker_id, now, lease))
+    if not parts:
+        return []
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if postgres:
+            ctes = ", ".join(f"{name} AS {sql}" if name == "due" else f"{name} AS ({sql})" for name, sql, _ in parts)
+            final = "SELECT * FROM claimed" if claiming else "SELECT 1 WHERE FALSE"
+            cursor.execute(f"WITH {ctes} {final}", [value for _name, _sql, params in parts for value in params])
+            if claiming:
+                rows = cursor.fetchall()
+        else:
+            for name, sql, params in parts:
+                cursor.execute(sql, params)
+                if name == "claimed":
+                    rows = cursor.fetchall()
+    claimed = [_claimed(row) for row in rows]
+    claimed.sort(key=lambda row: row.id)
+    return claimed
+
+
+def outbox_due_exists(*, channel: str, now: dt.datetime) -> bool:
+    due_sql, params = _due(channel, 1, now, lock=False)
+    with connection.cursor() as cursor:
+        cursor.execute(due_sql, params)
+        return cursor.fetchone() is not None
+
+
+_TABLE = OutboxMessage._meta.db_table
+_RECEIPTS = DeliveryReceipt._meta.db_table
+_HELD = HeldCampaign._meta.db_table
+_Part = tuple[str, str, list[Any]]  # a CTE name (or the statement's role on SQLite), its SQL, its parameters
+
+
+def _stamp(value: dt.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _record(accepted: Sequence[Accepted], worker_id: str, now: dt.datetime) -> _Part | None:
+    if not accepted:
+        return None
+    values = ", ".join(["(%s, %s, %s)"] * len(accepted))
+    # UPDATE … FROM (VALUES …): PostgreSQL and SQLite ≥ 3.33 both name the VALUES columns column1, column2, ….
+    sql = (f"UPDATE {_TABLE} SET status = v.column2, remote_id = v.column3, sent_at = %s, lease_until = NULL, "
+           f"last_error = '', updated_at = %s FROM (VALUES {values}) AS v "
+           f"WHERE {_TABLE}.id = v.column1 AND {_TABLE}.status IN (%s, %s) AND {_TABLE}.leased_by = %s")
+    stamp = _stamp(now)
+    params: list[Any] = [stamp, stamp]
+    for row in accepted:
+        params += [row.id, str(row.status), row.remote_id[:100]]
+    params += [MessageStatus.SENDING.value, MessageStatus.UNKNOWN.value, worker_id]
+    return "recorded", sql, params
+
+
+def _move(receipts: Sequence[tuple[int, str]]) -> _Part | None:
+    if not receipts:
+        return None
+    values = ", ".join(["(%s, %s)"] * len(receipts))
+    marks = ", ".join(["%s"] * len(receipts))
+    # Locked in id order, as delivery.inbound.move_sent locks: a receipt hook moving some of the same rows
+    # cannot deadlock with this.
+    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
+    sql = (f"UPDATE {_TABLE} SET status = v.column2 FROM (VALUES {values}) AS v WHERE {_TABLE}.id = v.column1 "
+           f"AND {_TABLE}.id IN (SELECT id FROM {_TABLE} WHERE id IN ({marks}) AND status = %s{lock})")
+    params: list[Any] = [value for receipt in receipts for value in receipt]
+    return "moved", sql, [*params, *(row_id for row_id, _status in receipts), MessageStatus.SENT.value]
+
+
+def _apply_stored(message_ids: Sequence[int]) -> _Part | None:
+    """Receipts that came before these rows were recorded `sent` and found nothing then (stored by a receipt hook
+    of this or another worker): the latest per remote id moves its row."""
+    if not message_ids:
+        return None
+    marks = ", ".join(["%s"] * len(message_ids))
+    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
+    sql = (f"UPDATE {_TABLE} SET status = r.status FROM (SELECT remote_id, status FROM {_RECEIPTS} WHERE id IN "
+           f"(SELECT MAX(id) FROM {_RECEIPTS} WHERE remote_id IN (SELECT remote_id FROM {_TABLE} WHERE id IN "
+           f"({marks})) GROUP BY remote_id)) AS r WHERE {_TABLE}.remote_id = r.remote_id AND {_TABLE}.id IN "
+           f"(SELECT id FROM {_TABLE} WHERE id IN ({marks}) AND status = %s{lock})")
+    return "stored", sql, [*message_ids, *message_ids, MessageStatus.SENT.value]
+
+
+def _claim(due_sql: str, due_params: list[Any], worker_id: str, now: dt.datetime, lease: timedelta) -> _Part:
+    returning = ", ".join(f"{_TABLE}.{column}" for column in COLUMNS)
+    stamp = _stamp(now)
+    sql = (f"UPDATE {_TABLE} SET status = %s, lease_until = %s, leased_by = %s, attempts = attempts + 1, "
+           f"sent_at = %s, updated_at = %s WHERE {_TABLE}.id IN ({due_sql}) RETURNING {returning}")
+    return "claimed", sql, [MessageStatus.SENDING.value, _stamp(now + lease), worker_id, stamp, stamp, *due_params]
+
+
+def _due(channel: str, limit: int, now: dt.datetime, lock: bool = True) -> tuple[str, list[Any]]:
+    """The next due rows of a channel, oldest first, none of a paused campaign; on PostgreSQL locked, skipping
+    rows another worker is claiming right now."""
+    postgres = connection.vendor == "postgresql"
+    locking = " FOR UPDATE SKIP LOCKED" if lock and postgres else ""
+    # The paused campaigns are read once (an InitPlan on PostgreSQL) and filter the index scan as it goes; as an
+    # anti-join, PostgreSQL sorted every queued row of the channel for each claim of a few.
+    held = (f"o.campaign_id <> ALL(ARRAY(SELECT campaign_id FROM {_HELD}))" if postgres
+            else f"o.campaign_id NOT IN (SELECT campaign_id FROM {_HELD})")
+    sql = (f"SELECT id FROM {_TABLE} AS o WHERE o.status = %s AND o.channel = %s AND o.next_attempt_at <= %s "
+           f"AND {held} ORDER BY o.next_attempt_at, o.id LIMIT %s{locking}")
+    return sql, [MessageStatus.QUEUED.value, channel, _stamp(now), limit]
+
+
+def _claimed(row: Sequence[Any]) -> ClaimedMessage:
+    values = dict(zip(COLUMNS, row, strict=True))
+    deadline = values["deadline"]
+    if isinstance(deadline, str):
+        deadline = parse_datetime(deadline)
+    if deadline.tzinfo is None:  # SQLite keeps naive UTC, as Django writes it
+        deadline = deadline.replace(tzinfo=UTC)
+    values["deadline"] = deadline
+    return ClaimedMessage(**values)
