@@ -93,8 +93,6 @@ def bare_smpp(port: int, count: int, window: int) -> dict[str, Any]:
 
 
 def masspost_worker(start_at: float, batch: int) -> dict[str, Any]:
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     """`worker_run(until_idle=True)` with every database call on the sending path timed, and the receipts
     the SMPP reader thread writes timed apart (they run beside the sending, not in its way)."""
     import threading

@@ -7,6 +7,7 @@ looked up (claims.outbox_record), so whichever comes first, the other finds it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Sequence
@@ -86,6 +87,23 @@ def receipt_apply_stored(*, message_ids: Sequence[int]) -> int:
             f"({marks})) GROUP BY remote_id)) AS r WHERE {table}.remote_id = r.remote_id AND {table}.id IN "
             f"(SELECT id FROM {table} WHERE id IN ({marks}) AND status = %s{lock})",
             [*message_ids, *message_ids, MessageStatus.SENT.value])
+        return int(cursor.rowcount)
+
+
+def receipt_apply_recent(*, since: dt.datetime) -> int:
+    """Stored receipts received since `since` applied to rows still `sent`: the sweep behind the hand-shake above,
+    for a worker that died between recording a group and the statement after, which would have applied them."""
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    receipts = connection.ops.quote_name(DeliveryReceipt._meta.db_table)
+    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
+    stamp = connection.ops.adapt_datetimefield_value(since)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = r.status FROM (SELECT remote_id, status FROM {receipts} WHERE id IN "
+            f"(SELECT MAX(id) FROM {receipts} WHERE received_at >= %s GROUP BY remote_id)) AS r "
+            f"WHERE {table}.remote_id = r.remote_id AND {table}.id IN (SELECT id FROM {table} WHERE remote_id IN "
+            f"(SELECT remote_id FROM {receipts} WHERE received_at >= %s) AND status = %s{lock})",
+            [stamp, stamp, MessageStatus.SENT.value])
         return int(cursor.rowcount)
 
 

@@ -86,7 +86,8 @@ class DeliveryReceipt(models.Model):
     received_at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        indexes = [models.Index(fields=["remote_id"], name="receipt_remote_id")]
+        indexes = [models.Index(fields=["remote_id"], name="receipt_remote_id"),
+                   models.Index(fields=["received_at"], name="receipt_received_at")]
 
 
 class GatewayRate(models.Model):

@@ -34,10 +34,10 @@ from django.utils import timezone
 from masspost.delivery.claims import outbox_record, outbox_release
 from masspost.delivery.gateways.background import BackgroundSender
 from masspost.delivery.gateways.base import Channel, Gateway, Outcome, OutgoingMessage, SendResult
-from masspost.delivery.inbound import RECEIPT_STATES
+from masspost.delivery.inbound import RECEIPT_STATES, receipt_record_many
 from masspost.delivery.models import MessageStatus
 from masspost.delivery.ratelimit import RateLimiter
-from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_due_exists, outbox_turn
+from masspost.delivery.turn import Accepted, ClaimedMessage, TurnResult, outbox_due_exists, outbox_turn
 
 log = logging.getLogger("masspost.delivery")
 
@@ -155,7 +155,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
     if should_stop():
         return 0
 
-    def claim(limit: int, **record: Any) -> list[ClaimedMessage]:
+    def claim(limit: int, **record: Any) -> TurnResult:
         return outbox_turn(worker_id=worker_id, now=timezone.now(), lease=lease, channel=name, limit=limit, **record)
 
     if channel is None:
@@ -164,7 +164,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         if not outbox_due_exists(channel=name, now=timezone.now()):
             return 0
         channel = open_channel()
-    fresh = claim(min(channel.group, budget))  # claimed, not yet begun
+    fresh = claim(min(channel.group, budget)).claimed  # claimed, not yet begun
     claimed = len(fresh)
     in_flight: deque[tuple[list[ClaimedMessage], Any]] = deque()
     awaiting = _Awaiting()
@@ -172,10 +172,12 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         while fresh or in_flight:
             if fresh:
                 budget -= len(fresh)
-                in_flight.append((fresh, channel.begin(fresh)))
-                fresh = []
+                # No longer `fresh` once begun: if `begin` fails halfway, what it wrote stays `sending` and turns
+                # `unknown` after the lease — never back to the queue, where it would be sent again.
+                group, fresh = fresh, []
+                in_flight.append((group, channel.begin(group)))
                 if len(in_flight) < 2 and channel.overlapped and budget > 0 and _go_on(channel, should_stop):
-                    fresh = claim(min(channel.group, budget))  # the second group of the pipeline
+                    fresh = claim(min(channel.group, budget)).claimed  # the second group of the pipeline
                     claimed += len(fresh)
                     continue
             rows, handle = in_flight.popleft()
@@ -223,7 +225,7 @@ def _record_failures(rows: list[ClaimedMessage], results: list[SendResult], work
 
 
 def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResult]], awaiting: _Awaiting,
-            claim: Callable[..., list[ClaimedMessage]], limit: int) -> list[ClaimedMessage]:
+            claim: Callable[..., TurnResult], limit: int) -> list[ClaimedMessage]:
     """One statement: record `accepted` (with the receipts that came before their results), move the awaiting
     rows whose receipt came since, apply stored receipts to the rows recorded by the statement before, and
     claim up to `limit` more. Then the gateway may acknowledge the receipts written."""
@@ -232,7 +234,7 @@ def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResu
     moved = {remote_id: (awaiting.row_ids.pop(remote_id), RECEIPT_STATES[stat]) for remote_id, stat in late.items()
              if stat in RECEIPT_STATES}
     moved_ids = {row_id for row_id, _status in moved.values()}
-    rows = claim(limit,
+    turn = claim(limit,
                  accepted=[Accepted(id=row.id, remote_id=result.remote_id,
                                     status=RECEIPT_STATES.get(result.receipt, MessageStatus.SENT))
                            for row, result in accepted],
@@ -240,6 +242,7 @@ def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResu
                  # A receipt may have been stored for them meanwhile (it came on another worker's bind): this
                  # statement's snapshot comes after the one that recorded them committed (delivery.inbound).
                  stored_for=[row_id for row_id in awaiting.new if row_id not in moved_ids])
+    _store_unwritten(accepted, moved, late, turn)
     awaited = {result.remote_id: row.id for row, result in accepted
                if result.remote_id and row.channel == Channel.SMS and result.receipt not in RECEIPT_STATES}
     awaiting.row_ids.update(awaited)
@@ -255,7 +258,20 @@ def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResu
     _settle(channel, [remote_id for remote_id, stat in late.items() if stat not in RECEIPT_STATES]
             + [result.remote_id for _row, result in accepted if result.receipt and result.remote_id in awaited],
             release=False)
-    return rows
+    return turn.claimed
+
+
+def _store_unwritten(accepted: list[tuple[ClaimedMessage, SendResult]], moved: dict[str, tuple[int, Any]],
+                     late: dict[str, str], turn: TurnResult) -> None:
+    """Receipts reported by the gateway whose row the statement did not change — the row was not this worker's
+    any more (the operator queued it again), or not `sent` — take the hook's way (stored if they match nothing),
+    so that a receipt is never acknowledged unwritten."""
+    unwritten = [(result.remote_id, result.receipt, "") for row, result in accepted
+                 if result.receipt in RECEIPT_STATES and row.id not in turn.recorded]
+    unwritten += [(remote_id, late[remote_id], "") for remote_id, (row_id, _status) in moved.items()
+                  if row_id not in turn.moved]
+    if unwritten:
+        receipt_record_many(unwritten)
 
 
 def _settle(channel: ChannelState, remote_ids: list[str], release: bool = True) -> None:

@@ -63,44 +63,62 @@ class Accepted:
     status: str = MessageStatus.SENT
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TurnResult:
+    claimed: list[ClaimedMessage]  # in id order
+    recorded: frozenset[int]  # ids of `accepted` rows that were still this worker's and are now recorded
+    moved: frozenset[int]  # ids of `receipts` rows that were `sent` and have taken the receipt's status
+
+
 def outbox_turn(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted: Sequence[Accepted] = (),
                 receipts: Sequence[tuple[int, str]] = (), stored_for: Sequence[int] = (), channel: str = "",
-                limit: int = 0) -> list[ClaimedMessage]:
+                limit: int = 0) -> TurnResult:
     """Record `accepted` results; move rows recorded `sent` by an earlier statement to the status of the
     receipts the gateway held for them since (`receipts`: row id, delivered | undelivered); apply receipts
     stored for `stored_for` (such rows that the gateway had no receipt for: one may have come on another
     worker's bind); claim up to `limit` due `channel` rows, handed off from the claim (a lease that runs out turns
-    them `unknown`). Returns the claimed rows in id order."""
-    parts = [part for part in (_record(accepted, worker_id, now), _move(receipts), _apply_stored(stored_for))
-             if part is not None]
-    claiming = limit > 0
+    them `unknown`)."""
     postgres = connection.vendor == "postgresql"
-    if claiming:
+    parts: list[_Part] = []
+    if limit > 0 and postgres:
         due_sql, due_params = _due(channel, limit, now)
-        if postgres:
-            # MATERIALIZED: the locking SELECT runs once, before the UPDATE that uses it.
-            parts.insert(0, ("due", f"MATERIALIZED ({due_sql})", due_params))
-            parts.append(_claim("SELECT id FROM due", [], worker_id, now, lease))
-        else:
-            parts.append(_claim(due_sql, due_params, worker_id, now, lease))
-    if not parts:
-        return []
-    rows: list[tuple[Any, ...]] = []
+        # MATERIALIZED: the locking SELECT runs once, before the UPDATE that uses it.
+        parts.append(("due", f"MATERIALIZED ({due_sql})", due_params))
+    sent_ids = sorted({row_id for row_id, _status in receipts} | set(stored_for))
+    if sent_ids and postgres:
+        # Every `sent` row this statement may change, locked once in id order — as delivery.inbound.move_sent
+        # locks — so a receipt hook of another worker moving some of the same rows cannot deadlock with it.
+        marks = ", ".join(["%s"] * len(sent_ids))
+        parts.append(("locked", f"MATERIALIZED (SELECT id FROM {_TABLE} WHERE id IN ({marks}) AND status = %s "
+                                f"ORDER BY id FOR UPDATE)", [*sent_ids, MessageStatus.SENT.value]))
+    parts += [part for part in (_record(accepted, worker_id, now), _move(receipts), _apply_stored(stored_for))
+              if part is not None]
+    if limit > 0:
+        parts.append(_claim(*(("SELECT id FROM due", []) if postgres else _due(channel, limit, now)),
+                            worker_id, now, lease))
+    found: dict[str, list[Any]] = {"claimed": [], "recorded": [], "moved": []}
     with connection.cursor() as cursor:
-        if postgres:
-            ctes = ", ".join(f"{name} AS {sql}" if name == "due" else f"{name} AS ({sql})" for name, sql, _ in parts)
-            final = "SELECT * FROM claimed" if claiming else "SELECT 1 WHERE FALSE"
-            cursor.execute(f"WITH {ctes} {final}", [value for _name, _sql, params in parts for value in params])
-            if claiming:
-                rows = cursor.fetchall()
+        if postgres and parts:
+            ctes = ", ".join(f"{name} AS {sql}" if sql.startswith("MATERIALIZED") else f"{name} AS ({sql})"
+                             for name, sql, _ in parts)
+            names = {name for name, _sql, _params in parts}
+            ids = [f"(SELECT array_agg(id) FROM {name})" if name in names else "NULL" for name in ("recorded", "moved")]
+            claimed = "claimed.*" if "claimed" in names else "NULL"
+            source = "(SELECT 1) AS one LEFT JOIN claimed ON TRUE" if "claimed" in names else "(SELECT 1) AS one"
+            cursor.execute(f"WITH {ctes} SELECT {', '.join(ids)}, {claimed} FROM {source}",
+                           [value for _name, _sql, params in parts for value in params])
+            for row in cursor.fetchall():
+                found["recorded"], found["moved"] = row[0] or [], row[1] or []
+                if row[2] is not None:
+                    found["claimed"].append(row[2:])
         else:
             for name, sql, params in parts:
                 cursor.execute(sql, params)
-                if name == "claimed":
+                if name in found:
                     rows = cursor.fetchall()
-    claimed = [_claimed(row) for row in rows]
-    claimed.sort(key=lambda row: row.id)
-    return claimed
+                    found[name] = rows if name == "claimed" else [row[0] for row in rows]
+    return TurnResult(claimed=sorted((_claimed(row) for row in found["claimed"]), key=lambda row: row.id),
+                      recorded=frozenset(found["recorded"]), moved=frozenset(found["moved"]))
 
 
 def outbox_due_exists(*, channel: str, now: dt.datetime) -> bool:
@@ -127,7 +145,8 @@ def _record(accepted: Sequence[Accepted], worker_id: str, now: dt.datetime) -> _
     # UPDATE … FROM (VALUES …): PostgreSQL and SQLite ≥ 3.33 both name the VALUES columns column1, column2, ….
     sql = (f"UPDATE {_TABLE} SET status = v.column2, remote_id = v.column3, sent_at = %s, lease_until = NULL, "
            f"last_error = '', updated_at = %s FROM (VALUES {values}) AS v "
-           f"WHERE {_TABLE}.id = v.column1 AND {_TABLE}.status IN (%s, %s) AND {_TABLE}.leased_by = %s")
+           f"WHERE {_TABLE}.id = v.column1 AND {_TABLE}.status IN (%s, %s) AND {_TABLE}.leased_by = %s "
+           f"RETURNING {_TABLE}.id")
     stamp = _stamp(now)
     params: list[Any] = [stamp, stamp]
     for row in accepted:
@@ -140,14 +159,15 @@ def _move(receipts: Sequence[tuple[int, str]]) -> _Part | None:
     if not receipts:
         return None
     values = ", ".join(["(%s, %s)"] * len(receipts))
-    marks = ", ".join(["%s"] * len(receipts))
-    # Locked in id order, as delivery.inbound.move_sent locks: a receipt hook moving some of the same rows
-    # cannot deadlock with this.
-    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
-    sql = (f"UPDATE {_TABLE} SET status = v.column2 FROM (VALUES {values}) AS v WHERE {_TABLE}.id = v.column1 "
-           f"AND {_TABLE}.id IN (SELECT id FROM {_TABLE} WHERE id IN ({marks}) AND status = %s{lock})")
     params: list[Any] = [value for receipt in receipts for value in receipt]
-    return "moved", sql, [*params, *(row_id for row_id, _status in receipts), MessageStatus.SENT.value]
+    if connection.vendor == "postgresql":
+        where = "IN (SELECT id FROM locked)"  # locked `sent` and in id order
+    else:
+        where = f"IN (SELECT id FROM {_TABLE} WHERE id IN ({', '.join(['%s'] * len(receipts))}) AND status = %s)"
+        params += [*(row_id for row_id, _status in receipts), MessageStatus.SENT.value]
+    sql = (f"UPDATE {_TABLE} SET status = v.column2 FROM (VALUES {values}) AS v WHERE {_TABLE}.id = v.column1 "
+           f"AND {_TABLE}.id {where} RETURNING {_TABLE}.id")
+    return "moved", sql, params
 
 
 def _apply_stored(message_ids: Sequence[int]) -> _Part | None:
@@ -156,12 +176,16 @@ def _apply_stored(message_ids: Sequence[int]) -> _Part | None:
     if not message_ids:
         return None
     marks = ", ".join(["%s"] * len(message_ids))
-    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
+    params: list[Any] = [*message_ids, *message_ids]
+    if connection.vendor == "postgresql":
+        rows = f"(SELECT id FROM locked WHERE id IN ({marks}))"  # locked `sent` and in id order
+    else:
+        rows = f"(SELECT id FROM {_TABLE} WHERE id IN ({marks}) AND status = %s)"
+        params.append(MessageStatus.SENT.value)
     sql = (f"UPDATE {_TABLE} SET status = r.status FROM (SELECT remote_id, status FROM {_RECEIPTS} WHERE id IN "
            f"(SELECT MAX(id) FROM {_RECEIPTS} WHERE remote_id IN (SELECT remote_id FROM {_TABLE} WHERE id IN "
-           f"({marks})) GROUP BY remote_id)) AS r WHERE {_TABLE}.remote_id = r.remote_id AND {_TABLE}.id IN "
-           f"(SELECT id FROM {_TABLE} WHERE id IN ({marks}) AND status = %s{lock})")
-    return "stored", sql, [*message_ids, *message_ids, MessageStatus.SENT.value]
+           f"({marks})) GROUP BY remote_id)) AS r WHERE {_TABLE}.remote_id = r.remote_id AND {_TABLE}.id IN {rows}")
+    return "stored", sql, params
 
 
 def _claim(due_sql: str, due_params: list[Any], worker_id: str, now: dt.datetime, lease: timedelta) -> _Part:

@@ -32,7 +32,7 @@ from django.utils import timezone
 from masspost.delivery.claims import outbox_end_leases, outbox_expire_deadlines
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel
-from masspost.delivery.inbound import inbound_record, receipt_record, receipt_record_many
+from masspost.delivery.inbound import inbound_record, receipt_apply_recent, receipt_record, receipt_record_many
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, WorkerStats, channel_turn
 from masspost.delivery.ratelimit import RateLimiter
@@ -42,6 +42,8 @@ __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
 log = logging.getLogger("masspost.delivery")
 
 HOUSEKEEPING = 1.0  # seconds between looks for dead workers' leases and passed deadlines while there is work
+RECEIPT_SWEEP_EVERY = 60.0  # seconds between sweeps of recently stored receipts over rows still `sent`
+RECEIPT_SWEEP_SPAN = timedelta(hours=1)
 
 
 @dataclass(kw_only=True)
@@ -71,12 +73,15 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
     stats = WorkerStats()
     with WorkerLock():
         try:
-            housekeeping_due = 0.0
+            housekeeping_due = sweep_due = 0.0
             while not should_stop():
                 housekept = time.monotonic() >= housekeeping_due
                 if housekept:
-                    _housekeep(stats)
+                    sweep = time.monotonic() >= sweep_due
+                    _housekeep(stats, sweep)
                     housekeeping_due = time.monotonic() + HOUSEKEEPING
+                    if sweep:
+                        sweep_due = time.monotonic() + RECEIPT_SWEEP_EVERY
                 claimed = 0
                 for name in config.urls:
                     channel = channels.get(name)
@@ -100,12 +105,14 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
     return stats
 
 
-def _housekeep(stats: WorkerStats) -> None:
+def _housekeep(stats: WorkerStats, sweep: bool) -> None:
     now = timezone.now()
     reclaimed, unknown = outbox_end_leases(now=now)
     stats.reclaimed += reclaimed
     stats.unknown += unknown
     stats.expired += outbox_expire_deadlines(now=now)
+    if sweep:
+        receipt_apply_recent(since=now - RECEIPT_SWEEP_SPAN)
 
 
 def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelState]) -> ChannelState:

@@ -25,9 +25,9 @@ from masspost.clinic.scope import Scope
 from masspost.delivery.claims import outbox_claim, outbox_record, outbox_record_many, outbox_release
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
-from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_record
+from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_apply_recent, receipt_record
 from masspost.delivery.lock import WorkerLock
-from masspost.delivery.models import HeldCampaign, OutboxMessage
+from masspost.delivery.models import DeliveryReceipt, HeldCampaign, OutboxMessage
 from masspost.delivery.ratelimit import RateLimiter
 from masspost.delivery.worker import GatewayConfig, worker_run
 from masspost.errors import MasspostError, NotFoundError
@@ -195,3 +195,15 @@ def test_a_second_worker_on_sqlite_refuses(tmp_path: Any, monkeypatch: pytest.Mo
         WorkerLock().__enter__()
     with WorkerLock():
         pass  # released: the next worker starts
+
+
+def test_the_sweep_applies_recently_stored_receipts_to_rows_still_sent(campaign_id: int) -> None:
+    # A worker died between recording a group and the statement after it, which applies stored receipts.
+    worker_run(until_idle=True, gateways=MEMORY)
+    a, b = OutboxMessage.objects.order_by("id")[:2]
+    DeliveryReceipt.objects.create(remote_id=a.remote_id, status="delivered", stat="DELIVRD")
+    old = DeliveryReceipt.objects.create(remote_id=b.remote_id, status="undelivered", stat="UNDELIV")
+    DeliveryReceipt.objects.filter(id=old.id).update(received_at=timezone.now() - dt.timedelta(hours=3))
+    assert receipt_apply_recent(since=timezone.now() - dt.timedelta(hours=1)) == 1
+    assert dict(OutboxMessage.objects.filter(id__in=[a.id, b.id]).values_list("id", "status")) == {
+        a.id: "delivered", b.id: "sent"}

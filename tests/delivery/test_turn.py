@@ -14,7 +14,7 @@ from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
 from masspost.delivery.models import DeliveryReceipt, HeldCampaign, OutboxMessage
-from masspost.delivery.turn import Accepted, outbox_due_exists, outbox_turn
+from masspost.delivery.turn import Accepted, TurnResult, outbox_due_exists, outbox_turn
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,10 @@ def campaign_id(make_patient: Any) -> int:
 
 
 def turn(**kwargs: Any) -> list[Any]:
+    return statement(**kwargs).claimed
+
+
+def statement(**kwargs: Any) -> TurnResult:
     return outbox_turn(worker_id=kwargs.pop("worker_id", "w1"), now=timezone.now(), lease=LEASE, **kwargs)
 
 
@@ -65,16 +69,35 @@ def test_a_paused_campaign_is_not_claimed(campaign_id: int) -> None:
     assert len(turn(channel="sms", limit=10)) == 4
 
 
-def test_recording_and_claiming_is_one_statement_on_postgresql(campaign_id: int) -> None:
-    first = turn(channel="sms", limit=2)
+def test_every_part_in_one_statement_on_postgresql(campaign_id: int) -> None:
+    """Record a group, move the rows of the group before by their receipts, apply a stored receipt, claim the
+    next group: one round trip and one commit on PostgreSQL (four statements on SQLite)."""
+    older = turn(channel="sms", limit=3)
+    statement(accepted=[Accepted(id=row.id, remote_id=f"r{row.id}") for row in older])
+    DeliveryReceipt.objects.create(remote_id=f"r{older[2].id}", status="undelivered", stat="UNDELIV")
+    group = turn(channel="email", limit=2)
     with CaptureQueriesContext(connection) as queries:
-        second = turn(channel="sms", limit=2, accepted=[Accepted(id=row.id, remote_id=f"r{row.id}") for row in first],
-                      stored_for=[first[0].id])
-    assert len(second) == 2
-    assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
-    recorded = OutboxMessage.objects.filter(id__in=[r.id for r in first])
-    assert sorted(recorded.values_list("status", "remote_id")) == sorted(("sent", f"r{r.id}") for r in first)
-    assert OutboxMessage.objects.filter(id__in=[r.id for r in second], status="sending").count() == 2
+        result = statement(channel="email", limit=2,
+                           accepted=[Accepted(id=group[0].id, remote_id="<a@x>"),
+                                     Accepted(id=group[1].id, remote_id="<b@x>", status="delivered")],
+                           receipts=[(older[0].id, "delivered"), (older[1].id, "undelivered")],
+                           stored_for=[older[2].id])
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 4)
+    assert len(result.claimed) == 2 and {row.channel for row in result.claimed} == {"email"}
+    assert result.recorded == {group[0].id, group[1].id}
+    assert result.moved == {older[0].id, older[1].id}
+    status = dict(OutboxMessage.objects.values_list("id", "status"))
+    assert [status[row.id] for row in older] == ["delivered", "undelivered", "undelivered"]
+    assert [status[row.id] for row in group] == ["sent", "delivered"]
+    assert [status[row.id] for row in result.claimed] == ["sending", "sending"]
+
+
+def test_what_did_not_match_is_reported(campaign_id: int) -> None:
+    [row] = turn(channel="sms", limit=1)
+    result = statement(worker_id="someone-else", accepted=[Accepted(id=row.id, remote_id="X", status="delivered")],
+                       receipts=[(row.id, "delivered")])
+    assert (result.recorded, result.moved, result.claimed) == (frozenset(), frozenset(), [])
+    assert OutboxMessage.objects.get(id=row.id).status == "sending"
 
 
 def test_a_receipt_that_came_before_the_result_is_recorded_with_it(campaign_id: int) -> None:

@@ -157,14 +157,18 @@ def test_at_most_one_window_is_handed_off_and_unrecorded(make_patient: Any, monk
 
 
 def test_without_overlap_a_group_is_the_whole_window(queued: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[int] = []
+    seen: list[tuple[str, int, int]] = []
     begin = ChannelState.begin
 
     def counting(self: ChannelState, rows: Any) -> Any:
-        seen.append(len(rows))
+        handed = OutboxMessage.objects.filter(channel=self.name, status="sending", sent_at__isnull=False).count()
+        seen.append((self.name, len(rows), handed))
         return begin(self, rows)
 
     monkeypatch.setattr(ChannelState, "begin", counting)
-    # A rate limit paces each message on the worker's thread: one group in flight, as large as the window.
+    # A rate limit paces each message on the worker's thread: one group in flight, as large as the window. The
+    # e-mail channel, not limited, overlaps two groups of one (half its window of 3, rounded down).
     worker_run(until_idle=True, gateways=GatewayConfig(urls=MEMORY.urls, group=3, rates={"sms": 1000.0}))
-    assert seen[0] == 3 and statuses() == {"sent": 6}
+    assert [(size, handed) for name, size, handed in seen if name == "sms"] == [(3, 3)]
+    assert [(size, handed) for name, size, handed in seen if name == "email"] == [(1, 1), (1, 2), (1, 2)]
+    assert statuses() == {"sent": 6}

@@ -31,7 +31,8 @@ class BackgroundSender:
         return handle.result()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        # A group still queued behind a failed one is never begun: its rows stay `sending` and turn `unknown`.
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _send_in_order(self, messages: list[OutgoingMessage]) -> list[SendResult]:
         results = []

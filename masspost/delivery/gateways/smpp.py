@@ -72,6 +72,7 @@ _STATUS_NAMES = {
 }
 _MESSAGE_STATES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD",
                    7: "UNKNOWN", 8: "REJECTD"}  # fmt: skip
+FINAL_STATES = frozenset({"DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "REJECTD"})  # a message's last word
 _RECEIPT_ID = re.compile(rb"\bid:(\S+)", re.IGNORECASE)
 _RECEIPT_STAT = re.compile(rb"\bstat:(\w+)", re.IGNORECASE)
 _TRUE = {"1", "true", "yes", "on"}
@@ -94,6 +95,7 @@ class _Pending:
 
     on_done: Callable[[], None] | None = None
     owns_receipt: bool = False  # a message's first part: its receipt is held until the result is recorded
+    owned_id: str = ""  # the remote id whose receipts are held for it (set before the response is finished)
     done: threading.Event = field(default_factory=threading.Event)
     status: int = -1
     message_id: str = ""
@@ -267,6 +269,7 @@ class _Session:
                 message_id = _text(getattr(pdu, "message_id", None))
                 if pending.owns_receipt and int(pdu.status) == ESME_ROK and message_id:
                     # Before the sender learns the id, and before this reader reads the receipt that may follow.
+                    pending.owned_id = message_id
                     self.gateway._own(message_id)
                 pending.finish(status=int(pdu.status), message_id=message_id)
                 if command == "enquire_link_resp":
@@ -515,8 +518,9 @@ class SMPPGateway:
             self.last_part_ids = ids
             logger.info("SMPP message %s accepted as %s", message.message_id, ",".join(ids))
             return SendResult.accepted(ids[0], receipt=self._held_state(ids[0]))
-        if waiting and waiting[0].message_id:
-            self._disown([waiting[0].message_id])  # not recorded as accepted: its receipt takes the usual way
+        if waiting and waiting[0].owned_id:
+            # Not recorded as accepted (or the session died just as the answer came): its receipt takes the usual way.
+            self._disown([waiting[0].owned_id])
         accepted = sum(1 for p in waiting if not p.error and p.status == ESME_ROK)
         summary = f"SMPP {errors[0]}"
         if len(waiting) > 1:
@@ -600,12 +604,12 @@ class SMPPGateway:
         return True
 
     def _held_state(self, remote_id: str) -> str:
-        """The state of the latest receipt held for `remote_id` so far; those receipts count as reported."""
+        """The state of the receipts held for `remote_id` so far (see `_state`); they count as reported."""
         with self._owned_lock:
             held = self._owned.get(remote_id, [])
             for receipt in held:
                 receipt.reported = True
-            return held[-1].stat if held else ""
+            return _state(held)
 
     def take_receipts(self, remote_ids: Sequence[str]) -> dict[str, str]:
         """Receipts held for these messages since their results were returned: remote id → latest state. They
@@ -617,7 +621,7 @@ class SMPPGateway:
                 for receipt in fresh:
                     receipt.reported = True
                 if fresh:
-                    found[remote_id] = fresh[-1].stat
+                    found[remote_id] = _state(fresh)
             return found
 
     def settle(self, remote_ids: Sequence[str], *, release: bool = True) -> None:
@@ -698,6 +702,12 @@ def _receipt(pdu: Any) -> tuple[str, str, str] | None:
     remote_id = _text(receipted) if receipted else _first(_RECEIPT_ID, raw)
     stat = _first(_RECEIPT_STAT, raw) or _MESSAGE_STATES.get(int(pdu.message_state or 0), "")
     return remote_id, stat.upper(), raw.decode("latin-1")
+
+
+def _state(receipts: list[_HeldReceipt]) -> str:
+    """The latest final state among receipts (an ENROUTE after DELIVRD must not hide it), else the latest."""
+    final = [receipt.stat for receipt in receipts if receipt.stat in FINAL_STATES]
+    return final[-1] if final else (receipts[-1].stat if receipts else "")
 
 
 def _transient_seen(in_flight: list[tuple[int, OutgoingMessage, list[_Pending], float]]) -> bool:
