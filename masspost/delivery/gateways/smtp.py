@@ -20,6 +20,7 @@ import logging
 import re
 import smtplib
 import ssl
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.header import Header
@@ -167,6 +168,7 @@ class SMTPGateway:
         self.helo = helo
         self.list_unsubscribe = list_unsubscribe
         self._header_cache: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+        self._date_cache: tuple[int, str] = (0, "")
         self._connection: smtplib.SMTP | None = None
 
     # -- connection -------------------------------------------------------------------------------
@@ -327,6 +329,13 @@ class SMTPGateway:
             self._header_cache[key] = found
         return found
 
+    def _date(self) -> str:
+        """The Date header, formatted once a second (it has no finer resolution)."""
+        second = int(time.time())
+        if second != self._date_cache[0]:
+            self._date_cache = (second, format_datetime(datetime.fromtimestamp(second, UTC)))
+        return self._date_cache[1]
+
     def _headers(self, message: OutgoingMessage) -> list[str]:
         """From, To, Reply-To, Subject, Date, (List-Unsubscribe,) Message-ID — encoded for the wire, checked for
         line breaks."""
@@ -339,7 +348,7 @@ class SMTPGateway:
         if not subject.isascii():
             subject = Header(subject, "utf-8", header_name="Subject").encode()
         headers = [f"From: {from_header}", f"To: {recipient}", f"Reply-To: {reply_to_header}",
-                   f"Subject: {subject}", f"Date: {format_datetime(datetime.now(UTC))}"]
+                   f"Subject: {subject}", f"Date: {self._date()}"]
         if self.list_unsubscribe is not None:
             unsubscribe = self.list_unsubscribe(message)
             if unsubscribe:
