@@ -9,7 +9,7 @@ A group is half the window (SMPP: `?window=`, e-mail: MASSPOST_EMAIL_WINDOW), so
 window of rows is handed off and unrecorded: the two groups in flight, or the one just answered and the one on
 the wire — the statement that records a group is the one that claims the next, so both change together. A dead
 worker leaves at most that many `unknown`. The database round trip of each group overlaps the next group's
-network time; that overlap, and one statement per group, are what keep a worker near a bare protocol loop
+network time; that overlap, and one statement per group, are what bring a worker close to a bare protocol loop
 (docs/benchmarks.md, "Delivery").
 
 Without overlap — a window of 1, or a rate-limited channel, where the limiter paces each message on this

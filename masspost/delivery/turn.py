@@ -1,18 +1,17 @@
-"""One round trip per group: record a group's results, apply receipts stored for the group before it, and claim
-(and hand off) the next group — one statement on PostgreSQL, three in a row on SQLite (docs/delivery.md,
-"How a worker sends").
+"""One round trip per group: record a group's results (with the receipts that came before them), move rows recorded
+earlier by the receipts held since, apply receipts stored for the group before, and claim — hand off — the next
+group: one statement on PostgreSQL, up to five in a row on SQLite (docs/delivery.md, "How a worker sends").
 
-Why one statement: a worker sends a group (a window of SMS, or a few e-mails), then must write before the next
-group goes out — the results (so nothing is sent twice) and the next group's hand-off stamp (so a dead worker's
-untouched claims are re-sent, not turned `unknown`). Each statement is a round trip and a commit; on a small
-machine where PostgreSQL competes with the worker and the peer for CPU, those round trips were most of the gap
-to a bare protocol loop (docs/benchmarks.md, "Delivery"). Data-modifying CTEs run once each, to completion,
-against one snapshot, and commit together.
+Why one statement: between two groups a worker must write the results (so nothing is sent twice) and hand the next
+group off (so that, if it dies, those rows become `unknown` rather than sent again) before that group goes out.
+Each statement is a round trip and a commit; on a small machine where PostgreSQL competes with the worker and the
+peer for CPU, those round trips were most of the gap to a bare protocol loop (docs/benchmarks.md, "Delivery").
+Data-modifying CTEs run once each, to completion, against one snapshot, and commit together.
 
-The parts touch disjoint rows: the recorded group is `sending` and ours, the stored-receipt rows are the group
-before (already `sent` and committed by an earlier statement — which is what makes the receipt hand-shake in
-delivery.inbound hold), the claim takes `queued` rows with SKIP LOCKED. Rows are locked in id order where other
-statements may lock the same ones (receipt hooks), so two workers cannot deadlock.
+The parts touch disjoint rows: the recorded group is `sending` and ours; the moved and stored-receipt rows are
+`sent` rows recorded by earlier, committed statements — which is what makes the receipt hand-shake in
+delivery.inbound hold — and are locked once, in id order, as the receipt hooks lock them, so two workers cannot
+deadlock; the claim takes `queued` rows with SKIP LOCKED.
 """
 
 from __future__ import annotations
