@@ -158,6 +158,9 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
     def claim(limit: int, **record: Any) -> TurnResult:
         return outbox_turn(worker_id=worker_id, now=timezone.now(), lease=lease, channel=name, limit=limit, **record)
 
+    def give_back(rows: list[ClaimedMessage]) -> int:
+        return outbox_release(rows=rows, worker_id=worker_id, now=timezone.now())
+
     if channel is None:
         # Opened only once there is something to send (an SMPP bind, an SMTP connection), and before the first
         # claim, which must know the gateway's window.
@@ -186,7 +189,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             channel.adjust(results)
             unsent = rows[len(results):]  # a transient error stopped the group: these were never written
             more = not unsent and budget > 0 and _go_on(channel, should_stop)
-            fresh = _record(channel, accepted, awaiting, claim, min(channel.group, budget) if more else 0)
+            fresh = _record(channel, accepted, awaiting, claim, min(channel.group, budget) if more else 0, give_back)
             claimed += len(fresh)
             stats.sent += len(accepted)
             if unsent:
@@ -194,7 +197,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         if awaiting.row_ids or awaiting.new:
             # The turn is over: receipts held meanwhile and stored ones for the last group are written; later
             # receipts go to the hooks.
-            _record(channel, [], awaiting, claim, 0)
+            _record(channel, [], awaiting, claim, 0, give_back)
     except BaseException:
         # A gateway that cannot even be opened (a bad URL), a database error…: claims never begun go back to the
         # queue now rather than wait out the lease; groups in the gateway's hands stay `sending` and turn
@@ -225,10 +228,12 @@ def _record_failures(rows: list[ClaimedMessage], results: list[SendResult], work
 
 
 def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResult]], awaiting: _Awaiting,
-            claim: Callable[..., TurnResult], limit: int) -> list[ClaimedMessage]:
+            claim: Callable[..., TurnResult], limit: int,
+            give_back: Callable[[list[ClaimedMessage]], Any]) -> list[ClaimedMessage]:
     """One statement: record `accepted` (with the receipts that came before their results), move the awaiting
     rows whose receipt came since, apply stored receipts to the rows recorded by the statement before, and
-    claim up to `limit` more. Then the gateway may acknowledge the receipts written."""
+    claim up to `limit` more. Then the gateway may acknowledge the receipts written. Should anything after the
+    statement fail, the rows it claimed are given back (`give_back`): they were never written."""
     take = getattr(channel.gateway, "take_receipts", None)
     late = take(list(awaiting.row_ids)) if take is not None and awaiting.row_ids else {}
     moved = {remote_id: (awaiting.row_ids.pop(remote_id), RECEIPT_STATES[stat]) for remote_id, stat in late.items()
@@ -242,6 +247,17 @@ def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResu
                  # A receipt may have been stored for them meanwhile (it came on another worker's bind): this
                  # statement's snapshot comes after the one that recorded them committed (delivery.inbound).
                  stored_for=[row_id for row_id in awaiting.new if row_id not in moved_ids])
+    try:
+        _acknowledge(channel, accepted, awaiting, moved, late, turn, limit)
+    except BaseException:
+        with contextlib.suppress(DatabaseError):
+            give_back(turn.claimed)
+        raise
+    return turn.claimed
+
+
+def _acknowledge(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResult]], awaiting: _Awaiting,
+                 moved: dict[str, tuple[int, Any]], late: dict[str, str], turn: TurnResult, limit: int) -> None:
     _store_unwritten(accepted, moved, late, turn)
     awaited = {result.remote_id: row.id for row, result in accepted
                if result.remote_id and row.channel == Channel.SMS and result.receipt not in RECEIPT_STATES}
@@ -258,7 +274,6 @@ def _record(channel: ChannelState, accepted: list[tuple[ClaimedMessage, SendResu
     _settle(channel, [remote_id for remote_id, stat in late.items() if stat not in RECEIPT_STATES]
             + [result.remote_id for _row, result in accepted if result.receipt and result.remote_id in awaited],
             release=False)
-    return turn.claimed
 
 
 def _store_unwritten(accepted: list[tuple[ClaimedMessage, SendResult]], moved: dict[str, tuple[int, Any]],

@@ -43,7 +43,7 @@ log = logging.getLogger("masspost.delivery")
 
 HOUSEKEEPING = 1.0  # seconds between looks for dead workers' leases and passed deadlines while there is work
 RECEIPT_SWEEP_EVERY = 60.0  # seconds between sweeps of recently stored receipts over rows still `sent`
-RECEIPT_SWEEP_SPAN = timedelta(hours=1)
+RECEIPT_SWEEP_SPAN = timedelta(minutes=5)  # a dead worker's gap is milliseconds wide; later parts' receipts pile up
 
 
 @dataclass(kw_only=True)

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 
 from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
+from masspost.delivery import pipeline
 from masspost.delivery.claims import outbox_claim, retry_delay
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
@@ -172,3 +174,19 @@ def test_without_overlap_a_group_is_the_whole_window(queued: int, monkeypatch: p
     assert [(size, handed) for name, size, handed in seen if name == "sms"] == [(3, 3)]
     assert [(size, handed) for name, size, handed in seen if name == "email"] == [(1, 1), (1, 2), (1, 2)]
     assert statuses() == {"sent": 6}
+
+
+def test_a_claim_whose_follow_up_failed_goes_back_and_the_group_on_the_wire_stays_sending(
+    queued: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement recorded the first SMS and claimed the third; then the work after it (acknowledging receipts)
+    hit a database error. The third was never written: back to the queue. The second was on the wire: it stays
+    `sending`, to turn `unknown` after the lease — never sent again by itself."""
+    def failing(*args: Any) -> None:
+        raise DatabaseError("connection lost")
+
+    monkeypatch.setattr(pipeline, "_acknowledge", failing)
+    with pytest.raises(DatabaseError):
+        worker_run(until_idle=True, gateways=GatewayConfig(urls=MEMORY.urls, group=2))  # groups of 1, two in flight
+    assert statuses() == {"sent": 1, "sending": 1, "queued": 4}
+    assert set(OutboxMessage.objects.filter(status="queued").values_list("attempts", "sent_at")) == {(0, None)}
