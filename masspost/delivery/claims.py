@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import F
 
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
-from masspost.delivery.inbound import receipt_apply_stored
 from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
 from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
 
@@ -62,7 +61,7 @@ def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datet
                     updated_at=now)
         # Only SMS has delivery receipts (SMPP); e-mail skips the lookup.
         if remote_id and row.channel == Channel.SMS:
-            receipt_apply_stored(message_ids=[row.id])
+            _apply_stored([row.id], now)
         return "sent"
     if result.outcome is Outcome.PERMANENT:
         mine.update(status=MessageStatus.FAILED, last_error=result.error, lease_until=None, sent_at=None,
@@ -90,10 +89,16 @@ def outbox_record_many(*, rows: Sequence[Row], results: Sequence[SendResult], wo
                 for row, result in zip(rows, results, strict=True) if result.outcome is Outcome.ACCEPTED]
     outbox_turn(worker_id=worker_id, now=now, lease=timedelta(0), accepted=accepted)
     # Receipts that came before this record (often all of them: an SMSC answers in a millisecond).
-    receipt_apply_stored(message_ids=[row.id for row, result in zip(rows, results, strict=True)
-                                      if result.outcome is Outcome.ACCEPTED and result.remote_id
-                                      and row.channel == Channel.SMS])
+    _apply_stored([row.id for row, result in zip(rows, results, strict=True)
+                   if result.outcome is Outcome.ACCEPTED and result.remote_id and row.channel == Channel.SMS], now)
     return outcomes
+
+
+def _apply_stored(message_ids: list[int], now: dt.datetime) -> None:
+    """Receipts stored before these rows were recorded `sent`: applied by a statement of their own, after the
+    record committed (the hand-shake in delivery.inbound). The turn's stored-receipt part alone."""
+    if message_ids:
+        outbox_turn(worker_id="", now=now, lease=timedelta(0), stored_for=message_ids)
 
 
 def outbox_release(*, rows: Sequence[Row], worker_id: str, now: dt.datetime) -> int:

@@ -71,25 +71,6 @@ def move_sent(column: str, keys: Sequence[Any], status: str) -> set[Any]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def receipt_apply_stored(*, message_ids: Sequence[int]) -> int:
-    """After sends were recorded: apply receipts that arrived before (the latest per remote id), in one
-    statement. Run it as its own statement after the record has committed: see receipt_record_many."""
-    if not message_ids:
-        return 0
-    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
-    receipts = connection.ops.quote_name(DeliveryReceipt._meta.db_table)
-    marks = ", ".join(["%s"] * len(message_ids))
-    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = r.status FROM (SELECT remote_id, status FROM {receipts} WHERE id IN "
-            f"(SELECT MAX(id) FROM {receipts} WHERE remote_id IN (SELECT remote_id FROM {table} WHERE id IN "
-            f"({marks})) GROUP BY remote_id)) AS r WHERE {table}.remote_id = r.remote_id AND {table}.id IN "
-            f"(SELECT id FROM {table} WHERE id IN ({marks}) AND status = %s{lock})",
-            [*message_ids, *message_ids, MessageStatus.SENT.value])
-        return int(cursor.rowcount)
-
-
 def receipt_apply_recent(*, since: dt.datetime) -> int:
     """Stored receipts received since `since` applied to rows still `sent`: the sweep behind the hand-shake above,
     for a worker that died between recording a group and the statement after, which would have applied them."""

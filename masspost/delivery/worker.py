@@ -1,11 +1,11 @@
 """The worker: claim due outbox rows, send them outside any transaction, record each result.
 
-Claim a group → send it → record it and claim the next group, in one statement (delivery.turn; docs/delivery.md,
-"How a worker sends"). A group is a window of SMS, or a few e-mails (MASSPOST_EMAIL_WINDOW); it is claimed just
-before it goes to the gateway, so the claim is its hand-off: the rows are `sending` under a lease and stamped
-`sent_at`. A lease that runs out means the worker died: those rows may or may not have reached the peer, so they
-become `unknown` — never re-sent by itself. A dead worker therefore leaves at most one group (one window)
-unknown; claims it gave back or never used are queued again.
+Claim a group → send it → record it and claim the next group, in one statement (delivery.turn), with two groups
+in flight (delivery.pipeline; docs/delivery.md, "How a worker sends"). A group is half a window: of SMS (the
+SMPP `window=`), or of e-mails (MASSPOST_EMAIL_WINDOW); it is claimed just before it goes to the gateway, so the
+claim is its hand-off: the rows are `sending` under a lease and stamped `sent_at`. A lease that runs out means
+the worker died: those rows may or may not have reached the peer, so they become `unknown` — never re-sent by
+itself. A dead worker therefore leaves at most one window unknown; claims it gave back are queued again.
 
 A transient error also backs off its whole channel for a while (1 s doubling to 30 s, reset by a success): a
 throttling SMSC or a greylisting relay is not hammered with the rest of the batch, which goes back to the queue

@@ -54,7 +54,7 @@ class SendResult:
     remote_id: str = ""
     error: str = ""  # the remote reply or local reason; never patient data beyond an id
     # A delivery receipt's state (DELIVRD, UNDELIV, …) that came before the result was returned. A gateway that
-    # says so holds that receipt unacknowledged until `settle(results)`, called once the result is recorded.
+    # says so holds that receipt unacknowledged until `settle`, called once the result is recorded.
     receipt: str = ""
 
     @classmethod
