@@ -22,12 +22,13 @@ from masspost.campaigns.services import (
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Scope
+from masspost.delivery import ratelimit
 from masspost.delivery.claims import outbox_claim, outbox_record, outbox_record_many, outbox_release
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
 from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_apply_recent, receipt_record
 from masspost.delivery.lock import WorkerLock
-from masspost.delivery.models import DeliveryReceipt, HeldCampaign, OutboxMessage
+from masspost.delivery.models import DeliveryReceipt, GatewayRate, HeldCampaign, OutboxMessage
 from masspost.delivery.ratelimit import RateLimiter
 from masspost.delivery.worker import GatewayConfig, worker_run
 from masspost.errors import MasspostError, NotFoundError
@@ -183,6 +184,21 @@ def test_rate_limiter_spaces_sends() -> None:
     other.wait(4)  # an SMS of 4 parts takes 4 slots
     other.wait()
     assert time.monotonic() - start >= 0.2 * 0.95
+
+
+def test_a_send_woken_late_takes_the_next_slot_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Woken 30 ms after its slot, a send would crowd the slot after it into one second: it takes a new slot. Woken
+    late again, it goes anyway — a limiter that is always late must still send."""
+    limiter = RateLimiter(name="test:late", per_second=20)
+    first = timezone.now() + dt.timedelta(milliseconds=50)
+    GatewayRate.objects.filter(name="test:late").update(next_slot=first)
+    real_sleep = time.sleep
+    monkeypatch.setattr(ratelimit.time, "sleep", lambda seconds: real_sleep(seconds + 0.03))
+    limiter.wait()
+    assert limiter.interval is not None
+    assert GatewayRate.objects.get(name="test:late").next_slot == first + 2 * limiter.interval
+    limiter.wait(3)  # 3 slots (an SMS of 3 parts), late: 3 more, late again, sent
+    assert GatewayRate.objects.get(name="test:late").next_slot == first + 8 * limiter.interval
 
 
 def test_a_second_worker_on_sqlite_refuses(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
