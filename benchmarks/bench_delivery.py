@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -35,6 +36,34 @@ EMAIL_SUBJECT = "Meeldetuletus"
 EMAIL_BODY = "Tere {last_name}!\n\nTeie hambakontroll on ootel. Broneeri aeg: +372 600 1000.\n\nHammas"
 
 
+# -- CPU accounting -----------------------------------------------------------------------------------------------
+
+
+def process_cpu() -> float:
+    """CPU seconds (user + system) of this process, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (server, backends, WAL writer, ...), from /proc.
+    Read before and after a run: the difference is what the database spent on it (nothing else uses it here).
+    A backend that has ended is counted in the server's children's time once the server has reaped it."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name.startswith("postgres"):
+            total += sum(int(field) for field in rest[11:15])  # utime, stime, cutime, cstime (fields 14-17)
+    return total / ticks
+
+
 # -- clients (run as subprocesses) --------------------------------------------------------------------------------
 
 
@@ -43,7 +72,7 @@ def bare_smtp(port: int, count: int) -> dict[str, Any]:
     import smtplib
     from email.utils import formatdate, make_msgid
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), process_cpu()
     client = smtplib.SMTP("127.0.0.1", port, timeout=30)
     client.ehlo("bench.example")
     for n in range(count):
@@ -54,7 +83,7 @@ def bare_smtp(port: int, count: int) -> dict[str, Any]:
                    f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n")
         client.sendmail("kliinik@hammas.example", [to], message.encode())
     client.quit()
-    return {"sent": count, "seconds": time.perf_counter() - start}
+    return {"sent": count, "seconds": time.perf_counter() - start, "cpu_seconds": process_cpu() - cpu}
 
 
 def bare_smpp(port: int, count: int, window: int) -> dict[str, Any]:
@@ -62,7 +91,7 @@ def bare_smpp(port: int, count: int, window: int) -> dict[str, Any]:
     import smpplib.client
     import smpplib.smpp
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), process_cpu()
     client = smpplib.client.Client("127.0.0.1", port, timeout=30, allow_unknown_opt_params=True)
     client.logger.disabled = True
     client.connect()
@@ -85,11 +114,11 @@ def bare_smpp(port: int, count: int, window: int) -> dict[str, Any]:
             response = smpplib.smpp.make_pdu("deliver_sm_resp", client=client, sequence=pdu.sequence)
             response.sequence = pdu.sequence
             client.send_pdu(response)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, process_cpu() - cpu
     with contextlib.suppress(Exception):  # the peer may close right after unbind_resp
         client.unbind()
     client.disconnect()
-    return {"sent": count, "seconds": seconds}
+    return {"sent": count, "seconds": seconds, "cpu_seconds": cpu}
 
 
 def masspost_worker(start_at: float, batch: int) -> dict[str, Any]:
@@ -149,15 +178,16 @@ def masspost_worker(start_at: float, batch: int) -> dict[str, Any]:
 
     profiler = cProfile.Profile() if profile_to else None
     with connection.execute_wrapper(timed):
-        started_wall, started = time.time(), time.perf_counter()
+        started_wall, started, cpu = time.time(), time.perf_counter(), process_cpu()
         if profiler:
             profiler.enable()
         stats = worker_module.worker_run(until_idle=True, batch_size=batch)
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile_to)
-        seconds = time.perf_counter() - started
-    return {"sent": stats.sent, "seconds": seconds, "start": started_wall, "end": started_wall + seconds,
+        seconds, cpu = time.perf_counter() - started, process_cpu() - cpu
+    return {"sent": stats.sent, "seconds": seconds, "cpu_seconds": cpu, "start": started_wall,
+            "end": started_wall + seconds,
             "db_seconds": db["seconds"], "db_statements": db["statements"], "receipt_seconds": receipts["seconds"],
             "receipts": receipts["count"], "reconnects": connects[0], "stats": vars(stats),
             "db_by_statement": dict(sorted(by_kind.items(), key=lambda kv: -kv[1][1]))}
@@ -269,16 +299,34 @@ def bench_against_bare(bench: Bench, name: str, channel: str, bare: list[str], c
     prefix = {"email": "E2", "sms": "S5"}[channel]
     bench.patients(prefix, count)
     bare_s, ours = [], []
+    cpu: dict[str, list[dict[str, float]]] = {"bare": [], "masspost": []}
+
+    def ms(seconds: float) -> float:
+        return round(1000 * seconds / count, 3)
+
     for _ in range(repeat):
-        bare_s.append(run_client(bare, bench.env())["seconds"])
+        peer, database = process_cpu(), postgres_cpu()
+        result = run_client(bare, bench.env())
+        bare_s.append(result["seconds"])
+        cpu["bare"].append({"client": ms(result["cpu_seconds"]), "peer": ms(process_cpu() - peer),
+                            "database": ms(postgres_cpu() - database)})
         bench.campaign(prefix, channel)
+        peer, database = process_cpu(), postgres_cpu()
         [result] = bench.workers(1, batch=500)
         assert result["sent"] == count, result
         ours.append(result["seconds"])
+        cpu["masspost"].append({"client": ms(result["cpu_seconds"]), "peer": ms(process_cpu() - peer),
+                                "database": ms(postgres_cpu() - database)})
         receipts = f", receipts {result['receipts']}" if channel == "sms" else ""
         print(f"  {name}: bare {count / bare_s[-1]:.0f}/s, masspost {count / ours[-1]:.0f}/s, "
-              f"db {result['db_seconds'] / result['seconds']:.0%}{receipts}")
-    return summary(name, count, bare_s, ours)
+              f"db {result['db_seconds'] / result['seconds']:.0%}{receipts}; CPU ms per message "
+              f"(client, peer, database): bare {cpu_line(cpu['bare'][-1])}, masspost {cpu_line(cpu['masspost'][-1])}")
+    return {**summary(name, count, bare_s, ours), "cpu_ms_per_message": cpu}
+
+
+def cpu_line(cpu: dict[str, float]) -> str:
+    total = sum(cpu.values())
+    return f"{cpu['client']:.3f} + {cpu['peer']:.3f} + {cpu['database']:.3f} = {total:.3f}"
 
 
 def bench_smtp(bench: Bench, count: int, repeat: int) -> dict[str, Any]:

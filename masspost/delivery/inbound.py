@@ -89,6 +89,20 @@ def receipt_apply_recent(*, since: dt.datetime) -> int:
         return int(cursor.rowcount)
 
 
+def receipt_prune(*, before: dt.datetime, limit: int = 10_000) -> int:
+    """Delete up to `limit` stored receipts received before `before`, oldest first; returns how many. A stored
+    receipt matters for minutes (until its message's result is recorded, or the sweep above); the rest — later
+    parts of multipart SMS, receipts for rows that were never recorded — would pile up forever. At most `limit`
+    at a time, so that no sweep holds a long transaction."""
+    stamp = connection.ops.adapt_datetimefield_value(before)
+    receipts = connection.ops.quote_name(DeliveryReceipt._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {receipts} WHERE id IN (SELECT id FROM {receipts} WHERE received_at < %s "
+            f"ORDER BY received_at LIMIT %s)", [stamp, limit])
+        return int(cursor.rowcount)
+
+
 def is_stop_word(text: str) -> bool:
     """Case-, space- and punctuation-insensitive: "Stop", " STOP! ", "lõ peta" all count."""
     return _NOT_LETTERS.sub("", text).casefold() in STOP_WORDS

@@ -32,7 +32,13 @@ from django.utils import timezone
 from masspost.delivery.claims import outbox_end_leases, outbox_expire_deadlines
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel
-from masspost.delivery.inbound import inbound_record, receipt_apply_recent, receipt_record, receipt_record_many
+from masspost.delivery.inbound import (
+    inbound_record,
+    receipt_apply_recent,
+    receipt_prune,
+    receipt_record,
+    receipt_record_many,
+)
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, WorkerStats, channel_turn
 from masspost.delivery.ratelimit import RateLimiter
@@ -44,6 +50,7 @@ log = logging.getLogger("masspost.delivery")
 HOUSEKEEPING = 1.0  # seconds between looks for dead workers' leases and passed deadlines while there is work
 RECEIPT_SWEEP_EVERY = 60.0  # seconds between sweeps of recently stored receipts over rows still `sent`
 RECEIPT_SWEEP_SPAN = timedelta(minutes=5)  # a dead worker's gap is milliseconds wide; later parts' receipts pile up
+RECEIPT_KEEP = timedelta(days=7)  # stored receipts older than this are deleted by the sweep (kept a while to diagnose)
 
 
 @dataclass(kw_only=True)
@@ -113,6 +120,7 @@ def _housekeep(stats: WorkerStats, sweep: bool) -> None:
     stats.expired += outbox_expire_deadlines(now=now)
     if sweep:
         receipt_apply_recent(since=now - RECEIPT_SWEEP_SPAN)
+        receipt_prune(before=now - RECEIPT_KEEP)
 
 
 def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelState]) -> ChannelState:

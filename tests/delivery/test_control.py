@@ -26,7 +26,7 @@ from masspost.delivery import ratelimit
 from masspost.delivery.claims import outbox_claim, outbox_record, outbox_record_many, outbox_release
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
-from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_apply_recent, receipt_record
+from masspost.delivery.inbound import inbound_record, is_stop_word, receipt_apply_recent, receipt_prune, receipt_record
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.models import DeliveryReceipt, GatewayRate, HeldCampaign, OutboxMessage
 from masspost.delivery.ratelimit import RateLimiter
@@ -223,3 +223,29 @@ def test_the_sweep_applies_recently_stored_receipts_to_rows_still_sent(campaign_
     assert receipt_apply_recent(since=timezone.now() - dt.timedelta(hours=1)) == 1
     assert dict(OutboxMessage.objects.filter(id__in=[a.id, b.id]).values_list("id", "status")) == {
         a.id: "delivered", b.id: "sent"}
+
+
+def test_stored_receipts_older_than_a_week_are_deleted_by_the_workers_sweep(campaign_id: int) -> None:
+    # Later parts' receipts and receipts for rows never recorded match nothing, ever: they must not pile up.
+    now = timezone.now()
+    ages = {"A1": dt.timedelta(days=8), "A2": dt.timedelta(days=30), "B1": dt.timedelta(days=6),
+            "B2": dt.timedelta(minutes=1)}
+    for remote_id, age in ages.items():
+        receipt = DeliveryReceipt.objects.create(remote_id=remote_id, status="delivered", stat="DELIVRD")
+        DeliveryReceipt.objects.filter(id=receipt.id).update(received_at=now - age)
+
+    worker_run(until_idle=True, gateways=MEMORY)
+
+    assert sorted(DeliveryReceipt.objects.values_list("remote_id", flat=True)) == ["B1", "B2"]
+
+
+def test_receipt_prune_deletes_at_most_its_limit_oldest_first() -> None:
+    now = timezone.now()
+    for days in (10, 9, 8):
+        receipt = DeliveryReceipt.objects.create(remote_id=f"R{days}", status="delivered", stat="DELIVRD")
+        DeliveryReceipt.objects.filter(id=receipt.id).update(received_at=now - dt.timedelta(days=days))
+
+    assert receipt_prune(before=now - dt.timedelta(days=7), limit=2) == 2
+    assert list(DeliveryReceipt.objects.values_list("remote_id", flat=True)) == ["R8"]
+    assert receipt_prune(before=now - dt.timedelta(days=7)) == 1
+    assert receipt_prune(before=now - dt.timedelta(days=7)) == 0
