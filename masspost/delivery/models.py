@@ -28,11 +28,12 @@ PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
 
 class OutboxMessage(models.Model):
     # Columns a new row does not vary have database defaults: the send COPYs only what differs per message.
-    # No index of its own: the unique (campaign, patient, channel) and (campaign, status) indexes lead with it, and
-    # every index costs an insertion on each of a message's two or three row updates (docs/benchmarks.md).
+    # Neither foreign key has an index of its own: the (campaign, status) index leads with the campaign and the
+    # unique (patient, campaign, channel) one with the patient, and every index costs an insertion on each of a
+    # message's two or three row updates (a status change is never a HOT update; docs/benchmarks.md).
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="outbox",
                                  db_index=False)
-    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.PROTECT, related_name="+", db_index=False)
     patient_ref = models.CharField(max_length=64)  # external id: what logs and gateways may name
     channel = models.CharField(max_length=5)
     address = models.CharField(max_length=254)
@@ -57,7 +58,7 @@ class OutboxMessage(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "patient", "channel"], name="outbox_one_per_patient_channel"),
+            models.UniqueConstraint(fields=["patient", "campaign", "channel"], name="outbox_one_per_patient_channel"),
         ]
         indexes = [
             # Workers claim a channel's due queued rows oldest first (delivery.turn): read in index order, a claim
