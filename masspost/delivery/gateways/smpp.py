@@ -25,13 +25,13 @@ the next `send`; failed reconnects back off exponentially (1 s doubling to 60 s)
 returns transient at once.
 
 No Django here, and no patient data in logs: smpplib's own logger (which hex-dumps PDUs) is muted.
-This module is the gateway; `smpp_session` is one connection with its threads, `smpp_pdu` the reading of
-command_status values, receipts and MO texts.
+This module is the gateway; `smpp_session` is one connection with its threads, `smpp_receipts` the receipts
+held for results not recorded yet and the hand-over of deliver_sm to the hooks, `smpp_pdu` the submit_sm
+parameters and the reading of command_status values, receipts and MO texts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import random
@@ -42,18 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from masspost import sms
 from masspost.delivery.gateways.base import OutgoingMessage, SendResult
-from masspost.delivery.gateways.smpp_pdu import (
-    ESME_ROK,
-    ESME_RX_T_APPN,
-    FINAL_STATES,
-    TRANSIENT_STATUSES,
-    decode_incoming,
-    receipt_of,
-    status_text,
-    text_of,
-)
+from masspost.delivery.gateways.smpp_pdu import ESME_ROK, TRANSIENT_STATUSES, status_text, submit_params
+from masspost.delivery.gateways.smpp_receipts import HeldReceipts, deliver_many
 from masspost.delivery.gateways.smpp_session import Pending, Session, SMPPError
 
 logger = logging.getLogger(__name__)
@@ -62,6 +53,7 @@ ReceiptHook = Callable[[str, str, str], None]
 ReceiptsHook = Callable[[list[tuple[str, str, str]]], None]  # many (remote_id, stat, raw_text) at once
 IncomingHook = Callable[[str, str], None]
 
+
 @dataclass(eq=False)
 class _Batch:
     """Messages written by `SMPPGateway.begin`, waiting for their responses."""
@@ -69,14 +61,6 @@ class _Batch:
     session: Session | None = None
     results: list[SendResult | None] = field(default_factory=list)  # None: written, response still to come
     in_flight: list[tuple[int, OutgoingMessage, list[Pending], float]] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class _HeldReceipt:
-    session: Session
-    pdu: Any
-    stat: str
-    reported: bool = False  # handed to the caller in a SendResult: acknowledged by `settle`
 
 
 class SMPPGateway:
@@ -113,8 +97,7 @@ class SMPPGateway:
         # (unacknowledged) and reported in that message's SendResult instead of going to the hooks; `settle`
         # acknowledges it once the caller has recorded the result (docs/delivery.md, "Receipts and replies").
         self.hold_receipts = hold_receipts
-        self._owned: dict[str, list[_HeldReceipt]] = {}  # remote id → its receipts so far
-        self._owned_lock = threading.Lock()
+        self._held = HeldReceipts()
         self.last_part_ids: tuple[str, ...] = ()
         self.enquire_links_answered = 0
         self._slots = threading.BoundedSemaphore(window)
@@ -139,8 +122,7 @@ class SMPPGateway:
             session, self._session = self._session, None
         if session is not None:
             session.stop()
-        with self._owned_lock:
-            self._owned.clear()  # never acknowledged: the SMSC delivers them again
+        self._held.clear()  # never acknowledged: the SMSC delivers them again
 
     @property
     def connected(self) -> bool:
@@ -270,170 +252,35 @@ class SMPPGateway:
         return SendResult.transient(summary)
 
     def _submits(self, message: OutgoingMessage) -> list[dict[str, Any]]:
-        destination = message.to.removeprefix("+")
-        if not destination.isdigit() or not 6 <= len(destination) <= 15:
-            raise ValueError("destination is not an E.164 number")
-        source, source_ton, source_npi = self._source(message.sender)
-        segmentation = sms.segment(message.text)
-        parts = segmentation.parts
-        if len(parts) > 255:
-            raise ValueError(f"{len(parts)} parts: more than a concatenated SMS can carry")
-        reference = next(self._references) % 256
-        submits = []
-        for index, part in enumerate(parts, start=1):
-            payload = sms.encode_part(part, segmentation.encoding)
-            if len(parts) > 1:
-                payload = bytes([0x05, 0x00, 0x03, reference, len(parts), index]) + payload
-            submits.append(
-                {
-                    "source_addr_ton": source_ton,
-                    "source_addr_npi": source_npi,
-                    "source_addr": source,
-                    "dest_addr_ton": 1,
-                    "dest_addr_npi": 1,
-                    "destination_addr": destination,
-                    "esm_class": 0x40 if len(parts) > 1 else 0x00,
-                    "registered_delivery": 1,
-                    "data_coding": sms.DATA_CODING[segmentation.encoding],
-                    "short_message": payload,
-                }
-            )
-        return submits
-
-    def _source(self, sender: str) -> tuple[str, int, int]:
-        if not sender:
-            return "", self.source_ton or 0, self.source_npi or 0
-        number = sender.removeprefix("+")
-        if number.isdigit():
-            if len(number) > 20:
-                raise ValueError("numeric sender longer than 20 digits")
-            ton, npi, source = 1, 1, number
-        else:
-            if len(sender) > 11 or not sender.isascii() or not sender.isprintable():
-                raise ValueError("alphanumeric sender must be at most 11 printable ASCII characters")
-            ton, npi, source = 5, 0, sender
-        return (
-            source,
-            self.source_ton if self.source_ton is not None else ton,
-            (self.source_npi if self.source_npi is not None else npi),
-        )
+        return submit_params(message, reference=next(self._references) % 256, source_ton=self.source_ton,
+                             source_npi=self.source_npi)
 
     # -- inbound ----------------------------------------------------------------------------------
 
-    # -- receipts held for results not recorded yet ---------------------------------------------------------------
+    # -- receipts held for results not recorded yet (smpp_receipts) ----------------------------------------------
 
     def _own(self, remote_id: str) -> None:
-        with self._owned_lock:
-            self._owned.setdefault(remote_id, [])
+        self._held.own(remote_id)
 
     def _hold(self, pdu: Any, session: Session) -> bool:
-        """Keep a receipt of an owned message (unacknowledged); False for anything else."""
-        if not self._owned:
-            return False
-        receipt = receipt_of(pdu)
-        if receipt is None:
-            return False
-        with self._owned_lock:
-            held = self._owned.get(receipt[0])
-            if held is None:
-                return False
-            held.append(_HeldReceipt(session=session, pdu=pdu, stat=receipt[1]))
-        return True
+        return self._held.hold(pdu, session)
 
     def _held_state(self, remote_id: str) -> str:
-        """The state of the receipts held for `remote_id` so far (see `_state`); they count as reported."""
-        with self._owned_lock:
-            held = self._owned.get(remote_id, [])
-            for receipt in held:
-                receipt.reported = True
-            return _state(held)
+        return self._held.state_of(remote_id)
 
     def take_receipts(self, remote_ids: Sequence[str]) -> dict[str, str]:
-        """Receipts held for these messages since their results were returned: remote id → latest state. They
-        count as reported: the caller records them, then calls `settle`."""
-        with self._owned_lock:
-            found = {}
-            for remote_id in remote_ids:
-                fresh = [receipt for receipt in self._owned.get(remote_id, ()) if not receipt.reported]
-                for receipt in fresh:
-                    receipt.reported = True
-                if fresh:
-                    found[remote_id] = _state(fresh)
-            return found
+        """Receipts held for these messages since their results were returned (`HeldReceipts.take`)."""
+        return self._held.take(remote_ids)
 
     def settle(self, remote_ids: Sequence[str], *, release: bool = True) -> None:
-        """The caller has recorded the results and receipts reported for these messages: acknowledge those
-        receipts. With `release`, stop holding: what came since the last report goes to the hooks (the recorded
-        row is there for them to find now), and so will what comes later."""
-        if release:
-            self._disown(list(remote_ids))
-            return
-        with self._owned_lock:
-            reported = []
-            for remote_id in remote_ids:
-                held = self._owned.get(remote_id)
-                if held:
-                    reported += [receipt for receipt in held if receipt.reported]
-                    held[:] = [receipt for receipt in held if not receipt.reported]
-        self._acknowledge(reported)
+        """The caller has recorded these messages' results and receipts (`HeldReceipts.settle`)."""
+        self._held.settle(remote_ids, release=release)
 
     def _disown(self, remote_ids: list[str]) -> None:
-        with self._owned_lock:
-            released = [receipt for remote_id in remote_ids for receipt in self._owned.pop(remote_id, [])]
-        self._acknowledge([receipt for receipt in released if receipt.reported])
-        for receipt in released:
-            if not receipt.reported and receipt.session.alive:
-                receipt.session.inbound.put(receipt.pdu)
-
-    @staticmethod
-    def _acknowledge(receipts: list[_HeldReceipt]) -> None:
-        for receipt in receipts:
-            # On a session that died meanwhile it stays unacknowledged: the SMSC delivers it again.
-            if receipt.session.alive:
-                with contextlib.suppress(SMPPError):
-                    receipt.session.respond("deliver_sm_resp", receipt.pdu.sequence, ESME_ROK)
+        self._held.disown(remote_ids)
 
     def _deliver_many(self, pdus: list[Any]) -> list[tuple[int, int]]:
-        """Hand deliver_sm PDUs to the hooks; returns (sequence, status for deliver_sm_resp) for each. With an
-        `on_delivery_receipts` hook, all receipts among them go to it in one call (and share its outcome)."""
-        receipts = [(pdu, receipt_of(pdu)) for pdu in pdus] if self.on_delivery_receipts is not None else []
-        batched = [(pdu, receipt) for pdu, receipt in receipts if receipt is not None]
-        answers: dict[int, int] = {}
-        if batched and self.on_delivery_receipts is not None:
-            try:
-                self.on_delivery_receipts([receipt for _pdu, receipt in batched])
-                status = ESME_ROK
-            except Exception as exc:  # noqa: BLE001 - a failing hook must not kill the session
-                logger.error("SMPP receipt hook failed (%s); asking the SMSC to redeliver %d receipt(s)",
-                             type(exc).__name__, len(batched))
-                status = ESME_RX_T_APPN
-            answers = {id(pdu): status for pdu, _receipt in batched}
-        return [(pdu.sequence, answers[id(pdu)] if id(pdu) in answers else self._deliver(pdu)) for pdu in pdus]
-
-    def _deliver(self, pdu: Any) -> int:
-        """Hand a deliver_sm to its hook; the returned status goes into deliver_sm_resp."""
-        raw = bytes(pdu.short_message or b"")
-        esm_class = int(pdu.esm_class or 0)
-        try:
-            receipt = receipt_of(pdu)
-            if receipt is not None:
-                if self.on_delivery_receipt is not None:
-                    self.on_delivery_receipt(*receipt)
-            elif self.on_incoming is not None:
-                if esm_class & 0x40 and raw:
-                    raw = raw[raw[0] + 1 :]  # drop the UDH; concatenated MO parts arrive one by one
-                self.on_incoming(text_of(pdu.source_addr), decode_incoming(raw, int(pdu.data_coding or 0)))
-        except Exception as exc:  # noqa: BLE001 - a failing hook must not kill the session
-            # The type only: an exception's text may quote the receipt or the patient's reply.
-            logger.error("SMPP deliver_sm hook failed (%s); asking the SMSC to redeliver", type(exc).__name__)
-            return ESME_RX_T_APPN
-        return ESME_ROK
-
-
-def _state(receipts: list[_HeldReceipt]) -> str:
-    """The latest final state among receipts (an ENROUTE after DELIVRD must not hide it), else the latest."""
-    final = [receipt.stat for receipt in receipts if receipt.stat in FINAL_STATES]
-    return final[-1] if final else (receipts[-1].stat if receipts else "")
+        return deliver_many(pdus, self)
 
 
 def _transient_seen(in_flight: list[tuple[int, OutgoingMessage, list[Pending], float]]) -> bool:

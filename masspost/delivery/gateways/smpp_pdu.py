@@ -1,4 +1,5 @@
-"""SMPP PDU fields as masspost reads them: command_status names, delivery receipts, MO texts. No Django."""
+"""SMPP PDU fields as masspost writes and reads them: submit_sm parameters, command_status names, delivery
+receipts, MO texts. No Django."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import smpplib.consts
 
 from masspost import sms
+from masspost.delivery.gateways.base import OutgoingMessage
 
 ESME_ROK = 0x00
 ESME_RSYSERR = 0x08
@@ -72,3 +74,59 @@ def decode_incoming(payload: bytes, data_coding: int) -> str:
                 chars.append(_GSM_BASIC.get(byte, "?"))
         return "".join(chars)
     return payload.decode("latin-1")
+
+
+def submit_params(message: OutgoingMessage, *, reference: int, source_ton: int | None = None,
+                  source_npi: int | None = None) -> list[dict[str, Any]]:
+    """The submit_sm fields of every part of `message`, encoded by `masspost.sms`, with a UDH carrying `reference`
+    in each part when there are several; raises ValueError for what no SMSC would take (a destination that is not
+    E.164, a bad sender id, more than 255 parts)."""
+    destination = message.to.removeprefix("+")
+    if not destination.isdigit() or not 6 <= len(destination) <= 15:
+        raise ValueError("destination is not an E.164 number")
+    source, source_ton, source_npi = source_address(message.sender, source_ton, source_npi)
+    segmentation = sms.segment(message.text)
+    parts = segmentation.parts
+    if len(parts) > 255:
+        raise ValueError(f"{len(parts)} parts: more than a concatenated SMS can carry")
+    submits = []
+    for index, part in enumerate(parts, start=1):
+        payload = sms.encode_part(part, segmentation.encoding)
+        if len(parts) > 1:
+            payload = bytes([0x05, 0x00, 0x03, reference, len(parts), index]) + payload
+        submits.append(
+            {
+                "source_addr_ton": source_ton,
+                "source_addr_npi": source_npi,
+                "source_addr": source,
+                "dest_addr_ton": 1,
+                "dest_addr_npi": 1,
+                "destination_addr": destination,
+                "esm_class": 0x40 if len(parts) > 1 else 0x00,
+                "registered_delivery": 1,
+                "data_coding": sms.DATA_CODING[segmentation.encoding],
+                "short_message": payload,
+            }
+        )
+    return submits
+
+
+def source_address(sender: str, source_ton: int | None = None,
+                   source_npi: int | None = None) -> tuple[str, int, int]:
+    """The source address and its TON/NPI: international number (1/1) or alphanumeric (5/0), unless set."""
+    if not sender:
+        return "", source_ton or 0, source_npi or 0
+    number = sender.removeprefix("+")
+    if number.isdigit():
+        if len(number) > 20:
+            raise ValueError("numeric sender longer than 20 digits")
+        ton, npi, source = 1, 1, number
+    else:
+        if len(sender) > 11 or not sender.isascii() or not sender.isprintable():
+            raise ValueError("alphanumeric sender must be at most 11 printable ASCII characters")
+        ton, npi, source = 5, 0, sender
+    return (
+        source,
+        source_ton if source_ton is not None else ton,
+        (source_npi if source_npi is not None else npi),
+    )
