@@ -296,7 +296,9 @@ class Bench:
 def bench_against_bare(bench: Bench, name: str, channel: str, bare: list[str], count: int,
                        repeat: int) -> dict[str, Any]:
     """The bare loop (`bare`: its client command) and one masspost worker, alternately, on `count` messages."""
-    prefix = {"email": "E2", "sms": "S5"}[channel]
+    # A clinic per size: a campaign reaches every patient of its clinic, and a later run with fewer messages must
+    # not find the earlier run's patients there.
+    prefix = {"email": "E2", "sms": "S5"}[channel] + f"-{count}"
     bench.patients(prefix, count)
     bare_s, ours = [], []
     cpu: dict[str, list[dict[str, float]]] = {"bare": [], "masspost": []}
@@ -348,8 +350,8 @@ def summary(name: str, count: int, bare: list[float], ours: list[float]) -> dict
 
 
 def bench_scale(bench: Bench, patients: int, workers: int) -> dict[str, Any]:
-    bench.patients("M5", patients)
-    bench.campaign("M5", "both")
+    bench.patients(f"M5-{patients}", patients)
+    bench.campaign(f"M5-{patients}", "both")
     results = bench.workers(workers, batch=500)
     sent = sum(r["sent"] for r in results)
     assert sent == 2 * patients, sent
