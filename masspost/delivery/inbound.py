@@ -93,13 +93,15 @@ def receipt_prune(*, before: dt.datetime, limit: int = 10_000) -> int:
     """Delete up to `limit` stored receipts received before `before`, oldest first; returns how many. A stored
     receipt matters for minutes (until its message's result is recorded, or the sweep above); the rest — later
     parts of multipart SMS, receipts for rows that were never recorded — would pile up forever. At most `limit`
-    at a time, so that no sweep holds a long transaction."""
+    in one statement, so that no sweep holds a long transaction; on PostgreSQL rows another worker is deleting
+    are skipped, not waited for (two workers pruning at once can neither block nor deadlock each other)."""
     stamp = connection.ops.adapt_datetimefield_value(before)
     receipts = connection.ops.quote_name(DeliveryReceipt._meta.db_table)
+    skip = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {receipts} WHERE id IN (SELECT id FROM {receipts} WHERE received_at < %s "
-            f"ORDER BY received_at LIMIT %s)", [stamp, limit])
+            f"ORDER BY received_at LIMIT %s{skip})", [stamp, limit])
         return int(cursor.rowcount)
 
 

@@ -51,6 +51,7 @@ HOUSEKEEPING = 1.0  # seconds between looks for dead workers' leases and passed 
 RECEIPT_SWEEP_EVERY = 60.0  # seconds between sweeps of recently stored receipts over rows still `sent`
 RECEIPT_SWEEP_SPAN = timedelta(minutes=5)  # a dead worker's gap is milliseconds wide; later parts' receipts pile up
 RECEIPT_KEEP = timedelta(days=7)  # stored receipts older than this are deleted by the sweep (kept a while to diagnose)
+PRUNE_BATCH, PRUNE_FOR = 10_000, 2.0  # receipts per DELETE; seconds of deleting per sweep at most
 
 
 @dataclass(kw_only=True)
@@ -120,7 +121,12 @@ def _housekeep(stats: WorkerStats, sweep: bool) -> None:
     stats.expired += outbox_expire_deadlines(now=now)
     if sweep:
         receipt_apply_recent(since=now - RECEIPT_SWEEP_SPAN)
-        receipt_prune(before=now - RECEIPT_KEEP)
+        # In statements of PRUNE_BATCH, for up to PRUNE_FOR seconds a sweep: a day of multipart SMS can store
+        # more receipts than one statement should delete.
+        prune_until = time.monotonic() + PRUNE_FOR
+        while receipt_prune(before=now - RECEIPT_KEEP, limit=PRUNE_BATCH) == PRUNE_BATCH:
+            if time.monotonic() >= prune_until:
+                break
 
 
 def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelState]) -> ChannelState:

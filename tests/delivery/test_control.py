@@ -23,6 +23,7 @@ from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery import ratelimit
+from masspost.delivery import worker as worker_module
 from masspost.delivery.claims import outbox_claim, outbox_record, outbox_record_many, outbox_release
 from masspost.delivery.gateways.base import SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
@@ -241,7 +242,7 @@ def test_stored_receipts_older_than_a_week_are_deleted_by_the_workers_sweep(camp
 
 def test_receipt_prune_deletes_at_most_its_limit_oldest_first() -> None:
     now = timezone.now()
-    for days in (10, 9, 8):
+    for days in (8, 10, 9):  # not in id order: the oldest go first, whatever their ids
         receipt = DeliveryReceipt.objects.create(remote_id=f"R{days}", status="delivered", stat="DELIVRD")
         DeliveryReceipt.objects.filter(id=receipt.id).update(received_at=now - dt.timedelta(days=days))
 
@@ -249,3 +250,16 @@ def test_receipt_prune_deletes_at_most_its_limit_oldest_first() -> None:
     assert list(DeliveryReceipt.objects.values_list("remote_id", flat=True)) == ["R8"]
     assert receipt_prune(before=now - dt.timedelta(days=7)) == 1
     assert receipt_prune(before=now - dt.timedelta(days=7)) == 0
+
+
+def test_the_sweep_prunes_in_batches_until_no_old_receipt_is_left(campaign_id: int,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_module, "PRUNE_BATCH", 2)
+    old = timezone.now() - dt.timedelta(days=8)
+    for n in range(5):
+        receipt = DeliveryReceipt.objects.create(remote_id=f"OLD{n}", status="delivered", stat="DELIVRD")
+        DeliveryReceipt.objects.filter(id=receipt.id).update(received_at=old)
+
+    worker_run(until_idle=True, gateways=MEMORY)
+
+    assert not DeliveryReceipt.objects.exists()

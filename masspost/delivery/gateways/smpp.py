@@ -255,8 +255,6 @@ class SMPPGateway:
         return submit_params(message, reference=next(self._references) % 256, source_ton=self.source_ton,
                              source_npi=self.source_npi)
 
-    # -- inbound ----------------------------------------------------------------------------------
-
     # -- receipts held for results not recorded yet (smpp_receipts) ----------------------------------------------
 
     def _own(self, remote_id: str) -> None:

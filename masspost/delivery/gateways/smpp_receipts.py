@@ -150,6 +150,7 @@ def deliver_many(pdus: list[Any], hooks: Hooks) -> list[tuple[int, int]]:
         answers = {id(pdu): status for pdu, _receipt in batched}
     return [(pdu.sequence, answers[id(pdu)] if id(pdu) in answers else deliver(pdu, hooks)) for pdu in pdus]
 
+
 def deliver(pdu: Any, hooks: Hooks) -> int:
     """Hand a deliver_sm to its hook; the returned status goes into deliver_sm_resp."""
     raw = bytes(pdu.short_message or b"")

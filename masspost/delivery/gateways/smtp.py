@@ -27,8 +27,6 @@ from masspost.delivery.gateways.smtp_message import (
     InvalidMessageError,
     ListUnsubscribeHook,
     ascii_address,
-    html_to_text,
-    looks_like_html,
     mask_addresses,
 )
 
@@ -236,4 +234,4 @@ def from_url(
     )
 
 
-__all__ = ["SMTPGateway", "ascii_address", "from_url", "html_to_text", "looks_like_html", "mask_addresses"]
+__all__ = ["SMTPGateway", "from_url"]
