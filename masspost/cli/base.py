@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
@@ -30,8 +31,25 @@ class MasspostCommand(BaseCommand):
         self.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
+# pg_advisory_lock key ("mass" in ASCII) held while a command migrates: one process at a time.
+MIGRATE_LOCK = 0x6D617373
+
+
 def ensure_schema() -> None:
-    call_command("migrate", interactive=False, verbosity=0)
+    """Apply pending migrations. On PostgreSQL under an advisory lock: commands started together (workers on
+    several machines after an upgrade) migrate one after the other — the later ones find nothing left to do —
+    instead of racing to create the same tables and indexes."""
+    if connection.vendor != "postgresql":
+        call_command("migrate", interactive=False, verbosity=0)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK])
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+    finally:
+        if connection.connection is not None:  # a closed connection has released the lock with it
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
 
 
 def load_spec(path: str) -> CampaignSpec:
