@@ -55,6 +55,7 @@ class WorkerStats:
     unknown: int = 0
     released: int = 0
     reclaimed: int = 0  # rows a dead worker had claimed but not handed off, put back in the queue
+    database_outages: int = 0  # times the database went away and the worker waited for it
 
 
 @dataclass(kw_only=True)
@@ -148,10 +149,12 @@ class _Awaiting:
 
 def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], ChannelState], worker_id: str,
                  lease: timedelta, budget: int, stats: WorkerStats, should_stop: Callable[[], bool],
-                 name: str) -> int:
+                 name: str, unreleased: list[ClaimedMessage] | None = None) -> int:
     """Up to `budget` messages of one channel, group by group (see the module's docstring). `channel` is None
     until the first rows are claimed: then `open_channel` opens the gateway. Returns how many rows were
-    claimed; every one of them is recorded, given back, or — only if this worker dies — left to its lease."""
+    claimed; every one of them is recorded, given back, or — only if this worker dies — left to its lease.
+    Claims never begun that cannot be given back when the turn fails (the database is gone) are added to
+    `unreleased`, for the worker to give back once it is reachable again."""
     if should_stop():
         return 0
 
@@ -203,8 +206,11 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         # queue now rather than wait out the lease; groups in the gateway's hands stay `sending` and turn
         # `unknown` after the lease, as they must.
         if fresh:
-            with contextlib.suppress(DatabaseError):
+            try:
                 outbox_release(rows=fresh, worker_id=worker_id, now=timezone.now())
+            except DatabaseError:
+                if unreleased is not None:
+                    unreleased.extend(fresh)
         raise
     stats.claimed += claimed
     return claimed

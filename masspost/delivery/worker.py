@@ -14,6 +14,7 @@ untouched, and the other channel keeps going.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -26,10 +27,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from masspost.delivery.claims import outbox_end_leases, outbox_expire_deadlines
+from masspost.delivery.claims import outbox_end_leases, outbox_expire_deadlines, outbox_release
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel
 from masspost.delivery.inbound import (
@@ -42,6 +43,7 @@ from masspost.delivery.inbound import (
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, WorkerStats, channel_turn
 from masspost.delivery.ratelimit import RateLimiter
+from masspost.delivery.turn import ClaimedMessage
 
 __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
 
@@ -52,6 +54,8 @@ RECEIPT_SWEEP_EVERY = 60.0  # seconds between sweeps of recently stored receipts
 RECEIPT_SWEEP_SPAN = timedelta(minutes=5)  # a dead worker's gap is milliseconds wide; later parts' receipts pile up
 RECEIPT_KEEP = timedelta(days=7)  # stored receipts older than this are deleted by the sweep (kept a while to diagnose)
 PRUNE_BATCH, PRUNE_FOR = 10_000, 2.0  # receipts per DELETE; seconds of deleting per sweep at most
+OUTAGE_WAIT_MAX = 30.0  # seconds between tries to reach a database that went away
+OUTAGE_TRIES = 6  # with until_idle, tries before giving up (1 + 2 + 4 + 8 + 16 + 30 s); otherwise for ever
 
 
 @dataclass(kw_only=True)
@@ -79,24 +83,42 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     channels: dict[str, ChannelState] = {}
     stats = WorkerStats()
+    unreleased: list[ClaimedMessage] = []  # claims never begun that could not be given back in an outage
+    outages = 0  # failed attempts in a row to reach the database
     with WorkerLock():
         try:
             housekeeping_due = sweep_due = 0.0
             while not should_stop():
-                housekept = time.monotonic() >= housekeeping_due
-                if housekept:
-                    sweep = time.monotonic() >= sweep_due
-                    _housekeep(stats, sweep)
-                    housekeeping_due = time.monotonic() + HOUSEKEEPING
-                    if sweep:
-                        sweep_due = time.monotonic() + RECEIPT_SWEEP_EVERY
-                claimed = 0
-                for name in config.urls:
-                    channel = channels.get(name)
-                    if channel is None or not channel.resting():
-                        claimed += channel_turn(
-                            channel, name=name, open_channel=functools.partial(_open_channel, name, config, channels),
-                            worker_id=worker_id, lease=lease, budget=batch_size, stats=stats, should_stop=should_stop)
+                try:
+                    housekept = time.monotonic() >= housekeeping_due
+                    if housekept:
+                        sweep = time.monotonic() >= sweep_due
+                        _housekeep(stats, sweep)
+                        outages = 0
+                        housekeeping_due = time.monotonic() + HOUSEKEEPING
+                        if sweep:
+                            sweep_due = time.monotonic() + RECEIPT_SWEEP_EVERY
+                    if unreleased:
+                        stats.released += outbox_release(rows=unreleased, worker_id=worker_id, now=timezone.now())
+                        unreleased.clear()
+                    claimed = 0
+                    for name in config.urls:
+                        channel = channels.get(name)
+                        if channel is None or not channel.resting():
+                            claimed += channel_turn(
+                                channel, name=name,
+                                open_channel=functools.partial(_open_channel, name, config, channels),
+                                worker_id=worker_id, lease=lease, budget=batch_size, stats=stats,
+                                should_stop=should_stop, unreleased=unreleased)
+                except (OperationalError, InterfaceError) as exc:
+                    outages += 1
+                    if until_idle and outages > OUTAGE_TRIES:
+                        raise
+                    if outages == 1:
+                        stats.database_outages += 1
+                    _wait_out_outage(exc, outages, channels, should_stop)
+                    housekeeping_due = 0.0  # first thing back: is the database there?
+                    continue
                 if claimed:
                     continue
                 if not housekept:
@@ -111,6 +133,26 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
             for channel in channels.values():
                 channel.close()
     return stats
+
+
+def _wait_out_outage(exc: Exception, outages: int, channels: dict[str, ChannelState],
+                     should_stop: Callable[[], bool]) -> None:
+    """The database went away (a restart, a fail-over, a dropped connection): close the gateways — what they
+    have in flight stays `sending` and, its result unrecorded, turns `unknown` after the lease; receipts held
+    unacknowledged are delivered again by the SMSC — drop the connection, and wait (1 s doubling to 30 s, or
+    until asked to stop) before trying again. The exception's type only: its text may quote a statement."""
+    delay = min(OUTAGE_WAIT_MAX, 2.0 ** (outages - 1))
+    log.warning("database unreachable (%s, attempt %d); gateways closed, trying again in %.0f s",
+                type(exc).__name__, outages, delay)
+    for channel in channels.values():
+        with contextlib.suppress(Exception):
+            channel.close()
+    channels.clear()
+    with contextlib.suppress(DatabaseError):
+        connection.close()
+    until = time.monotonic() + delay
+    while time.monotonic() < until and not should_stop():
+        time.sleep(min(0.2, max(0.0, until - time.monotonic())))
 
 
 def _housekeep(stats: WorkerStats, sweep: bool) -> None:
