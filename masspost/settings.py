@@ -50,6 +50,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+else:
+    # A database that vanishes from the network (no RST: a fail-over, a cut link) is noticed within about a
+    # minute instead of the kernel's two hours, and a connection attempt gives up after 10 s: a worker then waits
+    # it out and tries again (docs/delivery.md, "When the database goes away"). The URL's own options win.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    for _key, _value in {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                         "keepalives_count": 3}.items():
+        _options.setdefault(_key, _value)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

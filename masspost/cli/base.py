@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
@@ -33,23 +35,31 @@ class MasspostCommand(BaseCommand):
 
 # pg_advisory_lock key ("mass" in ASCII) held while a command migrates: one process at a time.
 MIGRATE_LOCK = 0x6D617373
+MIGRATE_LOCK_POLL = 0.1  # seconds between tries for it
 
 
 def ensure_schema() -> None:
     """Apply pending migrations. On PostgreSQL under an advisory lock: commands started together (workers on
     several machines after an upgrade) migrate one after the other — the later ones find nothing left to do —
-    instead of racing to create the same tables and indexes."""
+    instead of racing to create the same tables and indexes.
+
+    The lock is tried, not waited for: a session waiting inside `pg_advisory_lock` holds a snapshot, and the
+    holder's `CREATE INDEX CONCURRENTLY` (delivery 0003) waits for every older snapshot to end — a deadlock."""
     if connection.vendor != "postgresql":
         call_command("migrate", interactive=False, verbosity=0)
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK])
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATE_LOCK])
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(MIGRATE_LOCK_POLL)
     try:
         call_command("migrate", interactive=False, verbosity=0)
     finally:
-        if connection.connection is not None:  # a closed connection has released the lock with it
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
+        # A connection lost meanwhile has released the lock with it, and its error is the one to report.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
 
 
 def load_spec(path: str) -> CampaignSpec:

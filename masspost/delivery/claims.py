@@ -109,6 +109,17 @@ def outbox_release(*, rows: Sequence[Row], worker_id: str, now: dt.datetime) -> 
         updated_at=now)
 
 
+def outbox_release_unbegun(*, worker_id: str, in_hand: set[int], now: dt.datetime) -> int:
+    """After the database came back: every row this worker (`worker_id` is unique to its process) still holds
+    `sending`, except those `in_hand` — in a gateway's hands when it went, results unknown — was claimed and
+    never begun: a claim whose statement committed but whose answer was lost, a group given back in vain. They
+    go back to the queue, their attempt not counted."""
+    return (OutboxMessage.objects.filter(status=MessageStatus.SENDING, leased_by=worker_id)
+            .exclude(id__in=sorted(in_hand))
+            .update(status=MessageStatus.QUEUED, attempts=F("attempts") - 1, lease_until=None, leased_by="",
+                    sent_at=None, updated_at=now))
+
+
 def outbox_end_leases(*, now: dt.datetime) -> tuple[int, int]:
     """Dead workers' rows, whose lease ran out: (reclaimed, unknown). Rows never handed to a gateway go back to
     the queue, their attempt not counted; rows that were handed off become `unknown`. Rows another transaction

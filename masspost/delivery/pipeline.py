@@ -56,6 +56,7 @@ class WorkerStats:
     released: int = 0
     reclaimed: int = 0  # rows a dead worker had claimed but not handed off, put back in the queue
     database_outages: int = 0  # times the database went away and the worker waited for it
+    salvaged: int = 0  # results the gateway returned during an outage, written once the database was back
 
 
 @dataclass(kw_only=True)
@@ -147,14 +148,40 @@ class _Awaiting:
     new: list[int] = field(default_factory=list)
 
 
+@dataclass(kw_only=True)
+class Unfinished:
+    """What turns cut short by a lost database leave for the worker to write once it is back (worker.worker_run):
+    results the gateway returned that could not be recorded, and the rows that were in the gateway's hands with
+    no result — only their lease can settle those (`unknown`). Every other row this worker still holds `sending`
+    was claimed and never begun, and goes back to the queue."""
+
+    results: list[tuple[ClaimedMessage, SendResult]] = field(default_factory=list)
+    in_hand: set[int] = field(default_factory=set)  # kept for the process's life: their leases settle them
+
+    def salvage(self, channel: ChannelState, answered: list[tuple[ClaimedMessage, SendResult]],
+                beginning: Sequence[ClaimedMessage], in_flight: deque[tuple[list[ClaimedMessage], Any]]) -> None:
+        """The turn failed on the database: keep the answered group's results, wait for the groups still in the
+        gateway's hands (the gateway works without the database) and keep theirs; a group that was being begun,
+        or whose results cannot be had, is in hand."""
+        self.results += answered
+        self.in_hand |= {row.id for row in beginning}
+        while in_flight:
+            rows, handle = in_flight.popleft()
+            try:
+                results = channel.finish(handle)
+            except Exception:  # noqa: BLE001 - no results: the rows' leases will say `unknown`
+                self.in_hand |= {row.id for row in rows}
+                continue
+            self.results += list(zip(rows, results, strict=False))  # rows past the results were never written
+
+
 def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], ChannelState], worker_id: str,
                  lease: timedelta, budget: int, stats: WorkerStats, should_stop: Callable[[], bool],
-                 name: str, unreleased: list[ClaimedMessage] | None = None) -> int:
+                 name: str, unfinished: Unfinished | None = None) -> int:
     """Up to `budget` messages of one channel, group by group (see the module's docstring). `channel` is None
     until the first rows are claimed: then `open_channel` opens the gateway. Returns how many rows were
     claimed; every one of them is recorded, given back, or — only if this worker dies — left to its lease.
-    Claims never begun that cannot be given back when the turn fails (the database is gone) are added to
-    `unreleased`, for the worker to give back once it is reachable again."""
+    Should the database fail meanwhile, what the gateway returned goes to `unfinished` (`Unfinished.salvage`)."""
     if should_stop():
         return 0
 
@@ -174,25 +201,30 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
     claimed = len(fresh)
     in_flight: deque[tuple[list[ClaimedMessage], Any]] = deque()
     awaiting = _Awaiting()
+    answered: list[tuple[ClaimedMessage, SendResult]] = []  # a group's results, until they are recorded
+    beginning: list[ClaimedMessage] = []  # a group being begun
     try:
         while fresh or in_flight:
             if fresh:
                 budget -= len(fresh)
                 # No longer `fresh` once begun: if `begin` fails halfway, what it wrote stays `sending` and turns
                 # `unknown` after the lease — never back to the queue, where it would be sent again.
-                group, fresh = fresh, []
-                in_flight.append((group, channel.begin(group)))
+                beginning, fresh = fresh, []
+                in_flight.append((beginning, channel.begin(beginning)))
+                beginning = []
                 if len(in_flight) < 2 and channel.overlapped and budget > 0 and _go_on(channel, should_stop):
                     fresh = claim(min(channel.group, budget)).claimed  # the second group of the pipeline
                     claimed += len(fresh)
                     continue
             rows, handle = in_flight.popleft()
             results = channel.finish(handle)
+            answered = list(zip(rows, results, strict=False))
             accepted = _record_failures(rows, results, worker_id, stats)
             channel.adjust(results)
             unsent = rows[len(results):]  # a transient error stopped the group: these were never written
             more = not unsent and budget > 0 and _go_on(channel, should_stop)
             fresh = _record(channel, accepted, awaiting, claim, min(channel.group, budget) if more else 0, give_back)
+            answered = []
             claimed += len(fresh)
             stats.sent += len(accepted)
             if unsent:
@@ -201,16 +233,16 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             # The turn is over: receipts held meanwhile and stored ones for the last group are written; later
             # receipts go to the hooks.
             _record(channel, [], awaiting, claim, 0, give_back)
-    except BaseException:
+    except BaseException as exc:
         # A gateway that cannot even be opened (a bad URL), a database error…: claims never begun go back to the
         # queue now rather than wait out the lease; groups in the gateway's hands stay `sending` and turn
-        # `unknown` after the lease, as they must.
+        # `unknown` after the lease, as they must — unless the database went away and the worker, waiting for it,
+        # can write what the gateway returned once it is back.
         if fresh:
-            try:
+            with contextlib.suppress(DatabaseError):
                 outbox_release(rows=fresh, worker_id=worker_id, now=timezone.now())
-            except DatabaseError:
-                if unreleased is not None:
-                    unreleased.extend(fresh)
+        if unfinished is not None and isinstance(exc, DatabaseError):
+            unfinished.salvage(channel, answered, beginning, in_flight)
         raise
     stats.claimed += claimed
     return claimed

@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -30,7 +31,12 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from masspost.delivery.claims import outbox_end_leases, outbox_expire_deadlines, outbox_release
+from masspost.delivery.claims import (
+    outbox_end_leases,
+    outbox_expire_deadlines,
+    outbox_record_many,
+    outbox_release_unbegun,
+)
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel
 from masspost.delivery.inbound import (
@@ -41,9 +47,8 @@ from masspost.delivery.inbound import (
     receipt_record_many,
 )
 from masspost.delivery.lock import WorkerLock
-from masspost.delivery.pipeline import ChannelState, WorkerStats, channel_turn
+from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn
 from masspost.delivery.ratelimit import RateLimiter
-from masspost.delivery.turn import ClaimedMessage
 
 __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
 
@@ -80,27 +85,27 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
     `batch_size` messages before the other's turn (delivery.pipeline); dead workers' leases and passed deadlines
     are looked at every HOUSEKEEPING seconds, and always before the worker calls itself idle."""
     config = gateways or GatewayConfig.from_settings()
-    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    # Unique to this process: a container's worker restarted as pid 1 again must not take its predecessor's rows
+    # for its own (outbox_release_unbegun gives back what the worker holds).
+    worker_id = f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
     channels: dict[str, ChannelState] = {}
     stats = WorkerStats()
-    unreleased: list[ClaimedMessage] = []  # claims never begun that could not be given back in an outage
-    outages = 0  # failed attempts in a row to reach the database
+    unfinished = Unfinished()  # what turns cut short by a lost database leave to write (pipeline.Unfinished)
+    outages = 0  # failed attempts in a row to get through a loop with the database
     with WorkerLock():
         try:
             housekeeping_due = sweep_due = 0.0
             while not should_stop():
                 try:
+                    if outages:
+                        _recover(unfinished, worker_id, stats)
                     housekept = time.monotonic() >= housekeeping_due
                     if housekept:
                         sweep = time.monotonic() >= sweep_due
                         _housekeep(stats, sweep)
-                        outages = 0
                         housekeeping_due = time.monotonic() + HOUSEKEEPING
                         if sweep:
                             sweep_due = time.monotonic() + RECEIPT_SWEEP_EVERY
-                    if unreleased:
-                        stats.released += outbox_release(rows=unreleased, worker_id=worker_id, now=timezone.now())
-                        unreleased.clear()
                     claimed = 0
                     for name in config.urls:
                         channel = channels.get(name)
@@ -109,15 +114,17 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                                 channel, name=name,
                                 open_channel=functools.partial(_open_channel, name, config, channels),
                                 worker_id=worker_id, lease=lease, budget=batch_size, stats=stats,
-                                should_stop=should_stop, unreleased=unreleased)
+                                should_stop=should_stop, unfinished=unfinished)
+                    outages = 0
                 except (OperationalError, InterfaceError) as exc:
+                    if _connection_works():
+                        raise  # the database answered with an error (a deadlock, a timeout, SQLite's lock): a bug
                     outages += 1
                     if until_idle and outages > OUTAGE_TRIES:
                         raise
                     if outages == 1:
                         stats.database_outages += 1
                     _wait_out_outage(exc, outages, channels, should_stop)
-                    housekeeping_due = 0.0  # first thing back: is the database there?
                     continue
                 if claimed:
                     continue
@@ -132,7 +139,33 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
         finally:
             for channel in channels.values():
                 channel.close()
+            if outages:  # stopped, or given up, while the database was away: one last try to write what is known
+                with contextlib.suppress(DatabaseError):
+                    _recover(unfinished, worker_id, stats)
     return stats
+
+
+def _connection_works() -> bool:
+    try:
+        return connection.connection is not None and connection.is_usable()
+    except Exception:  # noqa: BLE001 - whatever the driver raises, the connection does not work
+        return False
+
+
+def _recover(unfinished: Unfinished, worker_id: str, stats: WorkerStats) -> None:
+    """The database answers again: write the results the gateway returned meanwhile, then give back every row
+    this worker holds that was claimed and never begun (before housekeeping, whose lease check would call them
+    `unknown` once their lease ran out)."""
+    now = timezone.now()
+    if unfinished.results:
+        rows, results = zip(*unfinished.results, strict=True)
+        for outcome in outbox_record_many(rows=rows, results=results, worker_id=worker_id, now=now):
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
+        stats.salvaged += len(unfinished.results)
+        unfinished.results.clear()
+    stats.released += outbox_release_unbegun(worker_id=worker_id, in_hand=unfinished.in_hand, now=now)
+    log.info("database reachable again: %d result(s) written, %d row(s) left to their lease", stats.salvaged,
+             len(unfinished.in_hand))
 
 
 def _wait_out_outage(exc: Exception, outages: int, channels: dict[str, ChannelState],
@@ -179,11 +212,15 @@ def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelS
                                # results are recorded before `settle`: early receipts ride along with them
                                hold_receipts=True)
     gateway.open()
-    parts = urlsplit(url)
-    limiter = RateLimiter(name=f"{name}:{parts.scheme}:{parts.hostname or parts.path}:{parts.port or ''}",
-                          per_second=config.rates.get(name, 0))
-    window = getattr(gateway, "window", None) or max(1, config.group)
-    channel = ChannelState(name=name, gateway=gateway, limiter=limiter, window=window)
+    try:
+        parts = urlsplit(url)
+        limiter = RateLimiter(name=f"{name}:{parts.scheme}:{parts.hostname or parts.path}:{parts.port or ''}",
+                              per_second=config.rates.get(name, 0))
+        window = getattr(gateway, "window", None) or max(1, config.group)
+        channel = ChannelState(name=name, gateway=gateway, limiter=limiter, window=window)
+    except BaseException:
+        gateway.close()  # an SMPP bind and its threads must not outlive a channel that never was
+        raise
     channels[name] = channel
     return channel
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection, connections
 
+from masspost.cli import base
 from masspost.cli.base import MIGRATE_LOCK, ensure_schema
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def other_process() -> object:
+def other_process() -> Iterator[Any]:
     if connection.vendor != "postgresql":
         pytest.skip("the migration lock is PostgreSQL's; SQLite runs one process that writes")
     other = connections.create_connection("default")  # a session of its own, as another process has
@@ -22,27 +25,40 @@ def other_process() -> object:
     other.close()
 
 
-def waiting_for_the_lock(other: object, within: float = 30.0) -> bool:
-    """True once some session waits for MIGRATE_LOCK (pg_locks: a bigint key's low 32 bits are objid)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        with other.cursor() as cursor:  # type: ignore[attr-defined]
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                           "AND classid = 0 AND objid = %s", [MIGRATE_LOCK])
-            if cursor.fetchone()[0]:
-                return True
-        time.sleep(0.02)
-    return False
+def run(other: Any, sql: str, *params: Any) -> Any:
+    with other.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() if cursor.description else None
 
 
-def test_a_command_waits_while_another_migrates_then_migrates_itself(other_process: object) -> None:
-    with other_process.cursor() as cursor:  # type: ignore[attr-defined]
-        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK])
+def test_a_command_waits_while_another_migrates_then_migrates_itself(other_process: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    run(other_process, "SELECT pg_advisory_lock(%s)", MIGRATE_LOCK)
+    tries: list[float] = []
+
+    def sleep(seconds: float) -> None:  # a try that found the lock taken
+        tries.append(seconds)
+        if len(tries) == 3:
+            run(other_process, "SELECT pg_advisory_unlock(%s)", MIGRATE_LOCK)  # the other's migration ends
+
+    monkeypatch.setattr(base.time, "sleep", sleep)
+    ensure_schema()
+    assert len(tries) == 3  # it waited for the lock, and went on as soon as it was free
+
+
+def test_waiting_for_the_lock_does_not_hold_up_the_holders_concurrent_index_build(other_process: Any) -> None:
+    # The holder's migration builds an index CONCURRENTLY, which waits for every older snapshot: a command
+    # waiting for the lock inside a statement would hold one, and the two would wait for each other.
+    run(other_process, "SELECT pg_advisory_lock(%s)", MIGRATE_LOCK)
+    run(other_process, "CREATE TABLE lock_probe (x integer)")
     done = threading.Event()
+    errors: list[BaseException] = []
 
     def command() -> None:
         try:
             ensure_schema()
+        except BaseException as exc:  # noqa: BLE001 - reported below, on the test's thread
+            errors.append(exc)
         finally:
             connections.close_all()
             done.set()
@@ -50,18 +66,19 @@ def test_a_command_waits_while_another_migrates_then_migrates_itself(other_proce
     thread = threading.Thread(target=command)
     thread.start()
     try:
-        assert waiting_for_the_lock(other_process)  # held up by the other session's migration
+        time.sleep(0.3)  # the command is trying for the lock by now (or still starting: then the build is trivial)
         assert not done.is_set()
+        run(other_process, "SET statement_timeout = '20s'")
+        run(other_process, "CREATE INDEX CONCURRENTLY lock_probe_x ON lock_probe (x)")  # does not wait on it
     finally:
-        with other_process.cursor() as cursor:  # type: ignore[attr-defined]
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
-    assert done.wait(60)
-    thread.join()
+        run(other_process, "SELECT pg_advisory_unlock(%s)", MIGRATE_LOCK)
+        assert done.wait(60)
+        thread.join()
+        run(other_process, "DROP TABLE lock_probe")
+    assert errors == []  # neither side was chosen as a deadlock's victim
 
 
-def test_the_lock_is_released_when_the_migration_is_done(other_process: object) -> None:
+def test_the_lock_is_released_when_the_migration_is_done(other_process: Any) -> None:
     ensure_schema()
-    with other_process.cursor() as cursor:  # type: ignore[attr-defined]
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATE_LOCK])
-        assert cursor.fetchone() == (True,)
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK])
+    assert run(other_process, "SELECT pg_try_advisory_lock(%s)", MIGRATE_LOCK) == (True,)
+    run(other_process, "SELECT pg_advisory_unlock(%s)", MIGRATE_LOCK)
