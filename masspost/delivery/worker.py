@@ -210,7 +210,7 @@ def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelS
                                on_delivery_receipts=_on_reader_thread(receipt_record_many),
                                on_incoming=_on_reader_thread(inbound_record),
                                # results are recorded before `settle`: early receipts ride along with them
-                               hold_receipts=True)
+                               hold_receipts=True, on_hook_thread_exit=_close_thread_connection)
     gateway.open()
     try:
         parts = urlsplit(url)
@@ -223,6 +223,12 @@ def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelS
         raise
     channels[name] = channel
     return channel
+
+
+def _close_thread_connection() -> None:
+    """The calling thread's database connection, closed (a gateway's hook thread as it ends: a session that
+    reconnects starts a new one, and an SMSC that keeps dropping binds must not leave connections behind)."""
+    connection.close()
 
 
 def _on_reader_thread(hook: Callable[..., Any]) -> Callable[..., Any]:

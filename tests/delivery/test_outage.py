@@ -19,9 +19,11 @@ from masspost.delivery import worker as worker_module
 from masspost.delivery.claims import outbox_claim, outbox_release_unbegun
 from masspost.delivery.gateways.base import OutgoingMessage, SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
+from masspost.delivery.gateways.smpp import SMPPGateway
 from masspost.delivery.models import OutboxMessage
 from masspost.delivery.worker import GatewayConfig, worker_run
 from tests.conftest import campaign
+from tests.peers.smsc import SMSCPeer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("memory_gateway")]
 SMS = GatewayConfig(urls={"sms": "memory:sms"}, group=10)
@@ -117,3 +119,31 @@ def test_with_until_idle_a_worker_gives_up_when_the_database_stays_away(queued: 
 
     assert waits == list(range(1, worker_module.OUTAGE_TRIES + 1))
     assert OutboxMessage.objects.filter(status="queued").count() == 40  # nothing claimed, nothing lost
+
+
+def test_over_smpp_a_lost_database_neither_doubles_nor_loses_an_sms(queued: int, smsc: SMSCPeer,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("terminates a PostgreSQL backend")
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    real_begin, begun = SMPPGateway.begin, [0]
+
+    def begin(self: SMPPGateway, messages: Any, **options: Any) -> Any:
+        begun[0] += 1
+        if begun[0] == 3:  # the third group: the database goes while the second is on the wire
+            killer = connections.create_connection("default")
+            with killer.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+            killer.close()
+        return real_begin(self, messages, **options)
+
+    monkeypatch.setattr(SMPPGateway, "begin", begin)
+    url = f"smpp://masspost:secret@{smsc.host}:{smsc.port}?window=10"
+
+    stats = worker_run(until_idle=True, gateways=GatewayConfig(urls={"sms": url}), lease=dt.timedelta(seconds=30))
+
+    assert stats.database_outages == 1 and stats.salvaged >= 5
+    numbers = Counter(submit.destination_addr for submit in smsc.submits)
+    assert len(numbers) == 40 and max(numbers.values()) == 1  # every patient's number once at the SMSC
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) <= {"sent", "delivered"}

@@ -480,3 +480,21 @@ def test_begin_and_finish_keep_two_batches_in_flight(smsc: SMSCPeer) -> None:
             [f"3725552{n:04d}" for n in range(5)] + [f"3725553{n:04d}" for n in range(5)])
     finally:
         gateway.close()
+
+
+def test_each_sessions_hook_thread_lets_go_of_its_resources_as_it_ends(smsc: SMSCPeer) -> None:
+    # The worker closes the hook thread's database connection here: a bind that drops and comes back must not
+    # leave one behind per session.
+    ended: list[str] = []
+    gateway = from_url(url(smsc), on_hook_thread_exit=lambda: ended.append(threading.current_thread().name))
+    gateway.open()
+    assert gateway.send(make_sms()).outcome is Outcome.ACCEPTED
+    smsc.drop_next()
+    assert gateway.send(make_sms()).outcome is Outcome.TRANSIENT  # the first session ends
+    assert gateway.send(make_sms()).outcome is Outcome.ACCEPTED  # a second one
+    gateway.close()  # joins the second session's threads; the first one's ended on its own
+
+    deadline = time.monotonic() + 10
+    while len(ended) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended == ["smpp-hooks", "smpp-hooks"]

@@ -85,6 +85,7 @@ class SMPPGateway:
         on_delivery_receipts: ReceiptsHook | None = None,
         on_incoming: IncomingHook | None = None,
         hold_receipts: bool = False,
+        on_hook_thread_exit: Callable[[], None] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.system_id, self.password, self.system_type = system_id, password, system_type
@@ -93,6 +94,7 @@ class SMPPGateway:
         self.on_delivery_receipt = on_delivery_receipt
         self.on_delivery_receipts = on_delivery_receipts  # preferred over the one-by-one hook when given
         self.on_incoming = on_incoming
+        self.on_hook_thread_exit = on_hook_thread_exit  # called on each session's hook thread as it ends
         # With hold_receipts, a receipt for a message whose result the caller has not recorded yet is held
         # (unacknowledged) and reported in that message's SendResult instead of going to the hooks; `settle`
         # acknowledges it once the caller has recorded the result (docs/delivery.md, "Receipts and replies").
@@ -293,6 +295,7 @@ def from_url(
     on_delivery_receipts: ReceiptsHook | None = None,
     on_incoming: IncomingHook | None = None,
     hold_receipts: bool = False,
+    on_hook_thread_exit: Callable[[], None] | None = None,
 ) -> SMPPGateway:
     """A gateway from an ``smpp://system_id:password@host:port?…`` URL (options in docs/delivery.md)."""
     parts = urlsplit(url)
@@ -323,4 +326,5 @@ def from_url(
         on_delivery_receipts=on_delivery_receipts,
         on_incoming=on_incoming,
         hold_receipts=hold_receipts,
+        on_hook_thread_exit=on_hook_thread_exit,
     )

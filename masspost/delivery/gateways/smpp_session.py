@@ -215,7 +215,16 @@ class Session:
         """Receipts and replies go to the hooks on their own thread: a hook writes to a database, and while it
         does, the reader keeps matching submit_sm_resp to senders. Each deliver_sm is acknowledged after its
         hook returned (ESME_RX_T_APPN if it raised); one still queued when the session dies is never
-        acknowledged, so the SMSC delivers it again."""
+        acknowledged, so the SMSC delivers it again. When the thread ends, `on_hook_thread_exit` lets go of what
+        the hooks held on it (the worker: this thread's database connection)."""
+        try:
+            self._hook_batches()
+        finally:
+            if self.gateway.on_hook_thread_exit is not None:
+                with contextlib.suppress(Exception):
+                    self.gateway.on_hook_thread_exit()
+
+    def _hook_batches(self) -> None:
         while (pdu := self.inbound.get()) is not None:
             batch = [pdu]
             # What arrives within the next HOOK_LINGER seconds goes with it: one batch hook call (a few database
