@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from masspost.delivery.claims import outbox_record, outbox_release
@@ -99,7 +99,7 @@ class ChannelState:
         if begin is not None:
             # One slot per SMS part, reserved just before the part is written: a multipart message's parts sent
             # in one burst could put more than `rate` submits into some one-second window.
-            return begin(messages, pace=self.limiter.wait if self.limiter.interval is not None else None)
+            return begin(messages, pace=self.pace if self.limiter.interval is not None else None)
         if self.sender is not None:
             return self.sender.begin(messages)
         return self._send_paced(messages)
@@ -114,12 +114,24 @@ class ChannelState:
     def _send_paced(self, messages: list[OutgoingMessage]) -> list[SendResult]:
         results = []
         for message in messages:
-            self.limiter.wait(message.parts if message.channel == Channel.SMS else 1)
+            self.pace(message.parts if message.channel == Channel.SMS else 1)
             result = self.gateway.send(message)
             results.append(result)
             if result.outcome is Outcome.TRANSIENT:
                 break  # like a windowed gateway: the rest of the group is never written and goes back to the queue
         return results
+
+    def pace(self, slots: int = 1) -> None:
+        """Wait for `slots` of the rate shared by all workers. Should the database go away in the middle of a
+        group, the rest of the group keeps to the rate on this worker's own clock — the group's messages are
+        then all answered and their results kept (`Unfinished`), where an exception here would leave them to
+        their lease — and the turn's next statement meets the outage."""
+        try:
+            self.limiter.wait(slots)
+        except (OperationalError, InterfaceError):
+            if connection_works() or self.limiter.interval is None:
+                raise
+            time.sleep(self.limiter.interval.total_seconds() * slots)
 
     def adjust(self, results: list[SendResult]) -> None:
         """Back the channel off after a transient error (and restart its groups at one message); a clean group
@@ -246,6 +258,15 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         raise
     stats.claimed += claimed
     return claimed
+
+
+def connection_works() -> bool:
+    """Whether this thread's database connection still answers (after an error: an outage, or an error from a
+    database that answers?)."""
+    try:
+        return connection.connection is not None and connection.is_usable()
+    except Exception:  # noqa: BLE001 - whatever the driver raises, the connection does not work
+        return False
 
 
 def _go_on(channel: ChannelState, should_stop: Callable[[], bool]) -> bool:

@@ -47,7 +47,7 @@ from masspost.delivery.inbound import (
     receipt_record_many,
 )
 from masspost.delivery.lock import WorkerLock
-from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn
+from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn, connection_works
 from masspost.delivery.ratelimit import RateLimiter
 
 __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
@@ -117,7 +117,7 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                                 should_stop=should_stop, unfinished=unfinished)
                     outages = 0
                 except (OperationalError, InterfaceError) as exc:
-                    if _connection_works():
+                    if connection_works():
                         raise  # the database answered with an error (a deadlock, a timeout, SQLite's lock): a bug
                     outages += 1
                     if until_idle and outages > OUTAGE_TRIES:
@@ -143,13 +143,6 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                 with contextlib.suppress(DatabaseError):
                     _recover(unfinished, worker_id, stats)
     return stats
-
-
-def _connection_works() -> bool:
-    try:
-        return connection.connection is not None and connection.is_usable()
-    except Exception:  # noqa: BLE001 - whatever the driver raises, the connection does not work
-        return False
 
 
 def _recover(unfinished: Unfinished, worker_id: str, stats: WorkerStats) -> None:

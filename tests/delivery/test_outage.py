@@ -15,12 +15,14 @@ from django.utils import timezone
 from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
+from masspost.delivery import pipeline
 from masspost.delivery import worker as worker_module
 from masspost.delivery.claims import outbox_claim, outbox_release_unbegun
 from masspost.delivery.gateways.base import OutgoingMessage, SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
 from masspost.delivery.gateways.smpp import SMPPGateway
 from masspost.delivery.models import OutboxMessage
+from masspost.delivery.ratelimit import RateLimiter
 from masspost.delivery.worker import GatewayConfig, worker_run
 from tests.conftest import campaign
 from tests.peers.smsc import SMSCPeer
@@ -111,7 +113,7 @@ def test_with_until_idle_a_worker_gives_up_when_the_database_stays_away(queued: 
     waits: list[int] = []
     monkeypatch.setattr(worker_module, "_housekeep", lambda stats, sweep: (_ for _ in ()).throw(
         OperationalError("server closed the connection unexpectedly")))
-    monkeypatch.setattr(worker_module, "_connection_works", lambda: False)
+    monkeypatch.setattr(worker_module, "connection_works", lambda: False)
     monkeypatch.setattr(worker_module, "_wait_out_outage", lambda exc, outages, channels, stop: waits.append(outages))
 
     with pytest.raises(OperationalError):
@@ -147,3 +149,37 @@ def test_over_smpp_a_lost_database_neither_doubles_nor_loses_an_sms(queued: int,
     numbers = Counter(submit.destination_addr for submit in smsc.submits)
     assert len(numbers) == 40 and max(numbers.values()) == 1  # every patient's number once at the SMSC
     assert set(OutboxMessage.objects.values_list("status", flat=True)) <= {"sent", "delivered"}
+
+
+def test_a_rate_limited_group_keeps_the_rate_on_its_own_clock_while_the_database_is_away(
+        queued: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shared rate lives in the database. Should it go away in mid-group, the group goes on at the rate on
+    # this worker's clock, so its messages are answered and their results kept, not left to their lease.
+    real_wait, calls = RateLimiter.wait, [0]
+
+    def wait(self: RateLimiter, slots: int = 1) -> None:
+        calls[0] += 1
+        if 3 <= calls[0] <= 5:
+            raise OperationalError("server closed the connection unexpectedly")
+        real_wait(self, slots)
+
+    monkeypatch.setattr(RateLimiter, "wait", wait)
+    monkeypatch.setattr(pipeline, "connection_works", lambda: False)
+    limited = GatewayConfig(urls={"sms": "memory:sms"}, rates={"sms": 200}, group=10)
+
+    stats = worker_run(until_idle=True, gateways=limited)
+
+    sent = Counter(m.message_id for m in MemoryGateway.outboxes["sms"])
+    assert len(sent) == 40 and max(sent.values()) == 1
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+    assert stats.sent == 40 and calls[0] == 40
+
+
+def test_a_limiter_error_from_a_database_that_answers_is_raised(queued: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RateLimiter, "wait", lambda self, slots=1: (_ for _ in ()).throw(
+        OperationalError("deadlock detected")))
+    limited = GatewayConfig(urls={"sms": "memory:sms"}, rates={"sms": 200}, group=10)
+
+    with pytest.raises(OperationalError, match="deadlock"):
+        worker_run(until_idle=True, gateways=limited)
+    assert "sms" not in MemoryGateway.outboxes  # nothing was sent unpaced
