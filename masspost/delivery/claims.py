@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, TextField, Value, When
 
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
 from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
@@ -110,14 +110,18 @@ def outbox_release(*, rows: Sequence[Row], worker_id: str, now: dt.datetime) -> 
 
 
 def outbox_release_unbegun(*, worker_id: str, in_hand: set[int], now: dt.datetime) -> int:
-    """After the database came back: every row this worker (`worker_id` is unique to its process) still holds
-    `sending`, except those `in_hand` — in a gateway's hands when it went, results unknown — was claimed and
-    never begun: a claim whose statement committed but whose answer was lost, a group given back in vain. They
-    go back to the queue, their attempt not counted."""
-    return (OutboxMessage.objects.filter(status=MessageStatus.SENDING, leased_by=worker_id)
+    """After the database came back, with the results known meanwhile written: every row this worker
+    (`worker_id` is unique to its process) still holds, except those `in_hand` — begun, results unknown — was
+    claimed and never begun: a claim whose statement committed but whose answer was lost, a group given back in
+    vain. They go back to the queue, their attempt not counted — also those another worker's housekeeping called
+    `unknown` meanwhile (a lease that ran out during a long outage: the claim had stamped them handed off)."""
+    return (OutboxMessage.objects.filter(status__in=(MessageStatus.SENDING, MessageStatus.UNKNOWN),
+                                         leased_by=worker_id)
             .exclude(id__in=sorted(in_hand))
             .update(status=MessageStatus.QUEUED, attempts=F("attempts") - 1, lease_until=None, leased_by="",
-                    sent_at=None, updated_at=now))
+                    sent_at=None, updated_at=now,
+                    last_error=Case(When(status=MessageStatus.UNKNOWN, then=Value("")), default=F("last_error"),
+                                     output_field=TextField())))
 
 
 def outbox_end_leases(*, now: dt.datetime) -> tuple[int, int]:

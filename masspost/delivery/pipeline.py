@@ -71,6 +71,7 @@ class ChannelState:
     resume_at: float = 0.0  # time.monotonic() before which nothing is sent on this channel
     group: int = 1  # rows per group now: 1 after a transient error, then doubling up to max_group
     sender: BackgroundSender | None = None  # begin/finish for a one-at-a-time gateway
+    limiter_lost: bool = False  # the shared limiter's database went away during this turn (see `pace`)
 
     def __post_init__(self) -> None:
         if not hasattr(self.gateway, "begin") and self.overlapped:
@@ -126,12 +127,16 @@ class ChannelState:
         group, the rest of the group keeps to the rate on this worker's own clock — the group's messages are
         then all answered and their results kept (`Unfinished`), where an exception here would leave them to
         their lease — and the turn's next statement meets the outage."""
-        try:
-            self.limiter.wait(slots)
-        except (OperationalError, InterfaceError):
-            if connection_works() or self.limiter.interval is None:
-                raise
-            time.sleep(self.limiter.interval.total_seconds() * slots)
+        if not self.limiter_lost:
+            try:
+                self.limiter.wait(slots)
+                return
+            except (OperationalError, InterfaceError):
+                if connection_works() or self.limiter.interval is None:
+                    raise
+                self.limiter_lost = True  # for the rest of this turn: no reconnect attempt per part
+        assert self.limiter.interval is not None
+        time.sleep(self.limiter.interval.total_seconds() * slots)
 
     def adjust(self, results: list[SendResult]) -> None:
         """Back the channel off after a transient error (and restart its groups at one message); a clean group
@@ -170,12 +175,15 @@ class Unfinished:
     results: list[tuple[ClaimedMessage, SendResult]] = field(default_factory=list)
     in_hand: set[int] = field(default_factory=set)  # kept for the process's life: their leases settle them
 
-    def salvage(self, channel: ChannelState, answered: list[tuple[ClaimedMessage, SendResult]],
-                beginning: Sequence[ClaimedMessage], in_flight: deque[tuple[list[ClaimedMessage], Any]]) -> None:
+    def salvage(self, channel: ChannelState, popped: Sequence[ClaimedMessage],
+                answered: list[tuple[ClaimedMessage, SendResult]], beginning: Sequence[ClaimedMessage],
+                in_flight: deque[tuple[list[ClaimedMessage], Any]]) -> None:
         """The turn failed on the database: keep the answered group's results, wait for the groups still in the
         gateway's hands (the gateway works without the database) and keep theirs; a group that was being begun,
-        or whose results cannot be had, is in hand."""
+        or whose results cannot be had, is in hand. Rows past a group's results were never written."""
         self.results += answered
+        if not answered:
+            self.in_hand |= {row.id for row in popped}
         self.in_hand |= {row.id for row in beginning}
         while in_flight:
             rows, handle = in_flight.popleft()
@@ -184,7 +192,19 @@ class Unfinished:
             except Exception:  # noqa: BLE001 - no results: the rows' leases will say `unknown`
                 self.in_hand |= {row.id for row in rows}
                 continue
-            self.results += list(zip(rows, results, strict=False))  # rows past the results were never written
+            self.results += list(zip(rows, results, strict=False))
+
+    def hold(self, popped: Sequence[ClaimedMessage], beginning: Sequence[ClaimedMessage],
+             in_flight: deque[tuple[list[ClaimedMessage], Any]]) -> None:
+        """The turn failed otherwise (a gateway or a bug): every row it had begun is in hand, whatever became
+        of it — never given back by a recovery, where it could be sent twice."""
+        self.in_hand |= {row.id for row in (*popped, *beginning)}
+        self.in_hand |= {row.id for rows, _handle in in_flight for row in rows}
+
+    def claimed(self, rows: Sequence[ClaimedMessage]) -> None:
+        """Rows claimed again (the operator queued them again): no longer in hand from an earlier outage."""
+        if self.in_hand:
+            self.in_hand.difference_update(row.id for row in rows)
 
 
 def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], ChannelState], worker_id: str,
@@ -198,7 +218,10 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         return 0
 
     def claim(limit: int, **record: Any) -> TurnResult:
-        return outbox_turn(worker_id=worker_id, now=timezone.now(), lease=lease, channel=name, limit=limit, **record)
+        turn = outbox_turn(worker_id=worker_id, now=timezone.now(), lease=lease, channel=name, limit=limit, **record)
+        if unfinished is not None:
+            unfinished.claimed(turn.claimed)
+        return turn
 
     def give_back(rows: list[ClaimedMessage]) -> int:
         return outbox_release(rows=rows, worker_id=worker_id, now=timezone.now())
@@ -213,8 +236,10 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
     claimed = len(fresh)
     in_flight: deque[tuple[list[ClaimedMessage], Any]] = deque()
     awaiting = _Awaiting()
-    answered: list[tuple[ClaimedMessage, SendResult]] = []  # a group's results, until they are recorded
+    popped: list[ClaimedMessage] = []  # the group being finished and recorded
+    answered: list[tuple[ClaimedMessage, SendResult]] = []  # its results, until they are recorded
     beginning: list[ClaimedMessage] = []  # a group being begun
+    channel.limiter_lost = False
     try:
         while fresh or in_flight:
             if fresh:
@@ -229,6 +254,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
                     claimed += len(fresh)
                     continue
             rows, handle = in_flight.popleft()
+            popped = rows
             results = channel.finish(handle)
             answered = list(zip(rows, results, strict=False))
             accepted = _record_failures(rows, results, worker_id, stats)
@@ -236,7 +262,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             unsent = rows[len(results):]  # a transient error stopped the group: these were never written
             more = not unsent and budget > 0 and _go_on(channel, should_stop)
             fresh = _record(channel, accepted, awaiting, claim, min(channel.group, budget) if more else 0, give_back)
-            answered = []
+            popped, answered = [], []
             claimed += len(fresh)
             stats.sent += len(accepted)
             if unsent:
@@ -253,8 +279,11 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         if fresh:
             with contextlib.suppress(DatabaseError):
                 outbox_release(rows=fresh, worker_id=worker_id, now=timezone.now())
-        if unfinished is not None and isinstance(exc, DatabaseError):
-            unfinished.salvage(channel, answered, beginning, in_flight)
+        if unfinished is not None:
+            if isinstance(exc, DatabaseError):
+                unfinished.salvage(channel, popped, answered, beginning, in_flight)
+            else:
+                unfinished.hold(popped, beginning, in_flight)
         raise
     stats.claimed += claimed
     return claimed

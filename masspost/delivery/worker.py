@@ -92,13 +92,15 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
     stats = WorkerStats()
     unfinished = Unfinished()  # what turns cut short by a lost database leave to write (pipeline.Unfinished)
     outages = 0  # failed attempts in a row to get through a loop with the database
+    recovering = False  # an outage's results and claims are still to be written and given back
     with WorkerLock():
         try:
             housekeeping_due = sweep_due = 0.0
             while not should_stop():
                 try:
-                    if outages:
+                    if recovering:
                         _recover(unfinished, worker_id, stats)
+                        recovering = False
                     housekept = time.monotonic() >= housekeeping_due
                     if housekept:
                         sweep = time.monotonic() >= sweep_due
@@ -124,6 +126,7 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                         raise
                     if outages == 1:
                         stats.database_outages += 1
+                    recovering = True
                     _wait_out_outage(exc, outages, channels, should_stop)
                     continue
                 if claimed:
@@ -139,7 +142,7 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
         finally:
             for channel in channels.values():
                 channel.close()
-            if outages:  # stopped, or given up, while the database was away: one last try to write what is known
+            if recovering:  # stopped, or given up, while the database was away: one last try to write what is known
                 with contextlib.suppress(DatabaseError):
                     _recover(unfinished, worker_id, stats)
     return stats
@@ -150,15 +153,17 @@ def _recover(unfinished: Unfinished, worker_id: str, stats: WorkerStats) -> None
     this worker holds that was claimed and never begun (before housekeeping, whose lease check would call them
     `unknown` once their lease ran out)."""
     now = timezone.now()
+    written = len(unfinished.results)
     if unfinished.results:
         rows, results = zip(*unfinished.results, strict=True)
         for outcome in outbox_record_many(rows=rows, results=results, worker_id=worker_id, now=now):
             setattr(stats, outcome, getattr(stats, outcome) + 1)
-        stats.salvaged += len(unfinished.results)
+        stats.salvaged += written
         unfinished.results.clear()
-    stats.released += outbox_release_unbegun(worker_id=worker_id, in_hand=unfinished.in_hand, now=now)
-    log.info("database reachable again: %d result(s) written, %d row(s) left to their lease", stats.salvaged,
-             len(unfinished.in_hand))
+    released = outbox_release_unbegun(worker_id=worker_id, in_hand=unfinished.in_hand, now=now)
+    stats.released += released
+    log.info("database reachable again: %d result(s) written, %d claim(s) given back, %d row(s) in hand left to "
+             "their lease", written, released, len(unfinished.in_hand))
 
 
 def _wait_out_outage(exc: Exception, outages: int, channels: dict[str, ChannelState],
@@ -166,10 +171,13 @@ def _wait_out_outage(exc: Exception, outages: int, channels: dict[str, ChannelSt
     """The database went away (a restart, a fail-over, a dropped connection): close the gateways — what they
     have in flight stays `sending` and, its result unrecorded, turns `unknown` after the lease; receipts held
     unacknowledged are delivered again by the SMSC — drop the connection, and wait (1 s doubling to 30 s, or
-    until asked to stop) before trying again. The exception's type only: its text may quote a statement."""
+    until asked to stop) before trying again."""
     delay = min(OUTAGE_WAIT_MAX, 2.0 ** (outages - 1))
-    log.warning("database unreachable (%s, attempt %d); gateways closed, trying again in %.0f s",
-                type(exc).__name__, outages, delay)
+    # The driver's first line ("connection refused", "password authentication failed", "terminating connection
+    # …"): connection trouble, never a statement's parameters.
+    reason = (str(exc).strip().splitlines() or [""])[0][:200]
+    log.warning("database unreachable (%s: %s; attempt %d); gateways closed, trying again in %.0f s",
+                type(exc).__name__, reason, outages, delay)
     for channel in channels.values():
         with contextlib.suppress(Exception):
             channel.close()

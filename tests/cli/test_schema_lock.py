@@ -40,19 +40,28 @@ def test_a_command_waits_while_another_migrates_then_migrates_itself(other_proce
         tries.append(seconds)
         if len(tries) == 3:
             run(other_process, "SELECT pg_advisory_unlock(%s)", MIGRATE_LOCK)  # the other's migration ends
+        assert len(tries) < 100, "still trying after the lock was free"
 
     monkeypatch.setattr(base.time, "sleep", sleep)
     ensure_schema()
     assert len(tries) == 3  # it waited for the lock, and went on as soon as it was free
 
 
-def test_waiting_for_the_lock_does_not_hold_up_the_holders_concurrent_index_build(other_process: Any) -> None:
+def test_waiting_for_the_lock_does_not_hold_up_the_holders_concurrent_index_build(
+        other_process: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # The holder's migration builds an index CONCURRENTLY, which waits for every older snapshot: a command
     # waiting for the lock inside a statement would hold one, and the two would wait for each other.
     run(other_process, "SELECT pg_advisory_lock(%s)", MIGRATE_LOCK)
     run(other_process, "CREATE TABLE lock_probe (x integer)")
-    done = threading.Event()
+    done, trying = threading.Event(), threading.Event()
     errors: list[BaseException] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        trying.set()  # the command found the lock taken at least once
+        real_sleep(seconds)
+
+    monkeypatch.setattr(base.time, "sleep", sleep)
 
     def command() -> None:
         try:
@@ -66,7 +75,7 @@ def test_waiting_for_the_lock_does_not_hold_up_the_holders_concurrent_index_buil
     thread = threading.Thread(target=command)
     thread.start()
     try:
-        time.sleep(0.3)  # the command is trying for the lock by now (or still starting: then the build is trivial)
+        assert trying.wait(30)
         assert not done.is_set()
         run(other_process, "SET statement_timeout = '20s'")
         run(other_process, "CREATE INDEX CONCURRENTLY lock_probe_x ON lock_probe (x)")  # does not wait on it

@@ -17,7 +17,7 @@ from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
 from masspost.delivery import pipeline
 from masspost.delivery import worker as worker_module
-from masspost.delivery.claims import outbox_claim, outbox_release_unbegun
+from masspost.delivery.claims import outbox_claim, outbox_end_leases, outbox_release_unbegun
 from masspost.delivery.gateways.base import OutgoingMessage, SendResult
 from masspost.delivery.gateways.memory import MemoryGateway
 from masspost.delivery.gateways.smpp import SMPPGateway
@@ -84,6 +84,8 @@ def test_after_an_outage_claims_never_begun_go_back_and_rows_in_hand_stay(make_p
     mine = outbox_claim(worker_id="w:1:aa", now=now, limit=4, lease=dt.timedelta(minutes=5))
     theirs = outbox_claim(worker_id="w:1:bb", now=now, limit=2, lease=dt.timedelta(minutes=5))
     in_hand = {mine[0].id}
+    # Its lease ran out meanwhile and another worker's housekeeping called it `unknown` (the claim had stamped it).
+    OutboxMessage.objects.filter(id=mine[3].id).update(status="unknown", last_error="the worker's lease ran out")
 
     assert outbox_release_unbegun(worker_id="w:1:aa", in_hand=in_hand, now=now) == 3
 
@@ -91,6 +93,7 @@ def test_after_an_outage_claims_never_begun_go_back_and_rows_in_hand_stay(make_p
     assert {row.status for row_id, row in rows.items() if row_id in {m.id for m in mine[1:]}} == {"queued"}
     assert all(rows[m.id].attempts == 0 and rows[m.id].sent_at is None for m in mine[1:])  # attempt not counted
     assert rows[mine[0].id].status == "sending"  # its lease will say `unknown`
+    assert rows[mine[3].id].last_error == ""
     assert {rows[t.id].status for t in theirs} == {"sending"}  # another worker's, untouched
 
 
@@ -151,7 +154,7 @@ def test_over_smpp_a_lost_database_neither_doubles_nor_loses_an_sms(queued: int,
     assert set(OutboxMessage.objects.values_list("status", flat=True)) <= {"sent", "delivered"}
 
 
-def test_a_rate_limited_group_keeps_the_rate_on_its_own_clock_while_the_database_is_away(
+def test_a_rate_limited_group_paces_on_its_own_clock_when_the_limiter_loses_the_database(
         queued: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # The shared rate lives in the database. Should it go away in mid-group, the group goes on at the rate on
     # this worker's clock, so its messages are answered and their results kept, not left to their lease.
@@ -172,7 +175,8 @@ def test_a_rate_limited_group_keeps_the_rate_on_its_own_clock_while_the_database
     sent = Counter(m.message_id for m in MemoryGateway.outboxes["sms"])
     assert len(sent) == 40 and max(sent.values()) == 1
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
-    assert stats.sent == 40 and calls[0] == 40
+    assert stats.sent == 40
+    assert calls[0] == 3  # once lost, not tried again in that turn: no reconnect attempt per message
 
 
 def test_a_limiter_error_from_a_database_that_answers_is_raised(queued: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,3 +187,42 @@ def test_a_limiter_error_from_a_database_that_answers_is_raised(queued: int, mon
     with pytest.raises(OperationalError, match="deadlock"):
         worker_run(until_idle=True, gateways=limited)
     assert "sms" not in MemoryGateway.outboxes  # nothing was sent unpaced
+
+
+def test_a_gateway_failure_after_an_outage_never_gives_back_what_was_begun(queued: int,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # An outage, recovered; then the gateway itself fails mid-group and the worker exits. What it had begun
+    # must stay to its lease (`unknown`): given back, it would be sent twice.
+    failures = iter([OperationalError("server closed the connection unexpectedly")])
+    real_housekeep = worker_module._housekeep
+
+    def housekeep(stats: Any, sweep: bool) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real_housekeep(stats, sweep)
+
+    monkeypatch.setattr(worker_module, "_housekeep", housekeep)
+    monkeypatch.setattr(worker_module, "connection_works", lambda: False)
+    monkeypatch.setattr(worker_module, "_wait_out_outage", lambda exc, outages, channels, stop: None)
+    real_send, sends = MemoryGateway.send, [0]
+
+    def send(self: MemoryGateway, message: OutgoingMessage) -> SendResult:
+        sends[0] += 1
+        if sends[0] == 7:
+            raise RuntimeError("gateway bug")
+        return real_send(self, message)
+
+    monkeypatch.setattr(MemoryGateway, "send", send)
+    with pytest.raises(RuntimeError, match="gateway bug"):
+        worker_run(until_idle=True, gateways=SMS)
+    monkeypatch.setattr(MemoryGateway, "send", real_send)
+
+    left = outbox_end_leases(now=timezone.now() + dt.timedelta(hours=1))  # the dead worker's leases run out
+    worker_run(until_idle=True, gateways=SMS)
+
+    sent = Counter(m.message_id for m in MemoryGateway.outboxes["sms"])
+    assert max(sent.values()) == 1  # nothing twice
+    unknown = set(OutboxMessage.objects.filter(status="unknown").values_list("id", flat=True))
+    assert left == (0, len(unknown)) and 1 <= len(unknown) <= 10  # the begun groups, left to their lease
+    assert set(sent) | unknown == set(OutboxMessage.objects.values_list("id", flat=True))

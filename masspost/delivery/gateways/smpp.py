@@ -221,7 +221,11 @@ class SMPPGateway:
                 session.die(f"window of {self.window} still full after {self.timeout}s")
                 break
             if pace is not None:
-                pace()
+                try:
+                    pace()
+                except BaseException:
+                    self._slots.release()  # the part is not written: its slot is free again
+                    raise
             try:
                 waiting.append(session.request("submit_sm", on_done=self._slots.release,
                                                owns_receipt=self.hold_receipts and not waiting, **params))
