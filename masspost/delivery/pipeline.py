@@ -71,7 +71,7 @@ class ChannelState:
     resume_at: float = 0.0  # time.monotonic() before which nothing is sent on this channel
     group: int = 1  # rows per group now: 1 after a transient error, then doubling up to max_group
     sender: BackgroundSender | None = None  # begin/finish for a one-at-a-time gateway
-    limiter_lost: bool = False  # the shared limiter's database went away during this turn (see `pace`)
+    limiter_lost: bool = False  # the shared limiter's database went away during this group (see `pace`)
 
     def __post_init__(self) -> None:
         if not hasattr(self.gateway, "begin") and self.overlapped:
@@ -134,7 +134,7 @@ class ChannelState:
             except (OperationalError, InterfaceError):
                 if connection_works() or self.limiter.interval is None:
                     raise
-                self.limiter_lost = True  # for the rest of this turn: no reconnect attempt per part
+                self.limiter_lost = True  # for the rest of this group: no reconnect attempt per part
         assert self.limiter.interval is not None
         time.sleep(self.limiter.interval.total_seconds() * slots)
 
@@ -263,6 +263,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             more = not unsent and budget > 0 and _go_on(channel, should_stop)
             fresh = _record(channel, accepted, awaiting, claim, min(channel.group, budget) if more else 0, give_back)
             popped, answered = [], []
+            channel.limiter_lost = False  # the database answered: the next group takes the shared slots again
             claimed += len(fresh)
             stats.sent += len(accepted)
             if unsent:
