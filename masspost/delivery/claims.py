@@ -68,6 +68,12 @@ def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datet
                     updated_at=now)
         log.warning("message %s (patient %s) failed: %s", row.id, row.patient_ref, result.error)
         return "failed"
+    if result.outcome is Outcome.UNKNOWN:
+        # Written and never answered: the provider may have it. Like a dead worker's row, it waits for the
+        # operator (`masspost resend-unknown`), never sent again by itself.
+        mine.update(status=MessageStatus.UNKNOWN, last_error=result.error, lease_until=None, updated_at=now)
+        log.warning("message %s (patient %s) unknown: %s", row.id, row.patient_ref, result.error)
+        return "unknown"
     retry_at = now + retry_delay(row.attempts)
     if retry_at > row.deadline:
         mine.update(status=MessageStatus.EXPIRED, last_error=result.error, lease_until=None, sent_at=None,

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from masspost.delivery.claims import outbox_record, outbox_release
 from masspost.delivery.gateways.background import BackgroundSender
-from masspost.delivery.gateways.base import Channel, Gateway, Outcome, OutgoingMessage, SendResult
+from masspost.delivery.gateways.base import STOPS_A_GROUP, Channel, Gateway, Outcome, OutgoingMessage, SendResult
 from masspost.delivery.inbound import RECEIPT_STATES, receipt_record_many
 from masspost.delivery.models import MessageStatus
 from masspost.delivery.ratelimit import RateLimiter
@@ -118,7 +118,7 @@ class ChannelState:
             self.pace(message.parts if message.channel == Channel.SMS else 1)
             result = self.gateway.send(message)
             results.append(result)
-            if result.outcome is Outcome.TRANSIENT:
+            if result.outcome in STOPS_A_GROUP:
                 break  # like a windowed gateway: the rest of the group is never written and goes back to the queue
         return results
 
@@ -141,7 +141,7 @@ class ChannelState:
     def adjust(self, results: list[SendResult]) -> None:
         """Back the channel off after a transient error (and restart its groups at one message); a clean group
         resets the back-off and doubles the group, up to the most."""
-        transient = next((r for r in results if r.outcome is Outcome.TRANSIENT), None)
+        transient = next((r for r in results if r.outcome in STOPS_A_GROUP), None)
         if transient is not None:
             self.backoff = min(CHANNEL_BACKOFF_MAX, max(1.0, self.backoff * 2))
             self.resume_at = time.monotonic() + self.backoff * random.uniform(0.8, 1.2)

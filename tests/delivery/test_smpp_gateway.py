@@ -251,15 +251,17 @@ def test_incoming_messages_reach_the_hook_and_a_failing_hook_asks_for_redelivery
         gateway.close()
 
 
-def test_dropped_bind_is_transient_then_the_next_send_rebinds(gateway: SMPPGateway, smsc: SMSCPeer) -> None:
+def test_a_submit_unanswered_when_the_bind_drops_is_unknown_then_the_next_send_rebinds(gateway: SMPPGateway,
+                                                                                        smsc: SMSCPeer) -> None:
+    # The submit_sm was written: the SMSC may have taken it. Retried, the patient could get it twice.
     assert gateway.send(make_sms()).outcome is Outcome.ACCEPTED
     smsc.drop_next()
 
     dropped = gateway.send(make_sms())
     after = gateway.send(make_sms())
 
-    assert dropped.outcome is Outcome.TRANSIENT
-    assert dropped.error == "SMPP unbound by the SMSC"
+    assert dropped.outcome is Outcome.UNKNOWN
+    assert dropped.error == "SMPP unbound by the SMSC; written, no answer: the SMSC may have it"
     assert after.outcome is Outcome.ACCEPTED, after.error
     assert smsc.wait_for_binds(2) == ["masspost", "masspost"]
     assert [m[1] for m in smsc.messages()] == [GSM_TEXT, GSM_TEXT]
@@ -363,7 +365,7 @@ class _CuttingSMSC(threading.Thread):
         self.listener.close()
 
 
-def test_tcp_connection_cut_mid_submit_is_transient_then_reconnects() -> None:
+def test_tcp_connection_cut_mid_submit_is_unknown_then_reconnects() -> None:
     peer = _CuttingSMSC()
     peer.start()
     gateway = from_url(f"smpp://masspost:secret@{LOOPBACK}:{peer.port}?timeout=5")
@@ -374,8 +376,8 @@ def test_tcp_connection_cut_mid_submit_is_transient_then_reconnects() -> None:
         gateway.close()
         peer.stop()
 
-    assert cut.outcome is Outcome.TRANSIENT
-    assert cut.error == "SMPP connection lost: ConnectionError"
+    assert cut.outcome is Outcome.UNKNOWN  # written before the cut: the SMSC may have it
+    assert cut.error == "SMPP connection lost: ConnectionError; written, no answer: the SMSC may have it"
     assert after.outcome is Outcome.ACCEPTED, after.error
     assert after.remote_id == "ok-1"
     assert peer.connections == 2
@@ -490,7 +492,7 @@ def test_each_sessions_hook_thread_lets_go_of_its_resources_as_it_ends(smsc: SMS
     gateway.open()
     assert gateway.send(make_sms()).outcome is Outcome.ACCEPTED
     smsc.drop_next()
-    assert gateway.send(make_sms()).outcome is Outcome.TRANSIENT  # the first session ends
+    assert gateway.send(make_sms()).outcome is Outcome.UNKNOWN  # unanswered: the first session ends
     assert gateway.send(make_sms()).outcome is Outcome.ACCEPTED  # a second one
     gateway.close()  # joins the second session's threads; the first one's ended on its own
 

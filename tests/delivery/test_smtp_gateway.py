@@ -9,7 +9,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 import pytest
 
 from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage
-from masspost.delivery.gateways.smtp import SMTPGateway, from_url
+from masspost.delivery.gateways.smtp import SMTPGateway, _dot_stuffed, from_url
 from tests.peers.net import LOOPBACK, TestCertificates
 from tests.peers.smtp_server import SMTPPeer
 
@@ -222,6 +222,27 @@ def test_idle_connection_dropped_by_server_is_reopened_transparently(
     assert result.outcome is Outcome.ACCEPTED, result.error
     assert len(smtp_server.wait_for_messages(2)) == 2
     assert smtp_server.connection_count == 2
+
+
+def test_connection_lost_after_the_message_was_written_is_unknown_never_retried(
+    gateway: SMTPGateway, smtp_server: SMTPPeer
+) -> None:
+    # The server had the whole message and may have kept it (this one did): sent again, it could arrive twice.
+    smtp_server.drop_after_data(1)
+
+    lost = gateway.send(make_message(message_id=1))
+    after = gateway.send(make_message(message_id=2))
+
+    assert lost.outcome is Outcome.UNKNOWN
+    assert lost.error.startswith("SMTP connection lost after the message was written, before the server's answer")
+    assert after.outcome is Outcome.ACCEPTED, after.error
+    assert len(smtp_server.wait_for_messages(2)) == 2
+
+
+def test_data_is_dot_stuffed_and_ends_with_a_lone_dot() -> None:
+    # What smtplib's `data` did, now that the gateway writes DATA in steps (RFC 5321 4.5.2).
+    assert _dot_stuffed(b"a\r\n.b\r\n..c\r\n") == b"a\r\n..b\r\n...c\r\n.\r\n"
+    assert _dot_stuffed(b".\r\nend") == b"..\r\nend\r\n.\r\n"
 
 
 def test_dropped_connection_is_transient_then_the_next_send_reconnects(

@@ -190,3 +190,17 @@ def test_a_claim_whose_follow_up_failed_goes_back_and_the_group_on_the_wire_stay
         worker_run(until_idle=True, gateways=GatewayConfig(urls=MEMORY.urls, group=2))  # groups of 1, two in flight
     assert statuses() == {"sent": 1, "sending": 1, "queued": 4}
     assert set(OutboxMessage.objects.filter(status="queued").values_list("attempts", "sent_at")) == {(0, None)}
+
+
+def test_a_send_written_but_never_answered_is_unknown_and_never_retried(queued: int) -> None:
+    # A gateway that lost its connection after writing the message: the provider may have it.
+    MemoryGateway.script("sms", SendResult.unknown("SMPP connection lost; written, no answer: the SMSC may have it"))
+
+    stats = worker_run(until_idle=True, gateways=MEMORY)
+
+    assert stats.unknown == 1
+    unknown = OutboxMessage.objects.get(status="unknown")
+    assert unknown.last_error == "SMPP connection lost; written, no answer: the SMSC may have it"
+    assert unknown.lease_until is None and unknown.sent_at is not None
+    assert statuses() == {"unknown": 1, "sent": 5}
+    assert worker_run(until_idle=True, gateways=MEMORY).sent == 0  # not sent again by itself

@@ -4,6 +4,7 @@ server = SMTPPeer.start()            # or SMTPPeer.start(tls=certs, starttls=Tru
 server.fail_next(451, count=2)       # the next two messages get 451 at DATA
 server.fail_recipient("x@y.ee", 550) # this recipient is refused at RCPT
 server.drop_next(1)                  # the next MAIL FROM closes the connection instead of answering
+server.drop_after_data(1)            # the next message is kept, then the connection closed before the answer
 server.drop_connections()            # close every open connection now (an idle-timeout, say)
 server.wait_for_messages(3)
 server.stop()
@@ -53,6 +54,7 @@ class _Behaviour:
     fail_next: deque[tuple[int, str]] = field(default_factory=deque)  # (code, stage)
     fail_recipients: dict[str, int] = field(default_factory=dict)
     drop_next: int = 0
+    drop_after_data: int = 0
 
 
 def _is_tls(server: SMTP) -> bool:
@@ -141,6 +143,12 @@ class _RecordingHandler:
                 )
             )
             self.changed.notify_all()
+            drop = self.behaviour.drop_after_data > 0
+            if drop:
+                self.behaviour.drop_after_data -= 1
+        if drop:
+            assert server.transport is not None
+            server.transport.close()  # kept, and the client never hears so
         return "250 2.0.0 OK: queued"
 
     def authenticate(
@@ -236,6 +244,11 @@ class SMTPPeer:
         """Close the connection instead of answering the next `count` MAIL FROM commands."""
         with self._handler.changed:
             self._handler.behaviour.drop_next += count
+
+    def drop_after_data(self, count: int = 1) -> None:
+        """Keep each of the next `count` messages, then close the connection instead of answering it."""
+        with self._handler.changed:
+            self._handler.behaviour.drop_after_data += count
 
     def drop_connections(self) -> None:
         """Close every open connection from the server side, as an idle timeout would."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from masspost.delivery.gateways.base import Gateway, Outcome, OutgoingMessage, SendResult
+from masspost.delivery.gateways.base import STOPS_A_GROUP, Gateway, OutgoingMessage, SendResult
 
 
 class BackgroundSender:
@@ -39,6 +39,6 @@ class BackgroundSender:
         for message in messages:
             result = self.gateway.send(message)
             results.append(result)
-            if result.outcome is Outcome.TRANSIENT:
+            if result.outcome in STOPS_A_GROUP:
                 break
         return results

@@ -46,6 +46,11 @@ class Outcome(enum.StrEnum):
     ACCEPTED = "accepted"
     TRANSIENT = "transient"  # retry later with backoff
     PERMANENT = "permanent"  # never retry; keep the reason
+    UNKNOWN = "unknown"  # written, never answered: the provider may have it — never retried by itself
+
+
+# A group stops at these, and the channel backs off: the rest of the group is never written.
+STOPS_A_GROUP = frozenset({Outcome.TRANSIENT, Outcome.UNKNOWN})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,6 +73,10 @@ class SendResult:
     @classmethod
     def permanent(cls, error: str) -> SendResult:
         return cls(outcome=Outcome.PERMANENT, error=error)
+
+    @classmethod
+    def unknown(cls, error: str) -> SendResult:
+        return cls(outcome=Outcome.UNKNOWN, error=error)
 
 
 class Gateway(Protocol):

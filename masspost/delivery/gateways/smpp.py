@@ -250,6 +250,11 @@ class SMPPGateway:
         summary = f"SMPP {errors[0]}"
         if len(waiting) > 1:
             summary += f" ({accepted} of {len(waiting)} parts accepted)"
+        if any(p.error and p.written for p in waiting):
+            # Written, and then the session died or no answer came: the SMSC may have it. Sent again it could
+            # reach the patient twice, so it is neither retried nor failed (docs/delivery.md, "Statuses").
+            logger.info("SMPP message %s unanswered: %s", message.message_id, summary)
+            return SendResult.unknown(f"{summary}; written, no answer: the SMSC may have it")
         transient = any(p.error or p.status in TRANSIENT_STATUSES for p in waiting)
         permanent = any(not p.error and p.status not in TRANSIENT_STATUSES | {ESME_ROK} for p in waiting)
         logger.info("SMPP message %s refused: %s", message.message_id, summary)

@@ -44,6 +44,7 @@ class Pending:
     status: int = -1
     message_id: str = ""
     error: str = ""  # set when the session died before the response came
+    written: bool = False  # the PDU went out: an error after that means the SMSC may have it
 
     def finish(self, *, status: int = -1, message_id: str = "", error: str = "") -> None:
         with _FINISH_LOCK:
@@ -135,6 +136,7 @@ class Session:
                 raise
             self.pending[pdu.sequence] = pending
             self._write(pdu)
+            pending.written = True
         return pending
 
     def respond(self, command: str, sequence: int, status: int = ESME_ROK) -> None:

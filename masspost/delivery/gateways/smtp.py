@@ -5,10 +5,12 @@ URL forms (see docs/delivery.md, "Gateways"):
 ``smtps://…`` (TLS from the first byte, default port 465).
 
 Classification: a 4xx reply, a dropped connection, a timeout or a refused connection is transient;
-a 5xx reply to MAIL, RCPT or DATA is permanent. Trouble that would fail every message alike
-(AUTH rejected, TLS failure, server unreachable) is transient too, so a wrong password makes the
-worker back off instead of failing a whole campaign. Reply texts are kept, with e-mail addresses
-masked: a server's "550 <jaan@example.com>: unknown user" must not carry the address into the outbox.
+a 5xx reply to MAIL, RCPT or DATA is permanent. A connection lost after the whole message was written and
+before the server's answer is `unknown`: the server may have accepted it, so it is not sent again by itself.
+Trouble that would fail every message alike (AUTH rejected, TLS failure, server unreachable) is transient too,
+so a wrong password makes the worker back off instead of failing a whole campaign. Reply texts are kept, with
+e-mail addresses masked: a server's "550 <jaan@example.com>: unknown user" must not carry the address into the
+outbox.
 
 The e-mail itself is written by `smtp_message.EmailWriter`. No Django here: stdlib only.
 """
@@ -16,6 +18,7 @@ The e-mail itself is written by `smtp_message.EmailWriter`. No Django here: stdl
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from email.message import Message
@@ -139,16 +142,22 @@ class SMTPGateway:
             return self._send_once(message, wire, message_id, allow_reconnect=False)
         if envelope_result is not None:
             return envelope_result
+        # smtplib's `data` in its three steps, because they differ: a server accepts a message only once it has
+        # the final dot, so a connection lost before that is a retry, and one lost after it is `unknown`.
         try:
-            code, reply = connection.data(wire)
-        except smtplib.SMTPDataError as exc:
-            return self._refused(connection, message, exc.smtp_code, exc.smtp_error, "DATA")
+            code, reply = connection.docmd("DATA")
+            if code != 354:
+                return self._refused(connection, message, code, reply, "DATA")
+            connection.send(_dot_stuffed(wire))
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
-            # The message may have reached the server; never resend it silently.
             self.close()
-            return SendResult.transient(
-                f"SMTP connection lost during DATA (may have been accepted): {self._describe(exc)}"
-            )
+            return SendResult.transient(f"SMTP connection lost before the end of DATA: {self._describe(exc)}")
+        try:
+            code, reply = connection.getreply()
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self.close()
+            return SendResult.unknown("SMTP connection lost after the message was written, before the server's "
+                                      f"answer (it may have accepted it): {self._describe(exc)}")
         if code != 250:
             return self._refused(connection, message, code, reply, "DATA")
         return SendResult.accepted(message_id)
@@ -193,6 +202,18 @@ class SMTPGateway:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             return f"{exc.smtp_code} {mask_addresses(' '.join(text.split()))}"
         return mask_addresses(f"{type(exc).__name__}: {exc}")
+
+
+_LINE_STARTING_WITH_A_DOT = re.compile(rb"(?m)^\.")
+
+
+def _dot_stuffed(wire: bytes) -> bytes:
+    """The message as DATA carries it (RFC 5321 4.5.2): a line that starts with a dot gets another, and the data
+    ends with CRLF . CRLF."""
+    stuffed = _LINE_STARTING_WITH_A_DOT.sub(b"..", wire)
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
 
 
 def from_url(
