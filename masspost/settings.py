@@ -49,7 +49,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-
 else:
     # A database that vanishes from the network (no RST: a fail-over, a cut link) is noticed within about a
     # minute instead of the kernel's two hours, and a connection attempt gives up after 10 s: a worker then waits

@@ -10,6 +10,7 @@ import logging
 import random
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, F, TextField, Value, When
@@ -110,9 +111,13 @@ def _apply_stored(message_ids: list[int], now: dt.datetime) -> None:
 def outbox_release(*, rows: Sequence[Row], worker_id: str, now: dt.datetime) -> int:
     """Give back claimed rows that were never handed to a gateway (a stopping or backing-off worker)."""
     return OutboxMessage.objects.filter(id__in=[r.id for r in rows], status=MessageStatus.SENDING,
-                                        leased_by=worker_id).update(
-        status=MessageStatus.QUEUED, attempts=F("attempts") - 1, lease_until=None, leased_by="", sent_at=None,
-        updated_at=now)
+                                        leased_by=worker_id).update(**_queued_again(now))
+
+
+def _queued_again(now: dt.datetime) -> dict[str, Any]:
+    """A claimed row that was never handed to a gateway, back in the queue: its attempt not counted."""
+    return {"status": MessageStatus.QUEUED, "attempts": F("attempts") - 1, "lease_until": None, "leased_by": "",
+            "sent_at": None, "updated_at": now}
 
 
 def outbox_release_unbegun(*, worker_id: str, in_hand: set[int], now: dt.datetime) -> int:
@@ -124,10 +129,9 @@ def outbox_release_unbegun(*, worker_id: str, in_hand: set[int], now: dt.datetim
     return (OutboxMessage.objects.filter(status__in=(MessageStatus.SENDING, MessageStatus.UNKNOWN),
                                          leased_by=worker_id)
             .exclude(id__in=sorted(in_hand))
-            .update(status=MessageStatus.QUEUED, attempts=F("attempts") - 1, lease_until=None, leased_by="",
-                    sent_at=None, updated_at=now,
+            .update(**_queued_again(now),
                     last_error=Case(When(status=MessageStatus.UNKNOWN, then=Value("")), default=F("last_error"),
-                                     output_field=TextField())))
+                                    output_field=TextField())))
 
 
 def outbox_end_leases(*, now: dt.datetime) -> tuple[int, int]:
@@ -141,8 +145,7 @@ def outbox_end_leases(*, now: dt.datetime) -> tuple[int, int]:
         if not ended:
             return 0, 0
         untouched = [row_id for row_id, handed in ended if handed is None]
-        reclaimed = OutboxMessage.objects.filter(id__in=untouched).update(
-            status=MessageStatus.QUEUED, attempts=F("attempts") - 1, lease_until=None, leased_by="", updated_at=now)
+        reclaimed = OutboxMessage.objects.filter(id__in=untouched).update(**_queued_again(now))
         handed_off = [row_id for row_id, handed in ended if handed is not None]
         unknown = OutboxMessage.objects.filter(id__in=handed_off).update(
             status=MessageStatus.UNKNOWN, last_error="the worker's lease ran out before it recorded a result",

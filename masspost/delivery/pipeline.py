@@ -132,7 +132,7 @@ class ChannelState:
                 self.limiter.wait(slots)
                 return
             except (OperationalError, InterfaceError):
-                if connection_works() or self.limiter.interval is None:
+                if connection_works():
                     raise
                 self.limiter_lost = True  # for the rest of this group: no reconnect attempt per part
         assert self.limiter.interval is not None
@@ -169,11 +169,11 @@ class _Awaiting:
 class Unfinished:
     """What turns cut short by a lost database leave for the worker to write once it is back (worker.worker_run):
     results the gateway returned that could not be recorded, and the rows that were in the gateway's hands with
-    no result — only their lease can settle those (`unknown`). Every other row this worker still holds `sending`
-    was claimed and never begun, and goes back to the queue."""
+    no result — only their lease can settle those (`unknown`). Every other row this worker still holds was
+    claimed and never begun, and goes back to the queue (claims.outbox_release_unbegun)."""
 
     results: list[tuple[ClaimedMessage, SendResult]] = field(default_factory=list)
-    in_hand: set[int] = field(default_factory=set)  # kept for the process's life: their leases settle them
+    in_hand: set[int] = field(default_factory=set)  # until their leases settle them, or they are claimed again
 
     def salvage(self, channel: ChannelState, popped: Sequence[ClaimedMessage],
                 answered: list[tuple[ClaimedMessage, SendResult]], beginning: Sequence[ClaimedMessage],

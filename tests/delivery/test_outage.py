@@ -38,20 +38,29 @@ def queued(make_patient: Any) -> int:
     return campaign_send(spec=CampaignSpec.from_dict(campaign()), scope=Scope.operator()).campaign_id
 
 
+def this_threads_backend() -> int:
+    connection.ensure_connection()
+    return int(connection.connection.info.backend_pid)
+
+
+def terminate(backend: int) -> None:
+    """End a PostgreSQL session, as a server restart would, from a session of its own."""
+    killer = connections.create_connection("default")
+    with killer.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+    killer.close()
+
+
 def kill_the_workers_backend_at(send_number: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The memory gateway's `send_number`th send terminates the worker's database session (as a server restart
     would), from a session of its own."""
-    connection.ensure_connection()
-    backend = connection.connection.info.backend_pid
+    backend = this_threads_backend()
     real_send, sends = MemoryGateway.send, [0]
 
     def send(self: MemoryGateway, message: OutgoingMessage) -> SendResult:
         sends[0] += 1
         if sends[0] == send_number:
-            killer = connections.create_connection("default")
-            with killer.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
-            killer.close()
+            terminate(backend)
         return real_send(self, message)
 
     monkeypatch.setattr(MemoryGateway, "send", send)
@@ -130,17 +139,13 @@ def test_over_smpp_a_lost_database_neither_doubles_nor_loses_an_sms(queued: int,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("terminates a PostgreSQL backend")
-    connection.ensure_connection()
-    backend = connection.connection.info.backend_pid
+    backend = this_threads_backend()
     real_begin, begun = SMPPGateway.begin, [0]
 
     def begin(self: SMPPGateway, messages: Any, **options: Any) -> Any:
         begun[0] += 1
         if begun[0] == 3:  # the third group: the database goes while the second is on the wire
-            killer = connections.create_connection("default")
-            with killer.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
-            killer.close()
+            terminate(backend)
         return real_begin(self, messages, **options)
 
     monkeypatch.setattr(SMPPGateway, "begin", begin)
