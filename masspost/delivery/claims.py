@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Case, F, TextField, Value, When
 
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
-from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
+from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage, remote_key
 from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
 
 log = logging.getLogger("masspost.delivery")
@@ -57,7 +57,7 @@ def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datet
     mine = OutboxMessage.objects.filter(id=row.id, status__in=(MessageStatus.SENDING, MessageStatus.UNKNOWN),
                                         leased_by=worker_id)
     if result.outcome is Outcome.ACCEPTED:
-        remote_id = result.remote_id[:100]
+        remote_id = remote_key(result.remote_id)
         mine.update(status=MessageStatus.SENT, remote_id=remote_id, sent_at=now, lease_until=None, last_error="",
                     updated_at=now)
         # Only SMS has delivery receipts (SMPP); e-mail skips the lookup.
@@ -69,6 +69,11 @@ def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datet
                     updated_at=now)
         log.warning("message %s (patient %s) failed: %s", row.id, row.patient_ref, result.error)
         return "failed"
+    if result.outcome is Outcome.MISCONFIGURED:
+        # Nothing of it was written (credentials refused, a certificate not trusted): back to the queue as it was,
+        # its attempt not counted; the worker stops the channel.
+        mine.update(**_queued_again(now))
+        return "released"
     if result.outcome is Outcome.UNKNOWN:
         # Written and never answered: the provider may have it. Like a dead worker's row, it waits for the
         # operator (`masspost resend-unknown`), never sent again by itself.

@@ -1,8 +1,12 @@
-"""What comes back from the SMS network: delivery receipts and replies (docs/delivery.md, "Receipts and replies").
+"""What comes back from the SMS network: delivery receipts and replies (docs/delivery.md, "Receipts", "Stop
+words").
 
-Both arrive on a gateway's reader thread (SMPP deliver_sm) and are written at once, each statement committing on
+Both arrive on a gateway's hook thread (SMPP deliver_sm) and are written at once, each statement committing on
 its own: a receipt is stored before it is applied, and a send's result is recorded before stored receipts are
-looked up (claims.outbox_record), so whichever comes first, the other finds it.
+looked up (claims.outbox_record), so whichever comes first, the other finds it. A hook that raises makes the SMSC
+deliver again, so nothing here raises for what can never be written: a receipt's id is keyed to fit
+(`models.remote_key`), one receipt the database refuses is dropped alone, and every reply is stored
+(`InboundMessage`) whether it matches a patient or not.
 """
 
 from __future__ import annotations
@@ -11,12 +15,22 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
-from masspost.clinic.models import ConsentEvent, Patient
-from masspost.delivery.models import DeliveryReceipt, MessageStatus, OutboxMessage, ReceiptStatus
+from masspost.clinic.models import Clinic, ConsentEvent, Patient
+from masspost.delivery.incoming_number import TON_UNKNOWN, incoming_numbers
+from masspost.delivery.models import (
+    DeliveryReceipt,
+    InboundKind,
+    InboundMessage,
+    MessageStatus,
+    OutboxMessage,
+    ReceiptStatus,
+    remote_key,
+)
 
 log = logging.getLogger("masspost.delivery")
 
@@ -39,19 +53,39 @@ def receipt_record_many(receipts: Sequence[tuple[str, str, str]]) -> int:
     Most receipts find their message already `sent`: one UPDATE per final state moves them and nothing is
     stored. A receipt that finds nothing — its message not recorded yet, or a later part of a multipart SMS — is
     stored first and then tried again. Each statement commits on its own, in that order, so the worker, which
-    records `sent` and then looks for stored receipts, and this cannot miss each other."""
-    final = [(remote_id, RECEIPT_STATES[stat.upper()], stat.upper()[:10]) for remote_id, stat, _raw in receipts
-             if remote_id and stat.upper() in RECEIPT_STATES]
+    records `sent` and then looks for stored receipts, and this cannot miss each other. Ids are keyed as the
+    columns keep them (`remote_key`), so an id that does not fit still finds its message; a receipt the database
+    will not store anyway is dropped alone (`_store`), never the burst."""
+    final: list[tuple[str, str, str]] = [
+        (remote_key(remote_id), RECEIPT_STATES[stat.upper()], stat.upper()[:10])
+        for remote_id, stat, _raw in receipts if remote_id and stat.upper() in RECEIPT_STATES]
     matched: set[str] = set()
     for status in {s for _, s, _ in final}:
         matched |= move_sent("remote_id", [r for r, s, _ in final if s == status], status)
-    unmatched = [(r, s, stat) for r, s, stat in final if r not in matched]
-    if unmatched:
-        DeliveryReceipt.objects.bulk_create([DeliveryReceipt(remote_id=r, status=s, stat=stat)
-                                             for r, s, stat in unmatched])
-        for status in {s for _, s, _ in unmatched}:
-            matched |= move_sent("remote_id", [r for r, s, _ in unmatched if s == status], status)
+    unmatched = _store([(r, s, stat) for r, s, stat in final if r not in matched])
+    for status in {s for _, s, _ in unmatched}:
+        matched |= move_sent("remote_id", [r for r, s, _ in unmatched if s == status], status)
     return len(matched)
+
+
+def _store(receipts: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Store receipts (remote key, status, stat) for messages not recorded yet; returns those stored. Should the
+    database refuse the burst for its data (not an outage: that raises, and the SMSC delivers the burst again),
+    each receipt is tried alone, and one refused alone is logged and dropped: the hook must not fail — the SMSC
+    would deliver the same burst again and again — for one receipt that can never be written."""
+    if not receipts:
+        return []
+    try:
+        with transaction.atomic():  # on its own, as in autocommit; a savepoint inside a caller's transaction
+            DeliveryReceipt.objects.bulk_create([DeliveryReceipt(remote_id=r, status=s, stat=stat)
+                                                 for r, s, stat in receipts])
+        return receipts
+    except (DataError, IntegrityError) as exc:
+        if len(receipts) == 1:
+            log.error("a delivery receipt (%s, id of %d characters) cannot be stored (%s); acknowledged without it",
+                      receipts[0][2], len(receipts[0][0]), type(exc).__name__)
+            return []
+    return [stored for receipt in receipts for stored in _store([receipt])]
 
 
 def move_sent(column: str, keys: Sequence[Any], status: str) -> set[Any]:
@@ -110,16 +144,44 @@ def is_stop_word(text: str) -> bool:
     return _NOT_LETTERS.sub("", text).casefold() in STOP_WORDS
 
 
-def inbound_record(source: str, text: str) -> int:
-    """An incoming SMS: a stop word turns SMS off for every patient with that number. Returns how many."""
-    if not is_stop_word(text):
-        return 0
-    number = "+" + source.lstrip("+")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InboundRecorded:
+    message_id: int  # the InboundMessage row
+    kind: str  # InboundKind
+    patients: int  # patients with that number (0: it matched nobody)
+    opted_out: int  # of them, those a stop word turned SMS off for
+
+
+def inbound_record(source: str, text: str, source_ton: int = TON_UNKNOWN) -> InboundRecorded:
+    """An incoming SMS, from `source` with the SMSC's type of number `source_ton`: stored (InboundMessage) whether
+    or not it matches a patient; a stop word turns SMS off for every patient whose number it can be
+    (`incoming_numbers`, read in the clinics' countries), each with a ConsentEvent. One transaction: should it
+    fail, the hook raises and the SMSC delivers the message again."""
+    countries = sorted(set(Clinic.objects.values_list("country", flat=True)) - {""})
+    readings = incoming_numbers(source, ton=source_ton, countries=countries)
+    kind = InboundKind.STOP if is_stop_word(text) else InboundKind.OTHER
     with transaction.atomic():
-        patients = list(Patient.objects.select_for_update().filter(phone_e164=number, accepts_sms=True))
-        for patient in patients:
+        patients = Patient.objects.filter(phone_e164__in=readings) if readings else Patient.objects.none()
+        if kind == InboundKind.STOP:
+            patients = patients.select_for_update()
+        found = list(patients.only("id", "external_id", "phone_e164", "accepts_sms"))
+        opted_out = [p for p in found if p.accepts_sms] if kind == InboundKind.STOP else []
+        for patient in opted_out:
             ConsentEvent.objects.create(patient=patient, channel="sms", accepts=False, source="sms-stop")
-        Patient.objects.filter(id__in=[p.id for p in patients]).update(accepts_sms=False)
-    log.info("SMS stop word from a patient's number: %d patient(s) opted out of SMS (%s)", len(patients),
-             ", ".join(p.external_id for p in patients))
-    return len(patients)
+        Patient.objects.filter(id__in=[p.id for p in opted_out]).update(accepts_sms=False)
+        numbers = {p.phone_e164 for p in found}
+        message = InboundMessage.objects.create(
+            source=next((r for r in readings if r in numbers), readings[0] if readings else ""),
+            # PostgreSQL refuses NUL in text: a hook failing for it, the SMSC would deliver the message for ever.
+            raw_source=source.replace("\x00", "\ufffd"), source_ton=source_ton, text=text.replace("\x00", "\ufffd"),
+            kind=kind, patients=len(found), opted_out=len(opted_out))
+    # Counts and external ids only: the number and the text stay in the table.
+    if kind == InboundKind.STOP and not found:
+        log.warning("incoming SMS %d: a stop word that matched no patient (stored; nobody opted out)", message.id)
+    elif kind == InboundKind.STOP:
+        log.info("incoming SMS %d: a stop word; %d patient(s) with that number, %d opted out of SMS (%s)",
+                 message.id, len(found), len(opted_out), ", ".join(p.external_id for p in opted_out) or "none left")
+    else:
+        log.info("incoming SMS %d: %s (stored)",
+                 message.id, f"from {len(found)} patient(s)' number" if found else "matched no patient")
+    return InboundRecorded(message_id=message.id, kind=kind, patients=len(found), opted_out=len(opted_out))

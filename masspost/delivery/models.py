@@ -6,9 +6,29 @@ campaigns or audiences. Statuses and their transitions: docs/delivery.md.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
+
+# The SMSC's or SMTP server's id of a message, as stored on its row and on its receipts. SMPP allows 64 characters;
+# an id that does not fit is stored by `remote_key`, the same way in both tables and on both databases.
+REMOTE_ID_MAX = 100
+_DIGEST = 12  # hex digits of a hash that tell apart long ids with the same beginning
+
+
+def remote_key(remote_id: str) -> str:
+    """`remote_id` as the remote_id columns keep it: itself, if it fits and is printable; else its beginning, "~"
+    and a hash of the whole id — REMOTE_ID_MAX characters that name only that id (cut alone, two long ids with the
+    same first 100 characters would be one message, and a receipt would move both). PostgreSQL refuses what is
+    too long and any NUL, SQLite would keep either as it is: one rule for both, and the receipt of a message
+    stored this way finds it (docs/delivery.md, "Receipts")."""
+    if len(remote_id) <= REMOTE_ID_MAX and remote_id.isprintable():
+        return remote_id
+    digest = hashlib.blake2b(remote_id.encode("utf-8", "surrogatepass"), digest_size=_DIGEST // 2).hexdigest()
+    start = "".join(char if char.isprintable() else "?" for char in remote_id[:REMOTE_ID_MAX - _DIGEST - 1])
+    return f"{start}~{digest}"
 
 
 class MessageStatus(models.TextChoices):
@@ -50,7 +70,7 @@ class OutboxMessage(models.Model):
     deadline = models.DateTimeField()
     lease_until = models.DateTimeField(null=True, blank=True)
     leased_by = models.CharField(max_length=100, blank=True, db_default="")
-    remote_id = models.CharField(max_length=100, blank=True, db_default="")
+    remote_id = models.CharField(max_length=REMOTE_ID_MAX, blank=True, db_default="")  # remote_key(…)
     last_error = models.TextField(blank=True, db_default="")
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
@@ -81,7 +101,7 @@ class DeliveryReceipt(models.Model):
     """A delivery receipt as it came in (SMPP deliver_sm), kept so that one arriving before the worker recorded
     the submit's result still finds its message (docs/delivery.md, "Receipts")."""
 
-    remote_id = models.CharField(max_length=100)
+    remote_id = models.CharField(max_length=REMOTE_ID_MAX)  # remote_key(…)
     status = models.CharField(max_length=12, choices=ReceiptStatus.choices)
     stat = models.CharField(max_length=10)  # the SMSC's word: DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED
     received_at = models.DateTimeField(db_default=Now())
@@ -107,3 +127,27 @@ class HeldCampaign(models.Model):
     campaign = models.OneToOneField("campaigns.Campaign", on_delete=models.CASCADE, primary_key=True,
                                     related_name="+")
     held_at = models.DateTimeField(db_default=Now())
+
+
+
+class InboundKind(models.TextChoices):
+    STOP = "stop"  # the whole text is a stop word (delivery.inbound.is_stop_word)
+    OTHER = "other"
+
+
+class InboundMessage(models.Model):
+    """An SMS sent to the clinic (an SMPP deliver_sm that is not a receipt), kept whether or not it matched a
+    patient: nothing that comes in is lost (docs/delivery.md, "Stop words"). The source and the text are patient
+    data: they are kept here and nowhere else — never in a log."""
+
+    received_at = models.DateTimeField(db_default=Now())
+    source = models.CharField(max_length=16, blank=True)  # the E.164 number it was read as (matched first); "" none
+    raw_source = models.TextField()  # as the SMSC sent it
+    source_ton = models.PositiveSmallIntegerField()  # the SMSC's type of number: 0 unknown, 1 international, 2 …
+    text = models.TextField()
+    kind = models.CharField(max_length=5, choices=InboundKind.choices)
+    patients = models.PositiveIntegerField()  # patients with that number when it came (0: it matched nobody)
+    opted_out = models.PositiveIntegerField(default=0)  # of them, those it turned SMS off for
+
+    class Meta:
+        indexes = [models.Index(fields=["received_at"], name="inbound_received_at")]

@@ -38,6 +38,7 @@ from masspost.delivery.inbound import RECEIPT_STATES, receipt_record_many
 from masspost.delivery.models import MessageStatus
 from masspost.delivery.ratelimit import RateLimiter
 from masspost.delivery.turn import Accepted, ClaimedMessage, TurnResult, outbox_due_exists, outbox_turn
+from masspost.errors import GatewayConfigError
 
 log = logging.getLogger("masspost.delivery")
 
@@ -57,6 +58,12 @@ class WorkerStats:
     reclaimed: int = 0  # rows a dead worker had claimed but not handed off, put back in the queue
     database_outages: int = 0  # times the database went away and the worker waited for it
     salvaged: int = 0  # results the gateway returned during an outage, written once the database was back
+    # Incoming SMS (delivery.inbound), counted by the gateway's hook thread as they are stored.
+    incoming: int = 0
+    incoming_unmatched: int = 0  # from a number no patient has: stored, worth a look when they are stop words
+    opted_out: int = 0  # patients a stop word turned SMS off for
+    # Channels stopped for a configuration error (channel → reason): their messages stay queued (worker.worker_run).
+    stopped: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -141,7 +148,8 @@ class ChannelState:
     def adjust(self, results: list[SendResult]) -> None:
         """Back the channel off after a transient error (and restart its groups at one message); a clean group
         resets the back-off and doubles the group, up to the most."""
-        transient = next((r for r in results if r.outcome in STOPS_A_GROUP), None)
+        # A misconfigured channel is stopped, not backed off (worker.worker_run).
+        transient = next((r for r in results if r.outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN)), None)
         if transient is not None:
             self.backoff = min(CHANNEL_BACKOFF_MAX, max(1.0, self.backoff * 2))
             self.resume_at = time.monotonic() + self.backoff * random.uniform(0.8, 1.2)
@@ -209,11 +217,15 @@ class Unfinished:
 
 def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], ChannelState], worker_id: str,
                  lease: timedelta, budget: int, stats: WorkerStats, should_stop: Callable[[], bool],
-                 name: str, unfinished: Unfinished | None = None) -> int:
+                 name: str, unfinished: Unfinished | None = None,
+                 on_progress: Callable[[WorkerStats], None] | None = None) -> int:
     """Up to `budget` messages of one channel, group by group (see the module's docstring). `channel` is None
     until the first rows are claimed: then `open_channel` opens the gateway. Returns how many rows were
     claimed; every one of them is recorded, given back, or — only if this worker dies — left to its lease.
-    Should the database fail meanwhile, what the gateway returned goes to `unfinished` (`Unfinished.salvage`)."""
+    Should the database fail meanwhile, what the gateway returned goes to `unfinished` (`Unfinished.salvage`).
+    `on_progress` gets the running `stats` after each recorded group. A *misconfigured* result ends the turn: the
+    groups in flight are finished and recorded, nothing more is claimed, every row not written goes back to the
+    queue untouched, and `GatewayConfigError` says why."""
     if should_stop():
         return 0
 
@@ -240,6 +252,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
     answered: list[tuple[ClaimedMessage, SendResult]] = []  # its results, until they are recorded
     beginning: list[ClaimedMessage] = []  # a group being begun
     channel.limiter_lost = False
+    misconfigured = ""  # why the gateway can send nothing until its configuration is fixed
     try:
         while fresh or in_flight:
             if fresh:
@@ -259,8 +272,10 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             answered = list(zip(rows, results, strict=False))
             accepted = _record_failures(rows, results, worker_id, stats)
             channel.adjust(results)
+            misconfigured = misconfigured or next(
+                (r.error for r in results if r.outcome is Outcome.MISCONFIGURED), "")
             unsent = rows[len(results):]  # a transient error stopped the group: these were never written
-            more = not unsent and budget > 0 and _go_on(channel, should_stop)
+            more = not unsent and not misconfigured and budget > 0 and _go_on(channel, should_stop)
             fresh = _record(channel, accepted, awaiting, claim, min(channel.group, budget) if more else 0, give_back)
             popped, answered = [], []
             channel.limiter_lost = False  # the database answered: the next group takes the shared slots again
@@ -268,6 +283,8 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             stats.sent += len(accepted)
             if unsent:
                 stats.released += outbox_release(rows=unsent, worker_id=worker_id, now=timezone.now())
+            if on_progress is not None:
+                on_progress(stats)
         if awaiting.row_ids or awaiting.new:
             # The turn is over: receipts held meanwhile and stored ones for the last group are written; later
             # receipts go to the hooks.
@@ -287,6 +304,8 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
                 unfinished.hold(popped, beginning, in_flight)
         raise
     stats.claimed += claimed
+    if misconfigured:
+        raise GatewayConfigError(misconfigured)
     return claimed
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from masspost.delivery.models import DeliveryReceipt, HeldCampaign, MessageStatus, OutboxMessage
+from masspost.delivery.models import DeliveryReceipt, HeldCampaign, MessageStatus, OutboxMessage, remote_key
 
 # What a gateway needs and what recording a failure needs (attempts, deadline): nothing else is read back.
 COLUMNS = ("id", "campaign_id", "patient_ref", "channel", "address", "language", "subject", "body", "encoding",
@@ -149,7 +149,7 @@ def _record(accepted: Sequence[Accepted], worker_id: str, now: dt.datetime) -> _
     stamp = _stamp(now)
     params: list[Any] = [stamp, stamp]
     for row in accepted:
-        params += [row.id, str(row.status), row.remote_id[:100]]
+        params += [row.id, str(row.status), remote_key(row.remote_id)]
     params += [MessageStatus.SENDING.value, MessageStatus.UNKNOWN.value, worker_id]
     return "recorded", sql, params
 

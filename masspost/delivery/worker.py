@@ -9,7 +9,9 @@ itself. A dead worker therefore leaves at most one window unknown; claims it gav
 
 A transient error also backs off its whole channel for a while (1 s doubling to 30 s, reset by a success): a
 throttling SMSC or a greylisting relay is not hammered with the rest of the batch, which goes back to the queue
-untouched, and the other channel keeps going.
+untouched, and the other channel keeps going. A configuration error (credentials refused, a certificate not
+trusted) stops its channel for good: its messages stay queued, the other channel keeps going, and the worker
+ends with `GatewayConfigError` when it stops — at once when no channel is left (docs/delivery.md).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from masspost.delivery.inbound import (
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn, connection_works
 from masspost.delivery.ratelimit import RateLimiter
+from masspost.errors import GatewayConfigError
 
 __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
 
@@ -80,10 +83,13 @@ class GatewayConfig:
 
 def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timedelta = timedelta(minutes=5),
                poll: float = 1.0, gateways: GatewayConfig | None = None,
-               should_stop: Callable[[], bool] = lambda: False) -> WorkerStats:
+               should_stop: Callable[[], bool] = lambda: False,
+               on_progress: Callable[[WorkerStats], None] | None = None) -> WorkerStats:
     """Deliver until stopped (or, with `until_idle`, until nothing is due). Each channel in turn gets up to
     `batch_size` messages before the other's turn (delivery.pipeline); dead workers' leases and passed deadlines
-    are looked at every HOUSEKEEPING seconds, and always before the worker calls itself idle."""
+    are looked at every HOUSEKEEPING seconds, and always before the worker calls itself idle. `on_progress` is
+    called with the running `WorkerStats` (the same object each time) after each recorded group: often, so it
+    must be cheap — a terminal line throttles its own redraws."""
     config = gateways or GatewayConfig.from_settings()
     # Unique to this process: a container's worker restarted as pid 1 again must not take its predecessor's rows
     # for its own (outbox_release_unbegun gives back what the worker holds).
@@ -111,13 +117,19 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                     claimed = 0
                     for name in config.urls:
                         channel = channels.get(name)
-                        if channel is None or not channel.resting():
+                        if name in stats.stopped or (channel is not None and channel.resting()):
+                            continue
+                        try:
                             claimed += channel_turn(
                                 channel, name=name,
-                                open_channel=functools.partial(_open_channel, name, config, channels),
+                                open_channel=functools.partial(_open_channel, name, config, channels, stats),
                                 worker_id=worker_id, lease=lease, budget=batch_size, stats=stats,
-                                should_stop=should_stop, unfinished=unfinished)
+                                should_stop=should_stop, unfinished=unfinished, on_progress=on_progress)
+                        except GatewayConfigError as exc:
+                            _stop_channel(name, str(exc), channels, stats)
                     outages = 0
+                    if len(stats.stopped) == len(config.urls):
+                        break  # nothing left that this worker could send
                 except (OperationalError, InterfaceError) as exc:
                     if connection_works():
                         raise  # the database answered with an error (a deadlock, a timeout, SQLite's lock): a bug
@@ -145,7 +157,25 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
             if recovering:  # stopped, or given up, while the database was away: one last try to write what is known
                 with contextlib.suppress(DatabaseError):
                     _recover(unfinished, worker_id, stats)
+    if stats.stopped:
+        raise GatewayConfigError("; ".join(f"{name} gateway stopped: {stats.stopped[name]} — its messages stay "
+                                           f"queued; fix MASSPOST_{name.upper()}_URL and start the worker again"
+                                           for name in config.urls if name in stats.stopped))
     return stats
+
+
+def _stop_channel(name: str, reason: str, channels: dict[str, ChannelState], stats: WorkerStats) -> None:
+    """A configuration error (credentials refused, a certificate not trusted): nothing can be sent on the channel
+    until the operator fixes it, and trying again would only repeat the refusal (a provider may lock the account
+    after a few). Its gateway is closed and the channel stays stopped for this worker's life; its messages were
+    given back to the queue untouched. The other channel goes on (docs/delivery.md)."""
+    channel = channels.pop(name, None)
+    if channel is not None:
+        with contextlib.suppress(Exception):
+            channel.close()
+    stats.stopped[name] = reason
+    log.error("%s gateway stopped: %s; its messages stay queued until the worker is started again with a working "
+              "MASSPOST_%s_URL", name, reason, name.upper())
 
 
 def _recover(unfinished: Unfinished, worker_id: str, stats: WorkerStats) -> None:
@@ -205,25 +235,34 @@ def _housekeep(stats: WorkerStats, sweep: bool) -> None:
                 break
 
 
-def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelState]) -> ChannelState:
+def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelState],
+                  stats: WorkerStats) -> ChannelState:
     url = config.urls[name]
     gateway = gateway_from_url(url, on_delivery_receipt=_on_reader_thread(receipt_record),
                                on_delivery_receipts=_on_reader_thread(receipt_record_many),
-                               on_incoming=_on_reader_thread(inbound_record),
+                               on_incoming=_on_reader_thread(functools.partial(_record_incoming, stats)),
                                # results are recorded before `settle`: early receipts ride along with them
                                hold_receipts=True, on_hook_thread_exit=_close_thread_connection)
-    gateway.open()
     try:
+        gateway.open()  # GatewayConfigError before anything is claimed: the channel is stopped (`_stop_channel`)
         parts = urlsplit(url)
         limiter = RateLimiter(name=f"{name}:{parts.scheme}:{parts.hostname or parts.path}:{parts.port or ''}",
                               per_second=config.rates.get(name, 0))
         window = getattr(gateway, "window", None) or max(1, config.group)
         channel = ChannelState(name=name, gateway=gateway, limiter=limiter, window=window)
     except BaseException:
-        gateway.close()  # an SMPP bind and its threads must not outlive a channel that never was
+        gateway.close()  # an SMPP bind and its threads, an SMTP connection, must not outlive a channel that never was
         raise
     channels[name] = channel
     return channel
+
+
+def _record_incoming(stats: WorkerStats, source: str, text: str, source_ton: int) -> None:
+    """An incoming SMS stored (delivery.inbound) and counted in the worker's stats, on the gateway's hook thread."""
+    recorded = inbound_record(source, text, source_ton)
+    stats.incoming += 1
+    stats.incoming_unmatched += recorded.patients == 0
+    stats.opted_out += recorded.opted_out
 
 
 def _close_thread_connection() -> None:

@@ -166,8 +166,8 @@ def test_stop_word_opts_out_every_patient_with_the_number(make_patient: Any) -> 
     a = make_patient(phone="5123 4567", phone_e164="+37251234567")
     b = make_patient(phone="+372 5123 4567", phone_e164="+37251234567")
     other = make_patient()
-    assert inbound_record("37251234567", "Lõpeta") == 2
-    assert inbound_record("37251234567", "Tere") == 0
+    assert inbound_record("37251234567", "Lõpeta", 1).opted_out == 2
+    assert inbound_record("37251234567", "Tere", 1).opted_out == 0
     assert set(Patient.objects.filter(accepts_sms=False).values_list("id", flat=True)) == {a.id, b.id}
     assert Patient.objects.get(id=other.id).accepts_sms
     events = list(ConsentEvent.objects.values_list("patient_id", "channel", "accepts", "source"))

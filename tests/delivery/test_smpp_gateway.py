@@ -13,7 +13,9 @@ import pytest
 from masspost import sms
 from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage
 from masspost.delivery.gateways.smpp import SMPPGateway, from_url
+from masspost.errors import GatewayConfigError
 from tests.peers.net import LOOPBACK, free_port
+from tests.peers.refusing_smsc import ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID, BindRefusingSMSC
 from tests.peers.smsc import ESME_RINVDSTADR, ESME_RMSGQFUL, ESME_RTHROTTLED, SMSCPeer
 
 GSM_TEXT = "Tere, Mäe! Visiit 12.01 kl 10:00. Hind 20€ {info} ~ [x]"
@@ -240,9 +242,11 @@ def test_incoming_messages_reach_the_hook_and_a_failing_hook_asks_for_redelivery
         assert smsc.push_mo(
             source="37255512345", destination="Kliinik", payload=ucs2.encode("utf-16-be"), data_coding=8
         )
-        assert incoming.wait_for(2) == [("37255512345", "STOP"), ("37255512345", ucs2)]
+        assert smsc.push_mo(source="55512345", destination="Kliinik", payload=b"Stop", source_ton=2)
+        # The type of number comes along: how to read the source is the hook's business (delivery.inbound).
+        assert incoming.wait_for(3) == [("37255512345", "STOP", 1), ("37255512345", ucs2, 1), ("55512345", "Stop", 2)]
 
-        def broken(source: str, text: str) -> None:
+        def broken(source: str, text: str, source_ton: int) -> None:
             raise RuntimeError("store down")
 
         gateway.on_incoming = broken
@@ -279,6 +283,44 @@ def test_unreachable_smsc_is_transient_and_reconnects_back_off() -> None:
         assert result.outcome is Outcome.TRANSIENT
         assert result.error.startswith("SMPP reconnect backoff")
         assert "cannot connect/bind: ConnectionError" in result.error
+
+
+@pytest.mark.parametrize(("status", "name"), [
+    (ESME_RINVPASWD, "ESME_RINVPASWD (0x0000000E)"),
+    (ESME_RINVSYSID, "ESME_RINVSYSID (0x0000000F)"),
+    (ESME_RBINDFAIL, "ESME_RBINDFAIL (0x0000000D)"),
+])
+def test_a_refused_bind_is_a_configuration_error_and_is_not_tried_again(status: int, name: str) -> None:
+    # Wrong credentials fail every message alike, and an SMSC may lock an account after a few refused binds.
+    peer = BindRefusingSMSC.start_refusing(status)
+    gateway = from_url(f"smpp://masspost:secret@{peer.host}:{peer.port}?timeout=2")
+    try:
+        with pytest.raises(GatewayConfigError) as raised:
+            gateway.open()
+        results = gateway.send_many([make_sms(message_id=1), make_sms(message_id=2)])
+    finally:
+        gateway.close()
+        peer.stop()
+
+    assert name in str(raised.value) and f"{peer.host}:{peer.port}" in str(raised.value)
+    assert "secret" not in str(raised.value) and "masspost" not in str(raised.value)
+    assert [r.outcome for r in results] == [Outcome.MISCONFIGURED]  # the rest of the batch was never written
+    assert name in results[0].error
+    assert peer.binds == 1
+
+
+def test_a_bind_refused_for_another_reason_stays_transient() -> None:
+    peer = BindRefusingSMSC.start_refusing(0x08)  # ESME_RSYSERR: the SMSC's own trouble
+    gateway = from_url(f"smpp://masspost:secret@{peer.host}:{peer.port}?timeout=2")
+    try:
+        gateway.open()  # logged, not raised
+        result = gateway.send(make_sms())
+    finally:
+        gateway.close()
+        peer.stop()
+
+    assert result.outcome is Outcome.TRANSIENT
+    assert "ESME_RSYSERR" in result.error
 
 
 def test_enquire_link_keeps_the_link_checked(smsc: SMSCPeer) -> None:

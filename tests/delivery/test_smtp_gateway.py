@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import socket
 from collections.abc import Iterator
 from email.utils import getaddresses, parsedate_to_datetime
@@ -10,6 +11,7 @@ import pytest
 
 from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage
 from masspost.delivery.gateways.smtp import SMTPGateway, _dot_stuffed, from_url
+from masspost.errors import GatewayConfigError
 from tests.peers.net import LOOPBACK, TestCertificates
 from tests.peers.smtp_server import SMTPPeer
 
@@ -133,30 +135,103 @@ def test_starttls_and_auth(smtp_starttls_server: SMTPPeer, certificates: TestCer
     assert server.auth_attempts[-1][1] is True
 
 
-def test_wrong_password_is_transient_not_a_failed_campaign(
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # aiosmtpd agrees with us
+def test_auth_over_a_plain_connection_only_when_the_url_asks_for_it() -> None:
+    server = SMTPPeer.start(users={"clinic": "s3cret pass"}, auth_require_tls=False)  # a relay on this machine
+    try:
+        with pytest.raises(ValueError, match="clear text"):
+            from_url(f"smtp://clinic:s3cret%20pass@{server.host}:{server.port}")
+        assert server.connection_count == 0  # refused before anything went out
+
+        gateway = from_url(f"smtp://clinic:s3cret%20pass@{server.host}:{server.port}?auth_without_tls=1")
+        gateway.open()
+        try:
+            result = gateway.send(make_message())
+        finally:
+            gateway.close()
+        assert result.outcome is Outcome.ACCEPTED, result.error
+        [mail] = server.wait_for_messages(1)
+        assert (mail.tls, mail.login) == (False, "clinic")
+    finally:
+        server.stop()
+
+
+def test_wrong_password_is_a_configuration_error_at_open_and_at_send(
+    smtp_starttls_server: SMTPPeer, certificates: TestCertificates
+) -> None:
+    # Every message would fail alike until the password is fixed: not a retry per message until its deadline.
+    server = smtp_starttls_server
+    gateway = from_url(f"smtp://clinic:wrong@{server.host}:{server.port}?starttls=1&cafile={certificates.ca_file}")
+    with pytest.raises(GatewayConfigError) as raised:
+        gateway.open()
+    result = gateway.send(make_message())
+    gateway.close()
+
+    assert "AUTH rejected" in str(raised.value) and "535" in str(raised.value)
+    assert f"{server.host}:{server.port}" in str(raised.value) and "wrong" not in str(raised.value)
+    assert result.outcome is Outcome.MISCONFIGURED
+    assert "AUTH rejected" in result.error and "535" in result.error
+    assert server.received == []
+    assert len(server.auth_attempts) <= 2  # one login (PLAIN, then LOGIN): `send` does not try the password again
+
+
+def test_a_password_changed_under_a_running_gateway_is_a_configuration_error(
     smtp_starttls_server: SMTPPeer, certificates: TestCertificates
 ) -> None:
     server = smtp_starttls_server
-    gateway = from_url(f"smtp://clinic:wrong@{server.host}:{server.port}?starttls=1&cafile={certificates.ca_file}")
+    gateway = from_url(f"smtp://clinic:s3cret%20pass@{server.host}:{server.port}?starttls=1"
+                       f"&cafile={certificates.ca_file}")
     gateway.open()
-    result = gateway.send(make_message())
-    gateway.close()
+    try:
+        assert gateway.send(make_message(message_id=1)).outcome is Outcome.ACCEPTED
+        server.change_password("clinic", "rotated")
+        server.drop_connections()  # the reconnect has to AUTH again
 
-    assert result.outcome is Outcome.TRANSIENT
-    assert "AUTH" in result.error and "535" in result.error
-    assert server.received == []
+        result = gateway.send(make_message(message_id=2))
+    finally:
+        gateway.close()
+
+    assert result.outcome is Outcome.MISCONFIGURED, result.error
+    assert len(server.wait_for_messages(1)) == 1
 
 
-def test_untrusted_certificate_is_refused(smtp_starttls_server: SMTPPeer) -> None:
-    server = smtp_starttls_server
+def test_a_temporary_auth_failure_stays_transient() -> None:
+    class Temporary(smtplib.SMTPAuthenticationError):
+        pass
+
+    gateway = SMTPGateway(host="mail.example.ee", port=587)
+    reason = gateway._configuration_error(Temporary(454, b"4.7.0 Temporary authentication failure"))
+    assert reason is None  # a 4xx to AUTH: try again later, as with any 4xx
+
+
+def test_untrusted_certificate_is_a_configuration_error(smtp_starttls_server: SMTPPeer) -> None:
+    server = smtp_starttls_server  # its certificate is signed by the test CA, which this URL does not name
     gateway = from_url(f"smtp://clinic:s3cret%20pass@{server.host}:{server.port}?starttls=1")
-    gateway.open()
+    with pytest.raises(GatewayConfigError, match="certificate") as raised:
+        gateway.open()
     result = gateway.send(make_message())
     gateway.close()
 
-    assert result.outcome is Outcome.TRANSIENT
+    assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value) and "cafile=" in str(raised.value)
+    assert result.outcome is Outcome.MISCONFIGURED
     assert "CERTIFICATE_VERIFY_FAILED" in result.error
-    assert server.received == []
+    assert server.received == [] and server.auth_attempts == []  # the password never went out
+
+
+def test_implicit_tls_with_an_untrusted_certificate_is_a_configuration_error(smtps_server: SMTPPeer) -> None:
+    gateway = from_url(f"smtps://{smtps_server.host}:{smtps_server.port}")
+    with pytest.raises(GatewayConfigError, match="CERTIFICATE_VERIFY_FAILED"):
+        gateway.open()
+    assert gateway.send(make_message()).outcome is Outcome.MISCONFIGURED
+    gateway.close()
+
+
+def test_a_server_that_does_not_offer_starttls_is_a_configuration_error(smtp_server: SMTPPeer) -> None:
+    gateway = from_url(plain_url(smtp_server, "starttls=1&timeout=5"))
+    with pytest.raises(GatewayConfigError, match="STARTTLS"):
+        gateway.open()
+    gateway.close()
+    assert smtp_server.received == []
 
 
 def test_implicit_tls(smtps_server: SMTPPeer, certificates: TestCertificates) -> None:

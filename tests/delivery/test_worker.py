@@ -204,3 +204,25 @@ def test_a_send_written_but_never_answered_is_unknown_and_never_retried(queued: 
     assert unknown.lease_until is None and unknown.sent_at is not None
     assert statuses() == {"unknown": 1, "sent": 5}
     assert worker_run(until_idle=True, gateways=MEMORY).sent == 0  # not sent again by itself
+
+
+def test_on_progress_sees_the_running_stats_grow_group_by_group(make_patient: Any) -> None:
+    # The CLI's live line: called after each recorded group with the worker's own running counters.
+    for _ in range(7):
+        make_patient()
+    campaign_send(spec=CampaignSpec.from_dict(campaign(channel="email", content={
+        "et": {"email_subject": "S", "email_body": "Tere {first_name}"}})), scope=Scope.operator())
+    seen: list[tuple[int, int]] = []
+    running: list[object] = []
+
+    def progress(stats: Any) -> None:
+        seen.append((stats.sent, stats.failed))
+        running.append(stats)
+
+    stats = worker_run(until_idle=True, gateways=GatewayConfig(urls=MEMORY.urls, group=4), on_progress=progress)
+
+    assert stats.sent == 7
+    assert len(seen) >= 4  # groups of two: every one of them reported
+    assert [sent for sent, _failed in seen] == sorted(sent for sent, _failed in seen)
+    assert seen[0][0] < 7 and seen[-1] == (7, 0)
+    assert all(s is stats for s in running)  # the running counters themselves, not a copy per call

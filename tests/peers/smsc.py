@@ -239,25 +239,29 @@ class SMSCPeer:
         with contextlib.suppress(smpp34.SmppError):
             await self._deliver_receipt(session_id, event.destination_addr, event.source_addr, message_id)
 
-    async def _deliver_receipt(self, session_id: str, source: str, destination: str, message_id: str) -> None:
+    async def _deliver_receipt(self, session_id: str, source: str, destination: str, message_id: str,
+                               with_tlvs: bool = True) -> bool:
+        """True when the ESME acknowledged the receipt with ESME_ROK."""
         esme = self._esmes.get(session_id)
         if esme is None:
-            return
+            return False
         stat = self.receipt_stat
         text = (
             f"id:{message_id} sub:001 dlvrd:001 submit date:2611251200 done date:2611251201 stat:{stat} err:000 text:"
         )
         states = {"DELIVRD": 2, "EXPIRED": 3, "UNDELIV": 5, "REJECTD": 8}
-        await esme.deliver_sm(
+        tlvs = [
+            smpp34.Tlv(TLV_RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\0"),
+            smpp34.Tlv(TLV_MESSAGE_STATE, bytes([states.get(stat, 7)])),
+        ]
+        response = await esme.deliver_sm(
             destination,
             text.encode("ascii"),
             source_addr=source,
             esm_class=0x04,
-            tlvs=[
-                smpp34.Tlv(TLV_RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\0"),
-                smpp34.Tlv(TLV_MESSAGE_STATE, bytes([states.get(stat, 7)])),
-            ],
+            tlvs=tlvs if with_tlvs else [],
         )
+        return response.is_success
 
     # -- control from the test thread ----------------------------------------------------------------------
 
@@ -277,13 +281,15 @@ class SMSCPeer:
         with self._changed:
             self._drop_next += count
 
-    def push_mo(self, *, source: str, destination: str, payload: bytes, data_coding: int = 0) -> bool:
-        """Send a mobile-originated deliver_sm to the first bound ESME; True if it was acked with 0."""
+    def push_mo(self, *, source: str, destination: str, payload: bytes, data_coding: int = 0, source_ton: int = 1,
+                source_npi: int = 1) -> bool:
+        """Send a mobile-originated deliver_sm to the first bound ESME; True if it was acked with 0. The source's
+        type of number: 1 international (the default), 2 national, 0 unknown, 5 alphanumeric."""
 
         async def push() -> bool:
             esme = next(iter(self._esmes.values()))
             response = await esme.deliver_sm(
-                destination, payload, source_addr=source, source_addr_ton=1, source_addr_npi=1,
+                destination, payload, source_addr=source, source_addr_ton=source_ton, source_addr_npi=source_npi,
                 data_coding=data_coding,
             )  # fmt: skip
             return response.is_success
@@ -292,11 +298,12 @@ class SMSCPeer:
         self.wait_for(lambda: bool(self._esmes), "a bound ESME to push to")
         return self._call(push())
 
-    def push_receipt(self, message_id: str, *, source: str = "", destination: str = "") -> bool:
+    def push_receipt(self, message_id: str, *, source: str = "", destination: str = "", with_tlvs: bool = True) -> bool:
+        """Send a delivery receipt for `message_id` to the first bound ESME; True if it was acked with 0. Without
+        TLVs the id is only in the text (as some SMSCs send it, and as an id too long for the TLV must go)."""
         async def push() -> bool:
             session_id = next(iter(self._esmes))
-            await self._deliver_receipt(session_id, source, destination, message_id)
-            return True
+            return await self._deliver_receipt(session_id, source, destination, message_id, with_tlvs)
 
         self.wait_for(lambda: bool(self._esmes), "a bound ESME to push to")
         return self._call(push())

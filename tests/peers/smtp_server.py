@@ -1,11 +1,13 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it receives and misbehaves on request.
 
 server = SMTPPeer.start()            # or SMTPPeer.start(tls=certs, starttls=True, users={"u": "p"})
+                                     # (AUTH offered only after STARTTLS unless auth_require_tls=False)
 server.fail_next(451, count=2)       # the next two messages get 451 at DATA
 server.fail_recipient("x@y.ee", 550) # this recipient is refused at RCPT
 server.drop_next(1)                  # the next MAIL FROM closes the connection instead of answering
 server.drop_after_data(1)            # the next message is kept, then the connection closed before the answer
 server.drop_connections()            # close every open connection now (an idle-timeout, say)
+server.change_password("u", "new")   # AUTH wants another password from now on
 server.wait_for_messages(3)
 server.stop()
 """
@@ -180,6 +182,7 @@ class SMTPPeer:
         implicit_tls: bool = False,
         starttls: bool = False,
         users: dict[str, str] | None = None,
+        auth_require_tls: bool = True,
     ) -> SMTPPeer:
         handler = _RecordingHandler(users or {})
         kwargs: dict[str, Any] = {"enable_SMTPUTF8": True}
@@ -190,7 +193,7 @@ class SMTPPeer:
         if starttls:
             kwargs.update(tls_context=context, require_starttls=True)
         if users:
-            kwargs.update(authenticator=handler.authenticate, auth_required=True, auth_require_tls=True)
+            kwargs.update(authenticator=handler.authenticate, auth_required=True, auth_require_tls=auth_require_tls)
         controller = Controller(
             handler,
             hostname=LOOPBACK,
@@ -239,6 +242,11 @@ class SMTPPeer:
     def fail_recipient(self, address: str, code: int) -> None:
         with self._handler.changed:
             self._handler.behaviour.fail_recipients[address.lower()] = code
+
+    def change_password(self, user: str, password: str) -> None:
+        """From now on AUTH as `user` takes `password` (a provider's password changed under a running worker)."""
+        with self._handler.changed:
+            self._handler.users[user] = password
 
     def drop_next(self, count: int = 1) -> None:
         """Close the connection instead of answering the next `count` MAIL FROM commands."""

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from masspost.delivery.gateways.base import Gateway
-from masspost.errors import MasspostError
+from masspost.errors import GatewayConfigError, MasspostError
 
 _SCHEMES = {
     "file": "masspost.delivery.gateways.file",
@@ -21,16 +21,25 @@ _SCHEMES = {
 
 
 def gateway_from_url(url: str, **hooks: Any) -> Gateway:
-    """The gateway for `url`; `hooks` (on_delivery_receipt, on_incoming, …) go to the gateways that take them."""
+    """The gateway for `url`; `hooks` (on_delivery_receipt, on_incoming, …) go to the gateways that take them.
+    A URL that cannot be used raises `GatewayConfigError`, which never names the URL's user name or password: the
+    gateways parse with gateways.url, whose errors never quote the URL."""
     scheme = urlsplit(url).scheme
     module = _SCHEMES.get(scheme)
     if module is None:
-        raise MasspostError(f"unknown gateway URL scheme {scheme + ':' if scheme else url!r} "
-                            f"(use one of {', '.join(s + ':' for s in _SCHEMES)})")
+        choices = ", ".join(s + ":" for s in _SCHEMES)
+        # Without "//" after it, what urllib calls the scheme of "user:password@host" is the user name.
+        if scheme and (url.startswith(f"{scheme}://") or "@" not in url):
+            raise GatewayConfigError(f"unknown gateway URL scheme '{scheme}:' (use one of {choices})")
+        raise GatewayConfigError(f"not a gateway URL: it starts with one of {choices} "
+                                 "(e.g. smtp://user:password@host:587?starttls=1)")
     factory = import_module(module).from_url
     accepted = inspect.signature(factory).parameters
     try:
         gateway: Gateway = factory(url, **{k: v for k, v in hooks.items() if k in accepted})
     except ValueError as exc:
-        raise MasspostError(f"bad {scheme} gateway URL: {exc}") from None
+        raise GatewayConfigError(f"bad {scheme} gateway URL: {exc}") from None
+    except MasspostError as exc:  # a gateway that says so itself (file://)
+        raise GatewayConfigError(str(exc)) from None
     return gateway
+

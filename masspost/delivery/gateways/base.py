@@ -7,7 +7,9 @@ that can keep several messages in flight on one connection (SMPP's window) also 
 message was accepted (with the remote id, when the peer gives one) or failed, and whether the
 failure is transient (retry later) or permanent (do not retry). Connection-level trouble that
 makes every following message fail too is also reported as a transient result; the worker then
-backs off. See docs/delivery.md.
+backs off — unless only a change of configuration can help (credentials refused, a TLS certificate not
+trusted): `open` raises `masspost.errors.GatewayConfigError` and `send` returns a *misconfigured* result, and
+the worker stops the channel. See docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -47,10 +49,13 @@ class Outcome(enum.StrEnum):
     TRANSIENT = "transient"  # retry later with backoff
     PERMANENT = "permanent"  # never retry; keep the reason
     UNKNOWN = "unknown"  # written, never answered: the provider may have it — never retried by itself
+    # Nothing can be sent until the configuration is fixed (credentials refused, TLS certificate not trusted);
+    # nothing of this message was written: it goes back to the queue untouched and the worker stops the channel.
+    MISCONFIGURED = "misconfigured"
 
 
-# A group stops at these, and the channel backs off: the rest of the group is never written.
-STOPS_A_GROUP = frozenset({Outcome.TRANSIENT, Outcome.UNKNOWN})
+# A group stops at these: the rest of the group is never written.
+STOPS_A_GROUP = frozenset({Outcome.TRANSIENT, Outcome.UNKNOWN, Outcome.MISCONFIGURED})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,6 +82,10 @@ class SendResult:
     @classmethod
     def unknown(cls, error: str) -> SendResult:
         return cls(outcome=Outcome.UNKNOWN, error=error)
+
+    @classmethod
+    def misconfigured(cls, error: str) -> SendResult:
+        return cls(outcome=Outcome.MISCONFIGURED, error=error)
 
 
 class Gateway(Protocol):

@@ -8,7 +8,7 @@ most `window` outstanding across the connection, and returns when all their subm
 (`send` is `send_many` of one message). A reader thread owns the socket's
 receiving side: it matches responses to waiting senders, answers enquire_link, sends one itself
 when the link has been quiet for `enquire_link` seconds, and hands deliver_sm to the hooks
-(`on_delivery_receipt(remote_id, stat, raw_text)`, `on_incoming(source, text)`), which run on a
+(`on_delivery_receipt(remote_id, stat, raw_text)`, `on_incoming(source, text, source_ton)`), which run on a
 second thread, "smpp-hooks", so that a hook's database write never holds up the responses; a
 deliver_sm is acknowledged after its hook returned, so an exception in a hook makes the SMSC
 redeliver (ESME_RX_T_APPN) instead of losing a receipt.
@@ -20,8 +20,10 @@ parts are in `last_part_ids` after each send and in the INFO log line.
 
 Classification: ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR, ESME_RX_T_APPN, a lost connection and a
 response timeout are transient; every other command_status is permanent, with its name and hex kept.
-Bind trouble is transient (it would fail every message alike). A dropped connection is reopened by
-the next `send`; failed reconnects back off exponentially (1 s doubling to 60 s) meanwhile `send`
+Bind trouble is transient (it would fail every message alike) — except a bind refused for the account
+(ESME_RINVPASWD, ESME_RINVSYSID, ESME_RBINDFAIL): `open` raises `GatewayConfigError`, `send` returns
+*misconfigured*, and the gateway never binds with those credentials again. A dropped connection is reopened
+by the next `send`; failed reconnects back off exponentially (1 s doubling to 60 s) meanwhile `send`
 returns transient at once.
 
 No Django here, and no patient data in logs: smpplib's own logger (which hex-dumps PDUs) is muted.
@@ -40,18 +42,26 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from masspost.delivery.gateways.base import OutgoingMessage, SendResult
-from masspost.delivery.gateways.smpp_pdu import ESME_ROK, TRANSIENT_STATUSES, status_text, submit_params
+from masspost.delivery.gateways.smpp_pdu import (
+    BIND_REFUSALS,
+    ESME_ROK,
+    TRANSIENT_STATUSES,
+    status_text,
+    submit_params,
+)
 from masspost.delivery.gateways.smpp_receipts import HeldReceipts, deliver_many
 from masspost.delivery.gateways.smpp_session import Pending, Session, SMPPError
+from masspost.delivery.gateways.url import parse_gateway_url
+from masspost.errors import GatewayConfigError
 
 logger = logging.getLogger(__name__)
 
 ReceiptHook = Callable[[str, str, str], None]
 ReceiptsHook = Callable[[list[tuple[str, str, str]]], None]  # many (remote_id, stat, raw_text) at once
-IncomingHook = Callable[[str, str], None]
+IncomingHook = Callable[[str, str, int], None]  # (source, text, source_ton: the SMSC's type of number)
 
 
 @dataclass(eq=False)
@@ -97,7 +107,7 @@ class SMPPGateway:
         self.on_hook_thread_exit = on_hook_thread_exit  # called on each session's hook thread as it ends
         # With hold_receipts, a receipt for a message whose result the caller has not recorded yet is held
         # (unacknowledged) and reported in that message's SendResult instead of going to the hooks; `settle`
-        # acknowledges it once the caller has recorded the result (docs/delivery.md, "Receipts and replies").
+        # acknowledges it once the caller has recorded the result (docs/delivery.md, "Receipts").
         self.hold_receipts = hold_receipts
         self._held = HeldReceipts()
         self.last_part_ids: tuple[str, ...] = ()
@@ -108,12 +118,14 @@ class SMPPGateway:
         self._failures = 0
         self._last_failure = ""
         self._next_attempt = 0.0
+        self._misconfigured = ""  # why the SMSC refused the credentials: no bind is tried again
         self._references = itertools.count(random.randrange(256))
 
     # -- connection -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Bind now; a failure is logged and reported by each `send` as transient."""
+        """Bind now. A bind refused for the credentials raises `GatewayConfigError`; any other failure is logged
+        and reported by each `send` as transient."""
         try:
             self._bound_session()
         except SMPPError as exc:
@@ -134,6 +146,9 @@ class SMPPGateway:
         with self._session_lock:
             if self._session is not None and self._session.alive:
                 return self._session
+            if self._misconfigured:
+                # Never bind again with credentials the SMSC refused: some lock the account after a few tries.
+                raise GatewayConfigError(self._misconfigured)
             now = time.monotonic()
             if now < self._next_attempt:
                 wait = self._next_attempt - now
@@ -142,6 +157,10 @@ class SMPPGateway:
             try:
                 session.start()
             except SMPPError as exc:
+                if exc.bind_status in BIND_REFUSALS:
+                    self._misconfigured = (f"SMPP {self.host}:{self.port}: {exc}: check the system_id, the "
+                                           "password and system_type= with the provider")
+                    raise GatewayConfigError(self._misconfigured) from None
                 self._last_failure = str(exc)
                 self._failures += 1
                 delay = min(60.0, 2.0 ** (self._failures - 1)) * random.uniform(0.8, 1.2)
@@ -185,6 +204,9 @@ class SMPPGateway:
                 if batch.session is None:
                     try:
                         batch.session = self._bound_session()
+                    except GatewayConfigError as exc:
+                        batch.results.append(SendResult.misconfigured(str(exc)))
+                        break
                     except SMPPError as exc:
                         batch.results.append(SendResult.transient(f"SMPP {exc}"))
                         break
@@ -307,30 +329,26 @@ def from_url(
     on_hook_thread_exit: Callable[[], None] | None = None,
 ) -> SMPPGateway:
     """A gateway from an ``smpp://system_id:password@host:port?…`` URL (options in docs/delivery.md)."""
-    parts = urlsplit(url)
-    if parts.scheme != "smpp":
-        raise ValueError(f"not an SMPP URL scheme: {parts.scheme!r}")
-    if not parts.hostname or not parts.username:
+    if urlsplit(url).scheme != "smpp":
+        raise ValueError("not an SMPP URL: it starts with smpp://")
+    parts = parse_gateway_url(url, kind="SMPP", options={"window", "enquire_link", "timeout", "system_type",
+                                                         "source_ton", "source_npi"})
+    if not parts.username:
         raise ValueError("SMPP URL needs system_id@host")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    known = {"window", "enquire_link", "timeout", "system_type", "source_ton", "source_npi"}
-    unknown = set(query) - known
-    if unknown:
-        raise ValueError(f"unknown SMPP URL option(s): {', '.join(sorted(unknown))}")
-    window = int(query.get("window", "10"))
+    window = parts.integer("window", 10) or 0
     if window < 1:
         raise ValueError("window must be at least 1")
     return SMPPGateway(
-        host=parts.hostname,
+        host=parts.host,
         port=parts.port or 2775,
-        system_id=unquote(parts.username),
-        password=unquote(parts.password or ""),
-        system_type=query.get("system_type", ""),
+        system_id=parts.username,
+        password=parts.password,
+        system_type=parts.options.get("system_type", ""),
         window=window,
-        enquire_link=float(query.get("enquire_link", "30")),
-        timeout=float(query.get("timeout", "10")),
-        source_ton=int(query["source_ton"]) if "source_ton" in query else None,
-        source_npi=int(query["source_npi"]) if "source_npi" in query else None,
+        enquire_link=parts.number("enquire_link", 30.0),
+        timeout=parts.number("timeout", 10.0),
+        source_ton=parts.integer("source_ton", None),
+        source_npi=parts.integer("source_npi", None),
         on_delivery_receipt=on_delivery_receipt,
         on_delivery_receipts=on_delivery_receipts,
         on_incoming=on_incoming,

@@ -14,10 +14,15 @@ from masspost.delivery.gateways.base import OutgoingMessage
 ESME_ROK = 0x00
 ESME_RSYSERR = 0x08
 ESME_RINVDSTADR = 0x0B
+ESME_RBINDFAIL = 0x0D
+ESME_RINVPASWD = 0x0E
+ESME_RINVSYSID = 0x0F
 ESME_RMSGQFUL = 0x14
 ESME_RTHROTTLED = 0x58
 ESME_RX_T_APPN = 0x64
 TRANSIENT_STATUSES = frozenset({ESME_RSYSERR, ESME_RMSGQFUL, ESME_RTHROTTLED, ESME_RX_T_APPN})
+# A bind refused with these will be refused again until the account's settings change (docs/delivery.md).
+BIND_REFUSALS = frozenset({ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RINVSYSID})
 _STATUS_NAMES = {
     value: name.removeprefix("SMPP_")
     for name, value in vars(smpplib.consts).items()

@@ -1,5 +1,5 @@
 """What an SMPP gateway receives besides responses: delivery receipts held for results not recorded yet, and
-deliver_sm (receipts, replies) handed to the hooks (docs/delivery.md, "Receipts and replies").
+deliver_sm (receipts, replies) handed to the hooks (docs/delivery.md, "Receipts", "Stop words").
 
 With `hold_receipts`, the reader thread keeps (unacknowledged) a receipt for any message whose submit_sm_resp it
 has matched but whose result the caller has not recorded; the caller gets it in the message's `SendResult` or
@@ -163,7 +163,9 @@ def deliver(pdu: Any, hooks: Hooks) -> int:
         elif hooks.on_incoming is not None:
             if esm_class & 0x40 and raw:
                 raw = raw[raw[0] + 1 :]  # drop the UDH; concatenated MO parts arrive one by one
-            hooks.on_incoming(text_of(pdu.source_addr), decode_incoming(raw, int(pdu.data_coding or 0)))
+            # The type of number says how to read the source: international, national, unknown (delivery.inbound).
+            hooks.on_incoming(text_of(pdu.source_addr), decode_incoming(raw, int(pdu.data_coding or 0)),
+                              int(pdu.source_addr_ton or 0))
     except Exception as exc:  # noqa: BLE001 - a failing hook must not kill the session
         # The type only: an exception's text may quote the receipt or the patient's reply.
         logger.error("SMPP deliver_sm hook failed (%s); asking the SMSC to redeliver", type(exc).__name__)

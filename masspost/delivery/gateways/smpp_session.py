@@ -28,9 +28,13 @@ HOOK_LINGER = 0.02  # seconds the hook thread waits to gather a burst of receipt
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
 
-
 class SMPPError(Exception):
-    """Transport trouble on one session; always reported to the worker as a transient result."""
+    """Transport trouble on one session, reported to the worker as a transient result — except a bind refused for
+    the account's credentials (`bind_status` in smpp_pdu.BIND_REFUSALS), which only a new configuration helps."""
+
+    def __init__(self, message: str, *, bind_status: int | None = None) -> None:
+        super().__init__(message)
+        self.bind_status = bind_status
 
 
 @dataclass(eq=False)
@@ -108,7 +112,7 @@ class Session:
         except smpplib.exceptions.PDUError as exc:
             self.client.disconnect()
             status = exc.args[1] if len(exc.args) > 1 else -1
-            raise SMPPError(f"bind refused: {status_text(status)}") from exc
+            raise SMPPError(f"bind refused: {status_text(status)}", bind_status=status) from exc
         except (OSError, smpplib.exceptions.ConnectionError) as exc:
             self.client.disconnect()
             raise SMPPError(f"cannot connect/bind: {type(exc).__name__} {exc}".strip()) from exc

@@ -2,17 +2,19 @@
 
 URL forms (see docs/delivery.md, "Gateways"):
 ``smtp://[user:pass@]host[:port][?starttls=1&timeout=30&cafile=/ca.pem&verify=1&helo=name]`` and
-``smtps://…`` (TLS from the first byte, default port 465).
+``smtps://…`` (TLS from the first byte, default port 465). A user name (AUTH) needs TLS, or `auth_without_tls=1`.
 
 Classification: a 4xx reply, a dropped connection, a timeout or a refused connection is transient;
 a 5xx reply to MAIL, RCPT or DATA is permanent. A connection lost after the whole message was written and
 before the server's answer is `unknown`: the server may have accepted it, so it is not sent again by itself.
-Trouble that would fail every message alike (AUTH rejected, TLS failure, server unreachable) is transient too,
-so a wrong password makes the worker back off instead of failing a whole campaign. Reply texts are kept, with
-e-mail addresses masked: a server's "550 <jaan@example.com>: unknown user" must not carry the address into the
-outbox.
+Trouble that would fail every message alike is never a failed message: an unreachable server is transient
+(the worker backs off), and what only a change of configuration can fix — a TLS certificate that is not
+trusted, AUTH refused (5xx), STARTTLS or AUTH not offered — raises `GatewayConfigError` from `open` and is a
+*misconfigured* result from `send`, so the worker stops the channel instead of retrying every message.
+Reply texts are kept, with e-mail addresses masked: a server's "550 <jaan@example.com>: unknown user" must not
+carry the address into the outbox.
 
-The e-mail itself is written by `smtp_message.EmailWriter`. No Django here: stdlib only.
+The e-mail itself is written by `smtp_message.EmailWriter`. No Django here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 import smtplib
 import ssl
 from email.message import Message
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from masspost.delivery.gateways.base import OutgoingMessage, SendResult
 from masspost.delivery.gateways.smtp_message import (
@@ -32,10 +34,10 @@ from masspost.delivery.gateways.smtp_message import (
     ascii_address,
     mask_addresses,
 )
+from masspost.delivery.gateways.url import parse_gateway_url
+from masspost.errors import GatewayConfigError
 
 logger = logging.getLogger(__name__)
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 class SMTPGateway:
@@ -68,14 +70,20 @@ class SMTPGateway:
         self.helo = helo
         self.writer = EmailWriter(list_unsubscribe)
         self._connection: smtplib.SMTP | None = None
+        self._misconfigured = ""  # a configuration error seen: no connection or login is tried again
 
     # -- connection -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Connect now; if that fails the failure is logged and each `send` reports it as transient."""
+        """Connect now. A configuration error (`_configuration_error`) raises `GatewayConfigError`; any other
+        failure is logged and each `send` reports it as transient."""
         try:
             self._connect()
         except (OSError, smtplib.SMTPException) as exc:
+            reason = self._configuration_error(exc)
+            if reason is not None:
+                self._misconfigured = reason
+                raise GatewayConfigError(reason) from None
             logger.warning("SMTP %s:%s not reachable at open: %s", self.host, self.port, self._describe(exc))
 
     def close(self) -> None:
@@ -116,14 +124,36 @@ class SMTPGateway:
             wire, message_id = self.wire_message(message)
         except InvalidMessageError as exc:
             return SendResult.permanent(f"message {message.message_id}: {exc}")
+        if self._misconfigured:
+            # The same login again would be refused again (and a provider may lock the account after a few).
+            return SendResult.misconfigured(self._misconfigured)
         try:
             return self._send_once(message, wire, message_id, allow_reconnect=True)
-        except smtplib.SMTPAuthenticationError as exc:
-            self.close()
-            return SendResult.transient(f"SMTP AUTH rejected: {self._describe(exc)}")
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
+            reason = self._configuration_error(exc)
+            if reason is not None:
+                self._misconfigured = reason
+                return SendResult.misconfigured(reason)
+            if isinstance(exc, smtplib.SMTPAuthenticationError):
+                return SendResult.transient(f"SMTP AUTH failed for now: {self._describe(exc)}")
             return SendResult.transient(f"SMTP connection: {self._describe(exc)}")
+
+    def _configuration_error(self, exc: BaseException) -> str | None:
+        """The reason, when `exc` (raised while connecting) fails every message alike until the URL or the server
+        is fixed: a certificate not trusted, AUTH refused with a 5xx, STARTTLS or AUTH not offered. None for
+        anything a later try may get past (a refused or dropped connection, a timeout, a 4xx)."""
+        where = f"SMTP {self.host}:{self.port}"
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return (f"{where}: the server's TLS certificate is not trusted ({exc.reason}: {exc.verify_message}); "
+                    "name the CA that signed it with cafile=, or have the server's certificate fixed")
+        if isinstance(exc, smtplib.SMTPAuthenticationError) and 500 <= exc.smtp_code < 600:
+            return f"{where}: AUTH rejected ({self._describe(exc)}): check the user name and password"
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return f"{where}: {exc} (the URL asks for it)"  # STARTTLS or AUTH not offered by the server
+        if type(exc) is smtplib.SMTPException and "authentication method" in str(exc):
+            return f"{where}: the server offers no AUTH method smtplib speaks (PLAIN, LOGIN, CRAM-MD5)"
+        return None
 
     def _send_once(
         self, message: OutgoingMessage, wire: bytes, message_id: str, *, allow_reconnect: bool
@@ -223,34 +253,37 @@ def from_url(
     ssl_context: ssl.SSLContext | None = None,
 ) -> SMTPGateway:
     """A gateway from an ``smtp://`` or ``smtps://`` URL; the options are in docs/delivery.md."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"not an SMTP URL scheme: {parts.scheme!r}")
-    if not parts.hostname:
-        raise ValueError("SMTP URL needs a host")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    unknown = set(query) - {"starttls", "timeout", "cafile", "verify", "helo"}
-    if unknown:
-        raise ValueError(f"unknown SMTP URL option(s): {', '.join(sorted(unknown))}")
+    if urlsplit(url).scheme not in ("smtp", "smtps"):
+        raise ValueError("not an SMTP URL: it starts with smtp:// or smtps://")
+    parts = parse_gateway_url(url, kind="SMTP",
+                              options={"starttls", "timeout", "cafile", "verify", "helo", "auth_without_tls"})
     implicit_tls = parts.scheme == "smtps"
-    starttls = query.get("starttls", "0").lower() in _TRUE
+    starttls = parts.flag("starttls")
     if implicit_tls and starttls:
         raise ValueError("smtps:// is TLS already; starttls=1 is for smtp://")
+    auth_without_tls = parts.flag("auth_without_tls")
+    if auth_without_tls and (implicit_tls or starttls):
+        raise ValueError("auth_without_tls=1 is for smtp:// without starttls=1; this URL has TLS")
+    if parts.username and not (implicit_tls or starttls or auth_without_tls):
+        # smtplib would send AUTH over the plain connection: the password in clear text on the network.
+        raise ValueError("a user name and password without TLS would cross the network in clear text: use "
+                         "starttls=1 or smtps://, or — for a relay on this machine or a network you trust — "
+                         "add auth_without_tls=1")
     if ssl_context is None:
-        ssl_context = ssl.create_default_context(cafile=query.get("cafile"))
-        if query.get("verify", "1").lower() not in _TRUE:
+        ssl_context = ssl.create_default_context(cafile=parts.options.get("cafile"))
+        if not parts.flag("verify", default=True):
             ssl_context.check_hostname = False
             ssl_context.verify_mode = ssl.CERT_NONE
     return SMTPGateway(
-        host=parts.hostname,
+        host=parts.host,
         port=parts.port or (465 if implicit_tls else 25),
-        username=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
+        username=parts.username,
+        password=parts.password,
         implicit_tls=implicit_tls,
         starttls=starttls,
-        timeout=float(query.get("timeout", "30")),
+        timeout=parts.number("timeout", 30.0),
         ssl_context=ssl_context,
-        helo=query.get("helo") or None,
+        helo=parts.options.get("helo") or None,
         list_unsubscribe=list_unsubscribe,
     )
 

@@ -1,6 +1,8 @@
 """The e-mail for one outbox row: headers encoded and checked for the wire, a plain-text body or HTML with a text
 alternative, a Message-ID in the clinic's domain (docs/delivery.md, "Gateways"). Header injection through a name or
-a subject is impossible: a line break or NUL in any header value refuses the message (`InvalidMessageError`).
+a subject is impossible: a line break or NUL in any header value refuses the message (`InvalidMessageError`). A body
+is HTML by `masspost.content.looks_like_html`, the rule the preview rendered it by (merge values escaped there); a
+subject of any length is folded into lines RFC 5322 allows.
 
 No Django here: stdlib only.
 """
@@ -21,6 +23,7 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, make_msgid
 from html.parser import HTMLParser
 
+from masspost.content import looks_like_html
 from masspost.delivery.gateways.base import OutgoingMessage
 
 ListUnsubscribeHook = Callable[[OutgoingMessage], "str | None"]
@@ -33,6 +36,10 @@ _SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$
 # CRLF line ends; the body is base64 (MIMEText with utf-8) and headers are encoded here, so no server needs
 # 8BITMIME or SMTPUTF8.
 _WIRE_POLICY = compat32.clone(linesep="\r\n")
+# RFC 5322 2.1.1: no line of a message longer than 998 characters. A header is folded at white space; a run
+# without any that would not fit one line (with the folding space, or "Subject: " on the first) is written as
+# RFC 2047 encoded words instead, which fold anywhere.
+_UNFOLDABLE = re.compile(rf"[^ \t]{{{998 - len('Subject: ') + 1}}}")
 
 
 class InvalidMessageError(ValueError):
@@ -76,10 +83,6 @@ def html_to_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return parser.text()
-
-
-def looks_like_html(text: str) -> bool:
-    return text.strip().startswith("<")
 
 
 def _header_value(name: str, value: str) -> str:
@@ -184,7 +187,7 @@ class EmailWriter:
         else:
             recipient = _encode_address(_address("", message.to, "recipient"))
         subject = _header_value("subject", message.subject)
-        if not subject.isascii():
+        if not subject.isascii() or _UNFOLDABLE.search(subject):
             subject = Header(subject, "utf-8", header_name="Subject").encode()
         headers = [f"From: {from_header}", f"To: {recipient}", f"Reply-To: {reply_to_header}",
                    f"Subject: {subject}", f"Date: {self._date()}"]
