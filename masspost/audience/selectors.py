@@ -28,8 +28,12 @@ GROUP_FIELDS = ("lang", "accepts_sms", "accepts_email", "marketing_consent", "ph
 class ResolvedAudience:
     filter: AudienceFilter
     clinics: tuple[Clinic, ...]  # the clinics patients are drawn from: chosen ∩ scope, or the whole scope
-    chosen: bool  # clinics were named in the filter (then only visits there count)
+    chosen: bool  # clinics were named in the filter
     reference_dates: dict[int, dt.date]  # per clinic id: the date ages are counted on
+    # Only visits at these clinics count for visited / not visited: the chosen ones, or the user's scope when none
+    # were chosen (a visit at a clinic the user cannot reach says nothing they may act on). None: visits anywhere
+    # count (the operator, who reaches every clinic, chose none).
+    visit_clinics: frozenset[int] | None = None
 
     def fingerprint(self) -> dict[str, object]:
         """What the audience means today: the filter plus the dates it resolved to."""
@@ -46,8 +50,10 @@ def audience_resolve(*, audience: AudienceFilter, scope: Scope) -> ResolvedAudie
     clinics = tuple(reachable[c] for c in audience.clinics) if audience.clinics else tuple(reachable.values())
     now = timezone.now()
     dates = {c.id: audience.reference_date or now.astimezone(ZoneInfo(c.time_zone)).date() for c in clinics}
+    restricted = bool(audience.clinics) or scope.clinic_ids is not None
     return ResolvedAudience(filter=audience, clinics=clinics, chosen=bool(audience.clinics),
-                            reference_dates=dates)
+                            reference_dates=dates,
+                            visit_clinics=frozenset(c.id for c in clinics) if restricted else None)
 
 
 def birth_cutoff(reference: dt.date, years: int) -> dt.date:
@@ -82,14 +88,28 @@ def _age_q(resolved: ResolvedAudience) -> Q:
 def _visited(resolved: ResolvedAudience, period: DateRange) -> Exists:
     visits = Visit.objects.filter(patient=OuterRef("pk"), status=VisitStatus.ATTENDED,
                                   local_date__gte=period.start, local_date__lte=period.end)
-    if resolved.chosen:
-        visits = visits.filter(clinic_id__in=[c.id for c in resolved.clinics])
+    if resolved.visit_clinics is not None:
+        visits = visits.filter(clinic_id__in=sorted(resolved.visit_clinics))
     return Exists(visits)
 
 
 def audience_patients(resolved: ResolvedAudience) -> QuerySet[Patient]:
+    return _matching(resolved, Patient.objects.filter(status=PatientStatus.ACTIVE))
+
+
+def audience_not_selected(resolved: ResolvedAudience) -> dict[str, int]:
+    """Patients the filter matches who are never selected, by status (archived, deceased): one GROUP BY, so
+    that a preview's numbers add up (matched = selected + not selected)."""
+    counts = dict.fromkeys((s for s in PatientStatus if s != PatientStatus.ACTIVE), 0)
+    qs = _matching(resolved, Patient.objects.exclude(status=PatientStatus.ACTIVE))
+    for status, n in qs.values_list("status").annotate(n=Count("id")).order_by():
+        counts[status] = n
+    return {str(k): v for k, v in counts.items()}
+
+
+def _matching(resolved: ResolvedAudience, qs: QuerySet[Patient]) -> QuerySet[Patient]:
     f = resolved.filter
-    qs = Patient.objects.filter(status=PatientStatus.ACTIVE, clinic_id__in=[c.id for c in resolved.clinics])
+    qs = qs.filter(clinic_id__in=[c.id for c in resolved.clinics])
     if f.countries:
         qs = qs.filter(country__in=f.countries)
     if f.age_min is not None or f.age_max is not None:
@@ -106,10 +126,13 @@ def _annotated(resolved: ResolvedAudience) -> QuerySet[Patient]:
         lang=Coalesce(NullIf(F("language"), Value("")), F("clinic__default_language")))
 
 
-def audience_groups(resolved: ResolvedAudience) -> list[tuple[str, bool, bool, bool, int, int, int]]:
-    """Patient counts grouped by everything that decides who gets what: one GROUP BY query."""
-    rows = _annotated(resolved).values(*GROUP_FIELDS).annotate(n=Count("id")).order_by()
-    return [tuple(r[k] for k in GROUP_FIELDS) + (r["n"],) for r in rows]  # type: ignore[misc]
+def audience_groups(resolved: ResolvedAudience, *, by_clinic: bool = False
+                    ) -> list[tuple[int | None, str, bool, bool, bool, int, int, int]]:
+    """Patient counts grouped by everything that decides who gets what: one GROUP BY query. Each row starts with
+    the clinic id when `by_clinic` (a clinic's sender can decide too), None otherwise."""
+    fields = (("clinic_id",) if by_clinic else ()) + GROUP_FIELDS
+    rows = _annotated(resolved).values(*fields).annotate(n=Count("id")).order_by()
+    return [(r.get("clinic_id"),) + tuple(r[k] for k in GROUP_FIELDS) + (r["n"],) for r in rows]  # type: ignore[misc]
 
 
 def audience_rows(resolved: ResolvedAudience) -> Iterator[tuple[Any, ...]]:

@@ -43,3 +43,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["at"], name="audit_at")]
+
+
+class PreviewSnapshot(models.Model):
+    """What a preview saw per patient, as small hashes (campaigns.snapshot), under its token: a stale send says
+    exactly what changed. Kept a day. No patient data: internal ids and 16-bit hashes."""
+
+    token = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+    data = models.BinaryField()

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from masspost.audience.selectors import ResolvedAudience, audience_groups, audience_resolve
+from masspost.audience.selectors import ResolvedAudience, audience_groups, audience_not_selected, audience_resolve
 from masspost.campaigns.models import Campaign, CampaignState
-from masspost.campaigns.rules import REASONS, exclusion
+from masspost.campaigns.price import Price, sms_part_price
+from masspost.campaigns.report import preview_dict
+from masspost.campaigns.rules import REASONS, exclusion, sender_problem
+from masspost.campaigns.snapshot import snapshot_keep
 from masspost.campaigns.spec import CampaignSpec, Purpose, compile_content
 from masspost.campaigns.sweep import Exclusion, Recipient, SweepResult, sweep
 from masspost.campaigns.token import Token
@@ -25,62 +28,41 @@ class Preview:
     audience: ResolvedAudience
     result: SweepResult
     token: Token
+    not_selected: dict[str, int]  # patients the filter matches who are never selected, by status
+    price: Price | None  # of one SMS part, when configured
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
-        recipients: dict[str, dict[str, int]] = {}
-        for channel, by_lang in r.tallies.items():
-            for lang, tally in by_lang.items():
-                recipients.setdefault(lang, {"sms": 0, "email": 0})[channel] = tally.recipients
-        sms = {lang: _tally_dict(t) for lang, t in r.tallies.get("sms", {}).items()}
-        email = {lang: _tally_dict(t) for lang, t in r.tallies.get("email", {}).items()}
         return {
             "campaign": {"name": self.spec.name, "purpose": self.spec.purpose.value,
                          "channel": self.spec.channel.value, "fallback_language": self.spec.fallback_language},
-            "audience": {"patients": r.patients, **self.audience.fingerprint()},
-            "recipients": dict(sorted(recipients.items())),
-            "excluded": {"sms": r.excluded.get("sms", {}), "email": r.excluded.get("email", {})},
-            "no_content_languages": r.no_content_languages,
-            "fallback": r.fallback,
-            "sms": sms,
-            "email": email,
-            "sms_parts_total": sum(t.parts_total for t in r.tallies.get("sms", {}).values()),
-            "emails_total": sum(t.recipients for t in r.tallies.get("email", {}).values()),
-            "messages_total": r.messages,
+            "audience": {"patients": r.patients, "matched": r.patients + sum(self.not_selected.values()),
+                         "not_selected": self.not_selected, **self.audience.fingerprint()},
+            **preview_dict(result=r, price=self.price),
             "token": str(self.token),
         }
 
 
-def _tally_dict(tally: Any) -> dict[str, Any]:
-    def sample(rec: Recipient | None) -> dict[str, Any] | None:
-        if rec is None:
-            return None
-        out: dict[str, Any] = {"patient": rec.patient_ref, "text": rec.text}
-        if rec.channel == "sms":
-            out |= {"encoding": rec.encoding, "parts": rec.parts}
-        else:
-            out["subject"] = rec.subject
-        return out
-
-    out = {"recipients": tally.recipients, "sample": sample(tally.sample)}
-    if tally.encodings:
-        out |= {"encodings": tally.encodings, "parts_min": tally.parts_min, "parts_max": tally.parts_max,
-                "parts_total": tally.parts_total, "longest": sample(tally.longest)}
-    return out
-
-
 def preview_token(*, spec: CampaignSpec, audience: ResolvedAudience, result: SweepResult) -> Token:
     return Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
-                      audience=audience.fingerprint(), digest=result.digest, messages=result.messages)
+                      audience=audience.fingerprint(), clinics=result.clinics, digest=result.digest,
+                      messages=result.messages)
 
 
 def campaign_preview(*, spec: CampaignSpec, scope: Scope,
                      on_recipient: Callable[[Recipient], None] | None = None,
                      on_excluded: Callable[[Exclusion], None] | None = None) -> Preview:
+    """What a send would do now. Its fingerprint is kept a day under the token (campaigns.snapshot), so that a
+    send refused as stale can say exactly what changed — the one thing a preview writes."""
+    price = sms_part_price()  # a bad setting is an error before the long pass, not after it
     audience = audience_resolve(audience=spec.audience, scope=scope)
-    result = sweep(spec=spec, resolved=audience, on_recipient=on_recipient, on_excluded=on_excluded)
-    return Preview(spec=spec, audience=audience, result=result,
-                   token=preview_token(spec=spec, audience=audience, result=result))
+    result = sweep(spec=spec, resolved=audience, on_recipient=on_recipient, on_excluded=on_excluded,
+                   fingerprint=True)
+    token = preview_token(spec=spec, audience=audience, result=result)
+    assert result.fingerprint is not None
+    snapshot_keep(token=str(token), fingerprint=result.fingerprint)
+    return Preview(spec=spec, audience=audience, result=result, token=token,
+                   not_selected=audience_not_selected(audience), price=price)
 
 
 def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
@@ -92,22 +74,30 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
     audience = audience_resolve(audience=spec.audience, scope=scope)
     marketing = spec.purpose is Purpose.MARKETING
     available = {ch: spec.languages_with(ch) for ch in spec.channels}
+    has_sender = {ch: {c.id: sender_problem(c, ch) is None for c in audience.clinics} for ch in spec.channels}
+    # Grouped by clinic too only when some clinic cannot send: the common query stays the small one.
+    by_clinic = not all(ok for by_clinic in has_sender.values() for ok in by_clinic.values())
     recipients: dict[str, dict[str, int]] = {}
     excluded: dict[str, dict[str, int]] = {ch: dict.fromkeys(REASONS, 0) for ch in spec.channels}
     patients = 0
-    for lang, acc_sms, acc_email, consent, phone_state, email_state, n in audience_groups(audience):
+    for clinic_id, lang, acc_sms, acc_email, consent, phone_state, email_state, n in audience_groups(
+            audience, by_clinic=by_clinic):
         patients += n
         for channel in spec.channels:
             sms = channel == "sms"
             chosen = choose_language(lang, available[channel], spec.fallback_language)
             reason = exclusion(accepts=acc_sms if sms else acc_email, marketing=marketing, consent=consent,
-                               language=chosen, address_state=phone_state if sms else email_state)
+                               language=chosen, address_state=phone_state if sms else email_state,
+                               has_sender=clinic_id is None or has_sender[channel][clinic_id])
             if reason:
                 excluded[channel][reason] += n
             else:
                 assert chosen is not None
                 recipients.setdefault(chosen, {"sms": 0, "email": 0})[channel] += n
-    return {"audience": {"patients": patients}, "recipients": dict(sorted(recipients.items())),
+    not_selected = audience_not_selected(audience)
+    return {"audience": {"patients": patients, "matched": patients + sum(not_selected.values()),
+                         "not_selected": not_selected},
+            "recipients": dict(sorted(recipients.items())),
             "excluded": {"sms": excluded.get("sms", {}), "email": excluded.get("email", {})}}
 
 

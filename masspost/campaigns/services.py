@@ -10,9 +10,11 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from masspost.audience.selectors import audience_resolve
+from masspost.audience.selectors import ResolvedAudience, audience_resolve
+from masspost.campaigns.changes import recipient_changes
 from masspost.campaigns.models import AuditEvent, Campaign, CampaignState
 from masspost.campaigns.selectors import campaign_get, preview_token
+from masspost.campaigns.snapshot import Seen, snapshot_load
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
@@ -23,6 +25,13 @@ from masspost.errors import MasspostError, StaleTokenError
 DEFAULT_DEADLINE = timedelta(hours=24)
 
 
+class NothingToSendError(MasspostError):
+    """A send in which no patient gets a message: refused, nothing is written."""
+
+
+NOTHING_TO_SEND = "nothing to send: no patient gets a message (the preview says who is left out and why)"
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SendOutcome:
     campaign_id: int
@@ -30,22 +39,28 @@ class SendOutcome:
     created: bool  # False: this confirmation had already been sent, nothing new was written
 
 
+class _Stale(Exception):
+    """Leaves the send's transaction (rolling it back) when what it saw differs from the preview."""
+
+
 def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                   deadline: timedelta = DEFAULT_DEADLINE) -> SendOutcome:
     """Send what the preview with `token` showed; with no token, what a preview made now would show.
 
-    Stale token → StaleTokenError saying what changed, and nothing is written. The same confirmation twice
-    → the first campaign, unchanged.
+    Stale token → StaleTokenError saying what changed, and nothing is written. No message at all →
+    NothingToSendError. The same confirmation twice → the first campaign, unchanged.
     """
     previewed = Token.parse(token) if token else None
     audience = audience_resolve(audience=spec.audience, scope=scope)
     if previewed is not None:
         # The cheap parts of the token first: no need to walk a million patients to see the text changed.
-        now_cheap = Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
-                               audience=audience.fingerprint(), digest=int(previewed.recipients, 16),
-                               messages=previewed.messages)
-        if changes := now_cheap.changes_since(previewed):
+        now_setup = Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
+                               audience=audience.fingerprint(), clinics=previewed.clinics,
+                               digest=int(previewed.recipients, 16), messages=previewed.messages)
+        if changes := now_setup.setup_changes_since(previewed):
             raise StaleTokenError(f"preview again: {'; '.join(changes)}")
+        if previewed.messages == 0:
+            raise NothingToSendError(NOTHING_TO_SEND)
         existing = Campaign.objects.filter(token=str(previewed)).first()
         if existing is not None:
             return SendOutcome(campaign_id=existing.id, messages=existing.messages, created=False)
@@ -72,13 +87,19 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             result = sweep(spec=spec, resolved=audience, on_recipient=write)
             writer.flush()
             current = preview_token(spec=spec, audience=audience, result=result)
-            if previewed is not None and (changes := current.changes_since(previewed)):
-                raise StaleTokenError(f"preview again: {'; '.join(changes)}")
+            if previewed is not None and current != previewed:
+                raise _Stale
+            if writer.written == 0:
+                raise NothingToSendError(NOTHING_TO_SEND)
             campaign.token = str(current)
             campaign.messages = writer.written
             campaign.save(update_fields=["token", "messages"])
             AuditEvent.objects.create(actor=scope.actor, action="campaign_send", campaign=campaign,
                                       detail={"messages": writer.written, "token": str(current)})
+    except _Stale:
+        assert previewed is not None and current is not None
+        raise StaleTokenError(f"preview again: {'; '.join(_what_changed(spec, audience, previewed, current))}"
+                              ) from None
     except IntegrityError:
         # Another confirmation of the same preview committed first: that campaign is this one.
         existing = Campaign.objects.filter(token=str(current)).first() if current else None
@@ -86,6 +107,18 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             raise
         return SendOutcome(campaign_id=existing.id, messages=existing.messages, created=False)
     return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=True)
+
+
+def _what_changed(spec: CampaignSpec, audience: ResolvedAudience, previewed: Token, current: Token) -> list[str]:
+    """The send's refusal in the user's words: with counts when the preview's fingerprint is still kept, from a
+    second pass over the audience (only a refused send pays for it)."""
+    before = snapshot_load(token=str(previewed))
+    details: list[str] = []
+    if before is not None:
+        result = sweep(spec=spec, resolved=audience, fingerprint=True)
+        assert result.fingerprint is not None
+        details = recipient_changes(before, Seen.read(result.fingerprint))
+    return current.changes_since(previewed, recipients=details)
 
 
 def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignState | None,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from masspost.audience.filter import AudienceFilter
+from masspost.campaigns.token import digest
 from masspost.content import Template, TemplateError, compile_template
 from masspost.content.languages import is_language
 from masspost.errors import SpecError
@@ -56,11 +55,11 @@ class CampaignSpec:
         return frozenset(lang for lang, texts in self.content if texts.has(channel))
 
     def settings_digest(self) -> str:
-        return _digest({"name": self.name, "purpose": self.purpose.value, "channel": self.channel.value,
+        return digest({"name": self.name, "purpose": self.purpose.value, "channel": self.channel.value,
                         "fallback_language": self.fallback_language})
 
     def content_digest(self) -> str:
-        return _digest({lang: [t.sms, t.email_subject, t.email_body] for lang, t in self.content})
+        return digest({lang: [t.sms, t.email_subject, t.email_body] for lang, t in self.content})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,10 +82,12 @@ class CampaignSpec:
         purpose = _choice(Purpose, data.get("purpose", "service"), "purpose")
         channel = _choice(ChannelChoice, data.get("channel"), "channel")
         fallback = data.get("fallback_language")
-        if fallback is not None and (not isinstance(fallback, str) or not is_language(fallback)):
+        if fallback is not None and (not isinstance(fallback, str) or not is_language(fallback.lower())):
             raise SpecError(f"fallback_language: unknown language code {fallback!r} (ISO 639-1)")
+        # Codes in any case, as in imports ("ET", "Ru"): stored and compared in lower case.
+        fallback = fallback.lower() if fallback else None
         content = _content(data.get("content"))
-        spec = cls(name=name.strip(), purpose=purpose, channel=channel, fallback_language=fallback or None,
+        spec = cls(name=name.strip(), purpose=purpose, channel=channel, fallback_language=fallback,
                    audience=AudienceFilter.from_dict(data.get("audience")), content=content)
         for ch in spec.channels:
             if not spec.languages_with(ch):
@@ -112,9 +113,14 @@ def _content(value: Any) -> tuple[tuple[str, LanguageContent], ...]:
     if not isinstance(value, dict) or not value:
         raise SpecError("content: give the texts per language, e.g. {\"et\": {\"sms\": \"...\"}}")
     out = []
-    for lang, texts in value.items():
+    written: dict[str, str] = {}  # code → the key as the file wrote it
+    for code, texts in value.items():
+        lang = code.lower()
         if not is_language(lang):
-            raise SpecError(f"content: unknown language code {lang!r} (ISO 639-1)")
+            raise SpecError(f"content: unknown language code {code!r} (ISO 639-1)")
+        if lang in written:
+            raise SpecError(f"content: {written[lang]!r} and {code!r} are the same language: give its texts once")
+        written[lang] = code
         if not isinstance(texts, dict) or set(texts) - {"sms", "email_subject", "email_body"}:
             raise SpecError(f"content.{lang}: must be an object with sms, email_subject, email_body")
         for key, text in texts.items():
@@ -151,7 +157,3 @@ def compile_content(spec: CampaignSpec) -> dict[str, CompiledContent]:
                 raise SpecError(f"content.{lang} {label}: {exc}") from None
         out[lang] = CompiledContent(**parts)
     return out
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

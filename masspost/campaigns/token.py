@@ -1,9 +1,10 @@
 """The preview token: a fingerprint of what a send would do, and the way to say what changed since.
 
-`v1.<settings>.<content>.<audience>.<recipients>.<messages>`: short digests of the campaign settings, the
-texts, the audience filter as resolved (reference dates included), the sum of per-patient hashes of who gets
-which language at which address, and the number of messages. Not a secret: it only has to change whenever
-what would be sent changes.
+`v2.<settings>.<content>.<audience>.<clinics>.<recipients>.<messages>`: short digests of the campaign settings,
+the texts, the audience filter as resolved (reference dates included), the clinics' details that the messages show
+or are sent with (name, phone, SMS sender, e-mail), the sum of per-patient hashes of who gets which language at
+which address, and the number of messages. Not a secret: it only has to change whenever what would be sent
+changes. Which recipients changed, and how many, the preview's fingerprint says (campaigns.snapshot).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from dataclasses import dataclass
 
 from masspost.errors import StaleTokenError
 
-VERSION = "v1"
+VERSION = "v2"
+
+
+def digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -22,27 +27,33 @@ class Token:
     settings: str
     content: str
     audience: str
+    clinics: str
     recipients: str
     messages: int
 
     def __str__(self) -> str:
-        return ".".join([VERSION, self.settings, self.content, self.audience, self.recipients, str(self.messages)])
+        return ".".join([VERSION, self.settings, self.content, self.audience, self.clinics, self.recipients,
+                         str(self.messages)])
 
     @classmethod
-    def make(cls, *, settings: str, content: str, audience: dict[str, object], digest: int, messages: int) -> Token:
-        audience_digest = hashlib.sha256(json.dumps(audience, sort_keys=True).encode()).hexdigest()
-        return cls(settings=settings[:10], content=content[:10], audience=audience_digest[:10],
-                   recipients=f"{digest:016x}", messages=messages)
+    def make(cls, *, settings: str, content: str, audience: dict[str, object], clinics: str, digest: int,
+             messages: int) -> Token:
+        return cls(settings=settings[:10], content=content[:10],
+                   audience=hashlib.sha256(json.dumps(audience, sort_keys=True).encode()).hexdigest()[:10],
+                   clinics=clinics[:10], recipients=f"{digest:016x}", messages=messages)
 
     @classmethod
     def parse(cls, text: str) -> Token:
         bits = text.strip().split(".")
-        if len(bits) != 6 or bits[0] != VERSION or not bits[5].isdigit():
+        if len(bits) == 6 and bits[0] == "v1":
+            raise StaleTokenError("the preview token is from an older version of masspost: preview again")
+        if len(bits) != 7 or bits[0] != VERSION or not bits[6].isdigit():
             raise StaleTokenError("the preview token is malformed: copy it whole from the preview")
-        return cls(settings=bits[1], content=bits[2], audience=bits[3], recipients=bits[4], messages=int(bits[5]))
+        return cls(settings=bits[1], content=bits[2], audience=bits[3], clinics=bits[4], recipients=bits[5],
+                   messages=int(bits[6]))
 
-    def changes_since(self, previewed: Token) -> list[str]:
-        """What differs between a token from the preview and this one (from now), in the user's words."""
+    def setup_changes_since(self, previewed: Token) -> list[str]:
+        """What differs in the campaign itself (known without looking at a patient), in the user's words."""
         out = []
         if previewed.settings != self.settings:
             out.append("the campaign's name, purpose, channel or fallback language changed")
@@ -50,6 +61,20 @@ class Token:
             out.append("the texts changed")
         if previewed.audience != self.audience:
             out.append("the audience filter changed (or the date ages and visits are counted from)")
-        if previewed.recipients != self.recipients or previewed.messages != self.messages:
-            out.append(f"the recipients changed ({previewed.messages} messages at preview, {self.messages} now)")
+        return out
+
+    def changes_since(self, previewed: Token, recipients: list[str] | None = None) -> list[str]:
+        """Everything that differs. `recipients`: what changed for them, with counts, when the preview's
+        fingerprint could say; without it, the numbers of messages then and now."""
+        out = self.setup_changes_since(previewed)
+        recipients_changed = previewed.recipients != self.recipients or previewed.messages != self.messages
+        if recipients_changed or previewed.clinics != self.clinics:
+            counts = f"({previewed.messages} messages at preview, {self.messages} now)"
+            if recipients:
+                out.append(f"the recipients changed: {'; '.join(recipients)} {counts}")
+            elif recipients_changed:
+                out.append(f"the recipients changed {counts}")
+            else:
+                out.append("the details of a clinic that the messages show or are sent with changed (name, phone, "
+                           "SMS sender or e-mail)")
         return out

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from masspost.audience.filter import AudienceFilter
-from masspost.audience.selectors import audience_patients, audience_resolve, birth_cutoff
+from masspost.audience.selectors import audience_not_selected, audience_patients, audience_resolve, birth_cutoff
 from masspost.clinic.scope import Scope
 from masspost.errors import SpecError
 
@@ -133,6 +133,33 @@ def test_only_visits_at_chosen_clinics_count(make_patient: Any, make_visit: Any,
     assert selected(visited=period) == {p.external_id}  # no clinics chosen: visits anywhere count
     assert selected(clinics=["TLN"], visited=period) == set()  # chosen: only visits at TLN count
     assert selected(clinics=["TLN"], not_visited=period) == {p.external_id}
+
+
+def test_without_chosen_clinics_only_visits_in_the_users_clinics_count(make_patient: Any, make_visit: Any,
+                                                                      other_clinic: Any) -> None:
+    # A user of TLN only: a visit at TRT (outside their scope) must not make a TLN patient "visited", nor stop
+    # them being "not visited". The operator, who reaches every clinic, counts visits anywhere.
+    p = make_patient()
+    make_visit(p, dt.datetime(2024, 5, 5, 10, 0), clinic=other_clinic)
+    tallinn = Scope(actor="reception", clinic_ids=frozenset({p.clinic_id}))
+    period = {"from": "2024-01-01", "to": "2024-12-31"}
+    assert selected(tallinn, visited=period) == set()
+    assert selected(tallinn, not_visited=period) == {p.external_id}
+    assert selected(visited=period) == {p.external_id}
+    assert selected(not_visited=period) == set()
+
+
+def test_patients_not_selected_are_counted_by_status(make_patient: Any, other_clinic: Any) -> None:
+    make_patient()
+    make_patient(status="archived")
+    make_patient(status="archived")
+    make_patient(status="deceased")
+    make_patient(status="deceased", country="FI")  # does not match the filter at all
+    make_patient(status="archived", clinic=other_clinic)  # outside the chosen clinics
+    resolved = audience_resolve(audience=AudienceFilter.from_dict({"countries": ["EE"], "clinics": ["TLN"],
+                                                                   "reference_date": REF}),
+                                scope=Scope.operator())
+    assert audience_not_selected(resolved) == {"archived": 2, "deceased": 1}
 
 
 def test_recall_visited_then_not_since(make_patient: Any, make_visit: Any) -> None:

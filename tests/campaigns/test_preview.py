@@ -29,7 +29,7 @@ def test_each_patient_gets_their_language(make_patient: Any) -> None:
                                   "ru": {"sms": 2, "email": 0}}
     assert data["sms"]["ru"]["sample"]["text"] == "Привет, Mari!"
     assert data["excluded"]["sms"] == dict.fromkeys(
-        ["opted_out", "no_marketing_consent", "no_content", "no_address", "invalid_address"], 0)
+        ["opted_out", "no_marketing_consent", "no_content", "no_address", "invalid_address", "no_sender"], 0)
 
 
 def test_patient_without_language_gets_the_clinic_default(make_patient: Any) -> None:
@@ -72,7 +72,7 @@ def test_exclusion_reasons_in_order(make_patient: Any) -> None:
     make_patient()
     data = preview(purpose="marketing")
     assert data["excluded"]["sms"] == {"opted_out": 1, "no_marketing_consent": 1, "no_content": 1,
-                                       "no_address": 1, "invalid_address": 1}
+                                       "no_address": 1, "invalid_address": 1, "no_sender": 0}
     assert data["recipients"]["et"]["sms"] == 1
 
 
@@ -166,6 +166,22 @@ def test_preview_is_scoped_to_the_users_clinics(make_patient: Any, other_clinic:
     assert data["audience"]["patients"] == 1
     assert data["sms"]["et"]["sample"]["text"] == "Tere Mari!"
     assert data["audience"]["clinics"] == ["TRT"]
+
+
+def test_language_codes_are_accepted_in_any_case(make_patient: Any) -> None:
+    make_patient(language="ru")
+    make_patient(language="fi")
+    spec = CampaignSpec.from_dict(campaign(content={"ET": {"sms": "Tere"}, "Ru": {"sms": "Привет"}},
+                                           fallback_language="ET"))
+    assert [lang for lang, _ in spec.content] == ["et", "ru"]
+    assert spec.fallback_language == "et"
+    data = campaign_preview(spec=spec, scope=Scope.operator()).to_dict()
+    assert data["recipients"] == {"et": {"sms": 1, "email": 0}, "ru": {"sms": 1, "email": 0}}
+
+
+def test_two_content_keys_of_the_same_language_are_refused() -> None:
+    with pytest.raises(SpecError, match="content: 'et' and 'ET' are the same language"):
+        CampaignSpec.from_dict(campaign(content={"et": {"sms": "Tere"}, "ET": {"sms": "Tere!"}}))
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from masspost.campaigns.models import AuditEvent, Campaign
+from masspost.campaigns.models import AuditEvent, Campaign, PreviewSnapshot
 from masspost.campaigns.selectors import campaign_preview, campaign_status
-from masspost.campaigns.services import campaign_send
+from masspost.campaigns.services import NothingToSendError, campaign_send
 from masspost.campaigns.spec import CampaignSpec
-from masspost.clinic.models import Patient
+from masspost.clinic.models import Clinic, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery.models import OutboxMessage
 from masspost.errors import StaleTokenError
@@ -79,23 +81,117 @@ def test_changed_filter_is_refused(patients: list[Patient]) -> None:
 def test_changed_patients_are_refused(patients: list[Patient], make_patient: Any) -> None:
     token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
     make_patient(language="ru")
-    with pytest.raises(StaleTokenError, match=r"the recipients changed \(3 messages at preview, 4 now\)"):
+    with pytest.raises(StaleTokenError) as err:
         campaign_send(spec=spec(), scope=OPERATOR, token=token)
+    assert str(err.value) == ("preview again: the recipients changed: 1 patient newly matches the audience "
+                              "(3 messages at preview, 4 now)")
     assert Campaign.objects.count() == 0 and OutboxMessage.objects.count() == 0
 
 
-def test_changed_address_is_refused_even_with_the_same_count(patients: list[Patient]) -> None:
+def stale(token: str, **overrides: Any) -> str:
+    with pytest.raises(StaleTokenError) as err:
+        campaign_send(spec=spec(**overrides), scope=OPERATOR, token=token)
+    assert Campaign.objects.count() == 0 and OutboxMessage.objects.count() == 0
+    return str(err.value)
+
+
+def test_changed_phone_numbers_are_counted(patients: list[Patient]) -> None:
     token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
     Patient.objects.filter(pk=patients[1].pk).update(phone="55555555", phone_e164="+37255555555")
-    with pytest.raises(StaleTokenError, match="the recipients changed"):
-        campaign_send(spec=spec(), scope=OPERATOR, token=token)
+    assert stale(token) == ("preview again: the recipients changed: 1 recipient's phone number changed "
+                            "(3 messages at preview, 3 now)")
+    Patient.objects.filter(pk=patients[2].pk).update(phone="55555556", phone_e164="+37255555556")
+    assert "2 recipients' phone numbers changed" in stale(token)
 
 
-def test_changed_name_is_refused(patients: list[Patient]) -> None:
+def test_changed_email_addresses_are_counted(patients: list[Patient]) -> None:
+    content = {"et": {"email_subject": "Tere", "email_body": "Tere {first_name}"}, "ru": {"sms": "Привет"}}
+    token = str(campaign_preview(spec=spec(channel="both", content=content), scope=OPERATOR).token)
+    Patient.objects.filter(pk=patients[0].pk).update(email="new@example.com", email_normalized="new@example.com")
+    message = stale(token, channel="both", content=content)
+    assert "1 recipient's e-mail address changed" in message and "phone" not in message
+
+
+def test_patients_who_left_the_audience_are_counted(patients: list[Patient], make_patient: Any) -> None:
     token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
-    Patient.objects.filter(pk=patients[0].pk).update(first_name="Toomas")
-    with pytest.raises(StaleTokenError, match="the recipients changed"):
-        campaign_send(spec=spec(), scope=OPERATOR, token=token)
+    Patient.objects.filter(pk__in=[patients[1].pk, patients[3].pk]).update(status="archived")
+    make_patient(language="en")
+    assert stale(token) == ("preview again: the recipients changed: 2 patients no longer match the audience; "
+                            "1 patient newly matches the audience (3 messages at preview, 3 now)")
+
+
+def test_changed_language_is_counted(patients: list[Patient]) -> None:
+    token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    Patient.objects.filter(pk=patients[1].pk).update(language="en")
+    assert "1 recipient's language changed" in stale(token)
+
+
+def test_changed_names_are_counted(patients: list[Patient]) -> None:
+    token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    Patient.objects.filter(pk__in=[patients[0].pk, patients[2].pk]).update(first_name="Toomas")
+    assert "names or clinic details in 2 messages changed" in stale(token)
+
+
+def test_changed_clinic_details_are_counted(patients: list[Patient]) -> None:
+    content = {"et": {"sms": "Tere! {clinic_phone}"}, "ru": {"sms": "Привет"}, "en": {"sms": "Hi"}}
+    token = str(campaign_preview(spec=spec(content=content), scope=OPERATOR).token)
+    Clinic.objects.update(phone="+372 600 9999")
+    # Only the Estonian text shows the clinic's phone.
+    assert "names or clinic details in 1 message changed" in stale(token, content=content)
+
+
+def test_changes_nothing_sent_depends_on_are_not_stale(patients: list[Patient]) -> None:
+    token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    Patient.objects.filter(pk=patients[0].pk).update(last_name="Kask")  # no text shows the last name
+    Clinic.objects.update(phone="+372 600 9999", email="new@hammas.example")  # nor the phone; no e-mail is sent
+    assert campaign_send(spec=spec(), scope=OPERATOR, token=token).messages == 3
+
+
+def test_changed_sms_sender_is_refused(patients: list[Patient]) -> None:
+    token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    Clinic.objects.update(sms_sender="Hammas")
+    assert "names or clinic details in 3 messages changed" in stale(token)
+
+
+def test_recipients_who_opted_out_since_are_counted(patients: list[Patient]) -> None:
+    token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    Patient.objects.filter(pk=patients[0].pk).update(accepts_sms=False)
+    Patient.objects.filter(pk=patients[4].pk).update(accepts_sms=True)
+    message = stale(token)
+    assert "1 recipient is now left out of SMS (opted_out 1)" in message
+    assert "1 patient now gets SMS" in message
+
+
+def test_stale_message_has_no_patient_data(patients: list[Patient]) -> None:
+    token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    Patient.objects.filter(pk=patients[1].pk).update(first_name="Jevgeni", phone="55555555",
+                                                     phone_e164="+37255555555")
+    message = stale(token)
+    assert "Jevgeni" not in message and "5555" not in message and patients[1].external_id not in message
+
+
+def test_stale_preview_without_its_details_still_says_what_changed(patients: list[Patient]) -> None:
+    token = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    PreviewSnapshot.objects.all().delete()  # e.g. pruned: kept for a day
+    Patient.objects.filter(pk=patients[1].pk).update(phone="55555555", phone_e164="+37255555555")
+    assert stale(token) == "preview again: the recipients changed (3 messages at preview, 3 now)"
+
+
+def test_old_previews_details_are_pruned(patients: list[Patient]) -> None:
+    campaign_preview(spec=spec(), scope=OPERATOR)
+    PreviewSnapshot.objects.update(created_at=timezone.now() - timedelta(days=2))
+    campaign_preview(spec=spec(content={"et": {"sms": "Tere"}}), scope=OPERATOR)
+    assert PreviewSnapshot.objects.count() == 1
+
+
+def test_nothing_to_send_is_refused(make_patient: Any) -> None:
+    make_patient(accepts_sms=False)
+    preview = campaign_preview(spec=spec(), scope=OPERATOR)
+    assert preview.result.messages == 0
+    for token in (str(preview.token), None):
+        with pytest.raises(NothingToSendError, match="nothing to send"):
+            campaign_send(spec=spec(), scope=OPERATOR, token=token)
+    assert Campaign.objects.count() == 0 and AuditEvent.objects.count() == 0
 
 
 def test_malformed_token_is_refused(patients: list[Patient]) -> None:

@@ -17,7 +17,11 @@ REASON_TEXT = {
     "no_content": "no text in their language",
     "no_address": "no address",
     "invalid_address": "address cannot be used",
+    "no_sender": "their clinic has no usable sender",
 }
+CHANNEL_TEXT = {"sms": "SMS", "email": "e-mail"}
+UCS2_SHOWN = 5  # characters named on the screen (--json lists them all): a Cyrillic text has dozens
+SOURCE_TEXT = {"text": "in the text", "merge values": "in names or clinic details"}
 
 
 class Command(MasspostCommand):
@@ -51,19 +55,26 @@ class Command(MasspostCommand):
     def _human(self, data: dict[str, Any]) -> None:
         out = self.stdout.write
         c = data["campaign"]
+        audience = data["audience"]
         out(f"Preview of \"{c['name']}\" ({c['purpose']}, {c['channel']}), "
-            f"{data['audience']['patients']} patients match the audience")
+            f"{audience['patients']} patients match the audience")
+        if not_selected := {k: n for k, n in audience["not_selected"].items() if n}:
+            out("  not selected: " + ", ".join(f"{n} {k}" for k, n in not_selected.items())
+                + f" ({audience['matched']} match the filter in all)")
         for lang, by_channel in data["recipients"].items():
-            out(f"  {lang}: " + ", ".join(f"{n} {ch}" for ch, n in by_channel.items() if ch in data[ch] or n))
+            out(f"  {lang}: " + ", ".join(f"{n} {ch}" for ch, n in by_channel.items() if lang in data[ch] or n))
         for lang, t in data["sms"].items():
             if t["recipients"]:
                 enc = ", ".join(f"{k} {v}" for k, v in t["encodings"].items())
+                cost = f", {t['cost']} {data['sms_cost']['currency']}" if t["cost"] is not None else ""
                 out(f"  SMS {lang}: {t['recipients']} recipients, {t['parts_min']}–{t['parts_max']} parts each "
-                    f"({enc}), {t['parts_total']} parts in all")
+                    f"({enc}), {t['parts_total']} parts in all{cost}")
                 out(f"    sample: {t['sample']['text']!r}")
+                self._ucs2(t, data['sms_cost']['currency'] if data['sms_cost'] else '')
         for lang, t in data["email"].items():
             if t["recipients"]:
-                out(f"  e-mail {lang}: {t['recipients']} recipients; sample subject: {t['sample']['subject']!r}")
+                out(f"  e-mail {lang} ({t['format']}): {t['recipients']} recipients; "
+                    f"sample subject: {t['sample']['subject']!r}")
         for channel, reasons in data["excluded"].items():
             for reason, n in reasons.items():
                 if n:
@@ -71,10 +82,42 @@ class Command(MasspostCommand):
                     if reason == "no_content":
                         langs = data["no_content_languages"].get(channel, {})
                         extra = " (" + ", ".join(f"{k or '?'}: {v}" for k, v in sorted(langs.items())) + ")"
+                    elif reason == "no_sender":
+                        clinics = data["no_sender_clinics"].get(channel, {})
+                        extra = " (" + "; ".join(f"{code}: {v['problem']}" for code, v in clinics.items()
+                                                 if v["messages"]) + ")"
                     out(f"  left out of {channel}: {n} — {REASON_TEXT[reason]}{extra}")
         for channel, n in data["fallback"].items():
             if n:
                 out(f"  {n} {channel} recipients get the fallback language {c['fallback_language']!r}")
-        out(f"Total: {data['sms_parts_total']} SMS parts, {data['emails_total']} e-mails")
+        for channel, by_lang in data["empty_merge_fields"].items():
+            for lang, w in by_lang.items():
+                fields = ", ".join(f"{{{f}}} {n}" for f, n in w["fields"].items())
+                rest = w["recipients"] - len(w["patients"])
+                more = f" and {rest} more" if rest else ""
+                who = "recipient" if w["recipients"] == 1 else "recipients"
+                out(f"  warning: {w['recipients']} {CHANNEL_TEXT[channel]} {who} ({lang}) "
+                    f"{'gets' if w['recipients'] == 1 else 'get'} an empty merge field ({fields}): "
+                    f"{', '.join(w['patients'])}{more}")
+        cost = data["sms_cost"]
+        total_cost = f" ({cost['total']} {cost['currency']} at {cost['part_price']} a part)" if cost else ""
+        out(f"Total: {data['sms_parts_total']} SMS parts{total_cost}, {data['emails_total']} e-mails")
+        if not data["messages_total"]:
+            out("Nothing to send: no patient gets a message.")
+            return
         out(f"Token: {data['token']}")
         out("Send with: masspost send FILE --token TOKEN --yes")
+
+    def _ucs2(self, t: dict[str, Any], currency: str) -> None:
+        out = self.stdout.write
+        if found := t["ucs2_characters"]:
+            chars = ", ".join(f"{ch['char']!r} ({ch['code']} {ch['name']}, {SOURCE_TEXT[ch['source']]})"
+                              for ch in found[:UCS2_SHOWN])
+            more = f" and {len(found) - UCS2_SHOWN} more" if len(found) > UCS2_SHOWN else ""
+            out(f"    UCS-2 (70 characters a part instead of 160) because of: {chars}{more}")
+        if suggestion := t["suggestion"]:
+            changes = ", ".join(f"{r['original']!r} by {r['replacement']!r} at {r['position']}"
+                                for r in suggestion["replacements"])
+            saved = f", {suggestion['cost_saved']} {currency} less" if suggestion["cost_saved"] is not None else ""
+            out(f"    cheaper: replace {changes} to save {suggestion['parts_saved']} parts "
+                f"({t['parts_total']} → {suggestion['parts_total']}{saved})")

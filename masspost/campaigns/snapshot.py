@@ -1,0 +1,142 @@
+"""What a preview saw, per patient, kept a day: a stale send says exactly what changed (docs/campaign.md, "The
+token and the send").
+
+The token's digest says *that* the recipients changed; this says which and how many. Per patient, in small
+hashes: the patient (internal id), their clinic, their names as the texts show them, and per channel the outcome
+(the language of the text, or the reason they are left out) and a hash of the address. Compressed as the sweep
+streams (memory stays flat): a million patients are a few megabytes, one row keyed by the token. No patient data:
+ids and 16-bit hashes. A 16-bit hash misses one change in 65,536; the token's own 64-bit digest misses none of
+them, so a send is never let through by this, at worst a count is one short.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass
+from datetime import timedelta
+from zlib import crc32
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from masspost.campaigns.models import PreviewSnapshot
+
+KEEP = timedelta(days=1)
+_VERSION = 1
+_SWAP = sys.byteorder == "big"  # stored little-endian
+
+
+def short_hash(text: str) -> int:
+    return crc32(text.encode()) & 0xFFFF
+
+
+def _bytes(values: array) -> bytes:  # type: ignore[type-arg]
+    if _SWAP:
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+class Fingerprint:
+    """Collects the per-patient hashes of one sweep. `header` holds what is per clinic and per text: each clinic's
+    details as hashes, the fields each channel × language shows, the outcome codes.
+
+    Built for the sweep's hot loop, which appends to the arrays itself (a method call per patient cost more than
+    the appends): per channel one value to `channels[c]` (`codes[c][outcome] | short_hash(address)`, the address's
+    hash 0 for one left out), then the patient's `ids`, `clinics` and `names` (`short_hash` of the names the texts
+    show), and `flush` once `ids` holds CHUNK patients. The arrays are emptied in place when a block is compressed,
+    so their bound `append`s stay valid.
+    """
+
+    CHUNK = 8192  # patients per compressed block
+
+    def __init__(self, *, channels: tuple[str, ...], outcomes: dict[str, tuple[str, ...]],
+                 clinics: dict[int, dict[str, int]], lane_fields: dict[str, dict[str, list[str]]]) -> None:
+        self.header = {"version": _VERSION, "channels": list(channels),
+                       "outcomes": {ch: list(outcomes[ch]) for ch in channels},
+                       "clinics": {str(k): v for k, v in clinics.items()}, "lane_fields": lane_fields}
+        # The outcome in the high half of a channel's value, the address's hash in the low half.
+        self.codes = [{o: i << 16 for i, o in enumerate(outcomes[ch])} for ch in channels]
+        self.ids = array("q")
+        self.clinics = array("q")
+        self.names = array("H")
+        self.channels = [array("I") for _ in channels]
+        self._compressor = zlib.compressobj(1)
+        head = json.dumps(self.header, sort_keys=True).encode()
+        self._out = [self._compressor.compress(struct.pack("<I", len(head)) + head)]
+
+    def flush(self) -> None:
+        if not self.ids:
+            return
+        arrays = [self.ids, self.clinics, self.names, *self.channels]
+        self._out.append(self._compressor.compress(struct.pack("<I", len(self.ids)) +
+                                                   b"".join(_bytes(a) for a in arrays)))
+        for values in arrays:
+            del values[:]
+
+    def finish(self) -> bytes:
+        self.flush()
+        self._out.append(self._compressor.flush())
+        return b"".join(self._out)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Seen:
+    """A fingerprint read back: per patient, in the order the sweep met them."""
+
+    header: dict[str, object]
+    ids: array  # type: ignore[type-arg]
+    clinics: array  # type: ignore[type-arg]
+    names: array  # type: ignore[type-arg]
+    channels: list[array]  # type: ignore[type-arg]
+
+    def outcome(self, channel: int, i: int) -> int:
+        return int(self.channels[channel][i]) >> 16
+
+    def address(self, channel: int, i: int) -> int:
+        return int(self.channels[channel][i]) & 0xFFFF
+
+    @classmethod
+    def read(cls, blob: bytes) -> Seen:
+        data = zlib.decompress(blob)
+        (size,) = struct.unpack_from("<I", data)
+        header = json.loads(data[4 : 4 + size])
+        ids, clinics, names = array("q"), array("q"), array("H")
+        channels = [array("I") for _ in header["channels"]]
+        at = 4 + size
+        while at < len(data):
+            (n,) = struct.unpack_from("<I", data, at)
+            at += 4
+            for target in (ids, clinics, names, *channels):
+                width = target.itemsize * n
+                block = array(target.typecode)
+                block.frombytes(data[at : at + width])
+                if _SWAP:
+                    block.byteswap()
+                target.extend(block)
+                at += width
+        return cls(header=header, ids=ids, clinics=clinics, names=names, channels=channels)
+
+
+def snapshot_keep(*, token: str, fingerprint: bytes) -> None:
+    """Keep a preview's fingerprint under its token for a day; older ones are deleted on the way."""
+    now = timezone.now()
+    with transaction.atomic():
+        PreviewSnapshot.objects.filter(created_at__lt=now - KEEP).delete()
+        # The same token is the same preview: keep the first fingerprint, a day from now.
+        if PreviewSnapshot.objects.filter(token=token).update(created_at=now):
+            return
+    try:
+        with transaction.atomic():
+            PreviewSnapshot.objects.create(token=token, created_at=now, data=fingerprint)
+    except IntegrityError:
+        pass  # the same preview, made at the same moment elsewhere: its fingerprint is this one
+
+
+def snapshot_load(*, token: str) -> Seen | None:
+    row = PreviewSnapshot.objects.filter(token=token, created_at__gte=timezone.now() - KEEP).first()
+    return Seen.read(bytes(row.data)) if row is not None else None
