@@ -5,12 +5,37 @@ SQLite under MASSPOST_DATA_DIR is the embedded default; PostgreSQL via DATABASE_
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import dj_database_url
 
 DATA_DIR = Path(os.environ.get("MASSPOST_DATA_DIR", "var")).resolve()
+
+
+def _private_sqlite_file(name: str) -> None:
+    """The embedded database holds every patient: its file is readable by its owner only (0600, whatever the
+    umask), and so its -wal and -shm files, which SQLite creates with the database file's mode; a directory made
+    for it is 0700. A database of ours an older version left readable by all is made private too."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True)
+        path.parent.chmod(0o700)  # the umask may have taken more; a directory that was there keeps its mode
+    except FileExistsError:
+        pass
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)  # an empty file is an empty SQLite database
+    try:
+        with contextlib.suppress(PermissionError):  # another user's file keeps the mode its owner chose
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(f"{name}{suffix}", 0o600)
+
 
 SECRET_KEY = os.environ.get("MASSPOST_SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = os.environ.get("MASSPOST_DEBUG", "") == "1"
@@ -40,7 +65,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _private_sqlite_file(str(DATABASES["default"]["NAME"]))
     # WAL lets the worker read while a send writes; the timeout rides over short write locks.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -81,3 +106,7 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {"masspost": {"handlers": ["stderr"], "level": os.environ.get("MASSPOST_LOG_LEVEL", "WARNING")}},
 }
+
+# The price of one SMS part, e.g. "0.065 EUR" (amount, ISO 4217 currency): the preview shows what its parts will
+# cost, per language and in total. Unset = no cost shown; a value that is not a price stops the preview.
+MASSPOST_SMS_PART_PRICE = os.environ.get("MASSPOST_SMS_PART_PRICE", "")

@@ -9,7 +9,7 @@ unset DATABASE_URL
 rm -f "$MASSPOST_DATA_DIR"/outbox-*.jsonl
 mp() { echo; echo "\$ masspost $*"; .venv/bin/masspost "$@"; }
 
-mp demo --patients "${DEMO_PATIENTS:-2000}" --seed 1 --reset
+mp demo --patients "${DEMO_PATIENTS:-2000}" --seed 1 --reset --yes
 mp preview examples/recall.json --csv-dir "$MASSPOST_DATA_DIR/preview"
 token=$(.venv/bin/masspost preview examples/recall.json --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 mp send examples/recall.json --token "$token" --yes

@@ -1,17 +1,37 @@
 """The preview's full lists as CSV files: who gets what (recipients.csv) and who is left out (excluded.csv).
 
 Rows are written as the preview streams past them, so a million recipients cost no memory.
+
+The lists hold patients' names and addresses, so they are readable by their owner only (files 0600, a directory
+made for them 0700, whatever the umask). Their free text came from the clinic's files; a spreadsheet would run a
+cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula, so such a cell gets a leading `'`
+(OWASP, "CSV Injection"). One exception: a `+` followed by digits only — an E.164 phone number, which the import
+has validated — is kept as it is: no spreadsheet can run it (at worst one shows it as a number), and a quote in
+every SMS address would spoil the list for every other program.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import re
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 from masspost.campaigns.sweep import Exclusion, Recipient
 from masspost.errors import MasspostError
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PHONE_NUMBER = re.compile(r"\+[0-9]+")
+
+
+def neutralised(cell: str) -> str:
+    """A free-text cell as a spreadsheet can open it without running anything."""
+    if cell.startswith(FORMULA_START) and not PHONE_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 class CsvExport:
@@ -21,7 +41,7 @@ class CsvExport:
 
     def __enter__(self) -> CsvExport:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            _private_directory(self.directory)
             rec = self._open("recipients.csv")
             exc = self._open("excluded.csv")
         except OSError as err:
@@ -36,18 +56,41 @@ class CsvExport:
         return self
 
     def _open(self, name: str) -> IO[str]:
-        handle = (self.directory / name).open("w", encoding="utf-8", newline="")
+        fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            # The umask may have taken more, and an older list may have been readable by all; another user's
+            # file keeps the mode its owner chose.
+            with contextlib.suppress(PermissionError):
+                os.fchmod(fd, 0o600)
+            handle = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in __exit__)
+        except BaseException:
+            os.close(fd)
+            raise
         self._files.append(handle)
         return handle
 
     def recipient(self, r: Recipient) -> None:
-        self._recipients.writerow([r.patient_ref, r.first_name, r.last_name, r.channel, r.language,
-                                   "yes" if r.fallback else "", r.address, r.encoding, r.parts])
+        self._recipients.writerow([neutralised(r.patient_ref), neutralised(r.first_name), neutralised(r.last_name),
+                                   r.channel, r.language, "yes" if r.fallback else "", neutralised(r.address),
+                                   r.encoding, r.parts])
 
     def excluded(self, e: Exclusion) -> None:
-        self._excluded.writerow([e.patient_ref, e.first_name, e.last_name, e.channel, e.reason, e.language])
+        self._excluded.writerow([neutralised(e.patient_ref), neutralised(e.first_name), neutralised(e.last_name),
+                                 e.channel, e.reason, e.language])
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         for handle in self._files:
             handle.close()
+
+
+def _private_directory(directory: Path) -> None:
+    """Make `directory` 0700 if it is not there; one that is keeps the mode its owner gave it."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
+        return
+    directory.chmod(0o700)  # as for the files: the umask may have taken more than the group's and others' bits

@@ -1,8 +1,11 @@
-"""What every masspost command shares: the schema made or updated first, domain errors as one line."""
+"""What every masspost command shares: the schema made or updated first, domain errors as one line, help
+without Django's own options, masspost's version, and the campaign id argument said plainly when missing."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import functools
 import json
 import sys
 import time
@@ -13,13 +16,29 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
+from masspost import version as masspost_version
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
 from masspost.errors import MasspostError
 
+# Django's options for every command: they still work, but `masspost COMMAND --help` does not list them.
+DJANGO_OPTIONS = frozenset({"--settings", "--pythonpath", "--traceback", "--no-color", "--force-color",
+                            "--skip-checks", "--verbosity"})
+
 
 class MasspostCommand(BaseCommand):
     needs_schema = True
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, self.command_name, **kwargs)
+        for action in parser._actions:
+            if DJANGO_OPTIONS.intersection(action.option_strings):
+                action.help = argparse.SUPPRESS
+        parser.error = functools.partial(_one_line_usage_error, parser)  # type: ignore[method-assign]
+        return parser
+
+    def get_version(self) -> str:
+        return f"masspost {masspost_version()}"  # `masspost status --version` as `masspost --version`
 
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
@@ -31,6 +50,28 @@ class MasspostCommand(BaseCommand):
 
     def print_json(self, value: Any) -> None:
         self.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+    @property
+    def command_name(self) -> str:
+        """As typed on the command line: `resend-unknown` for the module resend_unknown."""
+        return self.__module__.rsplit(".", 1)[-1].replace("_", "-")
+
+    def add_campaign_argument(self, parser: CommandParser) -> None:
+        # Optional to argparse, so that a missing id gets our one line, not argparse's usage block.
+        parser.add_argument("campaign", nargs="?", help="the campaign's id (masspost campaigns lists them)")
+
+    def campaign_id(self, value: str | None) -> int:
+        if value is None or not value.isdigit():
+            raise CommandError(f"{self.command_name} takes a campaign id: masspost {self.command_name} 12; "
+                               "list them with masspost campaigns")
+        return int(value)
+
+
+def _one_line_usage_error(parser: CommandParser, message: str) -> None:
+    """A mistake in the arguments is one line, like every other error, instead of argparse's usage block."""
+    if parser.called_from_command_line:
+        parser.exit(2, f"{parser.prog}: {message} (see {parser.prog} --help)\n")
+    raise CommandError(f"Error: {message}")  # call_command, as Django does
 
 
 # pg_advisory_lock key ("mass" in ASCII) held while a command migrates: one process at a time.
@@ -85,11 +126,11 @@ class CampaignActionCommand(MasspostCommand):
         raise NotImplementedError
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("campaign", type=int)
-        parser.add_argument("--json", action="store_true")
+        self.add_campaign_argument(parser)
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        campaign = options["campaign"]
+        campaign = self.campaign_id(options["campaign"])
         n = self.action(campaign_id=campaign, scope=Scope.operator())
         if options["json"]:
             self.print_json({"campaign": campaign, "messages": n})

@@ -4,6 +4,10 @@ Three clinics (Tallinn, Tartu, Narva); patients with Estonian, Russian, English 
 in roughly Estonian proportions; Estonian and Finnish mobile numbers, some landlines, missing or broken phones
 and e-mails; opt-outs and missing marketing consent; three years of visits with cancellations and no-shows.
 Rows go in through masspost.bulk, so a million patients take seconds, not minutes.
+
+The demo records what it made in the audit log (a `demo.generate` event with the clinics' ids and the id ranges
+of its patients and visits), so that `demo_reset` can delete exactly that — and the campaigns sent to it — and
+refuse a database holding anything else. The audit log itself is never deleted.
 """
 
 from __future__ import annotations
@@ -12,15 +16,19 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.apps import apps
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
 from faker import Faker
 
 from masspost.bulk import bulk_insert
 from masspost.clinic.contact import address_status
-from masspost.clinic.models import Clinic, Patient, Visit
+from masspost.clinic.models import Clinic, ConsentEvent, Patient, Visit
+from masspost.errors import MasspostError
 
 CLINICS = [
     # code, name, time zone, default language, phone, e-mail, SMS sender, share of patients
@@ -81,20 +89,30 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return weighted[-1][0]
 
 
-def demo_generate(*, patients: int, seed: int, today: dt.date | None = None) -> DemoResult:
-    """Replace all clinic data with a demo clinic group (call on an empty or throw-away database)."""
+def demo_generate(*, patients: int, seed: int, today: dt.date | None = None, actor: str = "cli") -> DemoResult:
+    """Add a demo clinic group to an empty database (`demo_reset` empties one the demo filled), and record in the
+    audit log what was made."""
     rng = random.Random(seed)
     today = today or timezone.now().date()
     pools = _names(seed)
     with transaction.atomic():
+        # Everything after these ids is the demo's: ranges stay two numbers at a million patients.
+        after = {label: _last_id(label) for label in ("clinic.Patient", "clinic.Visit", "campaigns.Campaign",
+                                                      "delivery.DeliveryReceipt")}
         clinics = [Clinic.objects.create(code=code, name=name, country="EE", time_zone="Europe/Tallinn",
                                          default_language=lang, phone=phone, email=email, sms_sender=sender)
                    for code, name, lang, phone, email, sender, _ in CLINICS]
         shares = tuple((c.code, share) for c, (*_, share) in zip(clinics, CLINICS, strict=True))
         by_code = {c.code: c for c in clinics}
         bulk_insert(Patient, PATIENT_COLUMNS, _patients(rng, patients, shares, by_code, pools, today))
-        ids = list(Patient.objects.order_by("id").values_list("id", "clinic_id"))
+        ids = list(Patient.objects.filter(id__gt=after["clinic.Patient"], clinic__in=clinics)
+                   .order_by("id").values_list("id", "clinic_id"))
         visits = bulk_insert(Visit, VISIT_COLUMNS, _visits(rng, ids, clinics, today))
+        _audit(actor=actor, action=DEMO_GENERATE, detail={
+            "clinics": {c.code: c.id for c in clinics}, "patients": patients, "visits": visits, "seed": seed,
+            "patient_ids": [ids[0][0], ids[-1][0]] if ids else None,
+            "visit_ids": [after["clinic.Visit"] + 1, _last_id("clinic.Visit")],
+            "campaigns_after": after["campaigns.Campaign"], "receipts_after": after["delivery.DeliveryReceipt"]})
     return DemoResult(clinics=len(clinics), patients=patients, visits=visits)
 
 
@@ -157,3 +175,145 @@ def _visits(rng: random.Random, patients: list[tuple[int, int]], clinics: list[C
                 continue
             seen.add((clinic_id, local))
             yield (patient_id, clinic_id, local.astimezone(dt.UTC), day, _pick(rng, VISIT_STATUSES))
+
+
+# --- reset: only what the demo made -----------------------------------------------------------------------------
+
+DEMO_GENERATE = "demo.generate"
+DEMO_RESET = "demo.reset"
+# Children before parents: a plain DELETE per table (the ORM's collector would load every row), in an order no
+# foreign key objects to. The audit log is not in it: its rows are kept, their campaign set to NULL.
+RESET_ORDER = ("clinic.ConsentEvent", "clinic.Visit", "delivery.DeliveryReceipt", "delivery.HeldCampaign",
+               "delivery.OutboxMessage", "campaigns.Campaign", "clinic.Patient", "clinic.Clinic")
+
+
+class DemoDataError(MasspostError):
+    """The database holds data the demo did not make, or changed while a reset was being confirmed."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemoCounts:
+    clinics: int = 0
+    patients: int = 0
+    visits: int = 0
+    campaigns: int = 0
+    messages: int = 0
+    consent_events: int = 0
+
+    def any(self) -> bool:
+        return any((self.clinics, self.patients, self.visits, self.campaigns, self.messages, self.consent_events))
+
+    def describe(self) -> str:
+        """As a question names them: "60 demo patients (with 310 visits), 3 clinics and 1 campaign"."""
+        with_ = _listing([_n(self.visits, "visit"), _n(self.consent_events, "consent event")])
+        patients = f"{self.patients:,} demo patient{'s' * (self.patients != 1)}" + (f" (with {with_})"
+                                                                                    if with_ else "")
+        return _listing([patients if self.patients else "", _n(self.clinics, "clinic"),
+                         _n(self.campaigns, "campaign"), _n(self.messages, "message")])
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemoInventory:
+    demo: DemoCounts  # what a reset deletes
+    foreign: DemoCounts  # what the demo did not make: while there is any, a reset refuses
+    recorded: bool  # the audit log records a demo whose data is still here
+
+    def refusal(self) -> str:
+        what = _listing([_n(self.foreign.clinics, "clinic"), _n(self.foreign.patients, "patient"),
+                         _n(self.foreign.visits, "visit"), _n(self.foreign.campaigns, "campaign")])
+        # A demo database of a version that kept no record is told apart by nothing but its file: deleting that
+        # is the user's call.
+        return f"this database holds {what} that the demo did not create" + (
+            "" if self.recorded else " (its audit log records no demo)")
+
+
+def demo_inventory() -> DemoInventory:
+    return _survey()[1]
+
+
+def demo_reset(*, confirmed: DemoInventory, actor: str) -> DemoCounts:
+    """Delete what the demo made and what was sent to it, as `confirmed` counted it; keep the audit log (one more
+    event, `demo.reset`, with the counts). Refuses a database holding anything else, or one that changed since."""
+    try:
+        with transaction.atomic():
+            rows, inventory = _survey()
+            if inventory.foreign.any():
+                raise DemoDataError(f"{inventory.refusal()}; refusing to reset")
+            if inventory != confirmed:
+                raise DemoDataError("the demo data changed since the question; nothing deleted (run it again)")
+            for label in RESET_ORDER:
+                if label == "campaigns.Campaign":
+                    _manager("campaigns.AuditEvent").filter(campaign__in=rows[label]).update(campaign=None)
+                rows[label]._raw_delete(using=rows[label].db)
+            counts = inventory.demo
+            _audit(actor=actor, action=DEMO_RESET, detail={
+                "clinics": counts.clinics, "patients": counts.patients, "visits": counts.visits,
+                "campaigns": counts.campaigns, "messages": counts.messages, "consent_events": counts.consent_events})
+    except IntegrityError:
+        # A row written meanwhile refers to the demo's (PostgreSQL checks the keys at commit): all rolled back.
+        raise DemoDataError("the database changed during the reset; nothing deleted (run it again)") from None
+    return counts
+
+
+def _survey() -> tuple[dict[str, QuerySet[Any]], DemoInventory]:
+    """The rows of the latest demo (by RESET_ORDER label) and the counts of what is and is not the demo's."""
+    audit = _manager("campaigns.AuditEvent")
+    campaigns = _manager("campaigns.Campaign")
+    event = audit.filter(action=DEMO_GENERATE).order_by("-id").first()
+    recorded = event is not None and not audit.filter(action=DEMO_RESET, id__gt=event.id).exists()
+    if event is None or not recorded:
+        rows = {label: _manager(label).none() for label in RESET_ORDER}
+    else:
+        d = event.detail
+        # A clinic the demo made and an import then changed holds the clinic's real data now.
+        clinic_ids = [c.id for c in Clinic.objects.filter(id__in=d["clinics"].values()) if _as_generated(c)]
+        codes = {code for code, pk in d["clinics"].items() if pk in clinic_ids}
+        patients = Patient.objects.filter(id__range=d["patient_ids"] or (0, -1), clinic_id__in=clinic_ids)
+        sent = [pk for pk, audience in campaigns.filter(id__gt=d["campaigns_after"]).values_list("id", "audience")
+                if set(audience.get("clinics", ())) <= codes]
+        rows = {
+            "clinic.ConsentEvent": ConsentEvent.objects.filter(patient__in=patients),
+            "clinic.Visit": Visit.objects.filter(id__range=d["visit_ids"], patient__in=patients),
+            "delivery.DeliveryReceipt": _manager("delivery.DeliveryReceipt").filter(id__gt=d["receipts_after"]),
+            "delivery.HeldCampaign": _manager("delivery.HeldCampaign").filter(campaign_id__in=sent),
+            "delivery.OutboxMessage": _manager("delivery.OutboxMessage").filter(campaign_id__in=sent),
+            "campaigns.Campaign": campaigns.filter(id__in=sent),
+            "clinic.Patient": patients,
+            "clinic.Clinic": Clinic.objects.filter(id__in=clinic_ids),
+        }
+    demo = DemoCounts(clinics=rows["clinic.Clinic"].count(), patients=rows["clinic.Patient"].count(),
+                      visits=rows["clinic.Visit"].count(), campaigns=rows["campaigns.Campaign"].count(),
+                      messages=rows["delivery.OutboxMessage"].count(),
+                      consent_events=rows["clinic.ConsentEvent"].count())
+    foreign = DemoCounts(clinics=Clinic.objects.count() - demo.clinics,
+                         patients=Patient.objects.count() - demo.patients,
+                         visits=Visit.objects.count() - demo.visits, campaigns=campaigns.count() - demo.campaigns)
+    return rows, DemoInventory(demo=demo, foreign=foreign, recorded=recorded)
+
+
+def _as_generated(clinic: Clinic) -> bool:
+    return any((clinic.code, clinic.name, clinic.default_language, clinic.phone, clinic.email, clinic.sms_sender)
+               == row[:6] for row in CLINICS) and (clinic.country, clinic.time_zone) == ("EE", "Europe/Tallinn")
+
+
+def _manager(label: str) -> Any:
+    # By label, as clinic.services does: the clinic package stays importable without campaigns and delivery.
+    model: type[Model] = apps.get_model(label)
+    return model._default_manager
+
+
+def _last_id(label: str) -> int:
+    return int(_manager(label).aggregate(last=Max("id"))["last"] or 0)
+
+
+def _audit(*, actor: str, action: str, detail: dict[str, Any]) -> None:
+    _manager("campaigns.AuditEvent").create(actor=actor, action=action, detail=detail)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'s' * (count != 1)}" if count else ""
+
+
+def _listing(items: list[str]) -> str:
+    items = [item for item in items if item]
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)

@@ -47,6 +47,7 @@ def masspost(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
            if k not in ("DATABASE_URL", "MASSPOST_SMS_URL", "MASSPOST_EMAIL_URL")}
     env["MASSPOST_DATA_DIR"] = str(data_dir)
     return subprocess.run([sys.executable, "-m", "masspost", *args], env=env, cwd=ROOT, capture_output=True,
+                          stdin=subprocess.DEVNULL,
                           text=True, timeout=120)
 
 
@@ -173,9 +174,9 @@ def test_demo_is_deterministic_for_a_seed_and_refuses_to_overwrite(tmp_path: Pat
         return {"clinics": sorted(clinics.values()), "patients": sorted(patients.values(), key=str),
                 "visits": sorted(visits)}
 
-    ok(masspost(tmp_path, "demo", "--reset", "--patients", "150", "--seed", "5"))
+    ok(masspost(tmp_path, "demo", "--reset", "--yes", "--patients", "150", "--seed", "5"))
     first = tables()
-    ok(masspost(tmp_path, "demo", "--reset", "--patients", "150", "--seed", "5"))
+    ok(masspost(tmp_path, "demo", "--reset", "--yes", "--patients", "150", "--seed", "5"))
     assert tables() == first
     assert len(first["patients"]) == 150 and first["visits"]
     languages = {p["language"] for p in first["patients"]}
@@ -185,7 +186,7 @@ def test_demo_is_deterministic_for_a_seed_and_refuses_to_overwrite(tmp_path: Pat
     assert "--reset" in message
     assert tables() == first
 
-    ok(masspost(tmp_path, "demo", "--reset", "--patients", "150", "--seed", "6"))
+    ok(masspost(tmp_path, "demo", "--reset", "--yes", "--patients", "150", "--seed", "6"))
     assert tables()["patients"] != first["patients"]
 
 
@@ -329,10 +330,14 @@ def test_demo_flow_in_process(tmp_path: Path, restore_signals: None) -> None:
 
 @pytest.mark.django_db
 def test_demo_refuses_existing_data_in_process(clinic: Clinic) -> None:
-    with pytest.raises(CommandError, match="--reset"):
-        run("demo", patients=10)
+    # A clinic the demo did not make: neither the demo nor its reset touch it (tests/cli/test_demo_reset.py).
+    for reset in (False, True):
+        with pytest.raises(CommandError, match="1 clinic that the demo did not create"):
+            run("demo", patients=10, reset=reset, yes=True)
     assert list(Clinic.objects.values_list("code", flat=True)) == ["TLN"]
-    run("demo", patients=10, reset=True, seed=2)
+    Clinic.objects.all().delete()
+    run("demo", patients=10, seed=2)
+    run("demo", patients=10, reset=True, yes=True, seed=3)
     assert Patient.objects.count() == 10 and Clinic.objects.count() == 3
 
 

@@ -6,21 +6,24 @@ import sys
 import unicodedata
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from masspost.cli.base import MasspostCommand
 from masspost.sms import GSM7, Segmentation, Suggestion, segment, suggest
 
 UNIT_NAMES = {GSM7: "septets"}
 MAX_POSITIONS = 5
 
 
-class Command(BaseCommand):
+class Command(MasspostCommand):
     help = (
-        "Show how an SMS text is sent: encoding (GSM-7 or UCS-2), its parts and their lengths, units used "
-        "and left, the characters that force UCS-2, and replacements that would save parts. "
+        "Show how an SMS text is sent: encoding, parts, and what would make it cheaper. "
+        "Prints the encoding (GSM-7 or UCS-2), its parts and their lengths, units used and left, the characters "
+        "that force UCS-2, and replacements that would save parts. "
         "TEXT '-' reads standard input (one trailing line break is dropped)."
     )
     requires_system_checks: list[str] = []
+    needs_schema = False  # a text in, its encoding out: no database
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("text", nargs="?", help="the SMS text, or - to read it from standard input")

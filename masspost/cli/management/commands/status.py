@@ -13,11 +13,11 @@ class Command(MasspostCommand):
     help = "A campaign's progress: its status and its messages per status."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("campaign", type=int)
-        parser.add_argument("--json", action="store_true")
+        self.add_campaign_argument(parser)
+        parser.add_argument("--json", action="store_true", help="print the status as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        status = campaign_status(campaign_id=options["campaign"], scope=Scope.operator())
+        status = campaign_status(campaign_id=self.campaign_id(options["campaign"]), scope=Scope.operator())
         if options["json"]:
             self.print_json(status)
             return
