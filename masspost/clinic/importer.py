@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
+from django.db import models, transaction
 
 from masspost.clinic.contact import address_status, normalize_email, normalize_phone
-from masspost.clinic.csvfile import FieldError, RowProblem, open_rows, parse_bool, parse_date
+from masspost.clinic.csvfile import CsvFile, FieldError, RowProblem, open_rows, parse_bool, parse_date
 from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitStatus
+from masspost.clinic.services import CONSENT_COLUMNS, consent_from_import, consent_record, patients_stored
 from masspost.content.languages import is_country, is_language
 
 BATCH = 2000
+VISIT_YEARS = (1900, 2100)  # a visit outside them is a typo or a placeholder (0001-01-01), not a visit
 
 CLINIC_COLUMNS = ("code", "name", "country", "time_zone", "default_language")
 CLINIC_OPTIONAL = ("phone", "email", "sms_sender")
@@ -49,15 +51,42 @@ class _Rollback(Exception):
     pass
 
 
-def import_file(*, kind: str, path: Path, skip_invalid: bool = False) -> ImportReport:
-    """Import one CSV file of `kind` clinics | patients | visits."""
-    importers: dict[str, Callable[[Path, ImportReport], None]] = {
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Source:
+    path: Path
+    encoding: str
+    progress: Callable[[int], None]
+
+    def open(self, required: tuple[str, ...], optional: tuple[str, ...], *, ref: str,
+             limits: dict[str, int]) -> CsvFile:
+        return open_rows(self.path, required, optional, ref=ref, limits=limits, encoding=self.encoding)
+
+    def batches(self, rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[int, dict[str, str]]]]:
+        """The rows in batches of BATCH; progress is told of each batch once it has been handled."""
+        batch: list[tuple[int, dict[str, str]]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= BATCH:
+                yield batch
+                self.progress(len(batch))
+                batch = []
+        if batch:
+            yield batch
+            self.progress(len(batch))
+
+
+def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: str = "utf-8",
+                progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import one CSV file of `kind` clinics | patients | visits, in `encoding` (csvfile.ENCODINGS); `progress`
+    is called with the number of rows read each time a batch of them has been handled."""
+    importers: dict[str, Callable[[_Source, ImportReport], None]] = {
         "clinics": _import_clinics, "patients": _import_patients, "visits": _import_visits,
     }
     report = ImportReport(kind=kind)
+    source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None))
     try:
         with transaction.atomic():
-            importers[kind](path, report)
+            importers[kind](source, report)
             report.errors.sort(key=lambda p: p.row)
             if report.errors and not skip_invalid:
                 raise _Rollback
@@ -67,24 +96,26 @@ def import_file(*, kind: str, path: Path, skip_invalid: bool = False) -> ImportR
     return report
 
 
-def _batched(rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[int, dict[str, str]]]]:
-    batch: list[tuple[int, dict[str, str]]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _limits(model: type[models.Model], columns: Iterable[str], **stored_in: Any) -> dict[str, int]:
+    """The longest value of each column: the max_length of the model field it is stored in (`stored_in` names
+    the field of a column that is not the model's own, e.g. clinic=Clinic.code), so SQLite, which does not
+    enforce lengths, stores nothing PostgreSQL would refuse."""
+    limits = {}
+    for column in columns:
+        limit = getattr(stored_in.get(column) or model._meta.get_field(column), "max_length", None)
+        if limit:
+            limits[column] = limit
+    return limits
 
 
 # --- clinics -------------------------------------------------------------------------------------------------
 
-def _import_clinics(path: Path, report: ImportReport) -> None:
+def _import_clinics(source: _Source, report: ImportReport) -> None:
     seen: set[str] = set()
     good: list[Clinic] = []
-    with open_rows(path, CLINIC_COLUMNS, CLINIC_OPTIONAL) as csv_file:
-        for number, rec in csv_file.rows:
+    limits = _limits(Clinic, (*CLINIC_COLUMNS, *CLINIC_OPTIONAL))
+    with source.open(CLINIC_COLUMNS, CLINIC_OPTIONAL, ref="code", limits=limits) as csv_file:
+        for number, rec in (row for batch in source.batches(csv_file.rows) for row in batch):
             report.rows += 1
             code = rec["code"]
             try:
@@ -119,7 +150,7 @@ def _import_clinics(path: Path, report: ImportReport) -> None:
             good.append(Clinic(code=code, name=rec["name"], country=rec["country"].upper(),
                                time_zone=rec["time_zone"], default_language=rec["default_language"].lower(),
                                phone=rec.get("phone", ""), email=email, sms_sender=sender))
-        report.errors.extend(csv_file.problems)
+        _add_file_problems(csv_file, report)
     # A re-import updates the columns the file has; one it leaves out keeps its value.
     present = [c for c in CLINIC_OPTIONAL if c in csv_file.header]
     Clinic.objects.bulk_create(
@@ -131,17 +162,19 @@ def _import_clinics(path: Path, report: ImportReport) -> None:
 
 # --- patients ------------------------------------------------------------------------------------------------
 
-def _import_patients(path: Path, report: ImportReport) -> None:
+def _import_patients(source: _Source, report: ImportReport) -> None:
     clinics = {c.code: c for c in Clinic.objects.all()}
     today = dt.date.today()
     seen: set[str] = set()
-    with open_rows(path, PATIENT_COLUMNS, PATIENT_OPTIONAL) as csv_file:
+    limits = _limits(Patient, (*PATIENT_COLUMNS, *PATIENT_OPTIONAL), clinic=Clinic._meta.get_field("code"))
+    with source.open(PATIENT_COLUMNS, PATIENT_OPTIONAL, ref="external_id", limits=limits) as csv_file:
         update = _patient_update_fields(csv_file.header)
-        for batch in _batched(csv_file.rows):
-            # Without a country column a national phone number is read in the stored patient's country.
-            stored_country = ({} if "country" in csv_file.header or "phone" not in csv_file.header else dict(
-                Patient.objects.filter(external_id__in=[r["external_id"] for _, r in batch])
-                .values_list("external_id", "country")))
+        consents = [c for c in CONSENT_COLUMNS if c in csv_file.header]
+        # Without a country column a national phone number is read in the stored patient's country.
+        stored_country = "country" not in csv_file.header and "phone" in csv_file.header
+        for batch in source.batches(csv_file.rows):
+            stored = (patients_stored([r["external_id"] for _, r in batch], consents=consents)
+                      if consents or stored_country else {})
             good: list[Patient] = []
             for number, rec in batch:
                 report.rows += 1
@@ -151,7 +184,8 @@ def _import_patients(path: Path, report: ImportReport) -> None:
                 except FieldError as exc:
                     report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason, ref=ref))
                     continue
-                region = patient.country or stored_country.get(ref) or patient.clinic.country
+                known = stored.get(ref) if stored_country else None
+                region = patient.country or (known.country if known else "") or patient.clinic.country
                 patient.phone_e164, problem = normalize_phone(patient.phone, region)
                 if problem:
                     report.warnings.append(RowProblem(row=number, column="phone", reason=problem, ref=ref))
@@ -161,10 +195,18 @@ def _import_patients(path: Path, report: ImportReport) -> None:
                 patient.phone_status = address_status(patient.phone, patient.phone_e164)
                 patient.email_status = address_status(patient.email, patient.email_normalized)
                 good.append(patient)
+            changes = consent_from_import(patients=good, stored=stored, columns=consents)
             Patient.objects.bulk_create(good, update_conflicts=True, unique_fields=["external_id"],
                                         update_fields=update)
+            consent_record(changes)
             report.imported += len(good)
-        report.errors.extend(csv_file.problems)
+        _add_file_problems(csv_file, report)
+
+
+def _add_file_problems(csv_file: CsvFile, report: ImportReport) -> None:
+    """The rows the file itself made bad (quoting, too many fields, a value no column may have) are rows read."""
+    report.errors.extend(csv_file.problems)
+    report.rows += len(csv_file.problems)
 
 
 def _patient_update_fields(header: tuple[str, ...]) -> list[str]:
@@ -175,7 +217,7 @@ def _patient_update_fields(header: tuple[str, ...]) -> list[str]:
         fields += ["phone_e164", "phone_status"]
     if "email" in header:
         fields += ["email_normalized", "email_status"]
-    return fields
+    return fields + [f"imported_{c}" for c in CONSENT_COLUMNS if c in header]
 
 
 def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], today: dt.date) -> Patient:
@@ -212,11 +254,13 @@ def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], to
 
 # --- visits --------------------------------------------------------------------------------------------------
 
-def _import_visits(path: Path, report: ImportReport) -> None:
+def _import_visits(source: _Source, report: ImportReport) -> None:
     clinics = {c.code: (c, ZoneInfo(c.time_zone)) for c in Clinic.objects.all()}
-    seen: set[tuple[int, int, dt.datetime]] = set()
-    with open_rows(path, VISIT_COLUMNS) as csv_file:
-        for batch in _batched(csv_file.rows):
+    seen: dict[tuple[int, int, dt.datetime], tuple[int, str]] = {}  # visit → (its first row, its status)
+    limits = _limits(Visit, VISIT_COLUMNS, patient=Patient._meta.get_field("external_id"),
+                     clinic=Clinic._meta.get_field("code"))
+    with source.open(VISIT_COLUMNS, (), ref="patient", limits=limits) as csv_file:
+        for batch in source.batches(csv_file.rows):
             refs = {rec["patient"] for _, rec in batch}
             patients = dict(Patient.objects.filter(external_id__in=refs).values_list("external_id", "id"))
             good: list[Visit] = []
@@ -225,18 +269,25 @@ def _import_visits(path: Path, report: ImportReport) -> None:
                 try:
                     visit = _visit(rec, clinics, patients)
                     key = (visit.patient_id, visit.clinic_id, visit.start)
-                    if key in seen:
-                        raise FieldError("start", "the same visit (patient, clinic, start) appears twice")
-                    seen.add(key)
+                    first = seen.setdefault(key, (number, visit.status))
+                    if first[0] != number and first[1] != visit.status:
+                        raise FieldError("start", f"the same visit (patient, clinic, start) as row {first[0]}, "
+                                                  "with another status")
                 except FieldError as exc:
                     report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason,
                                                     ref=rec["patient"]))
+                    continue
+                if first[0] != number:
+                    # Exports made from a join repeat rows: the same visit once more is no news.
+                    report.warnings.append(RowProblem(row=number, column="start", ref=rec["patient"],
+                                                      reason=f"the same visit as row {first[0]}, repeated: "
+                                                             "counted once"))
                     continue
                 good.append(visit)
             Visit.objects.bulk_create(good, update_conflicts=True, unique_fields=["patient", "clinic", "start"],
                                       update_fields=["status", "local_date"])
             report.imported += len(good)
-        report.errors.extend(csv_file.problems)
+        _add_file_problems(csv_file, report)
 
 
 def _visit(rec: dict[str, str], clinics: dict[str, tuple[Clinic, ZoneInfo]], patients: dict[str, int]) -> Visit:
@@ -255,6 +306,9 @@ def _visit(rec: dict[str, str], clinics: dict[str, tuple[Clinic, ZoneInfo]], pat
         start = dt.datetime.fromisoformat(rec["start"])
     except ValueError:
         raise FieldError("start", "not a date and time (ISO 8601, e.g. 2025-03-14T09:30)") from None
+    if not VISIT_YEARS[0] <= start.year <= VISIT_YEARS[1]:
+        # Checked as written, before the time zone: year 1 or 9999 would overflow in the conversion to UTC.
+        raise FieldError("start", f"year {start.year} is out of range ({VISIT_YEARS[0]}-{VISIT_YEARS[1]})")
     if start.tzinfo is None:
         start = start.replace(tzinfo=zone)
     status = rec["status"].lower()

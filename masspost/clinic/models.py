@@ -55,6 +55,12 @@ class Patient(models.Model):
     accepts_sms = models.BooleanField(default=True)
     accepts_email = models.BooleanField(default=True)
     marketing_consent = models.BooleanField(default=False)
+    # The consents as the clinic's last import of this patient gave them (None: no import has said). A re-import
+    # changes a consent only where the clinic's value changed since then: a full export knows nothing of an SMS
+    # STOP or of a change made here, and must not undo it (docs/import.md, "Consent").
+    imported_accepts_sms = models.BooleanField(null=True)
+    imported_accepts_email = models.BooleanField(null=True)
+    imported_marketing_consent = models.BooleanField(null=True)
     status = models.CharField(max_length=10, choices=PatientStatus.choices, default=PatientStatus.ACTIVE)
 
     class Meta:
@@ -95,11 +101,25 @@ class Visit(models.Model):
         ]
 
 
+class ConsentChannel(models.TextChoices):
+    """What a consent event is about: Patient.accepts_sms, accepts_email and marketing_consent."""
+
+    SMS = "sms", "SMS"
+    EMAIL = "email", "E-mail"
+    MARKETING = "marketing", "Marketing"
+
+
+IMPORT_SOURCE = "import"
+# The sources that are the patient's own word: an import never switches back on what one of these switched off.
+PATIENT_OWN_SOURCES = frozenset({"sms-stop", "unsubscribe"})
+
+
 class ConsentEvent(models.Model):
-    """A change of a patient's channel consent, with when and where it came from (e.g. an SMS "STOP")."""
+    """A change of a patient's consent, with when and where it came from: "sms-stop" (an SMS STOP),
+    "unsubscribe" (an e-mail's unsubscribe link), "import" (the clinic's file), "staff:<user>"."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_events")
-    channel = models.CharField(max_length=5)
+    channel = models.CharField(max_length=10, choices=ConsentChannel.choices)
     accepts = models.BooleanField()
-    source = models.CharField(max_length=100)  # "sms-stop", "import", "staff:<user>" …
+    source = models.CharField(max_length=100)
     at = models.DateTimeField(auto_now_add=True)

@@ -1,11 +1,39 @@
-"""Changing clinic data as a whole (imports live in clinic.importer)."""
+"""Changing clinic data as a whole, and the consent rule of an import (docs/import.md, "Consent"); the import
+itself lives in clinic.importer."""
 
 from __future__ import annotations
 
-from django.apps import apps
-from django.db import transaction
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from masspost.clinic.models import Clinic
+from django.apps import apps
+from django.db import connection, transaction
+from django.utils import timezone
+
+from masspost.bulk import bulk_insert
+from masspost.clinic.models import IMPORT_SOURCE, PATIENT_OWN_SOURCES, Clinic, ConsentChannel, ConsentEvent, Patient
+
+# The consent columns of patients.csv and the channel their events name.
+CONSENT_COLUMNS = {"accepts_sms": ConsentChannel.SMS, "accepts_email": ConsentChannel.EMAIL,
+                   "marketing_consent": ConsentChannel.MARKETING}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredPatient:
+    """A patient already in the database, as an import needs them: their country, and the consents of the
+    file's consent columns, now and as the previous import gave them."""
+
+    patient_id: int
+    country: str
+    current: Mapping[str, bool]  # by column
+    imported: Mapping[str, bool | None]
+
+
+class ConsentChange(NamedTuple):  # a tuple: a first import of 100,000 patients makes 300,000 of them
+    patient: Patient  # its id is known once the batch is written
+    channel: str
+    accepts: bool
 
 
 def clinic_data_exists() -> bool:
@@ -13,9 +41,83 @@ def clinic_data_exists() -> bool:
 
 
 def clinic_data_reset() -> None:
-    """Delete all clinic data and everything that refers to it (the demo's --reset)."""
+    """Delete all clinic data and everything that refers to it (the benchmarks' setup)."""
     with transaction.atomic():
         for label in ("delivery.OutboxMessage", "campaigns.AuditEvent", "campaigns.Campaign", "clinic.Visit",
-                      "clinic.Patient", "clinic.Clinic"):
+                      "clinic.ConsentEvent", "clinic.Patient", "clinic.Clinic"):
             # A plain DELETE per table, children first: the ORM's cascade collector would load every row.
             apps.get_model(label).objects.all()._raw_delete(using="default")
+
+
+def patients_stored(refs: Iterable[str], *, consents: Sequence[str]) -> dict[str, StoredPatient]:
+    """The patients among `refs` that are already stored. When `consents` are asked for, they are locked until
+    the import commits (PostgreSQL, in id order): an SMS STOP arriving meanwhile waits, instead of being
+    overwritten by a value decided before it."""
+    query = Patient.objects.filter(external_id__in=list(refs)).order_by("id")
+    if consents:
+        query = query.select_for_update()
+    n = len(consents)
+    return {ref: StoredPatient(patient_id=pid, country=country, current=dict(zip(consents, values[:n], strict=True)),
+                               imported=dict(zip(consents, values[n:], strict=True)))
+            for ref, pid, country, *values in query.values_list(
+                "external_id", "id", "country", *consents, *(f"imported_{c}" for c in consents))}
+
+
+def consent_from_import(*, patients: Sequence[Patient], stored: Mapping[str, StoredPatient],
+                        columns: Sequence[str]) -> list[ConsentChange]:
+    """Apply the import rule to the consent `columns` of a batch of patients, each holding the file's values;
+    return the changes, to be recorded as consent events once the patients are written.
+
+    A new patient takes the file's value. A patient already here keeps the value they have unless the clinic's
+    value changed since the previous import of them, and never goes from off to on while the latest of their
+    consent events for that channel that is not an import is their own opt-out (PATIENT_OWN_SOURCES)."""
+    changes: list[ConsentChange] = []
+    switch_on: list[tuple[Patient, str]] = []  # off to on: allowed only where the patient did not opt out
+    named = [(column, f"imported_{column}", CONSENT_COLUMNS[column]) for column in columns]
+    for patient in patients:
+        known = stored.get(patient.external_id)
+        for column, imported, channel in named:
+            given: bool = getattr(patient, column)
+            setattr(patient, imported, given)
+            if known is None:
+                changes.append(ConsentChange(patient, channel, given))
+                continue
+            current, previous = known.current[column], known.imported[column]
+            value = current if previous is not None and previous == given else given
+            setattr(patient, column, value)
+            if value != current:
+                if value:
+                    switch_on.append((patient, column))
+                else:
+                    changes.append(ConsentChange(patient, channel, False))
+    opted_out = _opted_out({(stored[p.external_id].patient_id, CONSENT_COLUMNS[c]) for p, c in switch_on})
+    for patient, column in switch_on:
+        channel = CONSENT_COLUMNS[column]
+        if (stored[patient.external_id].patient_id, channel) in opted_out:
+            setattr(patient, column, False)
+        else:
+            changes.append(ConsentChange(patient, channel, True))
+    return changes
+
+
+def consent_record(changes: Sequence[ConsentChange]) -> None:
+    """The changes of a written batch as consent events. Through masspost.bulk: a first import of 100,000
+    patients records 300,000 of them, and model instances would double the import's time."""
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    bulk_insert(ConsentEvent, ("patient_id", "channel", "accepts", "source", "at"),
+                ((c.patient.pk, str(c.channel), c.accepts, IMPORT_SOURCE, at) for c in changes))
+
+
+def _opted_out(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Of (patient id, channel) pairs, those whose latest consent event that is not an import is the patient's
+    own opt-out. One query for a batch; most batches have nothing to ask."""
+    if not pairs:
+        return set()
+    latest: dict[tuple[int, str], tuple[bool, str]] = {}
+    events = (ConsentEvent.objects.filter(patient_id__in={p for p, _ in pairs}, channel__in={c for _, c in pairs})
+              .exclude(source=IMPORT_SOURCE).order_by("patient_id", "channel", "-at", "-id")
+              .values_list("patient_id", "channel", "accepts", "source"))
+    for patient_id, channel, accepts, source in events:
+        latest.setdefault((patient_id, channel), (accepts, source))
+    return {pair for pair in pairs
+            if pair in latest and not latest[pair][0] and latest[pair][1] in PATIENT_OWN_SOURCES}
