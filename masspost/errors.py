@@ -22,6 +22,10 @@ class StaleTokenError(MasspostError):
     """The preview token no longer matches the audience or the content."""
 
 
+class NothingToSendError(MasspostError):
+    """A send in which no patient gets a message: refused, nothing is written."""
+
+
 class GatewayConfigError(MasspostError):
     """A gateway that can send nothing until its configuration is fixed: credentials refused, a TLS certificate
     not trusted (docs/delivery.md, "When a gateway's configuration is wrong"). Never about one message."""

@@ -9,9 +9,9 @@ characters that forced it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from masspost.campaigns.spec import CompiledContent
 from masspost.clinic.models import Clinic
@@ -44,11 +44,12 @@ class EmptyFields:
 
     recipients: int = 0
     fields: dict[str, int] = field(default_factory=dict)
-    lowest: list[tuple[int, str]] = field(default_factory=list)  # max-heap of (-patient id, external id)
+    lowest: list[int] = field(default_factory=list)  # max-heap of -patient id
+    refs: dict[int, str] = field(default_factory=dict)  # external ids of those, looked up after the pass
 
     def patients(self) -> list[str]:
         """External ids of the first EMPTY_LIST_CAP by patient id: the same list on every run."""
-        return [ref for _, ref in sorted(self.lowest, reverse=True)]
+        return [self.refs.get(pid, "") for pid in sorted(-p for p in self.lowest)]
 
 
 class Lane:
@@ -77,19 +78,35 @@ class Lane:
         shown = {attr for f, attr in _CLINIC_VALUES.items() if f in self.fields}
         self.clinic_fields = frozenset(shown | ({"sms_sender"} if sms else {"name", "email"}))
         self._cache_size = cache_size
-        self.measured: dict[str, tuple[str, int]] = {}
         self.ucs2: set[str] = set()
         self.text_characters: frozenset[str] = frozenset()
         self.suggestion: Suggestion | None = None
         self.alternative: Template | None = None  # the SMS text with the suggestion applied
         self.alternative_parts = 0
-        self._alternative_measured: dict[str, int] = {}
         if self.sms is not None:
             self.text_characters = frozenset(NOT_GSM7.findall(self.sms.source))
             self._suggest(self.sms)
         self.html = self.body is not None and is_html_template(self.body)
         self.guard = self.body is not None and can_turn_html(self.body)
         self.long_subjects = 0
+        # Per clinic, each text with the clinic's own values merged in (Template.bind): a recipient adds names.
+        def bound(template: Template | None, *, escape: bool = False) -> dict[int, str]:
+            if template is None:
+                return {}
+            return {c.id: template.bind({f: getattr(c, attr) for f, attr in _CLINIC_VALUES.items()}, escape=escape)
+                    for c in clinics}
+        self.sms_formats = bound(self.sms)
+        self.alternative_formats = bound(self.alternative)
+        self.subject_formats = bound(self.subject)
+        self.body_formats = bound(self.body, escape=self.html)
+        # Per clinic, what an SMS of this lane is for the names it shows (`names_key`), rendered and measured once:
+        # [encoding, parts, recipients since the cache was last emptied, parts with the suggested punctuation,
+        # merge fields that render empty]. Emptied in place when full (the counters are folded into `counts`).
+        self.by_names: dict[int, dict[Any, list[Any]]] = {c.id: {} for c in clinics}
+        self._per_clinic = max(200, cache_size // max(1, len(clinics)))  # memory stays flat with many clinics
+        self.names_key = (1 if self.uses_first else 0) | (2 if self.uses_last else 0)  # see `sweep`
+        self.counts: dict[tuple[str, int], int] = {}  # (encoding, parts) → recipients
+        self.emails: list[Any] = ["", 1, 0, 0, ()]  # an e-mail counts like an SMS of one part without encoding
 
     def _suggest(self, template: Template) -> None:
         suggestion = suggest(template.source)
@@ -101,38 +118,58 @@ class Lane:
             return
         self.suggestion, self.alternative = suggestion, alternative
 
-    def measure(self, text: str) -> tuple[str, int]:
-        """(encoding, parts) of a text not in the cache; a UCS-2 text's forcing characters are noted."""
-        if len(self.measured) >= self._cache_size:
-            self.measured.clear()
+    def sms_entry(self, clinic_id: int, key: Any, first: str, last: str) -> list[Any]:
+        """The `by_names` entry of an SMS whose clinic and names were not met yet, rendered and measured now; the
+        characters that force UCS-2 are noted. The caller counts its recipient (the entry's third item)."""
+        cache = self.by_names[clinic_id]
+        if len(cache) >= self._per_clinic:
+            self._fold(cache.values())
+            cache.clear()
+        text = self.sms_formats[clinic_id].format(first, last)
         encoding, _, parts = measure(text)
         if encoding == UCS2:
             self.ucs2.update(NOT_GSM7.findall(text))
-        found = self.measured[text] = (encoding, parts)
+        alternative = self.alternative_formats.get(clinic_id)
+        cheaper = measure(alternative.format(first, last))[2] if alternative is not None else 0
+        found = cache[key] = [encoding, parts, 0, cheaper, self.empty_fields(first, last, clinic_id)]
         return found
 
-    def measure_alternative(self, values: Mapping[str, str]) -> None:
-        """Count the parts this recipient's SMS would take with the suggested punctuation."""
-        assert self.alternative is not None
-        text = self.alternative.render(values)
-        parts = self._alternative_measured.get(text)
-        if parts is None:
-            if len(self._alternative_measured) >= self._cache_size:
-                self._alternative_measured.clear()
-            parts = self._alternative_measured[text] = measure(text)[2]
-        self.alternative_parts += parts
+    def _fold(self, entries: Iterable[list[Any]]) -> None:
+        counts = self.counts
+        for encoding, parts, n, cheaper, _ in entries:
+            if n:
+                counts[(encoding, parts)] = counts.get((encoding, parts), 0) + n
+                self.alternative_parts += cheaper * n
 
-    def note_empty(self, pid: int, ref: str, first: str, last: str, clinic_id: int) -> tuple[str, ...]:
-        """Count a recipient whose text shows an empty merge field; returns which fields."""
-        fields = [name for name, used, value in (("first_name", self.uses_first, first),
-                                                 ("last_name", self.uses_last, last)) if used and not value.strip()]
-        fields += self.clinic_gaps.get(clinic_id, ())
+    def finish(self) -> None:
+        """The tally's figures from the counters, once the pass is over."""
+        for cache in self.by_names.values():
+            self._fold(cache.values())
+            cache.clear()
+        self._fold([self.emails])
+        tally = self.tally
+        for (encoding, parts), n in self.counts.items():
+            tally.recipients += n
+            tally.parts_total += parts * n
+            tally.parts_min = parts if tally.parts_min is None else min(tally.parts_min, parts)
+            tally.parts_max = parts if tally.parts_max is None else max(tally.parts_max, parts)
+            if encoding:
+                tally.encodings[encoding] = tally.encodings.get(encoding, 0) + n
+        tally.encodings = dict(sorted(tally.encodings.items()))
+
+    def empty_fields(self, first: str, last: str, clinic_id: int) -> tuple[str, ...]:
+        """The merge fields this lane's texts show that are empty for this recipient."""
+        return tuple(name for name, used, value in (("first_name", self.uses_first, first),
+                                                    ("last_name", self.uses_last, last))
+                     if used and not value.strip()) + self.clinic_gaps.get(clinic_id, ())
+
+    def note_empty(self, pid: int, fields: tuple[str, ...]) -> None:
+        """Count a recipient whose text shows an empty merge field (`fields`: which)."""
         empty = self.empty
         empty.recipients += 1
         for name in fields:
             empty.fields[name] = empty.fields.get(name, 0) + 1
         if len(empty.lowest) < EMPTY_LIST_CAP:
-            heapq.heappush(empty.lowest, (-pid, ref))
-        elif -empty.lowest[0][0] > pid:
-            heapq.heapreplace(empty.lowest, (-pid, ref))
-        return tuple(fields)
+            heapq.heappush(empty.lowest, -pid)
+        elif -empty.lowest[0] > pid:
+            heapq.heapreplace(empty.lowest, -pid)

@@ -20,13 +20,9 @@ from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
 from masspost.clinic.scope import Scope
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
-from masspost.errors import MasspostError, StaleTokenError
+from masspost.errors import MasspostError, NothingToSendError, StaleTokenError
 
 DEFAULT_DEADLINE = timedelta(hours=24)
-
-
-class NothingToSendError(MasspostError):
-    """A send in which no patient gets a message: refused, nothing is written."""
 
 
 NOTHING_TO_SEND = "nothing to send: no patient gets a message (the preview says who is left out and why)"

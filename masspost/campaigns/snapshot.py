@@ -16,6 +16,7 @@ import struct
 import sys
 import zlib
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from zlib import crc32
@@ -48,8 +49,8 @@ class Fingerprint:
     Built for the sweep's hot loop, which appends to the arrays itself (a method call per patient cost more than
     the appends): per channel one value to `channels[c]` (`codes[c][outcome] | short_hash(address)`, the address's
     hash 0 for one left out), then the patient's `ids`, `clinics` and `names` (`short_hash` of the names the texts
-    show), and `flush` once `ids` holds CHUNK patients. The arrays are emptied in place when a block is compressed,
-    so their bound `append`s stay valid.
+    show), and `flush` once `ids` holds at least CHUNK patients. The arrays are emptied in place when a block is
+    compressed, so their bound `append`s stay valid.
     """
 
     CHUNK = 8192  # patients per compressed block
@@ -66,22 +67,33 @@ class Fingerprint:
         self.names = array("H")
         self.channels = [array("I") for _ in channels]
         self._compressor = zlib.compressobj(1)
+        # Blocks are compressed in order on one thread of their own: zlib lets go of the GIL, so on a second core
+        # the compression costs the sweep nothing. (A sweep that fails midway leaves the thread idle until the
+        # executor is collected, which ends it.)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint")
         head = json.dumps(self.header, sort_keys=True).encode()
-        self._out = [self._compressor.compress(struct.pack("<I", len(head)) + head)]
+        self._out = [self._pool.submit(self._compressor.compress, struct.pack("<I", len(head)) + head)]
 
     def flush(self) -> None:
         if not self.ids:
             return
         arrays = [self.ids, self.clinics, self.names, *self.channels]
-        self._out.append(self._compressor.compress(struct.pack("<I", len(self.ids)) +
-                                                   b"".join(_bytes(a) for a in arrays)))
+        block = struct.pack("<I", len(self.ids)) + b"".join(_bytes(a) for a in arrays)
+        # At most two blocks wait uncompressed: a sweep faster than zlib must not queue up the whole audience.
+        waiting = [f for f in self._out[-3:] if not f.done()]
+        if len(waiting) >= 2:
+            waiting[0].result()
+        self._out.append(self._pool.submit(self._compressor.compress, block))
         for values in arrays:
             del values[:]
 
     def finish(self) -> bytes:
         self.flush()
-        self._out.append(self._compressor.flush())
-        return b"".join(self._out)
+        self._out.append(self._pool.submit(self._compressor.flush))
+        try:
+            return b"".join(block.result() for block in self._out)
+        finally:
+            self._pool.shutdown()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

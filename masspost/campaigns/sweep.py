@@ -11,12 +11,13 @@ channel × language everything `campaigns.lanes` holds.
 
 from __future__ import annotations
 
-import hashlib
+import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 from zlib import crc32
 
-from masspost.audience.selectors import ResolvedAudience, audience_rows
+from masspost.audience.selectors import Decides, ResolvedAudience, audience_rows, patient_refs
 from masspost.campaigns.lanes import SUBJECT_LIMIT, Lane, LanguageTally
 from masspost.campaigns.rules import NO_CONTENT, NO_SENDER, REASONS, exclusion, sender_problem
 from masspost.campaigns.snapshot import Fingerprint, short_hash
@@ -112,121 +113,181 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     result.clinics = digest({str(k): v for k, v in details.items()})
     every_lane = [lane for by_lang in lanes.values() for lane in by_lang.values()]
     # A change of a name no text shows changes nothing that is sent: the digest covers the names shown.
-    shows_first = any(lane.uses_first for lane in every_lane)
-    shows_last = any(lane.uses_last for lane in every_lane)
+    names_shown = (any(lane.uses_first for lane in every_lane), any(lane.uses_last for lane in every_lane))
+    outcomes = {ch: REASONS + tuple(sorted(available[ch])) for ch in spec.channels}
     fp = Fingerprint(
-        channels=spec.channels, outcomes={ch: REASONS + tuple(sorted(available[ch])) for ch in spec.channels},
+        channels=spec.channels, outcomes=outcomes,
         clinics={cid: {f: short_hash(v) for f, v in fields.items()} for cid, fields in details.items()},
         lane_fields={ch: {lang: sorted(lane.clinic_fields) for lang, lane in by_lang.items()}
                      for ch, by_lang in lanes.items()},
     ) if fingerprint else None
-    # Per channel, all the loop needs, looked up once; the fingerprint's sink and codes are None without one.
-    plans = [(ch, ch == "sms", available[ch], lanes[ch], result.excluded[ch], result.no_content_languages[ch],
-              {cid: p is None for cid, p in problems[ch].items()},
-              fp.channels[i].append if fp is not None else None, fp.codes[i] if fp is not None else {})
-             for i, ch in enumerate(spec.channels)]
+    # Per lane: [lowest patient id given as the sample, most parts given as the longest].
+    best = {id(lane): [_NO_ID, -1] for lane in every_lane}
+
+    def decide(code: int, lang: str) -> list[Any]:
+        """The plan for every patient with this `decides` value and language: [patients so far, clinic id,
+        one step per channel]. A step is a tuple, unpacked in the loop (faster than attributes): see `_step`."""
+        d = Decides.unpack(code)
+        steps = []
+        for i, channel in enumerate(spec.channels):
+            sms = channel == "sms"
+            chosen = choose_language(lang, available[channel], spec.fallback_language)
+            reason = exclusion(accepts=d.accepts_sms if sms else d.accepts_email, marketing=marketing,
+                               consent=d.marketing_consent, language=chosen,
+                               address_state=d.phone_status if sms else d.email_status,
+                               has_sender=problems[channel][d.clinic_id] is None)
+            outcome = outcomes[channel].index(reason or chosen)  # type: ignore[arg-type]
+            sink = fp.channels[i].append if fp is not None else None
+            lane = lanes[channel][chosen] if reason is None and chosen is not None else None
+            steps.append(_step(channel=channel, reason=reason, outcome=outcome, sink=sink, lane=lane, sms=sms,
+                               clinic_id=d.clinic_id, language=chosen, fallback=chosen != lang,
+                               best=best[id(lane)] if lane is not None else None))
+        return [0, d.clinic_id, tuple(steps)]
+
+    plans: dict[int, dict[str, list[Any]]] = {}  # decides → language → plan
+    digest_sum = 0
+    patients = 0
+    show_first, show_last = names_shown
     if fp is not None:  # the patient's part of the fingerprint, appended in the loop (Fingerprint's docstring)
         fp_ids, add_id, add_clinic, add_names = fp.ids, fp.ids.append, fp.clinics.append, fp.names.append
-    no_sender_counts = {ch: dict.fromkeys(clinics, 0) for ch in spec.channels}
-    fallback = spec.fallback_language
-    digest_sum = 0
-    for row in audience_rows(resolved):
-        (pid, ref, first, last, clinic_id, lang, acc_sms, acc_email, consent,
-         phone, phone_status, email, email_status) = row
-        result.patients += 1
-        clinic = clinics[clinic_id]
-        values = {"first_name": first, "last_name": last, "clinic_name": clinic.name, "clinic_phone": clinic.phone}
-        names = (first if shows_first else "") + "\x1f" + (last if shows_last else "")
-        decisions = [str(pid), names, str(clinic_id)]
-        for channel, sms, languages, channel_lanes, excluded, no_content, has_sender, fp_sink, fp_codes in plans:
-            chosen = choose_language(lang, languages, fallback)
-            reason = exclusion(accepts=bool(acc_sms if sms else acc_email), marketing=marketing,
-                               consent=bool(consent), language=chosen,
-                               address_state=phone_status if sms else email_status, has_sender=has_sender[clinic_id])
-            if reason is not None:
-                excluded[reason] += 1
-                if reason == NO_CONTENT:
-                    no_content[lang] = no_content.get(lang, 0) + 1
-                elif reason == NO_SENDER:
-                    no_sender_counts[channel][clinic_id] += 1
-                decisions.append(reason)
-                if fp_sink is not None:
-                    fp_sink(fp_codes[reason])
-                if on_excluded:
-                    on_excluded(Exclusion(patient_ref=ref, first_name=first, last_name=last,
-                                          channel=channel, reason=reason, language=lang))
-                continue
-            assert chosen is not None
-            lane = channel_lanes[chosen]
-            subject = ""
-            if sms:
-                assert lane.sms is not None
-                text = lane.sms.render(values)
-                found = lane.measured.get(text)
-                if found is None:
-                    found = lane.measure(text)
-                encoding, parts = found
-                if lane.alternative is not None:
-                    lane.measure_alternative(values)
-                address = phone
+    chunks = audience_rows(resolved, refs=on_recipient is not None or on_excluded is not None,
+                           phones="sms" in spec.channels, emails="email" in spec.channels)
+    for rows in chunks:
+        patients += len(rows)
+        for pid, ref, first, last, lang, code, phone, email in rows:
+            by_lang = plans.get(code)
+            if by_lang is None:
+                by_lang = plans[code] = {}
+            plan = by_lang.get(lang)
+            if plan is None:
+                plan = by_lang[lang] = decide(code, lang)
+            plan[0] += 1
+            _, clinic_id, steps = plan
+            if show_first:
+                names = crc32(f"{first}\x1f{last}".encode()) if show_last else crc32(first.encode())
             else:
-                assert lane.subject is not None and lane.body is not None
-                subject = lane.subject.render(values)
-                if len(subject) > SUBJECT_LIMIT:
-                    lane.long_subjects += 1
-                text = lane.body.render(values, escape=lane.html)
-                if lane.guard:
-                    text = keep_plain(text)
-                encoding, parts, address = "", 1, email
-            empty: tuple[str, ...] = ()
-            if (lane.uses_first and not first.strip()) or (lane.uses_last and not last.strip()) \
-                    or clinic_id in lane.clinic_gaps:
-                empty = lane.note_empty(pid, ref, first, last, clinic_id)
-            tally = lane.tally
-            tally.recipients += 1
-            tally.parts_total += parts
-            if tally.parts_min is None or parts < tally.parts_min:
-                tally.parts_min = parts
-            if tally.parts_max is None or parts > tally.parts_max:
-                tally.parts_max = parts
-            if encoding:
-                tally.encodings[encoding] = tally.encodings.get(encoding, 0) + 1
-            is_fallback = chosen != lang
-            if is_fallback:
-                result.fallback[channel] += 1
-            decisions.append(f"{chosen}:{address}")
-            if fp_sink is not None:
-                fp_sink(fp_codes[chosen] | (crc32(address.encode()) & 0xFFFF))
-            first_sample = tally.sample is None or pid < tally.sample.patient_id
-            longest = tally.longest is None or parts > tally.longest.parts
-            if first_sample or longest or on_recipient:
-                recipient = Recipient(patient_id=pid, patient_ref=ref, first_name=first, last_name=last,
-                                      clinic_id=clinic_id, channel=channel, language=chosen,
-                                      fallback=is_fallback, address=address, subject=subject, text=text,
-                                      encoding=encoding, parts=parts, empty_fields=empty)
-                if first_sample:
-                    tally.sample = recipient
-                if longest:
-                    tally.longest = recipient
-                if on_recipient:
-                    on_recipient(recipient)
-        key = "\x1f".join(decisions).encode()
-        digest_sum = (digest_sum + int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")) & _MASK
-        if fp is not None:
-            add_id(pid)
-            add_clinic(clinic_id)
-            add_names(crc32(names.encode()) & 0xFFFF)
-            if len(fp_ids) >= Fingerprint.CHUNK:
-                fp.flush()
-    result.digest = digest_sum
-    for channel, counts in no_sender_counts.items():
-        for clinic_id, n in counts.items():
-            if n:
-                result.no_sender[channel][clinics[clinic_id].code]["messages"] = n
+                names = crc32(last.encode()) if show_last else 0
+            outcomes_term = 0  # every channel's outcome and address hash: with the patient, their digest term
+            for (reason, outcome, sink, lane, sms, text_format, subject_format, by_names, names_key,
+                 check_empty, channel, chosen, is_fallback, lane_best) in steps:
+                if lane is None:
+                    outcomes_term = (outcomes_term << 37) | (outcome << 32)
+                    if sink is not None:
+                        sink(outcome << 16)
+                    if on_excluded is not None:
+                        on_excluded(Exclusion(patient_ref=ref, first_name=first, last_name=last,
+                                              channel=channel, reason=reason, language=lang))
+                    continue
+                subject = ""
+                if sms:
+                    # The SMS is decided by the clinic (this step's) and the names it shows: met before, it was
+                    # rendered and measured then; it is rendered again below only for a recipient kept whole.
+                    key = first if names_key == 1 else (first, last) if names_key == 3 else last if names_key else ""
+                    found = by_names.get(key)
+                    if found is None:
+                        found = lane.sms_entry(clinic_id, key, first, last)
+                    empty = found[4]
+                    address = phone
+                else:
+                    subject = subject_format.format(first, last)
+                    if len(subject) > SUBJECT_LIMIT:
+                        lane.long_subjects += 1
+                    found = lane.emails
+                    empty = lane.empty_fields(first, last, clinic_id) if check_empty else ()
+                    address = email
+                found[2] += 1
+                if empty:
+                    lane.note_empty(pid, empty)
+                where = crc32(address.encode())
+                outcomes_term = (outcomes_term << 37) | (outcome << 32) | where
+                if sink is not None:
+                    sink((outcome << 16) | (where & 0xFFFF))
+                if pid < lane_best[0] or found[1] > lane_best[1] or on_recipient is not None:
+                    if sms:
+                        text = text_format.format(first, last)
+                    else:
+                        text = text_format.format(html.escape(first), html.escape(last)) if lane.html \
+                            else text_format.format(first, last)
+                        if lane.guard:
+                            text = keep_plain(text)
+                    recipient = Recipient(patient_id=pid, patient_ref=ref, first_name=first, last_name=last,
+                                          clinic_id=clinic_id, channel=channel, language=chosen,
+                                          fallback=is_fallback, address=address, subject=subject, text=text,
+                                          encoding=found[0], parts=found[1], empty_fields=empty)
+                    tally = lane.tally
+                    if pid < lane_best[0]:
+                        lane_best[0], tally.sample = pid, recipient
+                    if found[1] > lane_best[1]:
+                        lane_best[1], tally.longest = found[1], recipient
+                    if on_recipient is not None:
+                        on_recipient(recipient)
+            # Python's hash of a tuple of ints is the same in every process (only str and bytes hashes are salted).
+            digest_sum += hash((pid, clinic_id, names, outcomes_term))
+            if fp is not None:
+                add_id(pid)
+                add_clinic(clinic_id)
+                add_names(names & 0xFFFF)
+        if fp is not None and len(fp_ids) >= Fingerprint.CHUNK:
+            fp.flush()
+    result.patients = patients
+    result.digest = digest_sum & _MASK
+    _count_decisions(result, plans, clinics)
+    for lane in every_lane:
+        lane.finish()
+    _name_patients(every_lane)
     _refuse_long_subjects(lanes.get("email", {}))
     if fp is not None:
         result.fingerprint = fp.finish()
     return result
+
+
+_NO_ID = 1 << 63  # above every patient id: the first recipient of a lane becomes its sample
+
+
+def _step(*, channel: str, reason: str | None, outcome: int, sink: Callable[[int], None] | None, lane: Lane | None,
+          sms: bool, clinic_id: int, language: str | None, fallback: bool, best: list[int] | None) -> tuple[Any, ...]:
+    """One channel of a plan, in the order the loop unpacks it. `lane` None: the patient is left out (`reason`)."""
+    if lane is None:
+        return (reason, outcome, sink, None, sms, "", "", None, 0, False, channel, language, fallback, best)
+    formats = lane.sms_formats if sms else lane.body_formats
+    return (None, outcome, sink, lane, sms, formats[clinic_id], lane.subject_formats.get(clinic_id, ""),
+            lane.by_names[clinic_id], lane.names_key,
+            lane.uses_first or lane.uses_last or clinic_id in lane.clinic_gaps, channel, language, fallback, best)
+
+
+def _count_decisions(result: SweepResult, plans: dict[int, dict[str, list[Any]]], clinics: dict[int, Clinic]
+                     ) -> None:
+    """The per-decision counts (exclusions by reason, no content by language, no sender by clinic, fallback)
+    from the patients each plan met."""
+    for lang, (n, clinic_id, steps) in ((lang, plan) for by_lang in plans.values() for lang, plan in by_lang.items()):
+        for reason, _, _, lane, _, _, _, _, _, _, channel, _, is_fallback, _ in steps:
+            if lane is not None:
+                if is_fallback:
+                    result.fallback[channel] += n
+                continue
+            result.excluded[channel][reason] += n
+            if reason == NO_CONTENT:
+                by_lang = result.no_content_languages[channel]
+                by_lang[lang] = by_lang.get(lang, 0) + n
+            elif reason == NO_SENDER:
+                result.no_sender[channel][clinics[clinic_id].code]["messages"] += n  # type: ignore[operator]
+
+
+def _name_patients(lanes: list[Lane]) -> None:
+    """The external ids of the few patients the preview names (samples, empty merge fields): looked up once,
+    after the pass, rather than carried in every row."""
+    samples = [r for lane in lanes for r in (lane.tally.sample, lane.tally.longest) if r is not None]
+    wanted = {r.patient_id for r in samples if not r.patient_ref} | {-p for lane in lanes for p in lane.empty.lowest}
+    if not wanted:
+        return
+    refs = patient_refs(wanted)
+    for lane in lanes:
+        tally = lane.tally
+        if tally.sample is not None and not tally.sample.patient_ref:
+            tally.sample = replace(tally.sample, patient_ref=refs.get(tally.sample.patient_id, ""))
+        if tally.longest is not None and not tally.longest.patient_ref:
+            tally.longest = replace(tally.longest, patient_ref=refs.get(tally.longest.patient_id, ""))
+        lane.empty.refs = {-p: refs.get(-p, "") for p in lane.empty.lowest}
 
 
 def _refuse_long_subjects(lanes: dict[str, Lane]) -> None:

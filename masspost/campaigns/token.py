@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from masspost.errors import StaleTokenError
 
-VERSION = "v2"
+VERSION = "v3"  # v3: the recipients' digest from CRC-32s of names and addresses (campaigns.sweep)
 
 
 def digest(value: object) -> str:
@@ -45,7 +45,7 @@ class Token:
     @classmethod
     def parse(cls, text: str) -> Token:
         bits = text.strip().split(".")
-        if len(bits) == 6 and bits[0] == "v1":
+        if (len(bits) == 6 and bits[0] == "v1") or (len(bits) == 7 and bits[0] == "v2"):
             raise StaleTokenError("the preview token is from an older version of masspost: preview again")
         if len(bits) != 7 or bits[0] != VERSION or not bits[6].isdigit():
             raise StaleTokenError("the preview token is malformed: copy it whole from the preview")

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 MERGE_FIELDS: tuple[str, ...] = ("first_name", "last_name", "clinic_name", "clinic_phone")
+PER_RECIPIENT: tuple[str, ...] = ("first_name", "last_name")  # the fields Template.bind leaves to each recipient
 
 _NAME = re.compile(r"[a-z_]+\Z")
+_FORMATTER = string.Formatter()
 
 
 class TemplateError(ValueError):
@@ -37,6 +40,24 @@ class Template:
         if escape:
             return self._format.format_map({name: html.escape(values[name]) for name in self.fields})
         return self._format.format_map(values)
+
+
+    def bind(self, fixed: Mapping[str, str], *, escape: bool = False) -> str:
+        """This template as a positional `str.format` string with `fixed`'s values merged in now (HTML-escaped
+        when `escape`) and the per-recipient fields left as `{0}` (first_name) and `{1}` (last_name):
+        `template.bind(clinic).format(first, last)` is `template.render({**clinic, "first_name": first,
+        "last_name": last})`. A bulk pass merges a clinic's own values once per clinic, not once per recipient."""
+        out: list[str] = []
+        for literal, name, _, _ in _FORMATTER.parse(self._format):
+            out.append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is None:
+                continue
+            if name in PER_RECIPIENT:
+                out.append(f"{{{PER_RECIPIENT.index(name)}}}")
+            else:
+                value = html.escape(fixed[name]) if escape else fixed[name]
+                out.append(value.replace("{", "{{").replace("}", "}}"))
+        return "".join(out)
 
 
 def compile_template(source: str) -> Template:

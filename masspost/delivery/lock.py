@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -22,7 +23,11 @@ class WorkerLock:
         if connection.vendor != "sqlite" or connection.is_in_memory_db():  # type: ignore[attr-defined]
             return self
         path = Path(str(connection.settings_dict["NAME"]) + ".worker.lock")
-        handle = path.open("a+")
+        # Owner-only, as the database beside it (whatever the umask; one an older version left readable by all too).
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        with contextlib.suppress(PermissionError):  # another user's file keeps the mode its owner chose
+            os.fchmod(fd, 0o600)
+        handle = os.fdopen(fd, "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

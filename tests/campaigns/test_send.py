@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from masspost.campaigns.models import AuditEvent, Campaign, PreviewSnapshot
 from masspost.campaigns.selectors import campaign_preview, campaign_status
-from masspost.campaigns.services import NothingToSendError, campaign_send
+from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery.models import OutboxMessage
-from masspost.errors import StaleTokenError
+from masspost.errors import NothingToSendError, StaleTokenError
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +197,15 @@ def test_nothing_to_send_is_refused(make_patient: Any) -> None:
 def test_malformed_token_is_refused(patients: list[Patient]) -> None:
     with pytest.raises(StaleTokenError, match="malformed"):
         campaign_send(spec=spec(), scope=OPERATOR, token="v1.abc")
+
+
+def test_a_token_of_an_older_version_asks_for_a_new_preview(patients: list[Patient]) -> None:
+    """v2 tokens summed blake2b hashes: a v2 digest can never match a v3 one, so it is called old, not stale."""
+    current = str(campaign_preview(spec=spec(), scope=OPERATOR).token)
+    for old in ("v2." + current.split(".", 1)[1], "v1.a.b.c.d.e"):
+        with pytest.raises(StaleTokenError, match="older version of masspost"):
+            campaign_send(spec=spec(), scope=OPERATOR, token=old)
+    assert Campaign.objects.count() == 0
 
 
 def test_send_is_audited_without_patient_data(patients: list[Patient]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 import time
 from typing import Any
 
@@ -212,6 +214,24 @@ def test_a_second_worker_on_sqlite_refuses(tmp_path: Any, monkeypatch: pytest.Mo
         WorkerLock().__enter__()
     with WorkerLock():
         pass  # released: the next worker starts
+
+
+def test_the_sqlite_worker_lock_file_is_readable_by_its_owner_only(tmp_path: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL: no lock file
+    monkeypatch.setattr(connection, "is_in_memory_db", lambda: False)
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    lock_file = tmp_path / "db.sqlite3.worker.lock"
+    old_umask = os.umask(0)  # whatever the umask
+    try:
+        with WorkerLock():
+            assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
+        lock_file.chmod(0o644)  # one an older version left readable by all
+        with WorkerLock():
+            assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
+    finally:
+        os.umask(old_umask)
 
 
 def test_the_sweep_applies_recently_stored_receipts_to_rows_still_sent(campaign_id: int) -> None:
