@@ -2,8 +2,8 @@
 
 Whatever can be decided once is decided here, not per patient: which merge fields the texts show, which clinics
 leave one of them empty, whether an e-mail body is HTML, the cheaper punctuation for the SMS text. What depends on
-the rendered text is learnt once per distinct text, through the measure cache: its parts, and for a UCS-2 text the
-characters that forced it.
+the rendered text is learnt once per clinic and names shown, through `by_names`: its parts, the parts with the
+cheaper punctuation, the merge fields left empty, and for a UCS-2 text the characters that forced it.
 """
 
 from __future__ import annotations
@@ -77,7 +77,6 @@ class Lane:
         # What of a clinic its messages show or are sent with: a change of it changes what is sent.
         shown = {attr for f, attr in _CLINIC_VALUES.items() if f in self.fields}
         self.clinic_fields = frozenset(shown | ({"sms_sender"} if sms else {"name", "email"}))
-        self._cache_size = cache_size
         self.ucs2: set[str] = set()
         self.text_characters: frozenset[str] = frozenset()
         self.suggestion: Suggestion | None = None

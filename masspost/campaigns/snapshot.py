@@ -47,10 +47,10 @@ class Fingerprint:
     details as hashes, the fields each channel × language shows, the outcome codes.
 
     Built for the sweep's hot loop, which appends to the arrays itself (a method call per patient cost more than
-    the appends): per channel one value to `channels[c]` (`codes[c][outcome] | short_hash(address)`, the address's
-    hash 0 for one left out), then the patient's `ids`, `clinics` and `names` (`short_hash` of the names the texts
-    show), and `flush` once `ids` holds at least CHUNK patients. The arrays are emptied in place when a block is
-    compressed, so their bound `append`s stay valid.
+    the appends): per channel one value to `channels[c]` (the outcome's index in `outcomes[c]` in the high half, the
+    low 16 bits of the address's CRC-32 in the low half, 0 there for one left out), then the patient's `ids`, `clinics`
+    and `names` (the low 16 bits of a CRC-32 of the names the texts show), and `flush` once `ids` holds at least
+    CHUNK patients. The arrays are emptied in place when a block is compressed, so their bound `append`s stay valid.
     """
 
     CHUNK = 8192  # patients per compressed block
@@ -60,8 +60,6 @@ class Fingerprint:
         self.header = {"version": _VERSION, "channels": list(channels),
                        "outcomes": {ch: list(outcomes[ch]) for ch in channels},
                        "clinics": {str(k): v for k, v in clinics.items()}, "lane_fields": lane_fields}
-        # The outcome in the high half of a channel's value, the address's hash in the low half.
-        self.codes = [{o: i << 16 for i, o in enumerate(outcomes[ch])} for ch in channels]
         self.ids = array("q")
         self.clinics = array("q")
         self.names = array("H")

@@ -113,7 +113,8 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     result.clinics = digest({str(k): v for k, v in details.items()})
     every_lane = [lane for by_lang in lanes.values() for lane in by_lang.values()]
     # A change of a name no text shows changes nothing that is sent: the digest covers the names shown.
-    names_shown = (any(lane.uses_first for lane in every_lane), any(lane.uses_last for lane in every_lane))
+    show_first = any(lane.uses_first for lane in every_lane)
+    show_last = any(lane.uses_last for lane in every_lane)
     outcomes = {ch: REASONS + tuple(sorted(available[ch])) for ch in spec.channels}
     fp = Fingerprint(
         channels=spec.channels, outcomes=outcomes,
@@ -147,7 +148,6 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     plans: dict[int, dict[str, list[Any]]] = {}  # decides → language → plan
     digest_sum = 0
     patients = 0
-    show_first, show_last = names_shown
     if fp is not None:  # the patient's part of the fingerprint, appended in the loop (Fingerprint's docstring)
         fp_ids, add_id, add_clinic, add_names = fp.ids, fp.ids.append, fp.clinics.append, fp.names.append
     chunks = audience_rows(resolved, refs=on_recipient is not None or on_excluded is not None,
