@@ -76,7 +76,7 @@ class SweepResult:
     fallback: dict[str, int] = field(default_factory=dict)  # channel → recipients given the fallback text
     digest: int = 0  # order-independent sum of per-patient hashes: who gets what, at which address
     clinics: str = ""  # digest of the clinics' details that the messages show or are sent with
-    fingerprint: bytes | None = None  # per-patient hashes (campaigns.snapshot), when asked for
+    fingerprint: bytearray | None = None  # per-patient hashes (campaigns.snapshot), when asked for
 
     @property
     def messages(self) -> int:
