@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -161,12 +162,16 @@ def _decides() -> Any:
             + F("phone_status") * 8 + F("email_status") * 32 + F("clinic_id") * 128)
 
 
-def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool = True,
-                  emails: bool = True) -> Iterator[list[tuple[Any, ...]]]:
+def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool = True, emails: bool = True,
+                  prefetch: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """Every selected patient as a ROW_FIELDS tuple, streamed (server-side cursor on PostgreSQL) in lists of up to
     5,000 rows (a loop over a million rows spends less per row on a list than on a generator). `decides` packs
     the clinic, consents and address flags (`Decides.unpack`). What the caller will not use — the external id,
-    the phone, the e-mail — comes as '' and costs nothing to carry."""
+    the phone, the e-mail — comes as '' and costs nothing to carry.
+
+    `prefetch` (PostgreSQL only): the next chunk is fetched on a thread while the caller works on this one, so the
+    wait for the server overlaps the work. The caller must then not use the database connection until it has
+    taken the last chunk (a COPY, say, would meet the fetch on the wire)."""
     empty = Value("", output_field=CharField())
     qs = _annotated(resolved).annotate(
         decides=_decides(),
@@ -177,10 +182,21 @@ def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool
     # The query's own SQL on a streamed cursor: the rows as the driver gives them (str, int), without the ORM's
     # per-value converters, which cost more than the rest of a preview's pass over a row together.
     sql, params = qs.query.sql_with_params()
-    with connections[qs.db].chunked_cursor() as cursor:
+    connection = connections[qs.db]
+    with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(5000):
-            yield rows
+        if not (prefetch and connection.vendor == "postgresql"):
+            while rows := cursor.fetchmany(_CHUNK):
+                yield rows
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audience") as pool:
+            ahead = pool.submit(cursor.fetchmany, _CHUNK)
+            while rows := ahead.result():
+                ahead = pool.submit(cursor.fetchmany, _CHUNK)
+                yield rows
+
+
+_CHUNK = 5000  # rows per fetch
 
 
 def patient_refs(ids: Iterable[int]) -> dict[int, str]:

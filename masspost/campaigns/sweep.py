@@ -150,8 +150,10 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     patients = 0
     if fp is not None:  # the patient's part of the fingerprint, appended in the loop (Fingerprint's docstring)
         fp_ids, add_id, add_clinic, add_names = fp.ids, fp.ids.append, fp.clinics.append, fp.names.append
-    chunks = audience_rows(resolved, refs=on_recipient is not None or on_excluded is not None,
-                           phones="sms" in spec.channels, emails="email" in spec.channels)
+    callbacks = on_recipient is not None or on_excluded is not None
+    # A callback may write to the database (the send's outbox): then no chunk is fetched ahead of it.
+    chunks = audience_rows(resolved, refs=callbacks, phones="sms" in spec.channels, emails="email" in spec.channels,
+                           prefetch=not callbacks)
     for rows in chunks:
         patients += len(rows)
         for pid, ref, first, last, lang, code, phone, email in rows:
