@@ -29,3 +29,7 @@ class NothingToSendError(MasspostError):
 class GatewayConfigError(MasspostError):
     """A gateway that can send nothing until its configuration is fixed: credentials refused, a TLS certificate
     not trusted (docs/delivery.md, "When a gateway's configuration is wrong"). Never about one message."""
+
+
+class PermissionDeniedError(MasspostError):
+    """The actor's role may not do this (a preparer sending, a sender managing users)."""

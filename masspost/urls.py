@@ -1,1 +1,5 @@
-urlpatterns: list[object] = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("masspost.web.urls")),
+]

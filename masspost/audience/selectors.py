@@ -127,6 +127,14 @@ def _annotated(resolved: ResolvedAudience) -> QuerySet[Patient]:
         lang=Coalesce(NullIf(F("language"), Value("")), F("clinic__default_language")))
 
 
+def audience_languages(*, scope: Scope) -> dict[str, int]:
+    """Active patients of the scope's clinics per communication language (a clinic's default where the patient
+    has none): the language tabs of the Bulk Mail screen, before any filter."""
+    resolved = audience_resolve(audience=AudienceFilter(), scope=scope)
+    rows = _annotated(resolved).values("lang").annotate(n=Count("id")).order_by()  # type: ignore[misc]
+    return dict(sorted((r["lang"], r["n"]) for r in rows))
+
+
 def audience_groups(resolved: ResolvedAudience, *, by_clinic: bool = False
                     ) -> list[tuple[int | None, str, bool, bool, bool, int, int, int]]:
     """Patient counts grouped by everything that decides who gets what: one GROUP BY query. Each row starts with

@@ -23,6 +23,10 @@ from typing import IO
 from masspost.campaigns.sweep import Exclusion, Recipient
 from masspost.errors import MasspostError
 
+RECIPIENT_HEADER = ["external_id", "first_name", "last_name", "channel", "language", "fallback", "address",
+                    "encoding", "parts"]
+EXCLUDED_HEADER = ["external_id", "first_name", "last_name", "channel", "reason", "patient_language"]
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PHONE_NUMBER = re.compile(r"\+[0-9]+")
 
@@ -48,11 +52,9 @@ class CsvExport:
             self.__exit__(None, None, None)
             raise MasspostError(f"cannot write to {self.directory}: {err.strerror}") from None
         self._recipients = csv.writer(rec)
-        self._recipients.writerow(["external_id", "first_name", "last_name", "channel", "language", "fallback",
-                                   "address", "encoding", "parts"])
+        self._recipients.writerow(RECIPIENT_HEADER)
         self._excluded = csv.writer(exc)
-        self._excluded.writerow(["external_id", "first_name", "last_name", "channel", "reason",
-                                 "patient_language"])
+        self._excluded.writerow(EXCLUDED_HEADER)
         return self
 
     def _open(self, name: str) -> IO[str]:
@@ -70,18 +72,25 @@ class CsvExport:
         return handle
 
     def recipient(self, r: Recipient) -> None:
-        self._recipients.writerow([neutralised(r.patient_ref), neutralised(r.first_name), neutralised(r.last_name),
-                                   r.channel, r.language, "yes" if r.fallback else "", neutralised(r.address),
-                                   r.encoding, r.parts])
+        self._recipients.writerow(recipient_row(r))
 
     def excluded(self, e: Exclusion) -> None:
-        self._excluded.writerow([neutralised(e.patient_ref), neutralised(e.first_name), neutralised(e.last_name),
-                                 e.channel, e.reason, e.language])
+        self._excluded.writerow(excluded_row(e))
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         for handle in self._files:
             handle.close()
+
+
+def recipient_row(r: Recipient) -> list[object]:
+    return [neutralised(r.patient_ref), neutralised(r.first_name), neutralised(r.last_name), r.channel, r.language,
+            "yes" if r.fallback else "", neutralised(r.address), r.encoding, r.parts]
+
+
+def excluded_row(e: Exclusion) -> list[object]:
+    return [neutralised(e.patient_ref), neutralised(e.first_name), neutralised(e.last_name), e.channel, e.reason,
+            e.language]
 
 
 def _private_directory(directory: Path) -> None:

@@ -33,13 +33,15 @@ class Campaign(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who did what, when. Ids and counts only: never patient data."""
+    """Who did what, when, from where. Ids and counts only: never a message body or patient data. Append-only:
+    nothing in masspost updates or deletes a row (campaigns.audit writes them)."""
 
     at = models.DateTimeField(auto_now_add=True)
     actor = models.CharField(max_length=150)
     action = models.CharField(max_length=50)
     campaign = models.ForeignKey(Campaign, null=True, on_delete=models.SET_NULL, related_name="audit_events")
     detail = models.JSONField(default=dict)
+    address = models.CharField(max_length=45, blank=True)  # the client's IP address; "" at the command line
 
     class Meta:
         indexes = [models.Index(fields=["at"], name="audit_at")]

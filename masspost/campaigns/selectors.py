@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from masspost.audience.selectors import ResolvedAudience, audience_groups, audience_not_selected, audience_resolve
+from masspost.campaigns.audit import audit_record
 from masspost.campaigns.models import Campaign, CampaignState
 from masspost.campaigns.price import Price, sms_part_price
 from masspost.campaigns.report import preview_dict
@@ -51,9 +52,10 @@ def preview_token(*, spec: CampaignSpec, audience: ResolvedAudience, result: Swe
 
 def campaign_preview(*, spec: CampaignSpec, scope: Scope,
                      on_recipient: Callable[[Recipient], None] | None = None,
-                     on_excluded: Callable[[Exclusion], None] | None = None) -> Preview:
+                     on_excluded: Callable[[Exclusion], None] | None = None, audit: bool = True) -> Preview:
     """What a send would do now. Its fingerprint is kept a day under the token (campaigns.snapshot), so that a
-    send refused as stale can say exactly what changed — the one thing a preview writes."""
+    send refused as stale can say exactly what changed, and the preview is audited (who, how many) — the
+    only things a preview writes. `audit=False` for a pass that audits itself (a download)."""
     price = sms_part_price()  # a bad setting is an error before the long pass, not after it
     audience = audience_resolve(audience=spec.audience, scope=scope)
     result = sweep(spec=spec, resolved=audience, on_recipient=on_recipient, on_excluded=on_excluded,
@@ -61,6 +63,9 @@ def campaign_preview(*, spec: CampaignSpec, scope: Scope,
     token = preview_token(spec=spec, audience=audience, result=result)
     assert result.fingerprint is not None
     snapshot_keep(token=str(token), fingerprint=result.fingerprint)
+    if audit:
+        audit_record(scope=scope, action="preview", detail={"patients": result.patients,
+                                                            "messages": result.messages, "token": str(token)})
     return Preview(spec=spec, audience=audience, result=result, token=token,
                    not_selected=audience_not_selected(audience), price=price)
 
@@ -80,9 +85,11 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
     recipients: dict[str, dict[str, int]] = {}
     excluded: dict[str, dict[str, int]] = {ch: dict.fromkeys(REASONS, 0) for ch in spec.channels}
     patients = 0
+    languages: dict[str, int] = {}
     for clinic_id, lang, acc_sms, acc_email, consent, phone_state, email_state, n in audience_groups(
             audience, by_clinic=by_clinic):
         patients += n
+        languages[lang] = languages.get(lang, 0) + n
         for channel in spec.channels:
             sms = channel == "sms"
             chosen = choose_language(lang, available[channel], spec.fallback_language)
@@ -96,7 +103,7 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
                 recipients.setdefault(chosen, {"sms": 0, "email": 0})[channel] += n
     not_selected = audience_not_selected(audience)
     return {"audience": {"patients": patients, "matched": patients + sum(not_selected.values()),
-                         "not_selected": not_selected},
+                         "not_selected": not_selected, "languages": dict(sorted(languages.items()))},
             "recipients": dict(sorted(recipients.items())),
             "excluded": {"sms": excluded.get("sms", {}), "email": excluded.get("email", {})}}
 

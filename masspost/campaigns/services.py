@@ -11,14 +11,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from masspost.audience.selectors import ResolvedAudience, audience_resolve
+from masspost.campaigns.audit import audit_record
 from masspost.campaigns.changes import recipient_changes
-from masspost.campaigns.models import AuditEvent, Campaign, CampaignState
+from masspost.campaigns.models import Campaign, CampaignState
 from masspost.campaigns.selectors import campaign_get, preview_token
 from masspost.campaigns.snapshot import Seen, snapshot_load
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
-from masspost.clinic.scope import Scope
+from masspost.clinic.scope import Role, Scope
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
 from masspost.errors import MasspostError, NothingToSendError, StaleTokenError
 
@@ -46,6 +47,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
     Stale token → StaleTokenError saying what changed, and nothing is written. No message at all →
     NothingToSendError. The same confirmation twice → the first campaign, unchanged.
     """
+    scope.require(Role.SENDER)
     previewed = Token.parse(token) if token else None
     audience = audience_resolve(audience=spec.audience, scope=scope)
     if previewed is not None:
@@ -90,8 +92,9 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             campaign.token = str(current)
             campaign.messages = writer.written
             campaign.save(update_fields=["token", "messages"])
-            AuditEvent.objects.create(actor=scope.actor, action="campaign_send", campaign=campaign,
-                                      detail={"messages": writer.written, "token": str(current)})
+            audit_record(scope=scope, action="campaign_send", campaign=campaign,
+                         detail={"messages": writer.written, "token": str(current),
+                                 "sms_parts": sum(t.parts_total for t in result.tallies.get("sms", {}).values())})
     except _Stale:
         assert previewed is not None and current is not None
         raise StaleTokenError(f"preview again: {'; '.join(_what_changed(spec, audience, previewed, current))}"
@@ -121,6 +124,7 @@ def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignStat
              change: Callable[[Campaign], int]) -> int:
     """One control action in one transaction: lock the campaign, refuse if cancelled (except cancelling again),
     set its state, change its outbox, audit with the count."""
+    scope.require(Role.SENDER)
     with transaction.atomic():
         campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
         if campaign.state == CampaignState.CANCELLED and state is not CampaignState.CANCELLED:
@@ -129,7 +133,7 @@ def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignStat
             campaign.state = state
             campaign.save(update_fields=["state"])
         count = change(campaign)
-        AuditEvent.objects.create(actor=scope.actor, action=action, campaign=campaign, detail={"messages": count})
+        audit_record(scope=scope, action=action, campaign=campaign, detail={"messages": count})
     return count
 
 

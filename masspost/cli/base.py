@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
+from django.utils import translation
 
 from masspost import version as masspost_version
 from masspost.campaigns.spec import CampaignSpec
@@ -42,9 +43,11 @@ class MasspostCommand(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
-            if self.needs_schema:
-                ensure_schema()
-            return super().execute(*args, **options)
+            # The command line speaks English, whatever language the web UI defaults to.
+            with translation.override("en"):
+                if self.needs_schema:
+                    ensure_schema()
+                return super().execute(*args, **options)
         except MasspostError as exc:
             raise CommandError(str(exc)) from None
 

@@ -12,6 +12,7 @@ GROUPS = (
     ("Patient data", ("import", "demo")),
     ("Campaigns", ("preview", "send", "campaigns", "status", "pause", "resume", "cancel", "resend-unknown")),
     ("Delivery", ("worker",)),
+    ("Web UI and staff", ("serve", "user")),
     ("Tools", ("sms-info",)),
 )
 

@@ -1,0 +1,44 @@
+"""The audit log: who did what, when (UTC), how many, from which address. Append-only — rows are only ever
+added, here; never a message body, a patient's name or contact (ids and counts only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+
+from masspost.campaigns.models import AuditEvent, Campaign
+from masspost.clinic.scope import Role, Scope
+
+# Every action written, for the log's filter (docs/ui.md, "Audit log").
+ACTIONS = (
+    "sign_in", "sign_in_failed", "sign_out", "preview", "campaign_send", "campaign_pause", "campaign_resume",
+    "campaign_cancel", "campaign_resend_unknown", "export", "user_add", "user_disable", "user_change",
+    "demo.generate", "demo.reset",
+)
+
+
+def audit_record(*, action: str, scope: Scope | None = None, actor: str = "", address: str = "",
+                 campaign: Campaign | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
+    """One row. The actor and address come from the scope when there is one (a signed-in user, the CLI)."""
+    if scope is not None:
+        actor, address = scope.actor, scope.address
+    return AuditEvent.objects.create(actor=actor, action=action, campaign=campaign, detail=detail or {},
+                                     address=address)
+
+
+def audit_events(*, scope: Scope, action: str = "", actor: str = "", since: dt.datetime | None = None,
+                 until: dt.datetime | None = None) -> QuerySet[AuditEvent]:
+    """Newest first, for admins only (PermissionDeniedError otherwise)."""
+    scope.require(Role.ADMIN)
+    qs = AuditEvent.objects.order_by("-at", "-id")
+    if action:
+        qs = qs.filter(action=action)
+    if actor:
+        qs = qs.filter(actor=actor)
+    if since is not None:
+        qs = qs.filter(at__gte=since)
+    if until is not None:
+        qs = qs.filter(at__lt=until)
+    return qs

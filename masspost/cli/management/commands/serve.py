@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError, CommandParser
+from django.db import connections
+from gunicorn.app.base import BaseApplication
+
+from masspost.cli.base import MasspostCommand
+
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # masspost.settings' default
+
+
+class Command(MasspostCommand):
+    help = ("Serve the web UI with gunicorn (masspost.wsgi:application), static files included. Behind a "
+            "reverse proxy with HTTPS for real use; set MASSPOST_ALLOWED_HOSTS to the names it is reached by.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="the port to listen on (default 8000)")
+        parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+        parser.add_argument("--threads", type=int, default=4, help="threads per worker process (default 4)")
+        parser.add_argument("--access-log", action="store_true",
+                            help="log each request (method, path, status) to standard output")
+        parser.add_argument("--graceful-timeout", type=int, default=30,
+                            help="seconds requests in progress get to finish when stopped (default 30)")
+        parser.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="ADDRESSES",
+                            help="the reverse proxies (comma-separated addresses) whose X-Forwarded-Proto is "
+                                 "trusted (default 127.0.0.1)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        if not 0 < port < 65536:
+            raise CommandError(f"--port {port}: not a port (1–65535)")
+        for name in ("workers", "threads"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be at least 1")
+        _check_free(host, port)
+        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if settings.SECRET_KEY == DEV_SECRET_KEY and not _loopback(host):
+            self.stderr.write("warning: MASSPOST_SECRET_KEY is not set: sessions are signed with a key anyone can "
+                              "read; set it before serving beyond this machine")
+        # The workers are forked from this process: none may inherit its database connection (the migration's).
+        connections.close_all()
+        config = {
+            "bind": [netloc],
+            "workers": options["workers"],
+            "worker_class": "gthread",
+            "threads": options["threads"],
+            "graceful_timeout": options["graceful_timeout"],
+            "timeout": 60,
+            "keepalive": 5,
+            "accesslog": "-" if options["access_log"] else None,
+            "errorlog": "-",
+            "loglevel": "warning",  # gunicorn's start-up chatter off; its errors still show
+            "forwarded_allow_ips": options["forwarded_allow_ips"],
+            "proc_name": "masspost-serve",
+            "control_socket_disable": True,  # gunicorn ≥ 25: no control socket shared by every server of the user
+            "when_ready": lambda server: print(f"masspost web UI at http://{netloc}/", file=sys.stderr, flush=True),
+        }
+        WebServer(config).run()
+
+
+class WebServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn in this process, configured here rather than by its command line or a config file."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.config.items():
+            if key in self.cfg.settings:  # a setting an older gunicorn does not have is left out
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from masspost.wsgi import application
+
+        return application
+
+
+def _check_free(host: str, port: int) -> None:
+    """A port in use, or an address not this machine's, as one line — not gunicorn's five retries and log."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CommandError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with contextlib.closing(socket.socket(family, kind, proto)) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host} port {port}: {exc.strerror}") from None
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")

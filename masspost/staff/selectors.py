@@ -1,0 +1,48 @@
+"""Reading staff: the one place a signed-in user's Scope is built, and the list of users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from masspost.clinic.models import Clinic
+from masspost.clinic.scope import Role, Scope
+from masspost.staff.models import StaffMember
+
+
+def staff_scope(*, user: Any, address: str = "") -> Scope | None:
+    """What `user` may reach: their clinics and role. None for a user who is not staff (no clinics, no role) —
+    such an account reaches nothing. Every view, API handler and export gets its Scope from here."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    member = StaffMember.objects.filter(user_id=user.pk).only("role").first()
+    if member is None:
+        return None
+    clinic_ids = frozenset(member.clinics.values_list("id", flat=True))
+    return Scope(actor=user.get_username(), clinic_ids=clinic_ids, role=Role(member.role), address=address)
+
+
+def staff_language(*, user_id: int) -> str:
+    return StaffMember.objects.filter(user_id=user_id).values_list("language", flat=True).first() or ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StaffRow:
+    username: str
+    role: str
+    clinics: tuple[str, ...]
+    active: bool
+    last_login: Any
+
+
+def staff_list(*, scope: Scope) -> list[StaffRow]:
+    scope.require(Role.ADMIN)
+    members = StaffMember.objects.select_related("user").prefetch_related("clinics").order_by("user__username")
+    return [StaffRow(username=m.user.get_username(), role=m.role,
+                     clinics=tuple(sorted(c.code for c in m.clinics.all())), active=m.user.is_active,
+                     last_login=m.user.last_login) for m in members]
+
+
+def scope_clinics(*, scope: Scope) -> list[Clinic]:
+    """The clinics a user may choose from, by name."""
+    return list(scope.clinics().order_by("name", "code"))

@@ -1,0 +1,20 @@
+from django.urls import include, path
+
+from masspost.web.views import account, bulk
+
+app_name = "web"
+
+urlpatterns = [
+    path("", bulk.home, name="home"),
+    path("sign-in/", account.SignInView.as_view(), name="sign_in"),
+    path("sign-out/", account.sign_out, name="sign_out"),
+    path("language/", account.language, name="language"),
+    path("bulk/", bulk.bulk, name="bulk"),
+    path("bulk/count/", bulk.count, name="bulk_count"),
+    path("bulk/sms/", bulk.sms_counter, name="sms_counter"),
+    path("bulk/sms/fix/", bulk.sms_fix, name="sms_fix"),
+    path("bulk/preview/", bulk.preview, name="preview"),
+    path("bulk/preview/<str:kind>.csv", bulk.preview_csv, name="preview_csv"),
+    path("bulk/send/", bulk.send, name="send"),
+    path("", include("masspost.web.urls_campaigns")),
+]

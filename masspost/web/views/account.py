@@ -1,0 +1,68 @@
+"""Sign-in, sign-out and the UI language. Sign-ins (success and failure) are audited; the language a user picks
+is remembered in a cookie and on their account, and comes back at their next sign-in."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from masspost.campaigns.audit import audit_record
+from masspost.staff.selectors import staff_language
+from masspost.staff.services import staff_set_language
+from masspost.web.middleware import client_address
+
+
+class SignInView(LoginView):
+    template_name = "web/sign_in.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.get_user()
+        audit_record(action="sign_in", actor=user.get_username(), address=client_address(self.request))
+        if language := staff_language(user_id=user.pk):
+            _set_language(response, language)
+        return response
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        # The name tried, never the password: it tells an admin which account is being guessed at.
+        audit_record(action="sign_in_failed", actor=str(form.data.get("username", ""))[:150],
+                     address=client_address(self.request))
+        return super().form_invalid(form)
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        audit_record(action="sign_out", actor=request.user.get_username(), address=client_address(request))
+    logout(request)
+    return HttpResponseRedirect(reverse("web:sign_in"))
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    code = request.POST.get("language", "")
+    target = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if code in dict(settings.LANGUAGES):
+        _set_language(response, code)
+        if request.user.is_authenticated:
+            staff_set_language(user_id=request.user.pk, language=code)
+    return response
+
+
+def _set_language(response: HttpResponse, code: str) -> None:
+    translation.activate(code)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=settings.LANGUAGE_COOKIE_AGE,
+                        samesite="Lax", httponly=True,
+                        secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False))

@@ -1,0 +1,208 @@
+"""Masspostitus (Bulk Mail) → Eelvaade (Preview) → Saada (Send) / Tagasi (Back).
+
+The form's last state lives in the session (never in a URL), so Back finds every filter and text as it was and
+Send sends exactly what the preview showed: the spec rebuilt from that state, with the preview's token."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+from django.views.decorators.http import require_GET, require_POST
+
+from masspost.audience.selectors import audience_languages
+from masspost.campaigns.downloads import preview_list_csv
+from masspost.campaigns.selectors import campaign_counts, campaign_get, campaign_preview
+from masspost.campaigns.services import campaign_send
+from masspost.clinic.scope import Role
+from masspost.content import TemplateError, compile_template
+from masspost.content.template import MERGE_FIELDS
+from masspost.errors import StaleTokenError
+from masspost.sms import segment, suggest
+from masspost.staff.selectors import scope_clinics
+from masspost.web.access import StaffRequest, staff
+from masspost.web.forms import BulkForm, spec_as_form_data
+from masspost.web.presenting import count_view, language_name, preview_view
+
+DRAFT = "bulk_draft"
+FILTER_FIELDS = frozenset({"clinics", "age_min", "age_max", "countries", "visited_from", "visited_to",
+                           "not_visited_from", "not_visited_to", "channel", "purpose", "fallback_language"})
+
+
+@require_GET
+def home(request: StaffRequest) -> HttpResponse:
+    return redirect("web:bulk")
+
+
+def _languages(request: StaffRequest, data: MultiValueDict[str, Any] | None) -> list[tuple[str, str]]:
+    """The tabs: every language the user's clinics' patients use, most used first, then any the draft has."""
+    counts = audience_languages(scope=request.scope)
+    codes = sorted(counts, key=lambda c: (-counts[c], c))
+    for key in data or ():
+        code = key.rsplit("_", 1)[-1]
+        if key.split("_", 1)[0] in ("sms", "subject", "body") and len(code) == 2 and code not in codes \
+                and data is not None and data.get(key):
+            codes.append(code)
+    return [(c, language_name(c)) for c in codes]
+
+
+def _form(request: StaffRequest, data: MultiValueDict[str, Any] | None) -> BulkForm:
+    return BulkForm(data=data, clinics=scope_clinics(scope=request.scope),
+                    languages=_languages(request, data), initial={"channel": "sms", "purpose": "service"})
+
+
+def _draft(request: StaffRequest) -> MultiValueDict[str, Any] | None:
+    stored = request.session.get(DRAFT)
+    return MultiValueDict(stored) if stored else None
+
+
+def _keep_draft(request: StaffRequest) -> None:
+    request.session[DRAFT] = {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"}
+
+
+def _render_form(request: StaffRequest, form: BulkForm, status: int = 200) -> HttpResponse:
+    return render(request, "web/bulk.html", {"form": form, "nav": "bulk", "merge_fields": MERGE_FIELDS},
+                  status=status)
+
+
+@staff()
+@require_GET
+def bulk(request: StaffRequest) -> HttpResponse:
+    """The form: empty, or as the user left it (Back), or filled from a past campaign (?start=ID)."""
+    if start := request.GET.get("start", ""):
+        campaign = campaign_get(campaign_id=int(start) if start.isdigit() else 0,
+                                scope=request.scope)
+        data = spec_as_form_data(campaign.spec)
+        request.session[DRAFT] = {k: v if isinstance(v, list) else [str(v)] for k, v in data.items()}
+        return HttpResponseRedirect(reverse("web:bulk"))
+    if request.GET.get("new"):
+        request.session.pop(DRAFT, None)
+        return HttpResponseRedirect(reverse("web:bulk"))
+    return _render_form(request, _form(request, _draft(request)))
+
+
+@staff()
+@require_POST
+def count(request: StaffRequest) -> HttpResponse:
+    """The live answer under the form: patients, recipients per channel, who is left out and why, the tabs'
+    numbers. One GROUP BY (campaign_counts), the same rules as the preview."""
+    form = _form(request, request.POST)
+    form.is_valid()
+    context: dict[str, Any] = {"form": form}
+    if FILTER_FIELDS & set(form.errors):
+        context["filter_errors"] = True
+    else:
+        counts = campaign_counts(spec=form.draft_spec(), scope=request.scope)
+        context["c"] = count_view(counts, form.cleaned_data.get("channel") or "sms",
+                                  [code for code, _name in form.languages])
+    return render(request, "web/partials/count.html", context)
+
+
+def _counter_context(name: str, text: str) -> dict[str, Any]:
+    """What the SMS box's counter says: masspost.sms on the text as written (the preview measures each
+    patient's own text with the same functions)."""
+    context: dict[str, Any] = {"name": name, "text": text, "chars": len(text)}
+    try:
+        compile_template(text)
+    except TemplateError as exc:
+        context["template_error"] = exc
+    try:
+        seg = segment(text)
+    except ValueError:
+        context["invalid"] = True
+        return context
+    forcing: dict[str, int] = {}
+    for _position, char in seg.forcing:
+        forcing[char] = forcing.get(char, 0) + 1
+    better = suggest(text)
+    context |= {"seg": seg, "parts": len(seg.parts), "forcing": sorted(forcing.items()),
+                "has_fields": "{" in text,
+                "suggestion": better if better.parts_saved > 0 else None}
+    return context
+
+
+def _sms_field_name(request: StaffRequest) -> str:
+    name = request.POST.get("field", "")
+    if not (name.startswith("sms_") and len(name) == 6 and name[4:].isalpha()):
+        name = "sms_xx"
+    return name
+
+
+@staff()
+@require_POST
+def sms_counter(request: StaffRequest) -> HttpResponse:
+    name = _sms_field_name(request)
+    return render(request, "web/partials/sms_counter.html", _counter_context(name, request.POST.get(name, "")))
+
+
+@staff()
+@require_POST
+def sms_fix(request: StaffRequest) -> HttpResponse:
+    """Replace look-alike punctuation (“ ” – …) where it saves parts: the box and its counter, anew."""
+    name = _sms_field_name(request)
+    text = request.POST.get(name, "")
+    better = suggest(text)
+    fixed = better.text if better.parts_saved > 0 else text
+    context = _counter_context(name, fixed) | {"label": request.POST.get("label", ""), "value": fixed,
+                                               "fixed": better.parts_saved if fixed != text else 0}
+    return render(request, "web/partials/sms_field.html", context)
+
+
+@staff()
+@require_POST
+def preview(request: StaffRequest) -> HttpResponse:
+    """Eelvaade. From the form (its data kept as the draft), or again from the kept draft (`again`)."""
+    data: QueryDict | MultiValueDict[str, Any] | None = request.POST
+    if request.POST.get("again"):
+        data = _draft(request)
+        if data is None:
+            return HttpResponseRedirect(reverse("web:bulk"))
+    form = _form(request, data)
+    spec = form.spec()
+    if spec is None:
+        return _render_form(request, form, status=422)
+    if not request.POST.get("again"):
+        _keep_draft(request)
+    result = campaign_preview(spec=spec, scope=request.scope)
+    return render(request, "web/preview.html", preview_view(result.to_dict()) | {"nav": "bulk"})
+
+
+@staff()
+@require_GET
+def preview_csv(request: StaffRequest, kind: str) -> HttpResponseBase:
+    """The preview's full list (recipients or excluded), optionally one channel and reason, as CSV."""
+    if kind not in ("recipients", "excluded"):
+        return HttpResponse(status=404)
+    form = _form(request, _draft(request))
+    spec = form.spec() if form.is_bound else None
+    if spec is None:
+        return HttpResponseRedirect(reverse("web:bulk"))
+    out = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+b")  # noqa: SIM115 (FileResponse closes it)
+    preview_list_csv(spec=spec, scope=request.scope, kind=kind, out=out,
+                     channel=request.GET.get("channel", ""), reason=request.GET.get("reason", ""))
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=f"{kind}.csv", content_type="text/csv; charset=utf-8")
+
+
+@staff(Role.SENDER)
+@require_POST
+def send(request: StaffRequest) -> HttpResponse:
+    """Saada: exactly what the preview with this token showed — or refused, saying what changed."""
+    form = _form(request, _draft(request))
+    spec = form.spec() if form.is_bound else None
+    if spec is None:
+        return HttpResponseRedirect(reverse("web:bulk"))
+    token = request.POST.get("token", "").strip()
+    if not token:  # a send is always of a preview: never "whatever the audience is now"
+        return HttpResponseRedirect(reverse("web:bulk"))
+    try:
+        outcome = campaign_send(spec=spec, scope=request.scope, token=token)
+    except StaleTokenError as exc:
+        return render(request, "web/stale.html", {"reason": str(exc), "nav": "bulk"}, status=409)
+    request.session.pop(DRAFT, None)
+    return HttpResponseRedirect(reverse("web:campaign", args=[outcome.campaign_id]))
