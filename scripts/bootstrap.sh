@@ -12,3 +12,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
   touch "$stamp"
 fi
+# The UI's translations, compiled from the .po files in the repository (no GNU gettext needed).
+.venv/bin/python scripts/compile_messages.py

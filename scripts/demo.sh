@@ -26,12 +26,25 @@ demo_user_exists() {
   .venv/bin/masspost user list --json | .venv/bin/python -c \
     'import json,sys; sys.exit(0 if any(u["username"] == "demo" for u in json.load(sys.stdin)["users"]) else 1)'
 }
+demo_clinics() {
+  py 'from masspost.clinic.models import Clinic; print(" ".join(Clinic.objects.order_by("code").values_list("code", flat=True)))'
+}
 
-# A demo user of an earlier run belongs to the demo clinics, which --reset deletes: let go of them first.
+# The demo user of an earlier run belongs to the demo clinics, which --reset deletes and makes anew: it lets go of
+# them first and takes the new ones after.
+had_user=0
 if demo_user_exists; then
+  had_user=1
   py 'from masspost.staff.models import StaffMember; StaffMember.clinics.through.objects.filter(staffmember__user__username="demo").delete()'
 fi
 mp demo --patients "${DEMO_PATIENTS:-2000}" --seed 1 --reset --yes
+clinic_args=()
+if [ "$serve" = 1 ] || [ "$had_user" = 1 ]; then
+  for code in $(demo_clinics); do clinic_args+=(--clinic "$code"); done
+fi
+if [ "$had_user" = 1 ]; then
+  .venv/bin/masspost user change demo --role admin "${clinic_args[@]}" > /dev/null
+fi
 mp preview examples/recall.json --csv-dir "$MASSPOST_DATA_DIR/preview"
 token=$(.venv/bin/masspost preview examples/recall.json --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 mp send examples/recall.json --token "$token" --yes
@@ -48,13 +61,7 @@ echo "Full recipient and exclusion lists: $MASSPOST_DATA_DIR/preview/"
 # --- the web UI on the same data --------------------------------------------------------------------------------
 port=${MASSPOST_PORT:-8000}
 password_file=$MASSPOST_DATA_DIR/demo-password.txt
-clinic_args=()
-for code in $(py 'from masspost.clinic.models import Clinic; print(" ".join(Clinic.objects.order_by("code").values_list("code", flat=True)))'); do
-  clinic_args+=(--clinic "$code")
-done
-if demo_user_exists; then
-  mp user change demo --role admin "${clinic_args[@]}"   # the demo clinics are new ones after --reset
-else
+if [ "$had_user" = 0 ]; then
   (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))' > "$password_file")
   mp user add demo "${clinic_args[@]}" --role admin --password-stdin < "$password_file"
 fi

@@ -244,6 +244,10 @@ def demo_reset(*, confirmed: DemoInventory, actor: str) -> DemoCounts:
             for label in RESET_ORDER:
                 if label == "campaigns.Campaign":
                     _manager("campaigns.AuditEvent").filter(campaign__in=rows[label]).update(campaign=None)
+                if label == "clinic.Clinic":
+                    # Staff keep their accounts; they just no longer work for the clinics that are gone.
+                    links = apps.get_model("staff", "StaffMember").clinics.through.objects
+                    links.filter(clinic_id__in=rows[label].values("id")).delete()
                 rows[label]._raw_delete(using=rows[label].db)
             counts = inventory.demo
             _audit(actor=actor, action=DEMO_RESET, detail={

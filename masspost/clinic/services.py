@@ -43,6 +43,7 @@ def clinic_data_exists() -> bool:
 def clinic_data_reset() -> None:
     """Delete all clinic data and everything that refers to it (the benchmarks' setup)."""
     with transaction.atomic():
+        apps.get_model("staff", "StaffMember").clinics.through.objects.all().delete()
         for label in ("delivery.OutboxMessage", "campaigns.AuditEvent", "campaigns.Campaign", "clinic.Visit",
                       "clinic.ConsentEvent", "clinic.Patient", "clinic.Clinic"):
             # A plain DELETE per table, children first: the ORM's cascade collector would load every row.

@@ -24,6 +24,11 @@ PURPOSES = [("service", _lazy("Service (reminders, notices)")), ("marketing", _l
 TEXT_FIELDS = (("sms", "sms"), ("subject", "email_subject"), ("body", "email_body"))
 
 
+def sms_label(language: str) -> str:
+    """The SMS box's label, also when the box comes back alone (the punctuation fix)."""
+    return _("SMS text (%(language)s)") % {"language": language}
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -55,7 +60,7 @@ class BulkForm(forms.Form):
         cast(forms.ChoiceField, self.fields["fallback_language"]).choices = (
             [("", _("None: no text, no message"))] + list(languages))
         for code, lang_name in languages:
-            self.fields[f"sms_{code}"] = forms.CharField(label=_("SMS text (%(language)s)") % {"language": lang_name},
+            self.fields[f"sms_{code}"] = forms.CharField(label=sms_label(lang_name),
                                                          required=False, max_length=2000, strip=False,
                                                          widget=forms.Textarea(attrs={"rows": 5}))
             self.fields[f"subject_{code}"] = forms.CharField(

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +174,8 @@ def test_every_model_that_refers_to_demo_data_is_reset() -> None:
     # A model added later with a foreign key to a clinic, patient or campaign must be in the reset's order, or
     # the reset fails on that key (or, for the audit log, be kept with the key set to NULL).
     roots = {"clinic.Clinic", "clinic.Patient", "campaigns.Campaign"}
-    covered = set(demo.RESET_ORDER) | {"campaigns.AuditEvent"}
+    # Staff keep their accounts: the reset removes only their links to the demo's clinics.
+    covered = set(demo.RESET_ORDER) | {"campaigns.AuditEvent", "staff.StaffMember"}
     referring = set()
     for model in apps.get_models():
         for field in model._meta.get_fields():
@@ -180,6 +184,20 @@ def test_every_model_that_refers_to_demo_data_is_reset() -> None:
                 referring.add(model._meta.label)
     assert referring <= covered, referring - covered
     assert set(demo.RESET_ORDER) >= roots
+
+
+def test_reset_keeps_a_user_of_the_demo_clinics_without_them(tmp_path: Path) -> None:
+    ok(masspost(tmp_path, "demo", "--patients", "20", "--seed", "1"))
+    codes = [c["fields"]["code"] for c in json.loads(ok(masspost(tmp_path, "dumpdata", "clinic.Clinic")))]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MASSPOST_SMS_URL", "MASSPOST_EMAIL_URL")}
+    add = subprocess.run([sys.executable, "-m", "masspost", "user", "add", "mari",
+                          *[a for c in codes for a in ("--clinic", c)], "--role", "sender", "--password-stdin"],
+                         env=env | {"MASSPOST_DATA_DIR": str(tmp_path)}, input="correct horse battery\n",
+                         capture_output=True, text=True, timeout=120)
+    ok(add)
+    ok(masspost(tmp_path, "demo", "--reset", "--yes", "--patients", "20"))
+    users = json.loads(ok(masspost(tmp_path, "user", "list", "--json")))["users"]
+    assert [(u["username"], u["clinics"]) for u in users] == [("mari", [])]
 
 
 def test_reset_without_a_terminal_is_one_line_and_with_yes_goes_through(tmp_path: Path) -> None:

@@ -26,14 +26,16 @@ from masspost.errors import StaleTokenError
 from masspost.sms import segment, suggest
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
-from masspost.web.forms import BulkForm, spec_as_form_data
+from masspost.web.forms import BulkForm, sms_label, spec_as_form_data
 from masspost.web.presenting import count_view, language_name, preview_view
 
 DRAFT = "bulk_draft"
-FILTER_FIELDS = frozenset({"clinics", "age_min", "age_max", "countries", "visited_from", "visited_to",
-                           "not_visited_from", "not_visited_to", "channel", "purpose", "fallback_language"})
+SENT = "bulk_sent"  # the last draft sent, under its token: the same confirmation again finds its campaign
+FILTER_FIELDS = ("clinics", "age_min", "age_max", "countries", "visited_from", "visited_to", "not_visited_from",
+                 "not_visited_to", "channel", "purpose", "fallback_language")
 
 
+@staff()
 @require_GET
 def home(request: StaffRequest) -> HttpResponse:
     return redirect("web:bulk")
@@ -93,8 +95,10 @@ def count(request: StaffRequest) -> HttpResponse:
     numbers. One GROUP BY (campaign_counts), the same rules as the preview."""
     form = _form(request, request.POST)
     form.is_valid()
-    context: dict[str, Any] = {"form": form}
-    if FILTER_FIELDS & set(form.errors):
+    # Every filter's error slot comes back with the count (out of band): the message stands next to its field
+    # while the user types, and goes away once the field is right.
+    context: dict[str, Any] = {"form": form, "filter_fields": [form[name] for name in FILTER_FIELDS]}
+    if set(FILTER_FIELDS) & set(form.errors):
         context["filter_errors"] = True
     else:
         counts = campaign_counts(spec=form.draft_spec(), scope=request.scope)
@@ -148,7 +152,7 @@ def sms_fix(request: StaffRequest) -> HttpResponse:
     text = request.POST.get(name, "")
     better = suggest(text)
     fixed = better.text if better.parts_saved > 0 else text
-    context = _counter_context(name, fixed) | {"label": request.POST.get("label", ""), "value": fixed,
+    context = _counter_context(name, fixed) | {"label": sms_label(language_name(name[4:])), "value": fixed,
                                                "fixed": better.parts_saved if fixed != text else 0}
     return render(request, "web/partials/sms_field.html", context)
 
@@ -192,17 +196,25 @@ def preview_csv(request: StaffRequest, kind: str) -> HttpResponseBase:
 @staff(Role.SENDER)
 @require_POST
 def send(request: StaffRequest) -> HttpResponse:
-    """Saada: exactly what the preview with this token showed — or refused, saying what changed."""
-    form = _form(request, _draft(request))
-    spec = form.spec() if form.is_bound else None
-    if spec is None:
-        return HttpResponseRedirect(reverse("web:bulk"))
+    """Saada: exactly what the preview with this token showed — or refused, saying what changed.
+
+    The same confirmation again (a double click, Back and Send once more) sends the draft it sent the first time,
+    which campaign_send answers with the campaign it made then: nothing new is written."""
     token = request.POST.get("token", "").strip()
     if not token:  # a send is always of a preview: never "whatever the audience is now"
+        return HttpResponseRedirect(reverse("web:bulk"))
+    sent = request.session.get(SENT) or {}
+    data = _draft(request)
+    if sent.get("token") == token:
+        data = MultiValueDict(sent["draft"])
+    form = _form(request, data)
+    spec = form.spec() if form.is_bound else None
+    if spec is None:
         return HttpResponseRedirect(reverse("web:bulk"))
     try:
         outcome = campaign_send(spec=spec, scope=request.scope, token=token)
     except StaleTokenError as exc:
         return render(request, "web/stale.html", {"reason": str(exc), "nav": "bulk"}, status=409)
-    request.session.pop(DRAFT, None)
+    if (draft := request.session.pop(DRAFT, None)) is not None:
+        request.session[SENT] = {"token": token, "draft": draft}
     return HttpResponseRedirect(reverse("web:campaign", args=[outcome.campaign_id]))

@@ -1,22 +1,189 @@
-"""Placeholder until the campaign pages land."""
+"""Kampaaniad (the campaigns) and one campaign's page: live progress while it sends, the controls, its messages
+and their CSV.
+
+Every campaign is fetched through campaign_get first, which makes another clinic's campaign a 404; the outbox
+selectors then read by its id. The controls' services check the sender role themselves (403 otherwise)."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
+from masspost.campaigns.audit import audit_record
+from masspost.campaigns.export import neutralised
+from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
 from masspost.campaigns.listing import campaign_list as list_campaigns
-from masspost.campaigns.selectors import campaign_status
+from masspost.campaigns.models import Campaign
+from masspost.campaigns.selectors import campaign_get, campaign_status
+from masspost.campaigns.services import campaign_cancel, campaign_pause, campaign_resend_unknown, campaign_resume
+from masspost.clinic.scope import Role, Scope
+from masspost.delivery.models import MessageStatus
+from masspost.delivery.selectors import OutboxRow, outbox_export_rows, outbox_page, outbox_status_counts
+from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
+from masspost.web.forms_campaigns import (
+    CAMPAIGN_STATUSES,
+    CHANNELS,
+    MESSAGE_STATUSES,
+    PURPOSES,
+    CampaignsFilter,
+    MessagesFilter,
+)
+
+PER_PAGE = 50
+CONTROLS: dict[str, Callable[..., int]] = {
+    "pause": campaign_pause, "resume": campaign_resume, "cancel": campaign_cancel,
+    "resend-unknown": campaign_resend_unknown,
+}
+EXPORT_HEADER = ["external_id", "channel", "language", "status", "error", "attempts", "created_at", "sent_at",
+                 "status_changed_at"]
+
+
+def _render(request: StaffRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    """Times in the user's clinic's zone (the first of theirs by name; they are all Estonian today)."""
+    clinics = scope_clinics(scope=request.scope)
+    zone = ZoneInfo(clinics[0].time_zone) if clinics else ZoneInfo("UTC")
+    with timezone.override(zone):
+        return render(request, template, context, status=status)
+
+
+def _progress(status: dict[str, Any]) -> dict[str, Any]:
+    """campaign_status's answer as the progress partial shows it: every status with its label, in order."""
+    counts: dict[str, int] = status["messages"]
+    return {"status": status["status"], "status_label": CAMPAIGN_STATUSES.get(status["status"], status["status"]),
+            "total": status["total"], "sent": sum(counts[s] for s in HANDED_OVER),
+            "problems": sum(counts[s] for s in PROBLEMS), "counts": counts,
+            "per_status": [{"status": s, "label": MESSAGE_STATUSES[s], "n": counts[s]} for s in MessageStatus.values]}
+
+
+def _header(campaign: Campaign) -> dict[str, Any]:
+    return {"id": campaign.id, "name": campaign.name, "author": campaign.created_by,
+            "created_at": campaign.created_at, "purpose": PURPOSES.get(campaign.purpose, campaign.purpose),
+            "channel": CHANNELS.get(campaign.channel, campaign.channel)}
+
+
+def _messages_context(campaign_id: int, data: Any) -> dict[str, Any]:
+    form = MessagesFilter(data)
+    values = form.values()
+    page = outbox_page(campaign_id=campaign_id, status=values["status"], ref_prefix=values["q"],
+                       page=values["page"] or 1, per_page=PER_PAGE)
+    query = {k: v for k, v in (("status", values["status"]), ("q", values["q"])) if v}
+    rows = [{"m": r, "label": MESSAGE_STATUSES.get(r.status, r.status)} for r in page.rows]
+    return {"filter": form, "page": page, "rows": rows, "query": urlencode(query), "filtered": bool(query)}
 
 
 @staff()
+@require_GET
 def campaign_list(request: StaffRequest) -> HttpResponse:
-    return render(request, "web/error.html", {"title": "Campaigns",
-                                              "message": str(len(list_campaigns(scope=request.scope)))})
+    form = CampaignsFilter(request.GET)
+    values = form.values()
+    listed = list_campaigns(scope=request.scope,
+                            statuses=frozenset({values["status"]}) if values["status"] else None)
+    page = Paginator(listed, PER_PAGE).get_page(values["page"])
+    rows = [{"c": c, "status_label": CAMPAIGN_STATUSES.get(c.status, c.status),
+             "purpose": PURPOSES.get(c.purpose, c.purpose), "channel": CHANNELS.get(c.channel, c.channel)}
+            for c in page.object_list]
+    query = urlencode({"status": values["status"]}) if values["status"] else ""
+    return _render(request, "web/campaigns.html", {"nav": "campaigns", "filter": form, "page": page, "rows": rows,
+                                                   "query": query})
 
 
 @staff()
+@require_GET
 def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
-    status = campaign_status(campaign_id=campaign_id, scope=request.scope)
-    return render(request, "web/error.html", {"title": status["name"], "message": status["status"]})
+    campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
+    progress = _progress(campaign_status(campaign_id=campaign.id, scope=request.scope))
+    done = request.GET.get("done", "")
+    context = {"nav": "campaigns", "c": _header(campaign), "p": progress,
+               "may_send": request.scope.may(Role.SENDER),
+               "done": done if done in CONTROLS else "", "done_count": _count(request.GET.get("n", ""))}
+    return _render(request, "web/campaign.html", context | _messages_context(campaign.id, request.GET))
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+@staff()
+@require_GET
+def campaign_progress(request: StaffRequest, campaign_id: int) -> HttpResponse:
+    """Polled every 2 s while the campaign sends; the answer for any other status has no trigger, so the polling
+    stops by itself (listmonk). When the status leaves "sending" under a poll, the page reloads once: its
+    controls and messages are then those of the new status."""
+    progress = _progress(campaign_status(campaign_id=campaign_id, scope=request.scope))
+    response = _render(request, "web/partials/progress.html", {"c": {"id": campaign_id}, "p": progress})
+    if request.htmx and request.GET.get("polling") and progress["status"] != "sending":
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@staff()
+@require_GET
+def campaign_messages(request: StaffRequest, campaign_id: int) -> HttpResponse:
+    """The per-recipient list, re-fetched by the filter form; without htmx, the campaign's page shows it."""
+    campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
+    if not request.htmx:
+        target = reverse("web:campaign", args=[campaign.id])
+        return HttpResponseRedirect(f"{target}?{request.GET.urlencode()}" if request.GET else target)
+    return _render(request, "web/partials/messages.html", {"c": {"id": campaign.id}}
+                   | _messages_context(campaign.id, request.GET))
+
+
+@staff(Role.SENDER)
+@require_POST
+def campaign_control(request: StaffRequest, campaign_id: int, action: str) -> HttpResponse:
+    """Pause, resume, cancel or resend-unknown, confirmed in a dialog; then the campaign's page anew (a GET),
+    saying what was done and to how many messages."""
+    control = CONTROLS.get(action)
+    if control is None:
+        raise Http404(action)
+    count = control(campaign_id=campaign_id, scope=request.scope)
+    target = reverse("web:campaign", args=[campaign_id])
+    return HttpResponseRedirect(f"{target}?{urlencode({'done': action, 'n': count})}")
+
+
+class _Echo:
+    """csv.writer's file: each row comes back as the string it wrote (Django's streaming-CSV recipe)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _export_lines(rows: Iterable[OutboxRow]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_HEADER)
+    for r in rows:
+        yield writer.writerow([neutralised(r.patient_ref), r.channel, r.language, r.status, neutralised(r.last_error),
+                               r.attempts, r.created_at.isoformat(), r.sent_at.isoformat() if r.sent_at else "",
+                               r.updated_at.isoformat()])
+
+
+def _export_audit(scope: Scope, campaign: Campaign) -> None:
+    # Audited before the first row goes out, with the count the file will have: outbox rows are neither added nor
+    # removed once the campaign is sent, only their statuses change.
+    rows = sum(outbox_status_counts(campaign_id=campaign.id).values())
+    audit_record(scope=scope, action="export", campaign=campaign,
+                 detail={"list": "messages", "campaign": campaign.id, "rows": rows})
+
+
+@staff()
+@require_GET
+def campaign_export(request: StaffRequest, campaign_id: int) -> StreamingHttpResponse:
+    """The campaign's messages as CSV: external ids and statuses only (no text, no address), times in UTC,
+    streamed row by row from a chunked cursor; each download audited."""
+    campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
+    _export_audit(request.scope, campaign)
+    response = StreamingHttpResponse(_export_lines(outbox_export_rows(campaign_id=campaign.id)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.id}-messages.csv"'
+    return response

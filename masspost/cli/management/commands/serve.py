@@ -22,11 +22,12 @@ class Command(MasspostCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="the port to listen on (default 8000)")
-        parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-        parser.add_argument("--threads", type=int, default=4, help="threads per worker process (default 4)")
+        parser.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes (default 2)")
+        parser.add_argument("--threads", type=int, default=4, metavar="N",
+                            help="threads per worker process (default 4)")
         parser.add_argument("--access-log", action="store_true",
                             help="log each request (method, path, status) to standard output")
-        parser.add_argument("--graceful-timeout", type=int, default=30,
+        parser.add_argument("--graceful-timeout", type=int, default=30, metavar="SECONDS",
                             help="seconds requests in progress get to finish when stopped (default 30)")
         parser.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="ADDRESSES",
                             help="the reverse proxies (comma-separated addresses) whose X-Forwarded-Proto is "
@@ -65,7 +66,7 @@ class Command(MasspostCommand):
         WebServer(config).run()
 
 
-class WebServer(BaseApplication):  # type: ignore[misc]
+class WebServer(BaseApplication):
     """gunicorn in this process, configured here rather than by its command line or a config file."""
 
     def __init__(self, config: dict[str, Any]) -> None:

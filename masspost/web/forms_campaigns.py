@@ -1,0 +1,77 @@
+"""The campaign pages' and the audit log's filters, and the words their statuses are shown with.
+
+A filter never refuses a page: a value that does not parse is as if it were not given (a hand-edited URL shows
+everything, not an error)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _lazy
+
+from masspost.campaigns.audit import ACTIONS
+from masspost.campaigns.listing import STATUSES
+from masspost.delivery.models import MessageStatus
+
+CAMPAIGN_STATUSES = {
+    "sending": _lazy("sending"),
+    "done": _lazy("done"),
+    "paused": _lazy("paused"),
+    "cancelled": _lazy("cancelled"),
+}
+MESSAGE_STATUSES = {
+    MessageStatus.QUEUED.value: _lazy("queued"),
+    MessageStatus.SENDING.value: _lazy("being sent"),
+    MessageStatus.SENT.value: _lazy("sent"),
+    MessageStatus.DELIVERED.value: _lazy("delivered"),
+    MessageStatus.UNDELIVERED.value: _lazy("not delivered"),
+    MessageStatus.FAILED.value: _lazy("failed"),
+    MessageStatus.UNKNOWN.value: _lazy("unknown"),
+    MessageStatus.CANCELLED.value: _lazy("cancelled"),
+    MessageStatus.EXPIRED.value: _lazy("expired"),
+}
+PURPOSES = {"service": _lazy("service"), "marketing": _lazy("marketing")}
+CHANNELS = {"sms": _lazy("SMS"), "email": _lazy("e-mail"), "both": _lazy("SMS and e-mail")}
+ALL = [("", _lazy("all"))]
+
+
+class _Filter(forms.Form):
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def values(self) -> dict[str, Any]:
+        """The cleaned filter, with every field that did not parse left at its empty value."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned.get(name) if name in cleaned else field.to_python("")
+                for name, field in self.fields.items()}
+
+
+class CampaignsFilter(_Filter):
+    status = forms.ChoiceField(required=False, label=_lazy("Status"),
+                               choices=ALL + [(s, CAMPAIGN_STATUSES[s]) for s in STATUSES])
+
+
+class MessagesFilter(_Filter):
+    status = forms.ChoiceField(required=False, label=_lazy("Status"),
+                               choices=ALL + list(MESSAGE_STATUSES.items()))
+    q = forms.CharField(required=False, max_length=64, strip=True, label=_lazy("Patient ID"),
+                        help_text=_lazy("the whole ID or its beginning"))
+
+
+class AuditFilter(_Filter):
+    action = forms.ChoiceField(required=False, label=_lazy("Action"), choices=ALL + [(a, a) for a in ACTIONS])
+    actor = forms.CharField(required=False, max_length=150, strip=True, label=_lazy("Who"))
+    since = forms.DateField(required=False, label=_lazy("From (UTC date)"),
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label=_lazy("To (UTC date, inclusive)"),
+                            widget=forms.DateInput(attrs={"type": "date"}))
+
+    def period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """[from 00:00 UTC, the day after "to" 00:00 UTC): both dates inclusive, as the log shows times in UTC."""
+        values = self.values()
+        since, until = values["since"], values["until"]
+        start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if until else None
+        return start, end

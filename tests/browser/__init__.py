@@ -1,0 +1,1 @@
+"""End-to-end browser tests: a real `masspost serve`, Debian's headless Chromium driven by Playwright."""

@@ -1,0 +1,259 @@
+"""Fixtures for the browser tests: a real masspost (demo data, a sender, `masspost serve`, `masspost worker` when a
+test needs delivery) on its own data directory and database, and Debian's Chromium driven by Playwright.
+
+Everything expensive is session-scoped: one demo database, one server, one browser; each test gets a fresh browser
+context (cookies, viewport). Without /usr/bin/chromium the tests skip — unless MASSPOST_REQUIRE_BROWSER=1 (CI),
+then they fail. On PostgreSQL (DATABASE_URL=postgres://…) the server gets a database of its own,
+`masspost_browser` on the same server, dropped and created afresh: never the one pytest-django uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+REPO = Path(__file__).resolve().parents[2]
+USERNAME = "mari"
+PASSWORD = "correct horse battery staple"
+DEMO_CLINICS = ("TLN", "TRT", "NRV")  # masspost/clinic/demo.py
+DESKTOP = {"width": 1366, "height": 900}
+NARROW = {"width": 390, "height": 844}
+BROWSER_DATABASE = "masspost_browser"
+SERVER_START_TIMEOUT = 30.0
+
+
+def _masspost() -> str:
+    beside = Path(sys.executable).with_name("masspost")
+    return str(beside) if beside.exists() else (shutil.which("masspost") or "masspost")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> str:
+    """Debian's Chromium (Playwright cannot download its own browsers here)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - the test extras install it
+        reason = f"the playwright package is not installed ({exc})"
+        if os.environ.get("MASSPOST_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"MASSPOST_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    if not os.access(CHROMIUM, os.X_OK):
+        reason = f"{CHROMIUM} is missing: run scripts/browser.sh (as root) to install Debian's chromium"
+        if os.environ.get("MASSPOST_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"MASSPOST_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where screenshots go: $MASSPOST_SCREENSHOTS, by default var/screenshots/ in the repository."""
+    path = Path(os.environ.get("MASSPOST_SCREENSHOTS") or REPO / "var" / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _browser_database_url(url: str) -> str:
+    """The same PostgreSQL server and credentials as `url`, the database BROWSER_DATABASE, made afresh."""
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    admin = urllib.parse.urlunsplit((parts.scheme.replace("postgis", "postgres"), parts.netloc, "/postgres",
+                                     parts.query, ""))
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BROWSER_DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BROWSER_DATABASE}"')
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{BROWSER_DATABASE}", parts.query, ""))
+
+
+def _drop_browser_database(url: str) -> None:
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    admin = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
+    with contextlib.suppress(psycopg.Error), psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BROWSER_DATABASE}" WITH (FORCE)')
+
+
+@dataclass
+class Site:
+    """The masspost under test."""
+
+    url: str
+    env: dict[str, str]
+    data_dir: Path
+    logs: Path
+
+    def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([_masspost(), *args], env=self.env, input=stdin, capture_output=True, text=True,
+                              timeout=timeout, cwd=self.data_dir)
+        if done.returncode:
+            raise AssertionError(f"masspost {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """A long-running `masspost ARGS…`, its output in logs/NAME.log."""
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process, in stop())
+        return subprocess.Popen([_masspost(), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=self.data_dir, start_new_session=True)
+
+    def log(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    if process.stdout:
+        process.stdout.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], site: Site) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    last: object = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"masspost serve exited {process.returncode} before answering:\n{site.log('serve')}")
+        try:
+            with urllib.request.urlopen(f"{url}/sign-in/", timeout=2) as response:
+                if response.status == 200:
+                    return
+                last = response.status
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last = exc
+        time.sleep(0.2)
+    _stop(process)
+    pytest.fail(f"masspost serve did not answer /sign-in/ with 200 within {SERVER_START_TIMEOUT:.0f} s "
+                f"(last: {last}):\n{site.log('serve')}")
+
+
+@pytest.fixture(scope="session")
+def site(request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Demo data (400 patients, seed 1), a sender on every demo clinic, and `masspost serve` on a free port."""
+    data_dir = tmp_path_factory.mktemp("masspost-browser")
+    logs = data_dir / "logs"
+    logs.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASSPOST_") and k != "DATABASE_URL"}
+    env |= {"MASSPOST_DATA_DIR": str(data_dir),
+            "MASSPOST_SMS_URL": f"file://{data_dir / 'outbox-sms.jsonl'}",
+            "MASSPOST_EMAIL_URL": f"file://{data_dir / 'outbox-email.jsonl'}",
+            "MASSPOST_SMS_PART_PRICE": "0.065 EUR",
+            "PYTHONUNBUFFERED": "1"}
+    database_url = os.environ.get("DATABASE_URL", "")
+    own_database = ""
+    if re.match(r"postgres(ql)?://", database_url):
+        own_database = _browser_database_url(database_url)
+        env["DATABASE_URL"] = own_database
+    port = _free_port()
+    site = Site(url=f"http://127.0.0.1:{port}", env=env, data_dir=data_dir, logs=logs)
+    site.run("demo", "--patients", "400", "--seed", "1")
+    site.run("user", "add", USERNAME, *(a for code in DEMO_CLINICS for a in ("--clinic", code)), "--role", "sender",
+             "--password-stdin", stdin=PASSWORD + "\n")
+    server = site.start("serve", "serve", "--host", "127.0.0.1", "--port", str(port))
+    try:
+        _wait_until_up(site.url, server, site)
+        yield site
+    finally:
+        _stop(server)
+        if request.session.testsfailed:
+            print(f"\n--- masspost serve's output ({logs / 'serve.log'}):\n{site.log('serve')[-8000:]}",
+                  file=sys.stderr)
+        if own_database:
+            _drop_browser_database(own_database)
+
+
+@pytest.fixture
+def worker(site: Site) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Starts `masspost worker` (delivering into the data directory's file gateways) when the test asks for it;
+    stopped at the test's end, its output printed if the test failed."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        process = site.start("worker", "worker")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def context(browser: Any, site: Site) -> Iterator[Any]:
+    """A fresh browser profile (no cookies) at desktop size; Playwright waits up to 10 s for what it expects."""
+    ctx = browser.new_context(base_url=site.url, viewport=DESKTOP, accept_downloads=True)
+    ctx.set_default_timeout(10_000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
+    return context.new_page()
+
+
+def set_language(context: Any, site: Site, language: str) -> None:
+    """The UI language as the header's select would leave it: the `masspost_language` cookie."""
+    context.add_cookies([{"name": "masspost_language", "value": language, "url": site.url}])
+
+
+def sign_in(page: Any, username: str = USERNAME, password: str = PASSWORD) -> None:
+    page.goto("/sign-in/")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    page.locator("main form button[type=submit]").click()
+
+
+def shoot(page: Any, screenshots: Path, name: str) -> None:
+    """NAME-desktop.png and NAME-narrow.png (the whole page), then back to desktop size."""
+    for size, viewport in (("desktop", DESKTOP), ("narrow", NARROW)):
+        page.set_viewport_size(viewport)
+        page.screenshot(path=str(screenshots / name.replace("{size}", size)), full_page=True)
+    page.set_viewport_size(DESKTOP)

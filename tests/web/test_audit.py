@@ -1,0 +1,99 @@
+"""The audit log page: ada (admin, Tallinn) reads and filters it; alice (sender) and bob (preparer) may not;
+nobody signed in is sent to sign in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from masspost.campaigns.audit import audit_record
+from masspost.campaigns.models import AuditEvent
+from masspost.clinic.models import Patient
+from tests.web.conftest import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def campaign_id(alice: Client, make_patient: Callable[..., Patient]) -> int:
+    """A campaign through the real flow — preview, send, pause — by alice from 127.0.0.1."""
+    for _ in range(2):
+        make_patient()
+    preview = alice.post("/bulk/preview/", form_data())
+    token = re.search(r'name="token" value="([^"]+)"', preview.content.decode())
+    assert token is not None
+    response = alice.post("/bulk/send/", {"token": token[1], "confirm": "1"})
+    match = re.fullmatch(r"/campaigns/(\d+)/", response["Location"])
+    assert match is not None
+    assert alice.post(f"{match[0]}pause/").status_code == 302
+    return int(match[1])
+
+
+def rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-action="([^"]+)">', html)
+
+
+def test_admin_sees_preview_send_and_pause(ada: Client, campaign_id: int) -> None:
+    response = ada.get("/audit/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert rows(html)[:3] == ["campaign_pause", "campaign_send", "preview"]  # newest first
+    pause = re.search(r'<tr data-action="campaign_pause">(.*?)</tr>', html, re.S)
+    assert pause is not None
+    assert "<td>alice</td>" in pause[1] and "127.0.0.1" in pause[1] and "messages=2" in pause[1]
+    assert f'<a href="/campaigns/{campaign_id}/">{campaign_id}</a>' in pause[1]
+    assert re.search(r"<time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>", pause[1])
+    assert 'aria-current="page"' in html and "Tere" not in html  # never a message's text
+
+
+def test_filters(ada: Client, campaign_id: int) -> None:
+    assert rows(ada.get("/audit/?action=campaign_send").content.decode()) == ["campaign_send"]
+    assert set(rows(ada.get("/audit/?actor=alice").content.decode())) == {"preview", "campaign_send",
+                                                                         "campaign_pause"}
+    assert rows(ada.get("/audit/?actor=nobody").content.decode()) == []
+    today = dt.datetime.now(dt.UTC).date()
+    tomorrow = today + dt.timedelta(days=1)
+    assert len(rows(ada.get(f"/audit/?since={today}&until={today}&actor=alice").content.decode())) == 3
+    assert rows(ada.get(f"/audit/?since={tomorrow}").content.decode()) == []
+    assert rows(ada.get(f"/audit/?until={today - dt.timedelta(days=1)}").content.decode()) == []
+    # a filter that does not parse is as if it were not given
+    assert len(rows(ada.get("/audit/?action=nonsense&since=soon&actor=alice").content.decode())) == 3
+
+
+def test_pages_of_a_hundred(ada: Client) -> None:
+    for n in range(105):
+        audit_record(action="sign_in", actor=f"user{n:03d}", address="10.0.0.1")
+    first = ada.get("/audit/").content.decode()
+    assert len(rows(first)) == 100 and "user104" in first and "user004" not in first
+    assert 'href="?page=2"' in first
+    second = ada.get("/audit/?page=2").content.decode()
+    assert len(rows(second)) == AuditEvent.objects.count() - 100 and "user000" in second  # and ada's user_add
+    filtered = ada.get("/audit/?action=sign_in&page=1").content.decode()
+    assert 'href="?action=sign_in&amp;page=2"' in filtered
+
+
+def test_detail_is_compact_and_escaped(ada: Client) -> None:
+    AuditEvent.objects.create(actor="<b>x</b>", action="export",
+                              detail={"rows": 3, "list": "messages", "token": "v3." + "a" * 80})
+    html = ada.get("/audit/").content.decode()
+    assert "list=messages rows=3 token=v3.aaaa" in html and "a" * 60 not in html
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_only_admins(alice: Client, bob: Client) -> None:
+    assert alice.get("/audit/").status_code == 403
+    assert bob.get("/audit/").status_code == 403
+    assert "/audit/" not in alice.get("/campaigns/").content.decode()  # not in alice's menu either
+
+
+def test_signed_out_goes_to_sign_in() -> None:
+    response = Client().get("/audit/")
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/?next=")
+
+
+def test_post_is_not_allowed(ada: Client) -> None:
+    assert ada.post("/audit/").status_code == 405

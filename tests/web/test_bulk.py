@@ -1,0 +1,247 @@
+"""Bulk Mail (Masspostitus): the language tabs, the live count, filter errors next to their field, the SMS
+counter and its punctuation fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from masspost.campaigns.selectors import campaign_counts, campaign_preview
+from masspost.campaigns.spec import CampaignSpec
+from masspost.clinic.models import Clinic, Patient
+from masspost.staff.selectors import staff_scope
+from tests.web.conftest import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+def html(response: Any) -> str:
+    return str(response.content.decode())
+
+
+def number(page: str, testid: str) -> int:
+    """The first number inside the element with this data-testid."""
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</span>', page, re.S)
+    assert found, f"no {testid} in the page"
+    return int(re.sub(r"\D", "", re.search(r"\d[\d,\s]*", re.sub(r"<[^>]+>", "", found.group(1))).group()))
+
+
+def oob_counts(page: str) -> dict[str, int]:
+    return {code: int(n) for code, n in
+            re.findall(r'<span id="tab-count-(\w+)" class="tab-count" hx-swap-oob="true">(\d+)</span>', page)}
+
+
+def scope_of(username: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return staff_scope(user=get_user_model().objects.get(username=username))
+
+
+# --- the tabs -------------------------------------------------------------------------------------------------
+def test_tabs_are_the_languages_of_the_users_own_patients(alice: Client, charlie: Client,
+                                                          patients: dict[str, Patient],
+                                                          make_patient: Callable[..., Patient],
+                                                          other_clinic: Clinic) -> None:
+    make_patient(first_name="Jānis", language="lv", clinic=other_clinic)  # Tartu's only: not Alice's tab
+    page = html(alice.get("/bulk/"))
+    tabs = re.findall(r'role="tab" id="tab-(\w+)"', page)
+    assert tabs == ["et", "ru"]  # most patients first
+    assert 'id="tab-count-et"' in page and 'id="tab-count-ru"' in page
+    assert 'name="sms_et"' in page and 'name="sms_ru"' in page and 'name="sms_lv"' not in page
+    assert "lv" in re.findall(r'role="tab" id="tab-(\w+)"', html(charlie.get("/bulk/")))
+
+
+def test_count_fills_the_tab_numbers_out_of_band(alice: Client, patients: dict[str, Patient]) -> None:
+    page = html(alice.post("/bulk/count/", form_data()))
+    # Tallinn: Mari, Anna, Jaan speak Estonian, Ivan and Olga Russian; the archived patient is never counted.
+    assert oob_counts(page) == {"et": 3, "ru": 2}
+
+
+# --- the count --------------------------------------------------------------------------------------------------
+def _expected(username: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What campaign_preview says for the same campaign (the count must agree with it)."""
+    content = {code: {"sms": data[f"sms_{code}"]} for code in ("et", "ru") if data.get(f"sms_{code}")}
+    audience: dict[str, Any] = {}
+    if data.get("age_min") or data.get("age_max"):
+        audience["age"] = {k: int(data[f"age_{k}"]) for k in ("min", "max") if data.get(f"age_{k}")}
+    if data.get("countries"):
+        audience["countries"] = [data["countries"]]
+    if data.get("clinics"):
+        audience["clinics"] = list(data["clinics"])
+    for prefix in ("visited", "not_visited"):
+        if data.get(f"{prefix}_from"):
+            audience[prefix] = {"from": data[f"{prefix}_from"], "to": data[f"{prefix}_to"]}
+    spec = CampaignSpec.from_dict({"name": "x", "channel": data["channel"], "purpose": data["purpose"],
+                                   "audience": audience, "content": content})
+    scope = scope_of(username)
+    counts = campaign_counts(spec=spec, scope=scope)
+    full = campaign_preview(spec=spec, scope=scope, audit=False).to_dict()
+    def nonzero(recipients: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        return {lang: by for lang, by in recipients.items() if any(by.values())}
+
+    assert nonzero(counts["recipients"]) == nonzero(full["recipients"])
+    assert {ch: {r: n for r, n in by.items() if n} for ch, by in counts["excluded"].items() if ch == "sms"} == \
+        {ch: {r: n for r, n in by.items() if n} for ch, by in full["excluded"].items() if ch == "sms"}
+    return full
+
+
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"sms_ru": "Здравствуйте, {first_name}!"},
+    {"age_min": "40"},
+    {"age_min": "30", "age_max": "50", "sms_ru": "Привет"},
+    {"countries": "FI", "sms_ru": "Привет"},
+    {"clinics": ["TLN"]},
+    {"visited_from": "2024-01-01", "visited_to": "2024-12-31"},
+    {"not_visited_from": "2024-01-01", "not_visited_to": "2024-12-31", "sms_ru": "Привет"},
+])
+def test_count_equals_the_preview(alice: Client, patients: dict[str, Patient], overrides: dict[str, Any]) -> None:
+    data = form_data(**overrides)
+    page = html(alice.post("/bulk/count/", data))
+    full = _expected("alice", data)
+    assert number(page, "patients") == full["audience"]["patients"]
+    assert number(page, "recipients-sms") == sum(by["sms"] for by in full["recipients"].values())
+    for reason, n in full["excluded"]["sms"].items():
+        if n:
+            assert number(page, f"excluded-sms-{reason}") == n
+        else:
+            assert f'excluded-sms-{reason}"' not in page
+
+
+def test_filters_narrow_the_count(alice: Client, patients: dict[str, Patient]) -> None:
+    def patients_for(**overrides: Any) -> int:
+        return number(html(alice.post("/bulk/count/", form_data(**overrides))), "patients")
+
+    assert patients_for() == 5
+    assert patients_for(age_min="40") == 4  # Ivan is 30-something
+    assert patients_for(age_min="60", age_max="90") == 1  # Olga
+    assert patients_for(countries="fi") == 1
+    assert patients_for(countries="EE, FI") == 5
+    assert patients_for(visited_from="2024-01-01", visited_to="2024-12-31") == 1  # Mari
+    assert patients_for(not_visited_from="2024-01-01", not_visited_to="2024-12-31") == 4
+    assert patients_for(visited_from="2024-04-01", visited_to="2024-12-31") == 0
+
+
+def test_count_by_channel_and_reason(alice: Client, patients: dict[str, Patient]) -> None:
+    page = html(alice.post("/bulk/count/", form_data(sms_ru="Привет")))
+    assert number(page, "recipients-sms") == 3  # Mari, Ivan, Olga
+    assert number(page, "excluded-sms-no_address") == 1  # Anna
+    assert number(page, "excluded-sms-opted_out") == 1  # Jaan
+    both = html(alice.post("/bulk/count/", form_data(channel="both", subject_et="Meeldetuletus",
+                                                     body_et="Tere {first_name}!")))
+    assert 'data-testid="recipients-email"' in both
+    assert number(both, "excluded-sms-no_content") == 2  # no Russian SMS
+    assert number(both, "excluded-email-no_content") == 2
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"age_min": "50", "age_max": "40"}, "age_max", "The upper age is below the lower one."),
+    ({"countries": "XX1"}, "countries", "Not a country code: XX1"),
+    ({"countries": "EE, XX"}, "countries", "Not a country code: XX"),
+    ({"visited_from": "2024-01-01"}, "visited_to", "Give both dates of the period, or neither."),
+    ({"not_visited_to": "2024-01-01"}, "not_visited_from", "Give both dates of the period, or neither."),
+    ({"visited_from": "2024-05-01", "visited_to": "2024-01-01"}, "visited_to", "The period ends before it starts."),
+    ({"age_min": "-1"}, "age_min", "greater than or equal to 0"),
+])
+def test_a_filter_error_is_shown_next_to_its_field_not_a_count(alice: Client, patients: dict[str, Patient],
+                                                              overrides: dict[str, Any], field: str,
+                                                              message: str) -> None:
+    page = html(alice.post("/bulk/count/", form_data(**overrides)))
+    assert 'data-testid="patients"' not in page
+    assert 'data-testid="filter-errors"' in page
+    slot = re.search(rf'<div class="field-errors" id="errors-{field}" hx-swap-oob="true">(.*?)</div>', page, re.S)
+    assert slot and message in slot.group(1)
+    # The bulk page has the same slot, so the message lands next to the field.
+    assert f'id="errors-{field}"' in html(alice.get("/bulk/"))
+
+
+def test_a_corrected_filter_clears_its_error(alice: Client, patients: dict[str, Patient]) -> None:
+    page = html(alice.post("/bulk/count/", form_data(age_min="40", age_max="50")))
+    assert number(page, "patients") == 3
+    assert '<div class="field-errors" id="errors-age_max" hx-swap-oob="true"></div>' in page
+
+
+# --- the SMS counter --------------------------------------------------------------------------------------------
+def counter(client: Client, text: str, field: str = "sms_et") -> str:
+    response = client.post("/bulk/sms/", {"field": field, field: text})
+    assert response.status_code == 200
+    return html(response)
+
+
+def stat(page: str, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</span>', page, re.S)
+    assert found, testid
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+@pytest.mark.parametrize(("text", "encoding", "parts", "limit"), [
+    ("a" * 160, "GSM-7", "1 part", "160 per part"),
+    ("a" * 161, "GSM-7", "2 parts", "153 per part"),
+    ("a" * 306, "GSM-7", "2 parts", "153 per part"),
+    ("a" * 307, "GSM-7", "3 parts", "153 per part"),
+    ("€" * 80, "GSM-7", "1 part", "160 per part"),  # an extension character counts two
+    ("€" * 81, "GSM-7", "2 parts", "153 per part"),
+    ("Ж" * 70, "UCS-2", "1 part", "70 per part"),
+    ("Ж" * 71, "UCS-2", "2 parts", "67 per part"),
+    ("Tere õhtust" + "a" * 59, "UCS-2", "1 part", "70 per part"),
+    ("Tere õhtust" + "a" * 60, "UCS-2", "2 parts", "67 per part"),
+])
+def test_counter_gsm7_and_ucs2_limits(alice: Client, text: str, encoding: str, parts: str, limit: str) -> None:
+    page = counter(alice, text)
+    assert stat(page, "encoding") == encoding
+    assert stat(page, "parts") == parts
+    assert stat(page, "limit") == limit
+    assert stat(page, "chars") == f"{len(text)} characters"
+
+
+def test_counter_names_the_characters_that_force_ucs2(alice: Client) -> None:
+    page = counter(alice, "Tere õhtust, Õie! Kõik hästi.")
+    forcing = re.search(r'data-testid="forcing">(.*?)</div>', page, re.S)
+    assert forcing
+    marks = re.findall(r'<mark title="([^"]+)">(.)</mark>(<small>×(\d+)</small>)?', forcing.group(1))
+    assert {(char, n or "1") for _title, char, _small, n in marks} == {("õ", "2"), ("Õ", "1")}
+    assert "U+00F5 LATIN SMALL LETTER O WITH TILDE" in forcing.group(1)
+    assert 'data-testid="forcing"' not in counter(alice, "Tere ohtust, Oie! Äge, öö, ü.")  # ä ö ü are GSM-7
+
+
+def test_counter_flags_an_unknown_merge_field_with_its_position(alice: Client) -> None:
+    page = counter(alice, "Tere {foo}!")
+    error = re.search(r'data-testid="template-error">(.*?)</div>', page, re.S)
+    assert error and "Position 6" in error.group(1) and "{foo}" in error.group(1)
+    assert 'data-testid="template-error"' not in counter(alice, "Tere {first_name}!")
+
+
+def test_counter_only_counts_a_known_box(alice: Client) -> None:
+    page = html(alice.post("/bulk/sms/", {"field": "subject_et", "subject_et": "x" * 500}))
+    assert stat(page, "chars") == "0 characters"  # not an SMS box: nothing of it is measured
+
+
+def test_fix_replaces_lookalikes_when_it_saves_a_part(alice: Client) -> None:
+    text = "Tere {first_name}! Teie “aeg” on homme – palun tulge… " + "a" * 100
+    before = counter(alice, text)
+    assert stat(before, "encoding") == "UCS-2"
+    assert 'data-testid="suggestion"' in before and 'hx-post="/bulk/sms/fix/"' in before
+    response = alice.post("/bulk/sms/fix/", {"field": "sms_et", "sms_et": text})
+    page = html(response)
+    box = re.search(r'<textarea name="sms_et"[^>]*>(.*?)</textarea>', page, re.S)
+    assert box
+    fixed = box.group(1)
+    assert "&quot;aeg&quot;" in fixed and " - palun" in fixed and "tulge..." in fixed
+    assert "“" not in fixed and "–" not in fixed and "…" not in fixed
+    assert stat(page, "encoding") == "GSM-7"
+    assert int(stat(page, "parts").split()[0]) < int(stat(before, "parts").split()[0])
+    assert "parts saved" in page or "part saved" in page
+    assert '<label for="id_sms_et">SMS text (Eesti)</label>' in page  # the box keeps its label
+
+
+def test_no_fix_offered_when_it_saves_nothing(alice: Client) -> None:
+    russian = "Здравствуйте! «Запись» на завтра – ждём вас."  # Cyrillic keeps it UCS-2 anyway
+    assert 'data-testid="suggestion"' not in counter(alice, russian, field="sms_ru")
+    short = "Tere! “Aeg” on homme."  # GSM-7 after the fix, but one part either way
+    assert 'data-testid="suggestion"' not in counter(alice, short)
+    page = html(alice.post("/bulk/sms/fix/", {"field": "sms_et", "sms_et": short}))
+    assert "“Aeg”" in page and "saved" not in page
