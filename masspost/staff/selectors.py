@@ -36,11 +36,13 @@ class StaffRow:
 
 
 def staff_list(*, scope: Scope) -> list[StaffRow]:
+    """The staff an admin manages: those whose clinics are all within the admin's reach (the operator: all)."""
     scope.require(Role.ADMIN)
     members = StaffMember.objects.select_related("user").prefetch_related("clinics").order_by("user__username")
     return [StaffRow(username=m.user.get_username(), role=m.role,
                      clinics=tuple(sorted(c.code for c in m.clinics.all())), active=m.user.is_active,
-                     last_login=m.user.last_login) for m in members]
+                     last_login=m.user.last_login) for m in members
+            if scope.clinic_ids is None or {c.id for c in m.clinics.all()} <= scope.clinic_ids]
 
 
 def scope_clinics(*, scope: Scope) -> list[Clinic]:

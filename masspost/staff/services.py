@@ -16,10 +16,11 @@ from masspost.errors import MasspostError, NotFoundError
 from masspost.staff.models import StaffMember
 
 
-def _clinics(codes: Sequence[str]) -> list[Clinic]:
+def _clinics(codes: Sequence[str], scope: Scope) -> list[Clinic]:
+    """The clinics named, all of which the admin must reach: an admin of one clinic cannot give anyone another."""
     if not codes:
         raise MasspostError("a user needs at least one clinic (--clinic CODE)")
-    found = {c.code: c for c in Clinic.objects.filter(code__in=codes)}
+    found = {c.code: c for c in scope.clinics().filter(code__in=codes)}
     if missing := [c for c in codes if c not in found]:
         raise MasspostError(f"no clinic {', '.join(missing)} (masspost import clinics adds clinics)")
     return [found[c] for c in dict.fromkeys(codes)]
@@ -42,7 +43,7 @@ def staff_add(*, username: str, password: str, clinics: Sequence[str], role: str
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
         raise MasspostError(f"user {username!r} exists already")
-    the_role, chosen = _role(role), _clinics(clinics)
+    the_role, chosen = _role(role), _clinics(clinics, scope)
     candidate = user_model(username=username)
     try:
         validate_password(password, user=candidate)
@@ -60,7 +61,7 @@ def staff_add(*, username: str, password: str, clinics: Sequence[str], role: str
 def staff_change(*, username: str, scope: Scope, role: str | None = None,
                  clinics: Sequence[str] | None = None) -> StaffMember:
     scope.require(Role.ADMIN)
-    member = _member(username)
+    member = _member(username, scope)
     detail: dict[str, object] = {"user": username}
     with transaction.atomic():
         if role is not None:
@@ -68,7 +69,7 @@ def staff_change(*, username: str, scope: Scope, role: str | None = None,
             member.save(update_fields=["role"])
             detail["role"] = member.role
         if clinics is not None:
-            chosen = _clinics(clinics)
+            chosen = _clinics(clinics, scope)
             member.clinics.set(chosen)
             detail["clinics"] = [c.code for c in chosen]
         audit_record(scope=scope, action="user_change", detail=detail)
@@ -79,7 +80,9 @@ def staff_disable(*, username: str, scope: Scope) -> None:
     """The user can no longer sign in, and their open sessions stop working (Django checks is_active on every
     request). Their name stays on the campaigns they made and in the audit log."""
     scope.require(Role.ADMIN)
-    member = _member(username)
+    member = _member(username, scope)
+    if username == scope.actor:
+        raise MasspostError("you cannot disable yourself: ask another admin")
     with transaction.atomic():
         user = member.user
         user.is_active = False
@@ -92,8 +95,13 @@ def staff_set_language(*, user_id: int, language: str) -> None:
     StaffMember.objects.filter(user_id=user_id).update(language=language)
 
 
-def _member(username: str) -> StaffMember:
+def _member(username: str, scope: Scope) -> StaffMember:
+    """A member of staff the admin may manage: every clinic of theirs within the admin's reach (as for
+    campaigns); anyone else is "not found"."""
     member = StaffMember.objects.select_related("user").filter(user__username=username).first()
+    if member is not None and scope.clinic_ids is not None:
+        if not set(member.clinics.values_list("id", flat=True)) <= scope.clinic_ids:
+            member = None
     if member is None:
         raise NotFoundError(f"no user {username!r}")
     return member

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from masspost.web.views import account, bulk
+from masspost.web.views import account, bulk, users
 
 app_name = "web"
 
@@ -16,5 +16,8 @@ urlpatterns = [
     path("bulk/preview/", bulk.preview, name="preview"),
     path("bulk/preview/<str:kind>.csv", bulk.preview_csv, name="preview_csv"),
     path("bulk/send/", bulk.send, name="send"),
+    path("users/", users.users, name="users"),
+    path("users/<str:username>/role/", users.user_role, name="user_role"),
+    path("users/<str:username>/disable/", users.user_disable, name="user_disable"),
     path("", include("masspost.web.urls_campaigns")),
 ]

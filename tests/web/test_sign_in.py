@@ -1,0 +1,128 @@
+"""Signing in for real (password, django-axes), the audit of it, the remembered UI language, and a disabled
+account losing its open session."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from masspost.campaigns.models import AuditEvent
+from masspost.clinic.models import Clinic
+from masspost.clinic.scope import Scope
+from masspost.staff.models import StaffMember
+from masspost.staff.services import staff_disable
+from tests.web.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+WRONG = "wrong horse battery"
+
+
+@pytest.fixture
+def dora(make_staff: Callable[..., Client], clinic: Clinic) -> str:
+    """A sender of Tallinn who has not signed in yet (the client make_staff signs in is not used)."""
+    make_staff("dora", "sender", clinic)
+    return "dora"
+
+
+def sign_in(client: Client, username: str, password: str, **extra: Any) -> Any:
+    return client.post("/sign-in/", {"username": username, "password": password, **extra}, REMOTE_ADDR="10.0.0.7")
+
+
+def lang(response: Any) -> str:
+    found = re.search(r'<html lang="([^"]+)">', response.content.decode())
+    assert found
+    return found.group(1)
+
+
+def test_the_right_password_goes_to_bulk_mail_and_is_audited(dora: str) -> None:
+    client = Client()
+    response = sign_in(client, dora, PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/bulk/"
+    assert client.get("/bulk/").status_code == 200
+    event = AuditEvent.objects.get(action="sign_in")
+    assert event.actor == "dora" and event.address == "10.0.0.7"
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(dora: str) -> None:
+    client = Client()
+    assert sign_in(client, dora, PASSWORD, next="/campaigns/")["Location"] == "/campaigns/"
+    other = Client()
+    assert sign_in(other, dora, PASSWORD, next="https://evil.example/")["Location"] == "/bulk/"
+    page = Client().get("/sign-in/?next=/campaigns/").content.decode()
+    assert 'name="next" value="/campaigns/"' in page
+
+
+def test_a_wrong_password_shows_the_form_again_and_is_audited(dora: str) -> None:
+    client = Client()
+    response = sign_in(client, dora, WRONG)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="sign-in-error"' in page and 'value="dora"' in page
+    assert WRONG not in page
+    event = AuditEvent.objects.get(action="sign_in_failed")
+    assert event.actor == "dora" and event.address == "10.0.0.7"
+    assert WRONG not in str(event.detail) and "password" not in str(event.detail)
+    assert not any(WRONG in str(e.detail) or WRONG in e.actor for e in AuditEvent.objects.all())
+    assert client.get("/bulk/").status_code == 302  # not signed in
+
+
+def test_five_failures_lock_the_account_out_even_with_the_right_password(dora: str, make_staff: Callable[..., Client],
+                                                                       clinic: Clinic) -> None:
+    client = Client()
+    for _ in range(4):
+        assert sign_in(client, dora, WRONG).status_code == 200
+    locked = sign_in(client, dora, WRONG)
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.content.decode()
+    right = sign_in(client, dora, PASSWORD)
+    assert right.status_code == 429 and "Too many failed sign-ins" in right.content.decode()
+    assert client.get("/bulk/").status_code == 302
+    assert not AuditEvent.objects.filter(action="sign_in").exists()
+    assert AuditEvent.objects.filter(action="sign_in_failed", actor="dora").count() >= 5
+    # Only this name is locked: a colleague at the same computer signs in.
+    make_staff("eve", "preparer", clinic)
+    assert sign_in(Client(), "eve", PASSWORD)["Location"] == "/bulk/"
+
+
+def test_the_chosen_language_comes_back_at_the_next_sign_in(dora: str) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    sign_in(client, dora, PASSWORD)
+    assert lang(client.get("/bulk/")) == "en"
+    response = client.post("/language/", {"language": "ru", "next": "/bulk/"})
+    assert response.status_code == 302 and response["Location"] == "/bulk/"
+    assert lang(client.get("/bulk/")) == "ru"
+    assert StaffMember.objects.get(user__username="dora").language == "ru"
+    client.post("/sign-out/")
+    fresh = Client(HTTP_ACCEPT_LANGUAGE="en")  # another computer: no language cookie
+    assert lang(fresh.get("/sign-in/")) == "en"
+    sign_in(fresh, dora, PASSWORD)
+    assert lang(fresh.get("/bulk/")) == "ru"
+
+
+def test_an_unknown_language_or_an_off_site_next_is_ignored(dora: str) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    sign_in(client, dora, PASSWORD)
+    response = client.post("/language/", {"language": "xx", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+    assert StaffMember.objects.get(user__username="dora").language in ("", "en")
+    assert lang(client.get("/bulk/")) == "en"
+
+
+def test_sign_out_is_audited_and_ends_the_session(alice: Client) -> None:
+    response = alice.post("/sign-out/")
+    assert response.status_code == 302 and response["Location"] == "/sign-in/"
+    assert AuditEvent.objects.filter(action="sign_out", actor="alice").exists()
+    assert alice.get("/bulk/").status_code == 302
+
+
+def test_a_disabled_user_is_signed_out_on_the_next_request(alice: Client) -> None:
+    assert alice.get("/bulk/").status_code == 200
+    staff_disable(username="alice", scope=Scope.operator())
+    response = alice.get("/bulk/")
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+    assert alice.post("/bulk/count/", {}).status_code == 302
+    assert sign_in(Client(), "alice", PASSWORD).status_code == 200  # and cannot sign in again
