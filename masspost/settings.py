@@ -87,6 +87,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
                 "django.template.context_processors.csrf",
                 "django.template.context_processors.i18n",
                 "masspost.web.context.staff",

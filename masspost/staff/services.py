@@ -99,9 +99,9 @@ def _member(username: str, scope: Scope) -> StaffMember:
     """A member of staff the admin may manage: every clinic of theirs within the admin's reach (as for
     campaigns); anyone else is "not found"."""
     member = StaffMember.objects.select_related("user").filter(user__username=username).first()
-    if member is not None and scope.clinic_ids is not None:
-        if not set(member.clinics.values_list("id", flat=True)) <= scope.clinic_ids:
-            member = None
+    if member is not None and scope.clinic_ids is not None \
+            and not set(member.clinics.values_list("id", flat=True)) <= scope.clinic_ids:
+        member = None
     if member is None:
         raise NotFoundError(f"no user {username!r}")
     return member

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -40,7 +40,7 @@ class StaffScopeMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, NotFoundError):
+        if isinstance(exception, NotFoundError | Http404):
             # Another clinic's campaign is "not found", exactly like one that does not exist.
             return render(request, "web/error.html", {"title": _("Not found"),
                                                       "message": _("There is nothing here, or not for you.")},

@@ -192,8 +192,16 @@ def site(request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest
             _drop_browser_database(own_database)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Each phase's report on the test item (item.rep_setup, item.rep_call), for fixtures to see a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def worker(site: Site) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def worker(request: pytest.FixtureRequest, site: Site) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     """Starts `masspost worker` (delivering into the data directory's file gateways) when the test asks for it;
     stopped at the test's end, its output printed if the test failed."""
     started: list[subprocess.Popen[bytes]] = []
@@ -206,6 +214,9 @@ def worker(site: Site) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     yield start
     for process in started:
         _stop(process)
+    report = getattr(request.node, "rep_call", None)
+    if started and report is not None and report.failed:
+        print(f"\n--- masspost worker's output:\n{site.log('worker')[-8000:]}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,19 @@ its real policy (no bypass_csp) and axe sees exactly what a user's browser gets.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the test extras install it
+    if os.environ.get("MASSPOST_REQUIRE_BROWSER") == "1":
+        raise
+    pytest.skip("the playwright package is not installed", allow_module_level=True)
 
 from tests.browser.conftest import Site, set_language, sign_in
 

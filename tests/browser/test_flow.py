@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 import time
 import urllib.parse
@@ -19,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the test extras install it
+    if os.environ.get("MASSPOST_REQUIRE_BROWSER") == "1":
+        raise
+    pytest.skip("the playwright package is not installed", allow_module_level=True)
 
 from tests.browser.conftest import PASSWORD, USERNAME, Site, shoot, sign_in
 
@@ -95,121 +102,71 @@ def fill_form(page: Any, lang: str) -> dict[str, Any]:
               "visited_to": today.isoformat(), "fallback_language": "en"}
     # The first count (all clinics, no filter).
     expect(page.locator("#answer [data-testid=patients] b")).to_be_visible()
-    print("TIME", round(time.monotonic(),2), 'expect(page.locator("#answer [data-testi')
     settle(page)
-    print("TIME", round(time.monotonic(),2), 'settle(page)')
     everyone = patients(page)
-    print("TIME", round(time.monotonic(),2), 'everyone = patients(page)')
     assert everyone > 100, f"the demo's 400 patients, less archived and deceased: {everyone}"
 
     page.locator("input[name=name]").fill(values["name"])
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=name]").fill(va')
     page.locator("input[name=clinics][value=TLN]").check()
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=clinics][value=')
     tallinn = wait_patients_change(page, everyone)
-    print("TIME", round(time.monotonic(),2), 'tallinn = wait_patients_change(page, eve')
     assert 0 < tallinn < everyone, (tallinn, everyone)
-    print("TIME", round(time.monotonic(),2), 'assert 0 < tallinn < everyone, (tallinn,')
 
     page.locator("input[name=age_min]").fill(values["age_min"])
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=age_min]").fill')
     page.locator("input[name=age_max]").fill(values["age_max"])
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=age_max]").fill')
     adults = wait_patients_change(page, tallinn)
-    print("TIME", round(time.monotonic(),2), 'adults = wait_patients_change(page, tall')
     assert 0 < adults < tallinn, (adults, tallinn)
-    print("TIME", round(time.monotonic(),2), 'assert 0 < adults < tallinn, (adults, ta')
 
     page.locator("input[name=countries]").fill(values["countries"])
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=countries]").fi')
     page.locator("input[name=visited_from]").fill(values["visited_from"])
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=visited_from]")')
     page.locator("input[name=visited_to]").fill(values["visited_to"])
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=visited_to]").f')
     page.locator("input[name=channel][value=sms]").check()
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=channel][value=')
     page.locator("input[name=purpose][value=service]").check()
-    print("TIME", round(time.monotonic(),2), 'page.locator("input[name=purpose][value=')
     page.locator("select[name=fallback_language]").select_option(values["fallback_language"])
-    print("TIME", round(time.monotonic(),2), 'page.locator("select[name=fallback_langu')
     settle(page)
-    print("TIME", round(time.monotonic(),2), 'settle(page)')
     values["patients"] = patients(page)
-    print("TIME", round(time.monotonic(),2), 'values["patients"] = patients(page)')
     assert 0 < values["patients"] <= adults
     assert number(page.locator("#answer [data-testid=recipients-sms] b").first.inner_text()) <= values["patients"]
 
     # Russian: UCS-2, 70 characters in one part, 67 per part once longer.
     open_tab(page, "ru")
-    print("TIME", round(time.monotonic(),2), 'open_tab(page, "ru")')
     page.locator("#id_sms_ru").fill(TEXT_RU_SHORT)
-    print("TIME", round(time.monotonic(),2), 'page.locator("#id_sms_ru").fill(TEXT_RU_')
     expect(counter(page, "sms_ru", "encoding")).to_have_text("UCS-2")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "encoding')
     expect(counter(page, "sms_ru", "limit")).to_have_text(re.compile(r"\b70\b"))
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "limit"))')
     expect(counter(page, "sms_ru", "chars").locator("b")).to_have_text(str(len(TEXT_RU_SHORT)))
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "chars").')
     expect(counter(page, "sms_ru", "parts").locator("b")).to_have_text("1")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "parts").')
     expect(counter(page, "sms_ru", "left")).to_have_text(re.compile(rf"\b{70 - len(TEXT_RU_SHORT)}\b"))
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "left")).')
     page.locator("#id_sms_ru").fill(TEXT_RU)
-    print("TIME", round(time.monotonic(),2), 'page.locator("#id_sms_ru").fill(TEXT_RU)')
     assert len(TEXT_RU) > 70
     expect(counter(page, "sms_ru", "limit")).to_have_text(re.compile(r"\b67\b"))
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "limit"))')
     expect(counter(page, "sms_ru", "encoding")).to_have_text("UCS-2")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "encoding')
     expect(counter(page, "sms_ru", "parts").locator("b")).to_have_text("2")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_ru", "parts").')
 
     # Estonian: õ is not GSM-7, and the counter says so.
     open_tab(page, "et")
-    print("TIME", round(time.monotonic(),2), 'open_tab(page, "et")')
     page.locator("#id_sms_et").fill(TEXT_ET)
-    print("TIME", round(time.monotonic(),2), 'page.locator("#id_sms_et").fill(TEXT_ET)')
     expect(counter(page, "sms_et", "encoding")).to_have_text("UCS-2")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_et", "encoding')
     expect(counter(page, "sms_et", "forcing").locator("mark")).to_have_text(["õ"])
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_et", "forcing"')
     expect(counter(page, "sms_et", "suggestion")).to_have_count(0)  # nothing plain punctuation could save
 
     # English with look-alike punctuation: the fix brings three UCS-2 parts down to one GSM-7 part.
     open_tab(page, "en")
-    print("TIME", round(time.monotonic(),2), 'open_tab(page, "en")')
     page.locator("#id_sms_en").fill(TEXT_EN)
-    print("TIME", round(time.monotonic(),2), 'page.locator("#id_sms_en").fill(TEXT_EN)')
     expect(counter(page, "sms_en", "encoding")).to_have_text("UCS-2")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_en", "encoding')
     expect(counter(page, "sms_en", "parts").locator("b")).to_have_text("3")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_en", "parts").')
     forcing = counter(page, "sms_en", "forcing").locator("mark")
-    print("TIME", round(time.monotonic(),2), 'forcing = counter(page, "sms_en", "forci')
     expect(forcing).to_have_text(["–", "’", "“", "”"], use_inner_text=True)
-    print("TIME", round(time.monotonic(),2), 'expect(forcing).to_have_text(["–", "’", ')
     fix = counter(page, "sms_en", "suggestion").locator("button")
-    print("TIME", round(time.monotonic(),2), 'fix = counter(page, "sms_en", "suggestio')
     expect(fix).to_be_visible()
-    print("TIME", round(time.monotonic(),2), 'expect(fix).to_be_visible()')
     before = parts(page, "sms_en")
-    print("TIME", round(time.monotonic(),2), 'before = parts(page, "sms_en")')
     fix.click()
-    print("TIME", round(time.monotonic(),2), 'fix.click()')
     expect(page.locator("#id_sms_en")).to_have_value(TEXT_EN_FIXED)
-    print("TIME", round(time.monotonic(),2), 'expect(page.locator("#id_sms_en")).to_ha')
     expect(counter(page, "sms_en", "encoding")).to_have_text("GSM-7")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_en", "encoding')
     expect(counter(page, "sms_en", "parts").locator("b")).to_have_text("1")
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_en", "parts").')
     assert parts(page, "sms_en") < before
     expect(page.locator("#group-sms_en [role=status]")).to_be_visible()  # "Punctuation replaced: 2 parts saved."
     expect(counter(page, "sms_en", "suggestion")).to_have_count(0)
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_en", "suggesti')
     expect(counter(page, "sms_en", "forcing")).to_have_count(0)
-    print("TIME", round(time.monotonic(),2), 'expect(counter(page, "sms_en", "forcing"')
     settle(page)
-    print("TIME", round(time.monotonic(),2), 'settle(page)')
     values["sms"] = {"et": TEXT_ET, "ru": TEXT_RU, "en": TEXT_EN_FIXED}
     return values
 
@@ -296,9 +253,6 @@ def wait_until_done(page: Any, total: int, timeout: float = 60_000) -> None:
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_bulk_mail_to_campaign(lang: str, page: Any, site: Site, worker: Any, screenshots: Path,
                                tmp_path: Path) -> None:
-    T0 = time.monotonic()
-    page.on("requestfinished", lambda r: print("REQ", round(time.monotonic()-T0,2), r.method, r.url[22:80], round(r.timing["responseEnd"]-r.timing["requestStart"])))
-    def T(m): print(f"TIME {time.monotonic()-T0:6.2f} {m}")
     page.goto("/sign-in/")
     switch_language(page, lang)
     sign_in(page)
@@ -308,26 +262,20 @@ def test_bulk_mail_to_campaign(lang: str, page: Any, site: Site, worker: Any, sc
     # Once translated (et): expect(page.locator("h1")).to_have_text("Masspostitus")
 
     values = fill_form(page, lang)
-    T('values = fill_form(page, lang)')
     shoot(page, screenshots, f"{lang}-{{size}}-bulk.png")
-    T('shoot(page, screenshots, f"{la')
 
     page.locator("button[name=preview]").click()
     first = check_preview(page, values)
-    T('first = check_preview(page, va')
     shoot(page, screenshots, f"{lang}-{{size}}-preview.png")
     download_exclusions(page, tmp_path)
-    T('download_exclusions(page, tmp_')
 
     # Once translated (et): expect(page.locator("[data-testid=back]")).to_contain_text("Tagasi")
     page.locator("[data-testid=back]").click()
     expect(page).to_have_url(re.compile(r"/bulk/$"))
     check_form_kept(page, values)
-    T('check_form_kept(page, values)')
 
     page.locator("button[name=preview]").click()
     again = check_preview(page, values)
-    T('again = check_preview(page, va')
     assert again == first, "the same form previews the same"
 
     opener = page.locator("button[data-open-dialog=confirm-send]")
@@ -340,21 +288,16 @@ def test_bulk_mail_to_campaign(lang: str, page: Any, site: Site, worker: Any, sc
     assert str(first["sms_total"]) in said and str(first["parts_total"]) in said, said
     dialog.locator("[data-testid=confirm-send]").click()
     expect(page).to_have_url(re.compile(r"/campaigns/\d+/$"))
-    T('expect(page).to_have_url(re.co')
     campaign = int(re.search(r"/campaigns/(\d+)/", page.url).group(1))  # type: ignore[union-attr]
     expect(page.locator("html")).to_have_attribute("lang", lang)
     progress = page.locator("#progress")
     expect(progress).to_have_attribute("data-status", "sending")
     expect(progress).to_have_attribute("hx-trigger", re.compile(r"every"))  # live while sending
     shoot(page, screenshots, f"{lang}-{{size}}-progress.png")
-    T('shoot(page, screenshots, f"{la')
 
     worker()
-    T('worker()')
     wait_until_done(page, first["sms_total"])
-    T('wait_until_done(page, first["s')
     shoot(page, screenshots, f"{lang}-{{size}}-campaign.png")
-    T('shoot(page, screenshots, f"{la')
 
     delivered = [line for line in (site.data_dir / "outbox-sms.jsonl").read_text().splitlines()
                  if f'"campaign": {campaign},' in line or f'"campaign":{campaign},' in line]

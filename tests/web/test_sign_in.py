@@ -4,6 +4,7 @@ account losing its open session."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -126,3 +127,26 @@ def test_a_disabled_user_is_signed_out_on_the_next_request(alice: Client) -> Non
     assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
     assert alice.post("/bulk/count/", {}).status_code == 302
     assert sign_in(Client(), "alice", PASSWORD).status_code == 200  # and cannot sign in again
+
+
+def test_an_idle_session_ends(alice: Client, settings: Any) -> None:
+    assert alice.get("/bulk/").status_code == 200
+    session = alice.session
+    session["seen"] = int(time.time()) - settings.MASSPOST_SESSION_IDLE - 5
+    session.save()
+    response = alice.get("/bulk/")
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+    assert alice.get("/bulk/").status_code == 302  # for good, not for one request
+
+
+def test_switching_language_on_the_preview_returns_to_the_form(alice: Client, patients: Any) -> None:
+    from tests.web.conftest import form_data
+
+    page = alice.post("/bulk/preview/", form_data(name="Keelevahetus")).content.decode()
+    assert 'name="next" value="/bulk/preview/"' in page  # the switch on the preview page
+    response = alice.post("/language/", {"language": "et", "next": "/bulk/preview/"})
+    assert response["Location"] == "/bulk/"  # not the preview's URL: a GET of it is a 405
+    form = alice.get(response["Location"])
+    assert lang(form) == "et" and 'value="Keelevahetus"' in form.content.decode()
+    assert alice.post("/language/", {"language": "en", "next": "/campaigns/?status=done"})["Location"] == \
+        "/campaigns/?status=done"

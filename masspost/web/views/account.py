@@ -3,12 +3,14 @@ is remembered in a cookie and on their account, and comes back at their next sig
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -53,12 +55,27 @@ def language(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
         target = "/"
+    target = _page_to_return_to(target)
     response = HttpResponseRedirect(target)
     if code in dict(settings.LANGUAGES):
         _set_language(response, code)
         if request.user.is_authenticated:
             staff_set_language(user_id=request.user.pk, language=code)
     return response
+
+
+# Pages that are the answer to a POST (the preview, a refused send): a GET of their URL is a 405, so switching
+# the language there returns to the form, which the session's draft fills as it was (Back).
+ANSWERS_TO_POST = {"web:preview": "web:bulk", "web:send": "web:bulk"}
+
+
+def _page_to_return_to(target: str) -> str:
+    try:
+        match = resolve(urlsplit(target).path)
+    except Resolver404:
+        return target
+    instead = ANSWERS_TO_POST.get(match.view_name)
+    return reverse(instead) if instead else target
 
 
 def _set_language(response: HttpResponse, code: str) -> None:

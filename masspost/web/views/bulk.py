@@ -22,7 +22,7 @@ from masspost.campaigns.services import campaign_send
 from masspost.clinic.scope import Role
 from masspost.content import TemplateError, compile_template
 from masspost.content.template import MERGE_FIELDS
-from masspost.errors import StaleTokenError
+from masspost.errors import NotFoundError, StaleTokenError
 from masspost.sms import segment, suggest
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
@@ -181,7 +181,7 @@ def preview(request: StaffRequest) -> HttpResponse:
 def preview_csv(request: StaffRequest, kind: str) -> HttpResponseBase:
     """The preview's full list (recipients or excluded), optionally one channel and reason, as CSV."""
     if kind not in ("recipients", "excluded"):
-        return HttpResponse(status=404)
+        raise NotFoundError(f"no list {kind!r}")
     form = _form(request, _draft(request))
     spec = form.spec() if form.is_bound else None
     if spec is None:
