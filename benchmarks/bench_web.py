@@ -117,11 +117,13 @@ SMALL_FILTER: dict[str, Any] = {"age_min": "31", "age_max": "31"} if BIG else {"
 
 
 def form_data(**overrides: Any) -> dict[str, Any]:
-    """The Bulk Mail form as the browser posts it (tests/web/conftest.py's form_data), with texts in three
-    languages and English as the fallback."""
+    """The Bulk Mail form as the browser posts it (tests/web/conftest.py's form_data): every tab's fields (the
+    demo's languages: et, ru, en, fi), SMS texts in three of them and English as the fallback."""
     data: dict[str, Any] = {"name": "Bench", "channel": "sms", "purpose": "service", "fallback_language": "en",
                             "clinics": [], "age_min": "", "age_max": "", "countries": "", "visited_from": "",
-                            "visited_to": "", "not_visited_from": "", "not_visited_to": "", **TEXTS}
+                            "visited_to": "", "not_visited_from": "", "not_visited_to": ""}
+    data |= {f"{key}_{code}": "" for code in ("et", "ru", "en", "fi") for key in ("sms", "subject", "body")}
+    data |= TEXTS
     data.update(overrides)
     return data
 

@@ -97,3 +97,14 @@ def test_signed_out_goes_to_sign_in() -> None:
 
 def test_post_is_not_allowed(ada: Client) -> None:
     assert ada.post("/audit/").status_code == 405
+
+
+def test_an_admin_of_one_clinic_sees_only_what_their_own_staff_did(ada, make_staff, other_clinic) -> None:
+    from masspost.campaigns.audit import audit_record
+
+    make_staff("tartu", "sender", other_clinic)
+    audit_record(action="sign_in", actor="tartu", address="10.0.0.9")
+    audit_record(action="sign_in", actor="ada", address="10.0.0.8")
+    page = ada.get("/audit/").content.decode()
+    assert "10.0.0.8" in page
+    assert "10.0.0.9" not in page

@@ -137,7 +137,8 @@ def test_excluded_csv_of_one_channel_and_reason(alice: Client, patients: dict[st
 def test_csv_without_a_preview_goes_back_to_the_form(alice: Client, patients: dict[str, Patient]) -> None:
     response = alice.get("/bulk/preview/recipients.csv")
     assert response.status_code == 302 and response["Location"] == "/bulk/"
-    assert alice.get("/bulk/preview/other.csv").status_code == 404
+    unknown = alice.get("/bulk/preview/other.csv")
+    assert unknown.status_code == 404 and "There is nothing here" in html(unknown)
     assert not AuditEvent.objects.filter(action="export").exists()
 
 

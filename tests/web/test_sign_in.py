@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.test import Client
 
 from masspost.campaigns.models import AuditEvent
@@ -70,6 +71,14 @@ def test_a_wrong_password_shows_the_form_again_and_is_audited(dora: str) -> None
     assert WRONG not in str(event.detail) and "password" not in str(event.detail)
     assert not any(WRONG in str(e.detail) or WRONG in e.actor for e in AuditEvent.objects.all())
     assert client.get("/bulk/").status_code == 302  # not signed in
+
+
+def test_a_tried_password_is_stored_nowhere(dora: str) -> None:
+    sign_in(Client(), dora, WRONG)
+    sign_in(Client(), "nobody", WRONG)
+    for model in apps.get_models():
+        for row in model.objects.all().values():
+            assert WRONG not in str(row), model
 
 
 def test_five_failures_lock_the_account_out_even_with_the_right_password(dora: str, make_staff: Callable[..., Client],

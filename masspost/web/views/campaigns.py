@@ -101,6 +101,8 @@ def campaign_list(request: StaffRequest) -> HttpResponse:
 @staff()
 @require_GET
 def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
+    """Header, progress, the controls the status allows (pause while sending, resume while paused, cancel while
+    either — a done campaign has nothing left to cancel —, resend-unknown while some are unknown), the messages."""
     campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
     progress = _progress(campaign_status(campaign_id=campaign.id, scope=request.scope))
     done = request.GET.get("done", "")
