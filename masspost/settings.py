@@ -142,6 +142,8 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = False
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is the operator's choice for their domain
+# Reverse proxies whose X-Forwarded-For names the client in the audit log (docs/ui.md, "Running it for real").
+MASSPOST_TRUSTED_PROXIES = frozenset(a for a in os.environ.get("MASSPOST_TRUSTED_PROXIES", "").split(",") if a)
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("MASSPOST_CSRF_ORIGINS", "").split(",") if o]
 
 # No inline script or style anywhere: the pages' own JavaScript is one static file (docs/ui.md, "Security").
@@ -192,6 +194,7 @@ LANGUAGES = [("et", "Eesti"), ("en", "English"), ("ru", "Русский")]
 LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
 USE_I18N = True
 USE_THOUSAND_SEPARATOR = True
+FORMAT_MODULE_PATH = ["masspost.web.formats"]  # Estonian thousands grouped (masspost/web/formats/et)
 LANGUAGE_COOKIE_NAME = "masspost_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"

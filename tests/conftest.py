@@ -72,3 +72,10 @@ def campaign(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+@pytest.fixture(autouse=True)
+def english_by_default(settings: Any) -> None:
+    """Pages asked for without a language come in English in tests (production's default is Estonian); tests of
+    the translations ask for their language with the cookie or Accept-Language, as a browser does."""
+    settings.LANGUAGE_CODE = "en"

@@ -18,9 +18,15 @@ from masspost.staff.selectors import staff_scope
 
 
 def client_address(request: HttpRequest) -> str:
-    # gunicorn sets REMOTE_ADDR from the forwarded header only for the proxies it is told to trust
-    # (`--forwarded-allow-ips`), so a client cannot write its own address into the audit log.
-    return str(request.META.get("REMOTE_ADDR", ""))[:45]
+    """The address for the audit log: the connection's peer, or — when that peer is one of the reverse proxies
+    named in MASSPOST_TRUSTED_PROXIES — the last address that proxy put in X-Forwarded-For (the one it saw
+    itself; anything before it the client could have written)."""
+    peer = str(request.META.get("REMOTE_ADDR", ""))
+    if peer in settings.MASSPOST_TRUSTED_PROXIES:
+        forwarded = [a.strip() for a in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if a.strip()]
+        if forwarded:
+            peer = forwarded[-1]
+    return peer[:45]
 
 
 class StaffScopeMiddleware:

@@ -21,8 +21,9 @@ from tests.web.conftest import form_data, preview
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"sign_in", "sign_out", "language"}  # what a signed-out visitor may use
-POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "preview", "send", "campaign_control"}
-ARGUMENTS = {"kind": "recipients", "action": "pause"}  # and campaign_id: the Tallinn campaign
+POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "preview", "send", "campaign_control",
+             "user_role", "user_disable"}
+ARGUMENTS = {"kind": "recipients", "action": "pause", "username": "bob"}  # and campaign_id: the Tallinn campaign
 
 
 def web_urls() -> dict[str, tuple[str, list[str]]]:
@@ -108,10 +109,10 @@ def test_a_user_who_is_not_staff_gets_403(tln_campaign: int) -> None:
             assert "Tallinn recall" not in response.content.decode()
 
 
-def test_get_on_a_post_only_url_is_405(alice: Client, tln_campaign: int) -> None:
+def test_get_on_a_post_only_url_is_405(ada: Client, tln_campaign: int) -> None:
     paths = filled(tln_campaign)
     for name in POST_ONLY:
-        response = alice.get(paths[name])
+        response = ada.get(paths[name])
         assert response.status_code == 405, name
         assert "POST" in response["Allow"]
 

@@ -90,11 +90,11 @@ def test_preview_numbers_are_the_domains(alice: Client, patients: dict[str, Pati
     for lang, by in expected["recipients"].items():
         row = re.search(rf'<tr data-lang="{lang}">(.*?)</tr>', page, re.S)
         assert row
-        cells = re.findall(r'<td class="num">([\d,]+)</td>', row.group(1))
+        cells = re.findall(r'<td class="num"[^>]*>([\d,]+)</td>', row.group(1))
         assert int(cells[0]) == by["sms"]
         assert int(cells[1]) == expected["sms"][lang]["parts_total"]
-    assert re.search(rf'data-testid="sms-total">{sum(b["sms"] for b in expected["recipients"].values())}<', page)
-    assert re.search(rf'data-testid="parts-total">{expected["sms_parts_total"]}<', page)
+    assert re.search(rf'data-testid="sms-total"[^>]*>{sum(b["sms"] for b in expected["recipients"].values())}<', page)
+    assert re.search(rf'data-testid="parts-total"[^>]*>{expected["sms_parts_total"]}<', page)
     for reason, n in expected["excluded"]["sms"].items():
         if n:
             assert re.search(rf'data-testid="reason-sms-{reason}"><span class="num">{n}</span>', page)

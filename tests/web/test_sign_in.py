@@ -159,3 +159,16 @@ def test_switching_language_on_the_preview_returns_to_the_form(alice: Client, pa
     assert lang(form) == "et" and 'value="Keelevahetus"' in form.content.decode()
     assert alice.post("/language/", {"language": "en", "next": "/campaigns/?status=done"})["Location"] == \
         "/campaigns/?status=done"
+
+
+def test_the_audit_log_takes_the_client_address_from_a_trusted_proxy_only(settings: Any) -> None:
+    from django.test import RequestFactory
+
+    from masspost.web.middleware import client_address
+
+    factory = RequestFactory()
+    forged = factory.get("/", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert client_address(forged) == "203.0.113.7"  # not a proxy of ours: its header is ignored
+    settings.MASSPOST_TRUSTED_PROXIES = frozenset({"127.0.0.1"})
+    proxied = factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.4")
+    assert client_address(proxied) == "198.51.100.4"  # the address our proxy saw, not the one the client wrote
