@@ -40,8 +40,8 @@ class StaffScopeMiddleware:
             last = request.session.get("seen", now)
             if now - last > settings.MASSPOST_SESSION_IDLE:
                 logout(request)
-            else:
-                request.session["seen"] = now
+            elif now - last >= 60 or "seen" not in request.session:
+                request.session["seen"] = now  # a write a minute at most, not one per request
         request.scope = staff_scope(user=request.user, address=client_address(request))  # type: ignore[attr-defined]
         return self.get_response(request)
 

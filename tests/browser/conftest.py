@@ -231,10 +231,17 @@ def browser(chromium: str) -> Iterator[Any]:
             launched.close()
 
 
+BROWSER_LOCALE = {"et": "et-EE", "ru": "ru-RU", "en": "en-GB"}
+
+
 @pytest.fixture
-def context(browser: Any, site: Site) -> Iterator[Any]:
-    """A fresh browser profile (no cookies) at desktop size; Playwright waits up to 10 s for what it expects."""
-    ctx = browser.new_context(base_url=site.url, viewport=DESKTOP, accept_downloads=True)
+def context(browser: Any, site: Site, request: Any) -> Iterator[Any]:
+    """A fresh browser profile (no cookies) at desktop size, its locale that of the test's UI language (a clinic
+    PC in Estonia shows dates as 03.12.2026); Playwright waits up to 10 s for what it expects."""
+    callspec = getattr(request.node, "callspec", None)
+    lang = callspec.params.get("lang", "en") if callspec else "en"
+    ctx = browser.new_context(base_url=site.url, viewport=DESKTOP, accept_downloads=True,
+                              locale=BROWSER_LOCALE.get(lang, "en-GB"))
     ctx.set_default_timeout(10_000)
     try:
         yield ctx

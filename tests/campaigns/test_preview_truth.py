@@ -110,7 +110,7 @@ def test_archived_and_deceased_patients_are_shown_as_not_selected(make_patient: 
     assert data["audience"]["not_selected"] == {"archived": 1, "deceased": 2}
     assert data["audience"]["matched"] == 4
     assert campaign_counts(spec=spec, scope=OPERATOR)["audience"] == {
-        "patients": 1, "matched": 4, "not_selected": {"archived": 1, "deceased": 2}}
+        "patients": 1, "matched": 4, "not_selected": {"archived": 1, "deceased": 2}, "languages": {"et": 1}}
 
 
 def test_recipients_whose_merge_fields_render_empty_are_a_warning(make_patient: Any, other_clinic: Clinic) -> None:

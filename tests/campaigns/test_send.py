@@ -191,7 +191,8 @@ def test_nothing_to_send_is_refused(make_patient: Any) -> None:
     for token in (str(preview.token), None):
         with pytest.raises(NothingToSendError, match="nothing to send"):
             campaign_send(spec=spec(), scope=OPERATOR, token=token)
-    assert Campaign.objects.count() == 0 and AuditEvent.objects.count() == 0
+    assert Campaign.objects.count() == 0
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["preview"]  # the preview, no send
 
 
 def test_malformed_token_is_refused(patients: list[Patient]) -> None:

@@ -42,7 +42,12 @@ def home(request: StaffRequest) -> HttpResponse:
 
 
 def _languages(request: StaffRequest, data: MultiValueDict[str, Any] | None) -> list[tuple[str, str]]:
-    """The tabs: every language the user's clinics' patients use, most used first, then any the draft has."""
+    """The tabs: on the form's first showing, every language the user's clinics' patients use, most used first,
+    then any the draft has texts in; on a post (count, preview), the tabs the page was drawn with — its fields say
+    which — so that the live count does not pay for that survey on every key stroke (docs/benchmarks.md)."""
+    posted = list(dict.fromkeys(key[4:] for key in (data or ()) if key.startswith("sms_") and len(key) == 6))
+    if request.method == "POST" and posted:
+        return [(c, language_name(c)) for c in posted]
     counts = audience_languages(scope=request.scope)
     codes = sorted(counts, key=lambda c: (-counts[c], c))
     for key in data or ():

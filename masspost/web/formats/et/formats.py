@@ -4,3 +4,5 @@ writes "1 649" (a non-breaking space), like Russian. Everything not set here com
 DECIMAL_SEPARATOR = ","
 THOUSAND_SEPARATOR = "\xa0"
 NUMBER_GROUPING = 3
+SHORT_DATETIME_FORMAT = "d.m.Y H:i"
+SHORT_DATE_FORMAT = "d.m.Y"
