@@ -129,7 +129,9 @@ def form_data(**overrides: Any) -> dict[str, Any]:
 
 
 class _Request:
-    """What bulk._form reads from a request: its scope."""
+    """What bulk._form reads from a request: its scope, and that it is a post (the count's)."""
+
+    method = "POST"
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope

@@ -25,7 +25,7 @@ from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
 from faker import Faker
 
-from masspost.bulk import bulk_insert
+from masspost.bulk import bulk_insert, statistics_refresh
 from masspost.clinic.contact import address_status
 from masspost.clinic.models import Clinic, ConsentEvent, Patient, Visit
 from masspost.errors import MasspostError
@@ -113,6 +113,7 @@ def demo_generate(*, patients: int, seed: int, today: dt.date | None = None, act
             "patient_ids": [ids[0][0], ids[-1][0]] if ids else None,
             "visit_ids": [after["clinic.Visit"] + 1, _last_id("clinic.Visit")],
             "campaigns_after": after["campaigns.Campaign"], "receipts_after": after["delivery.DeliveryReceipt"]})
+    statistics_refresh([Clinic, Patient, Visit])
     return DemoResult(clinics=len(clinics), patients=patients, visits=visits)
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import models, transaction
 
+from masspost.bulk import statistics_refresh
 from masspost.clinic.contact import address_status, normalize_email, normalize_phone
 from masspost.clinic.csvfile import CsvFile, FieldError, RowProblem, open_rows, parse_bool, parse_date
 from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitStatus
@@ -93,6 +94,8 @@ def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: 
             report.written = True
     except _Rollback:
         report.imported = 0
+    if report.written and report.imported:
+        statistics_refresh([Clinic, Patient, Visit])
     return report
 
 
