@@ -72,8 +72,10 @@ def preview_view(data: dict[str, Any]) -> dict[str, Any]:
                          or data["campaign"]["channel"] == "both"]}
 
 
-def count_view(counts: dict[str, Any], channel: str, tabs: list[str]) -> dict[str, Any]:
-    """The live answer line: patients, then per channel recipients and those left out, by reason."""
+def count_view(counts: dict[str, Any], channel: str, tabs: list[str], written: set[str] | None = None,
+               fallback: str | None = None) -> dict[str, Any]:
+    """The live answer line: patients, then per channel recipients and those left out, by reason; and per tab
+    its patients, with a warning where they have no text of their own (they get the fallback, or nothing)."""
     channels = ("sms", "email") if channel == "both" else (channel,)
     per_channel = []
     for ch in channels:
@@ -83,4 +85,7 @@ def count_view(counts: dict[str, Any], channel: str, tabs: list[str]) -> dict[st
         per_channel.append({"channel": ch, "label": CHANNELS[ch], "recipients": recipients,
                             "excluded": sum(r["count"] for r in reasons), "reasons": reasons})
     return {"patients": counts["audience"]["patients"], "per_channel": per_channel,
-            "languages": {code: counts["audience"]["languages"].get(code, 0) for code in tabs}}
+            "languages": {code: counts["audience"]["languages"].get(code, 0) for code in tabs},
+            "untexted": {code for code in tabs if written is not None and code not in written
+                         and counts["audience"]["languages"].get(code, 0)},
+            "fallback": fallback}

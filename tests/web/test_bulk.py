@@ -32,7 +32,7 @@ def number(page: str, testid: str) -> int:
 
 def oob_counts(page: str) -> dict[str, int]:
     return {code: int(n) for code, n in
-            re.findall(r'<span id="tab-count-(\w+)" class="tab-count" hx-swap-oob="true">(\d+)</span>', page)}
+            re.findall(r'<span id="tab-count-(\w+)" class="tab-count" hx-swap-oob="true">(\d+)', page)}
 
 
 def scope_of(username: str) -> Any:
@@ -246,3 +246,14 @@ def test_no_fix_offered_when_it_saves_nothing(alice: Client) -> None:
     assert 'data-testid="suggestion"' not in counter(alice, short)
     page = html(alice.post("/bulk/sms/fix/", {"field": "sms_et", "sms_et": short}))
     assert "“Aeg”" in page and "saved" not in page
+
+
+def test_a_tab_whose_patients_have_no_text_is_marked(alice: Client, patients: dict[str, Patient]) -> None:
+    page = html(alice.post("/bulk/count/", form_data(sms_ru="")))
+    marks = {part[:2]: part for part in page.split('id="tab-count-')[1:]}
+    assert "No text: they get nothing" in marks["ru"]
+    assert "No text" not in marks["et"]
+    with_fallback = html(alice.post("/bulk/count/", form_data(sms_ru="", fallback_language="et")))
+    assert "No text: they get the fallback language" in with_fallback
+    written = html(alice.post("/bulk/count/", form_data(sms_ru="Здравствуйте!")))
+    assert "No text" not in written

@@ -106,9 +106,13 @@ def count(request: StaffRequest) -> HttpResponse:
     if set(FILTER_FIELDS) & set(form.errors):
         context["filter_errors"] = True
     else:
-        counts = campaign_counts(spec=form.draft_spec(), scope=request.scope)
+        spec = form.draft_spec()
+        counts = campaign_counts(spec=spec, scope=request.scope)
+        written = {code for code, _name in form.languages if all(code in spec.languages_with(ch)
+                                                                 for ch in spec.channels)}
         context["c"] = count_view(counts, form.cleaned_data.get("channel") or "sms",
-                                  [code for code, _name in form.languages])
+                                  [code for code, _name in form.languages], written=written,
+                                  fallback=spec.fallback_language)
     return render(request, "web/partials/count.html", context)
 
 
