@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import sys
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -65,9 +66,29 @@ class Command(MasspostCommand):
             "forwarded_allow_ips": options["forwarded_allow_ips"],
             "proc_name": "masspost-serve",
             "control_socket_disable": True,  # gunicorn ≥ 25: no control socket shared by every server of the user
+            "post_worker_init": _start_threads,
             "when_ready": lambda server: print(f"masspost web UI at http://{netloc}/", file=sys.stderr, flush=True),
         }
         WebServer(config).run()
+
+
+def _start_threads(worker: Any) -> None:
+    """Start every request thread of a gthread worker now, not at its first requests. gunicorn's pool starts a
+    thread inside `submit`, holding the pool's lock, and its SIGQUIT/SIGINT handler shuts the pool down, taking
+    the same lock: a stop that lands while a thread is being started deadlocked the worker (seen in CI: the
+    server never exited). With every thread already running, `submit` no longer starts one."""
+    pool = getattr(worker, "tpool", None)
+    threads = int(getattr(worker.cfg, "threads", 1))
+    if pool is None or threads < 2:
+        return
+    everyone = threading.Barrier(threads, timeout=5)
+
+    def wait() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            everyone.wait()  # holds this thread until all are running, so each task gets a thread of its own
+
+    for _ in range(threads):
+        pool.submit(wait)
 
 
 class WebServer(BaseApplication):
