@@ -23,9 +23,10 @@ class Command(MasspostCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="the port to listen on (default 8000)")
-        parser.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes (default 2)")
-        parser.add_argument("--threads", type=int, default=4, metavar="N",
-                            help="threads per worker process (default 4)")
+        parser.add_argument("--workers", type=int, default=4, metavar="N", help="worker processes (default 4)")
+        parser.add_argument("--threads", type=int, default=1, metavar="N",
+                            help="threads per worker process (default 1: plain sync workers; more uses gunicorn's "
+                                 "gthread workers)")
         parser.add_argument("--access-log", action="store_true",
                             help="log each request (method, path, status) to standard output")
         parser.add_argument("--graceful-timeout", type=int, default=30, metavar="SECONDS",
@@ -55,7 +56,9 @@ class Command(MasspostCommand):
         config = {
             "bind": [netloc],
             "workers": options["workers"],
-            "worker_class": "gthread",
+            # Sync workers by default: gunicorn's gthread pool can deadlock a worker whose stop signal lands while
+            # it starts a request thread (seen in CI), and a clinic's handful of users needs no threads.
+            "worker_class": "gthread" if options["threads"] > 1 else "sync",
             "threads": options["threads"],
             "graceful_timeout": options["graceful_timeout"],
             "timeout": 60,
