@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -58,7 +57,3 @@ class StaffScopeMiddleware:
             return render(request, "web/error.html", {"title": _("Cannot do that"), "message": str(exception)},
                           status=400)
         return None
-
-
-def scope_of(request: Any) -> Any:
-    return request.scope
