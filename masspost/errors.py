@@ -19,7 +19,20 @@ class SpecError(MasspostError):
 
 
 class StaleTokenError(MasspostError):
-    """The preview token no longer matches the audience or the content."""
+    """The preview token no longer matches the audience or the content; `changes` says what changed, one item
+    each, in the user's words."""
+
+    def __init__(self, message: str, changes: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.changes = list(changes or [])
+
+
+class StateError(MasspostError):
+    """Not in the state this needs (resuming a cancelled campaign, an idempotency key still in use)."""
+
+
+class ConflictingRequestError(MasspostError):
+    """An idempotency key already used for another request."""
 
 
 class NothingToSendError(MasspostError):

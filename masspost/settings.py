@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",
     "axes",
     "masspost.clinic",
     "masspost.campaigns",
@@ -221,3 +222,10 @@ LOGGING = {
 # The price of one SMS part, e.g. "0.065 EUR" (amount, ISO 4217 currency): the preview shows what its parts will
 # cost, per language and in total. Unset = no cost shown; a value that is not a price stops the preview.
 MASSPOST_SMS_PART_PRICE = os.environ.get("MASSPOST_SMS_PART_PRICE", "")
+
+# The REST API (docs/api.md). Requests a second per token, and the burst it may make at once (0 = no limit);
+# the largest JSON body, and the largest CSV file an import takes (bytes).
+MASSPOST_API_RATE = float(os.environ.get("MASSPOST_API_RATE") or 10)
+MASSPOST_API_BURST = int(os.environ.get("MASSPOST_API_BURST") or 50)
+MASSPOST_API_MAX_BODY = int(os.environ.get("MASSPOST_API_MAX_BODY") or 1024 * 1024)
+MASSPOST_API_MAX_IMPORT = int(os.environ.get("MASSPOST_API_MAX_IMPORT") or 512 * 1024 * 1024)

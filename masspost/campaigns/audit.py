@@ -17,17 +17,18 @@ from masspost.clinic.scope import Role, Scope
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "preview", "campaign_send", "campaign_pause", "campaign_resume",
     "campaign_cancel", "campaign_resend_unknown", "export", "user_add", "user_disable", "user_change",
-    "demo.generate", "demo.reset",
+    "demo.generate", "demo.reset", "import", "token_create", "token_revoke",
 )
 
 
 def audit_record(*, action: str, scope: Scope | None = None, actor: str = "", address: str = "",
                  campaign: Campaign | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
     """One row. The actor and address come from the scope when there is one (a signed-in user, the CLI)."""
+    via = ""
     if scope is not None:
-        actor, address = scope.actor, scope.address
+        actor, address, via = scope.actor, scope.address, scope.via
     return AuditEvent.objects.create(actor=actor, action=action, campaign=campaign, detail=detail or {},
-                                     address=address)
+                                     address=address, via=via)
 
 
 def audit_events(*, scope: Scope, action: str = "", actor: str = "", since: dt.datetime | None = None,

@@ -42,6 +42,7 @@ class AuditEvent(models.Model):
     campaign = models.ForeignKey(Campaign, null=True, on_delete=models.SET_NULL, related_name="audit_events")
     detail = models.JSONField(default=dict)
     address = models.CharField(max_length=45, blank=True)  # the client's IP address; "" at the command line
+    via = models.CharField(max_length=120, blank=True)  # "api:NAME" for a REST API token named NAME; "" otherwise
 
     class Meta:
         indexes = [models.Index(fields=["at"], name="audit_at")]
@@ -54,3 +55,20 @@ class PreviewSnapshot(models.Model):
     token = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(db_index=True)
     data = models.BinaryField()
+
+
+class IdempotentSend(models.Model):
+    """A send made under an Idempotency-Key (`POST /api/v1/campaigns`): the same key and body again get this
+    answer and nothing more is sent; the same key with another body is refused. A key belongs to its user, so a
+    renewed token may retry. `campaign` is null while the send is under way: a second request with the key then
+    waits its turn (409). Kept a week."""
+
+    actor = models.CharField(max_length=150)
+    key = models.CharField(max_length=200)
+    body_digest = models.CharField(max_length=64)
+    campaign = models.ForeignKey(Campaign, null=True, on_delete=models.CASCADE, related_name="+")
+    messages = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["actor", "key"], name="idempotent_send_key")]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from masspost.audience.selectors import ResolvedAudience, audience_resolve
 from masspost.campaigns.audit import audit_record
 from masspost.campaigns.changes import recipient_changes
-from masspost.campaigns.models import Campaign, CampaignState
+from masspost.campaigns.models import Campaign, CampaignState, IdempotentSend
 from masspost.campaigns.selectors import campaign_get, preview_token
 from masspost.campaigns.snapshot import Seen, snapshot_load
 from masspost.campaigns.spec import CampaignSpec
@@ -21,7 +21,7 @@ from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
 from masspost.clinic.scope import Role, Scope
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
-from masspost.errors import MasspostError, NothingToSendError, StaleTokenError
+from masspost.errors import ConflictingRequestError, NothingToSendError, StaleTokenError, StateError
 
 DEFAULT_DEADLINE = timedelta(hours=24)
 
@@ -56,7 +56,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                                audience=audience.fingerprint(), clinics=previewed.clinics,
                                digest=int(previewed.recipients, 16), messages=previewed.messages)
         if changes := now_setup.setup_changes_since(previewed):
-            raise StaleTokenError(f"preview again: {'; '.join(changes)}")
+            raise StaleTokenError(f"preview again: {'; '.join(changes)}", changes)
         if previewed.messages == 0:
             raise NothingToSendError(NOTHING_TO_SEND)
         existing = Campaign.objects.filter(token=str(previewed)).first()
@@ -97,8 +97,8 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                                  "sms_parts": sum(t.parts_total for t in result.tallies.get("sms", {}).values())})
     except _Stale:
         assert previewed is not None and current is not None
-        raise StaleTokenError(f"preview again: {'; '.join(_what_changed(spec, audience, previewed, current))}"
-                              ) from None
+        changed = _what_changed(spec, audience, previewed, current)
+        raise StaleTokenError(f"preview again: {'; '.join(changed)}", changed) from None
     except IntegrityError:
         # Another confirmation of the same preview committed first: that campaign is this one.
         existing = Campaign.objects.filter(token=str(current)).first() if current else None
@@ -106,6 +106,40 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             raise
         return SendOutcome(campaign_id=existing.id, messages=existing.messages, created=False)
     return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=True)
+
+
+IDEMPOTENCY_KEPT = timedelta(days=7)
+
+
+def campaign_send_once(*, spec: CampaignSpec, scope: Scope, token: str, key: str, body_digest: str) -> SendOutcome:
+    """campaign_send under an idempotency key (the REST API's `Idempotency-Key`): the first request with `key`
+    sends; the same key with the same body (`body_digest`) again answers as the first did and sends nothing; the
+    same key with another body is ConflictingRequestError. The key is claimed before the send, so a retry that
+    overtakes a send still under way is StateError ("in progress") rather than a second send; a send that
+    fails frees its key. Keys are the actor's and kept IDEMPOTENCY_KEPT."""
+    scope.require(Role.SENDER)
+    IdempotentSend.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_KEPT).delete()
+    try:
+        with transaction.atomic():
+            claim = IdempotentSend.objects.create(actor=scope.actor, key=key, body_digest=body_digest)
+    except IntegrityError:
+        earlier = IdempotentSend.objects.filter(actor=scope.actor, key=key).first()
+        if earlier is None:  # it failed and freed the key meanwhile: this request may try
+            return campaign_send_once(spec=spec, scope=scope, token=token, key=key, body_digest=body_digest)
+        if earlier.body_digest != body_digest:
+            raise ConflictingRequestError("this Idempotency-Key was used for another request: use a new key for "
+                                          "a new send") from None
+        if earlier.campaign_id is None:
+            raise StateError("a request with this Idempotency-Key is still being handled: retry in a moment"
+                             ) from None
+        return SendOutcome(campaign_id=earlier.campaign_id, messages=earlier.messages, created=False)
+    try:
+        outcome = campaign_send(spec=spec, scope=scope, token=token)
+    except BaseException:
+        claim.delete()
+        raise
+    IdempotentSend.objects.filter(id=claim.id).update(campaign_id=outcome.campaign_id, messages=outcome.messages)
+    return outcome
 
 
 def _what_changed(spec: CampaignSpec, audience: ResolvedAudience, previewed: Token, current: Token) -> list[str]:
@@ -128,7 +162,7 @@ def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignStat
     with transaction.atomic():
         campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
         if campaign.state == CampaignState.CANCELLED and state is not CampaignState.CANCELLED:
-            raise MasspostError(f"campaign {campaign_id} is cancelled")
+            raise StateError(f"campaign {campaign_id} is cancelled")
         if state is not None:
             campaign.state = state
             campaign.save(update_fields=["state"])

@@ -12,7 +12,7 @@ GROUPS = (
     ("Patient data", ("import", "demo")),
     ("Campaigns", ("preview", "send", "campaigns", "status", "pause", "resume", "cancel", "resend-unknown")),
     ("Delivery", ("worker",)),
-    ("Web UI and staff", ("serve", "user")),
+    ("Web UI and staff", ("serve", "user", "token")),
     ("Tools", ("sms-info",)),
 )
 

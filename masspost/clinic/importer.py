@@ -3,6 +3,9 @@
 Rows stream through validation and are upserted in batches inside one transaction. A bad row (one that
 cannot be a record) rolls the whole file back unless `skip_invalid` is set; every bad row is reported
 either way. An unusable phone or e-mail is a warning: the value is kept as written and flagged.
+
+An import runs in a Scope (docs/import.md, "Scoped imports"): the operator's reaches every clinic; a clinic
+user's (the REST API) knows only their clinics, and a row reaching beyond them is a bad row like any other.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import models, transaction
+from django.db.models import QuerySet
 
 from masspost.bulk import statistics_refresh
 from masspost.clinic.contact import address_status, normalize_email, normalize_phone
 from masspost.clinic.csvfile import CsvFile, FieldError, RowProblem, open_rows, parse_bool, parse_date
 from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitStatus
+from masspost.clinic.scope import Role, Scope
 from masspost.clinic.services import CONSENT_COLUMNS, consent_from_import, consent_record, patients_stored
 from masspost.content.languages import is_country, is_language
 
@@ -33,6 +38,10 @@ PATIENT_COLUMNS = ("external_id", "clinic")
 PATIENT_OPTIONAL = ("first_name", "last_name", "birth_date", "country", "language", "phone", "email",
                     "accepts_sms", "accepts_email", "marketing_consent", "status")
 VISIT_COLUMNS = ("patient", "clinic", "start", "status")
+
+# The role each kind of file needs: adding or changing a clinic is administration, patients and visits are the
+# data a sender works with.
+ROLES = {"clinics": Role.ADMIN, "patients": Role.SENDER, "visits": Role.SENDER}
 
 _ALNUM_SENDER = re.compile(r"[A-Za-z0-9 ._-]{1,11}\Z")
 _NUMERIC_SENDER = re.compile(r"\+?[0-9]{1,15}\Z")
@@ -77,17 +86,20 @@ class _Source:
 
 
 def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: str = "utf-8",
-                progress: Callable[[int], None] | None = None) -> ImportReport:
+                progress: Callable[[int], None] | None = None, scope: Scope | None = None) -> ImportReport:
     """Import one CSV file of `kind` clinics | patients | visits, in `encoding` (csvfile.ENCODINGS); `progress`
-    is called with the number of rows read each time a batch of them has been handled."""
-    importers: dict[str, Callable[[_Source, ImportReport], None]] = {
+    is called with the number of rows read each time a batch of them has been handled. `scope` is who imports
+    (None: the operator, every clinic); its role is checked before the file is read (PermissionDeniedError)."""
+    importers: dict[str, Callable[[_Source, ImportReport, Scope], None]] = {
         "clinics": _import_clinics, "patients": _import_patients, "visits": _import_visits,
     }
+    scope = Scope.operator() if scope is None else scope
+    scope.require(ROLES[kind])
     report = ImportReport(kind=kind)
     source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None))
     try:
         with transaction.atomic():
-            importers[kind](source, report)
+            importers[kind](source, report, scope)
             report.errors.sort(key=lambda p: p.row)
             if report.errors and not skip_invalid:
                 raise _Rollback
@@ -113,9 +125,10 @@ def _limits(model: type[models.Model], columns: Iterable[str], **stored_in: Any)
 
 # --- clinics -------------------------------------------------------------------------------------------------
 
-def _import_clinics(source: _Source, report: ImportReport) -> None:
+def _import_clinics(source: _Source, report: ImportReport, scope: Scope) -> None:
     seen: set[str] = set()
     good: list[Clinic] = []
+    reach = _ClinicReach.of(scope)
     limits = _limits(Clinic, (*CLINIC_COLUMNS, *CLINIC_OPTIONAL))
     with source.open(CLINIC_COLUMNS, CLINIC_OPTIONAL, ref="code", limits=limits) as csv_file:
         for number, rec in (row for batch in source.batches(csv_file.rows) for row in batch):
@@ -127,6 +140,7 @@ def _import_clinics(source: _Source, report: ImportReport) -> None:
                 if code in seen:
                     raise FieldError("code", f"clinic {code!r} appears twice in this file")
                 seen.add(code)
+                reach.check(code)
                 for column in ("name", "country", "time_zone", "default_language"):
                     if not rec[column]:
                         raise FieldError(column, "missing")
@@ -163,10 +177,38 @@ def _import_clinics(source: _Source, report: ImportReport) -> None:
     report.imported = len(good)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _ClinicReach:
+    """Which rows of a clinics file a scope may write: an update of one of its clinics, and a new clinic only
+    when it reaches every clinic there is. Adding a clinic changes the clinic group as a whole, so it is for
+    whoever answers for all of it (the operator, or an admin of every clinic), not for one clinic's admin."""
+
+    codes: frozenset[str] | None  # the codes of its clinics; None: every clinic
+    existing: frozenset[str]  # the codes of every stored clinic, when codes is not None
+    may_add: bool
+
+    @classmethod
+    def of(cls, scope: Scope) -> _ClinicReach:
+        if scope.clinic_ids is None:
+            return cls(codes=None, existing=frozenset(), may_add=True)
+        stored = dict(Clinic.objects.values_list("code", "id"))
+        return cls(codes=frozenset(c for c, i in stored.items() if i in scope.clinic_ids),
+                   existing=frozenset(stored), may_add=set(stored.values()) <= scope.clinic_ids)
+
+    def check(self, code: str) -> None:
+        if self.codes is None or code in self.codes:
+            return
+        if code in self.existing:
+            raise FieldError("code", f"clinic {code!r} is not one of your clinics")
+        if not self.may_add:
+            raise FieldError("code", "a new clinic: only an admin of every clinic may add one")
+
+
 # --- patients ------------------------------------------------------------------------------------------------
 
-def _import_patients(source: _Source, report: ImportReport) -> None:
-    clinics = {c.code: c for c in Clinic.objects.all()}
+def _import_patients(source: _Source, report: ImportReport, scope: Scope) -> None:
+    # Only the scope's clinics are known: another clinic's code is as unknown as a code no clinic has.
+    clinics = {c.code: c for c in scope.clinics()}
     today = dt.date.today()
     seen: set[str] = set()
     limits = _limits(Patient, (*PATIENT_COLUMNS, *PATIENT_OPTIONAL), clinic=Clinic._meta.get_field("code"))
@@ -176,14 +218,16 @@ def _import_patients(source: _Source, report: ImportReport) -> None:
         # Without a country column a national phone number is read in the stored patient's country.
         stored_country = "country" not in csv_file.header and "phone" in csv_file.header
         for batch in source.batches(csv_file.rows):
-            stored = (patients_stored([r["external_id"] for _, r in batch], consents=consents)
+            refs = [r["external_id"] for _, r in batch]
+            foreign = _foreign_patients(refs, scope)
+            stored = (patients_stored([r for r in refs if r not in foreign], consents=consents)
                       if consents or stored_country else {})
             good: list[Patient] = []
             for number, rec in batch:
                 report.rows += 1
                 ref = rec["external_id"]
                 try:
-                    patient = _patient(rec, clinics, seen, today)
+                    patient = _patient(rec, clinics, seen, today, foreign)
                 except FieldError as exc:
                     report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason, ref=ref))
                     continue
@@ -206,6 +250,22 @@ def _import_patients(source: _Source, report: ImportReport) -> None:
         _add_file_problems(csv_file, report)
 
 
+def _foreign_patients(refs: list[str], scope: Scope) -> frozenset[str]:
+    """The external ids among `refs` of stored patients outside the scope's clinics, in one query a batch. The
+    upsert is on external_id, so such a row would move another clinic's patient into the importer's clinic (and
+    overwrite their data): it is a bad row instead."""
+    if scope.clinic_ids is None:
+        return frozenset()
+    return frozenset(Patient.objects.filter(external_id__in=refs).exclude(clinic_id__in=scope.clinic_ids)
+                     .values_list("external_id", flat=True))
+
+
+def _reachable_patients(scope: Scope) -> QuerySet[Patient]:
+    """The patients of the scope's clinics: a visit of any other patient is for an unknown patient."""
+    qs = Patient.objects.all()
+    return qs if scope.clinic_ids is None else qs.filter(clinic_id__in=scope.clinic_ids)
+
+
 def _add_file_problems(csv_file: CsvFile, report: ImportReport) -> None:
     """The rows the file itself made bad (quoting, too many fields, a value no column may have) are rows read."""
     report.errors.extend(csv_file.problems)
@@ -223,13 +283,16 @@ def _patient_update_fields(header: tuple[str, ...]) -> list[str]:
     return fields + [f"imported_{c}" for c in CONSENT_COLUMNS if c in header]
 
 
-def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], today: dt.date) -> Patient:
+def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], today: dt.date,
+             foreign: frozenset[str]) -> Patient:
     ref = rec["external_id"]
     if not ref:
         raise FieldError("external_id", "missing")
     if ref in seen:
         raise FieldError("external_id", "appears twice in this file")
     seen.add(ref)
+    if ref in foreign:
+        raise FieldError("external_id", "belongs to a patient of a clinic outside your reach")
     clinic = clinics.get(rec["clinic"])
     if clinic is None:
         raise FieldError("clinic", f"unknown clinic {rec['clinic']!r}" if rec["clinic"] else "missing")
@@ -257,15 +320,17 @@ def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], to
 
 # --- visits --------------------------------------------------------------------------------------------------
 
-def _import_visits(source: _Source, report: ImportReport) -> None:
-    clinics = {c.code: (c, ZoneInfo(c.time_zone)) for c in Clinic.objects.all()}
+def _import_visits(source: _Source, report: ImportReport, scope: Scope) -> None:
+    # As for patients, another clinic (or another clinic's patient) is as unknown as one that does not exist.
+    clinics = {c.code: (c, ZoneInfo(c.time_zone)) for c in scope.clinics()}
     seen: dict[tuple[int, int, dt.datetime], tuple[int, str]] = {}  # visit → (its first row, its status)
     limits = _limits(Visit, VISIT_COLUMNS, patient=Patient._meta.get_field("external_id"),
                      clinic=Clinic._meta.get_field("code"))
     with source.open(VISIT_COLUMNS, (), ref="patient", limits=limits) as csv_file:
         for batch in source.batches(csv_file.rows):
             refs = {rec["patient"] for _, rec in batch}
-            patients = dict(Patient.objects.filter(external_id__in=refs).values_list("external_id", "id"))
+            patients = dict(_reachable_patients(scope).filter(external_id__in=refs)
+                            .values_list("external_id", "id"))
             good: list[Visit] = []
             for number, rec in batch:
                 report.rows += 1

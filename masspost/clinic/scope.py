@@ -33,6 +33,7 @@ class Scope:
     clinic_ids: frozenset[int] | None  # None: every clinic (the operator)
     role: Role = Role.ADMIN
     address: str = ""  # the client's address, for the audit log; "" at the command line
+    via: str = ""  # how they act when it is not the web UI or the CLI: "api:TOKEN NAME" for the REST API
 
     @classmethod
     def operator(cls) -> Scope:

@@ -108,3 +108,17 @@ def outbox_export_rows(*, campaign_id: int) -> Iterator[OutboxRow]:
     a million rows cost no more memory than one chunk. The caller has checked the campaign (campaign_get)."""
     for values in _rows(campaign_id).order_by("id").values_list(*_ROW_FIELDS).iterator(chunk_size=2000):
         yield OutboxRow(**dict(zip(_ROW_FIELDS, values, strict=True)))
+
+
+def outbox_after(*, campaign_id: int, after_id: int = 0, status: str = "", changed_since: dt.datetime | None = None,
+                 limit: int = 100) -> tuple[list[OutboxRow], bool]:
+    """Up to `limit` of a campaign's messages after the one with id `after_id`, in the order they were written
+    (a cursor: stable however the statuses change), optionally of one status and changed since a time. Returns
+    the rows and whether more follow. The caller has checked the campaign (campaign_get)."""
+    rows = _rows(campaign_id).filter(id__gt=after_id)
+    if status:
+        rows = rows.filter(status=status)
+    if changed_since is not None:
+        rows = rows.filter(updated_at__gte=changed_since)
+    listed = list(rows.order_by("id").values_list(*_ROW_FIELDS)[:limit + 1])
+    return [OutboxRow(**dict(zip(_ROW_FIELDS, values, strict=True))) for values in listed[:limit]], len(listed) > limit

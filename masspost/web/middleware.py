@@ -13,19 +13,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from masspost.errors import MasspostError, NotFoundError, PermissionDeniedError
+from masspost.http import client_address
 from masspost.staff.selectors import staff_scope
-
-
-def client_address(request: HttpRequest) -> str:
-    """The address for the audit log: the connection's peer, or — when that peer is one of the reverse proxies
-    named in MASSPOST_TRUSTED_PROXIES — the last address that proxy put in X-Forwarded-For (the one it saw
-    itself; anything before it the client could have written)."""
-    peer = str(request.META.get("REMOTE_ADDR", ""))
-    if peer in settings.MASSPOST_TRUSTED_PROXIES:
-        forwarded = [a.strip() for a in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if a.strip()]
-        if forwarded:
-            peer = forwarded[-1]
-    return peer[:45]
 
 
 class StaffScopeMiddleware:

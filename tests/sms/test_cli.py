@@ -47,7 +47,8 @@ def test_json_for_a_long_ucs2_text_with_a_suggestion() -> None:
     assert (result["encoding"], result["units"], result["units_left"]) == ("UCS-2", 80, 54)
     assert [part["units"] for part in result["parts"]] == [67, 13]
     assert "".join(part["text"] for part in result["parts"]) == text
-    assert result["forcing"] == [{"position": 9, "character": "’"}]
+    assert result["forcing"] == [{"position": 9, "character": "’", "code": "U+2019",
+                                  "name": "RIGHT SINGLE QUOTATION MARK"}]
     assert result["suggestion"] == {
         "text": text.replace("’", "'"),
         "encoding": "GSM-7",

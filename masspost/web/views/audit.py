@@ -38,7 +38,8 @@ def _detail(detail: Any) -> str:
 
 def _entry(event: AuditEvent) -> dict[str, Any]:
     return {"at": event.at, "actor": event.actor, "action": event.action, "campaign_id": event.campaign_id,
-            "detail": _detail(event.detail), "address": event.address}
+            "detail": _detail(event.detail), "address": event.address,
+            "via": event.via.removeprefix("api:")}
 
 
 @staff(Role.ADMIN)

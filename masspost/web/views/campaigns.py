@@ -6,8 +6,7 @@ selectors then read by its id. The controls' services check the sender role them
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -19,16 +18,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from masspost.campaigns.audit import audit_record
-from masspost.campaigns.export import neutralised
+from masspost.campaigns.downloads import campaign_messages_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
 from masspost.campaigns.listing import campaign_list as list_campaigns
 from masspost.campaigns.models import Campaign
 from masspost.campaigns.selectors import campaign_get, campaign_status
 from masspost.campaigns.services import campaign_cancel, campaign_pause, campaign_resend_unknown, campaign_resume
-from masspost.clinic.scope import Role, Scope
+from masspost.clinic.scope import Role
 from masspost.delivery.models import MessageStatus
-from masspost.delivery.selectors import OutboxRow, outbox_export_rows, outbox_page, outbox_status_counts
+from masspost.delivery.selectors import outbox_page
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
 from masspost.web.forms_campaigns import (
@@ -45,8 +43,6 @@ CONTROLS: dict[str, Callable[..., int]] = {
     "pause": campaign_pause, "resume": campaign_resume, "cancel": campaign_cancel,
     "resend-unknown": campaign_resend_unknown,
 }
-EXPORT_HEADER = ["external_id", "channel", "language", "status", "error", "attempts", "created_at", "sent_at",
-                 "status_changed_at"]
 
 
 def _render(request: StaffRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -154,38 +150,12 @@ def campaign_control(request: StaffRequest, campaign_id: int, action: str) -> Ht
     return HttpResponseRedirect(f"{target}?{urlencode({'done': action, 'n': count})}")
 
 
-class _Echo:
-    """csv.writer's file: each row comes back as the string it wrote (Django's streaming-CSV recipe)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _export_lines(rows: Iterable[OutboxRow]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_HEADER)
-    for r in rows:
-        yield writer.writerow([neutralised(r.patient_ref), r.channel, r.language, r.status, neutralised(r.last_error),
-                               r.attempts, r.created_at.isoformat(), r.sent_at.isoformat() if r.sent_at else "",
-                               r.updated_at.isoformat()])
-
-
-def _export_audit(scope: Scope, campaign: Campaign) -> None:
-    # Audited before the first row goes out, with the count the file will have: outbox rows are neither added nor
-    # removed once the campaign is sent, only their statuses change.
-    rows = sum(outbox_status_counts(campaign_id=campaign.id).values())
-    audit_record(scope=scope, action="export", campaign=campaign,
-                 detail={"list": "messages", "campaign": campaign.id, "rows": rows})
-
-
 @staff()
 @require_GET
 def campaign_export(request: StaffRequest, campaign_id: int) -> StreamingHttpResponse:
     """The campaign's messages as CSV: external ids and statuses only (no text, no address), times in UTC,
     streamed row by row from a chunked cursor; each download audited."""
-    campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
-    _export_audit(request.scope, campaign)
-    response = StreamingHttpResponse(_export_lines(outbox_export_rows(campaign_id=campaign.id)),
-                                     content_type="text/csv; charset=utf-8")
+    campaign, lines = campaign_messages_csv(campaign_id=campaign_id, scope=request.scope)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.id}-messages.csv"'
     return response

@@ -9,9 +9,9 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from masspost.cli.base import MasspostCommand
-from masspost.sms import GSM7, Segmentation, Suggestion, segment, suggest
+from masspost.sms import Segmentation, Suggestion, segment, suggest
+from masspost.sms.report import report_of, unit_name
 
-UNIT_NAMES = {GSM7: "septets"}
 MAX_POSITIONS = 5
 
 
@@ -37,7 +37,7 @@ class Command(MasspostCommand):
             raise CommandError(str(error)) from None
         suggestion = suggest(text)
         if options["json"]:
-            self.stdout.write(json.dumps(_as_json(result, suggestion), ensure_ascii=False, indent=2))
+            self.stdout.write(json.dumps(report_of(result, suggestion), ensure_ascii=False, indent=2))
         else:
             self.stdout.write("\n".join(_as_lines(result, suggestion)))
 
@@ -57,37 +57,8 @@ def _read_text(argument: str | None) -> str:
     return text
 
 
-def _unit_name(result: Segmentation) -> str:
-    return UNIT_NAMES.get(result.encoding, "UTF-16 units")
-
-
-def _as_json(result: Segmentation, suggestion: Suggestion) -> dict[str, Any]:
-    saves = suggestion.parts_saved > 0
-    return {
-        "encoding": result.encoding,
-        "units": result.units,
-        "unit": _unit_name(result),
-        "units_left": result.units_left,
-        "part_limit": result.part_limit,
-        "parts": [{"text": part, "units": units} for part, units in zip(result.parts, result.part_units, strict=True)],
-        "forcing": [{"position": position, "character": char} for position, char in result.forcing],
-        "suggestion": {
-            "text": suggestion.text,
-            "encoding": suggestion.suggested.encoding,
-            "parts": len(suggestion.suggested.parts),
-            "parts_saved": suggestion.parts_saved,
-            "replacements": [
-                {"position": change.position, "original": change.original, "replacement": change.replacement}
-                for change in suggestion.replacements
-            ],
-        }
-        if saves
-        else None,
-    }
-
-
 def _as_lines(result: Segmentation, suggestion: Suggestion) -> list[str]:
-    unit = _unit_name(result)
+    unit = unit_name(result)
     sizes = " + ".join(str(units) for units in result.part_units)
     lines = [
         f"Encoding:   {result.encoding}",

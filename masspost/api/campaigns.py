@@ -1,0 +1,231 @@
+"""Campaigns: preview, send (idempotent), list, one campaign, its messages (cursor-paginated), its CSV lists,
+and the controls. Every campaign is fetched through the selectors' scope check: another clinic's is 404."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import tempfile
+from typing import Any, Literal
+
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from ninja import Header, Path, Query, Router, Schema
+from pydantic import Field
+
+from masspost.api.auth import scope_of
+from masspost.api.schemas import (
+    Campaign,
+    CampaignOut,
+    CampaignsOut,
+    ControlOut,
+    MessagesOut,
+    PreviewOut,
+    Problem,
+    SendIn,
+    SendOut,
+)
+from masspost.campaigns.downloads import campaign_excluded_csv, campaign_messages_csv, preview_list_csv
+from masspost.campaigns.listing import HANDED_OVER, PROBLEMS, STATUSES, CampaignSummary, campaign_list
+from masspost.campaigns.rules import REASONS
+from masspost.campaigns.selectors import campaign_get, campaign_preview, campaign_status
+from masspost.campaigns.services import (
+    campaign_cancel,
+    campaign_pause,
+    campaign_resend_unknown,
+    campaign_resume,
+    campaign_send_once,
+)
+from masspost.campaigns.spec import CampaignSpec
+from masspost.delivery.models import PENDING, MessageStatus
+from masspost.delivery.selectors import outbox_after
+from masspost.errors import MasspostError
+
+router = Router(tags=["campaigns"])
+PER_PAGE_MAX = 100
+MESSAGES_MAX = 1000
+CSV = {"200": {"description": "CSV, UTF-8, with a header row",
+               "content": {"text/csv": {"schema": {"type": "string"}}}}}
+NOT_FOUND = {404: Problem}
+ID = Path(..., ge=1, le=2**62, description="the campaign's id")
+
+
+def _spec(campaign: Campaign) -> CampaignSpec:
+    return CampaignSpec.from_dict(campaign.as_file())
+
+
+@router.post("/campaigns/preview", response={200: PreviewOut}, summary="Preview a campaign")
+def preview(request: HttpRequest, body: Campaign) -> Any:
+    """Who gets what, in which language, how many SMS parts, who is left out and why — the fields of
+    `masspost preview --json` — and the `token` that confirms exactly this preview in `POST /campaigns`."""
+    return campaign_preview(spec=_spec(body), scope=scope_of(request)).to_dict()
+
+
+class ListQuery(Schema):
+    channel: Literal["", "sms", "email"] = ""
+    reason: Literal[("",) + REASONS] = ""  # type: ignore[valid-type]
+
+
+@router.post("/campaigns/preview/{kind}.csv", openapi_extra={"responses": CSV}, summary="A preview's list")
+def preview_list(request: HttpRequest, kind: Literal["recipients", "excluded"], body: Campaign,
+                 query: Query[ListQuery]) -> Any:
+    """recipients.csv (who gets what, with names and addresses) or excluded.csv (who is left out and why) of
+    docs/campaign.md, for a campaign not sent yet; `channel` and `reason` narrow it."""
+    spool = _spool()
+    preview_list_csv(spec=_spec(body), scope=scope_of(request), kind=kind, out=spool, channel=query.channel,
+                     reason=query.reason if kind == "excluded" else "")
+    return _csv_file(spool, f"{kind}.csv")
+
+
+@router.post("/campaigns", response={201: SendOut, 403: Problem, 409: Problem}, summary="Send a campaign")
+def send(request: HttpRequest, body: SendIn,
+         idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200)) -> Any:
+    """Send what the preview with `token` showed. Repeating the request with the same Idempotency-Key and body
+    answers the same and sends nothing more; the same key with another body is 422; a key still being handled is
+    409. A stale token (anything changed since the preview) is 409 with `changes`."""
+    canonical = json.dumps(body.model_dump(mode="json", by_alias=True, exclude_unset=True), sort_keys=True,
+                           ensure_ascii=False)
+    outcome = campaign_send_once(spec=_spec(body.campaign), scope=scope_of(request), token=body.token,
+                                 key=idempotency_key, body_digest=hashlib.sha256(canonical.encode()).hexdigest())
+    return 201, {"campaign": outcome.campaign_id, "messages": outcome.messages}
+
+
+class CampaignsQuery(Schema):
+    status: Literal[("",) + STATUSES] = ""  # type: ignore[valid-type]
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(50, ge=1, le=PER_PAGE_MAX)
+
+
+def _summary(c: CampaignSummary) -> dict[str, Any]:
+    return {"id": c.id, "name": c.name, "author": c.author, "created_at": c.created_at, "purpose": c.purpose,
+            "channel": c.channel, "status": c.status, "messages": c.messages,
+            "progress": {"total": c.total, "sent": c.sent, "pending": c.pending, "problems": c.problems}}
+
+
+@router.get("/campaigns", response=CampaignsOut, summary="Campaigns, newest first")
+def campaigns(request: HttpRequest, query: Query[CampaignsQuery]) -> Any:
+    listed = campaign_list(scope=scope_of(request), statuses=frozenset({query.status}) if query.status else None)
+    start = (query.page - 1) * query.per_page
+    return {"items": [_summary(c) for c in listed[start:start + query.per_page]], "page": query.page,
+            "per_page": query.per_page, "count": len(listed), "pages": max(1, -(-len(listed) // query.per_page))}
+
+
+@router.get("/campaigns/{campaign_id}", response={200: CampaignOut, 404: Problem}, summary="One campaign")
+def campaign(request: HttpRequest, campaign_id: int = ID) -> Any:
+    """Its status (sending, done, paused, cancelled) and its messages per status."""
+    scope = scope_of(request)
+    c = campaign_get(campaign_id=campaign_id, scope=scope)
+    status = campaign_status(campaign_id=c.id, scope=scope)
+    counts: dict[str, int] = status["messages"]
+    return {"id": c.id, "name": c.name, "author": c.created_by, "created_at": c.created_at, "purpose": c.purpose,
+            "channel": c.channel, "status": status["status"], "messages": counts,
+            "progress": {"total": sum(counts.values()), "sent": sum(counts[s] for s in HANDED_OVER),
+                         "pending": sum(counts[s] for s in PENDING), "problems": sum(counts[s] for s in PROBLEMS)},
+            "fallback_language": c.fallback_language, "deadline": c.deadline, "spec": c.spec}
+
+
+class MessagesQuery(Schema):
+    status: Literal[("",) + tuple(MessageStatus.values)] = ""  # type: ignore[valid-type]
+    after: str = Field("", max_length=100, description="the `next` of the page before")
+    changed_since: dt.datetime | None = Field(None, description="only messages whose status changed since then")
+    limit: int = Field(100, ge=1, le=MESSAGES_MAX)
+
+
+def cursor_of(message_id: int) -> str:
+    return base64.urlsafe_b64encode(f"m{message_id}".encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text[:1] == "m" and text[1:].isdigit() and len(text) < 22:
+            return int(text[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise MasspostError("after: not a cursor this API gave (pass a page's `next` as it is)")
+
+
+@router.get("/campaigns/{campaign_id}/messages", response={200: MessagesOut, 404: Problem},
+            summary="The campaign's messages, one per recipient and channel")
+def messages(request: HttpRequest, query: Query[MessagesQuery], campaign_id: int = ID) -> Any:
+    """In the order they were written; `next` continues the list. To follow a campaign, poll with
+    `changed_since` set to the time of your last poll (less a few seconds): you get the messages whose status
+    changed since, each with its id to update your copy. No text and no address: external ids and statuses."""
+    after = _after(query.after)
+    c = campaign_get(campaign_id=campaign_id, scope=scope_of(request))
+    changed = query.changed_since
+    if changed is not None and changed.tzinfo is None:
+        changed = changed.replace(tzinfo=dt.UTC)
+    rows, more = outbox_after(campaign_id=c.id, after_id=after, status=query.status, changed_since=changed,
+                              limit=query.limit)
+    items = [{"id": r.id, "external_id": r.patient_ref, "channel": r.channel, "language": r.language,
+              "status": r.status, "reason": r.last_error, "attempts": r.attempts, "created_at": r.created_at,
+              "sent_at": r.sent_at, "status_changed_at": r.updated_at} for r in rows]
+    return {"items": items, "next": cursor_of(rows[-1].id) if more else None}
+
+
+@router.get("/campaigns/{campaign_id}/recipients.csv", openapi_extra={"responses": CSV | {"404": {
+    "description": "no such campaign of yours", "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Problem"}}}}}}, summary="Who the campaign was sent to, with statuses")
+def recipients_csv(request: HttpRequest, campaign_id: int = ID) -> Any:
+    """One row per message: external_id, channel, language, status, error, attempts, created_at, sent_at,
+    status_changed_at (UTC). Streamed; audited."""
+    c, lines = campaign_messages_csv(campaign_id=campaign_id, scope=scope_of(request))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{c.id}-recipients.csv"'
+    return response
+
+
+@router.get("/campaigns/{campaign_id}/excluded.csv", openapi_extra={"responses": CSV | {"404": {
+    "description": "no such campaign of yours", "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Problem"}}}}}}, summary="Who the campaign leaves out, and why")
+def excluded_csv(request: HttpRequest, query: Query[ListQuery], campaign_id: int = ID) -> Any:
+    """excluded.csv of docs/campaign.md for the campaign's own audience and texts, against the patients as they
+    are now (the outbox keeps who was sent to, not who was not). Audited."""
+    spool = _spool()
+    campaign_excluded_csv(campaign_id=campaign_id, scope=scope_of(request), out=spool, channel=query.channel,
+                          reason=query.reason)
+    return _csv_file(spool, f"campaign-{campaign_id}-excluded.csv")
+
+
+def _spool() -> Any:
+    # Closed by the FileResponse once sent: a context manager here would close it before.
+    return tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+
+
+def _csv_file(spool: Any, name: str) -> FileResponse:
+    spool.seek(0)
+    return FileResponse(spool, content_type="text/csv; charset=utf-8", as_attachment=True, filename=name)
+
+
+CONTROL = {200: ControlOut, 403: Problem, 404: Problem, 409: Problem}
+
+
+@router.post("/campaigns/{campaign_id}/pause", response=CONTROL, summary="Pause a campaign")
+def pause(request: HttpRequest, campaign_id: int = ID) -> Any:
+    """Workers stop taking its queued messages; those being sent finish. `messages`: how many were held."""
+    return {"campaign": campaign_id, "messages": campaign_pause(campaign_id=campaign_id, scope=scope_of(request))}
+
+
+@router.post("/campaigns/{campaign_id}/resume", response=CONTROL, summary="Resume a paused campaign")
+def resume(request: HttpRequest, campaign_id: int = ID) -> Any:
+    return {"campaign": campaign_id, "messages": campaign_resume(campaign_id=campaign_id, scope=scope_of(request))}
+
+
+@router.post("/campaigns/{campaign_id}/cancel", response=CONTROL, summary="Cancel a campaign")
+def cancel(request: HttpRequest, campaign_id: int = ID) -> Any:
+    """Every message not yet handed to a gateway is cancelled. Final."""
+    return {"campaign": campaign_id, "messages": campaign_cancel(campaign_id=campaign_id, scope=scope_of(request))}
+
+
+@router.post("/campaigns/{campaign_id}/resend-unknown", response=CONTROL,
+             summary="Queue again the messages of unknown fate")
+def resend_unknown(request: HttpRequest, campaign_id: int = ID) -> Any:
+    """Messages a worker handed to a gateway without learning the result (it died mid-send): they may arrive
+    twice."""
+    return {"campaign": campaign_id,
+            "messages": campaign_resend_unknown(campaign_id=campaign_id, scope=scope_of(request))}

@@ -1,0 +1,128 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), from one set of handlers: domain errors
+by class, request validation with each field's path, authentication, limits — and anything unexpected as a
+bare 500 that names no value (the traceback goes to the log, its message does not: a database error can quote
+a row)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import traceback
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from masspost.errors import (
+    ConflictingRequestError,
+    MasspostError,
+    NotFoundError,
+    NothingToSendError,
+    PermissionDeniedError,
+    SpecError,
+    StaleTokenError,
+    StateError,
+)
+
+logger = logging.getLogger("masspost.api")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "urn:masspost:problem:"  # type URIs (docs/api.md, "Errors"); not addresses to fetch
+
+# Domain error → (status, type, title); the most specific class first, MasspostError last.
+DOMAIN: list[tuple[type[MasspostError], int, str, str]] = [
+    (NotFoundError, 404, "not-found", "Not found"),
+    (PermissionDeniedError, 403, "forbidden", "Your role may not do this"),
+    (StaleTokenError, 409, "stale-token", "The preview is out of date"),
+    (StateError, 409, "conflict", "Not in a state that allows this"),
+    (ConflictingRequestError, 422, "idempotency-key-reused", "Idempotency-Key used for another request"),
+    (SpecError, 422, "invalid-campaign", "The campaign is not valid"),
+    (NothingToSendError, 422, "nothing-to-send", "Nothing to send"),
+    (MasspostError, 422, "invalid-request", "The request cannot be done"),
+]
+# A SpecError's message starts with the path of what is wrong: "audience.age.min: must be …".
+SPEC_PATH = re.compile(r"^([A-Za-z_]+(?:\.[A-Za-z_]+)*)(?: [^:]{0,40})?: ")
+
+
+class ApiLimitError(Exception):
+    """A limit of the API: the rate (429, with Retry-After) or the body's size (413)."""
+
+    def __init__(self, status: int, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.retry_after = status, detail, retry_after
+
+
+def problem(status: int, slug: str, title: str, detail: str = "", **extra: Any) -> HttpResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type=PROBLEM_JSON)
+
+
+def _domain(request: HttpRequest, exc: MasspostError) -> HttpResponse:
+    status, slug, title = next((s, t, ti) for cls, s, t, ti in DOMAIN if isinstance(exc, cls))
+    extra: dict[str, Any] = {}
+    if isinstance(exc, StaleTokenError):
+        extra["changes"] = exc.changes
+    if isinstance(exc, SpecError):
+        match = SPEC_PATH.match(str(exc))
+        where = "campaign" + ("." + match.group(1).split(" ")[0] if match else "")
+        extra["errors"] = [{"field": where, "message": str(exc)}]
+    return problem(status, slug, title, str(exc), **extra)
+
+
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = []
+    for error in exc.errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        # ninja puts where the value came from first ("body", "query", "header", "path"), then its path.
+        errors.append({"field": ".".join(loc[1:]) or (loc[0] if loc else ""), "in": loc[0] if loc else "",
+                       "message": str(error.get("msg", "invalid"))})
+    return problem(422, "invalid-request", "The request is not valid",
+                   "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors)
+
+
+def _unauthorised(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = problem(401, "unauthorized", "A valid API token is needed",
+                       "send Authorization: Bearer TOKEN with a live token (masspost token create)")
+    response["WWW-Authenticate"] = 'Bearer realm="masspost"'
+    return response
+
+
+def _limit(request: HttpRequest, exc: ApiLimitError) -> HttpResponse:
+    if exc.status == 429:
+        response = problem(429, "rate-limited", "Too many requests", exc.detail)
+        response["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 1)))
+        return response
+    return problem(exc.status, "too-large", "The request body is too large", exc.detail)
+
+
+def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(exc.status_code, "http-" + str(exc.status_code), str(exc) or "Error")
+
+
+def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem(404, "not-found", "Not found")
+
+
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # The frames only: an exception's message may quote a value, which the log must not hold.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error("API %s %s failed: %s\n%s", request.method, request.path, type(exc).__name__, frames)
+    return problem(500, "internal", "Something went wrong on the server", "nothing was changed by this request "
+                   "unless its response said so; the server's log has the details")
+
+
+HANDLERS: list[tuple[type[Exception], Any]] = [
+    (MasspostError, _domain), (ValidationError, _validation), (AuthenticationError, _unauthorised),
+    (ApiLimitError, _limit), (HttpError, _http), (Http404, _not_found), (Exception, _unexpected),
+]
+
+
+def install(api: NinjaAPI) -> None:
+    for exc_class, handler in HANDLERS:
+        api.add_exception_handler(exc_class, handler)

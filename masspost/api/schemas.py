@@ -1,0 +1,251 @@
+"""What goes in and out of the API, as pydantic models: the OpenAPI schema is generated from them. The campaign
+model mirrors docs/campaign.md for the schema and for early errors with a path; `CampaignSpec.from_dict` stays
+the one judge of a campaign (dates and codes are checked there, as for a campaign file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class Problem(Schema):
+    """RFC 9457 problem details (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    changes: list[str] | None = None
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgeRange(Strict):
+    min: int | None = Field(None, ge=0, le=150)
+    max: int | None = Field(None, ge=0, le=150)
+
+
+class DateRange(Strict):
+    from_: str = Field(alias="from", pattern=DATE, examples=["2025-01-01"])
+    to: str = Field(pattern=DATE, examples=["2025-12-31"])
+
+
+class Audience(Strict):
+    clinics: list[str] | None = Field(None, description="clinic codes; none: every clinic of yours")
+    age: AgeRange | None = None
+    countries: list[str] | None = Field(None, description="ISO 3166-1 alpha-2 codes of residence")
+    visited: DateRange | None = Field(None, description="had a visit in this period")
+    not_visited: DateRange | None = Field(None, description="had no visit in this period")
+    reference_date: str | None = Field(None, pattern=DATE, description="the day ages are counted on")
+
+
+class Texts(Strict):
+    sms: str = Field("", max_length=10_000)
+    email_subject: str = Field("", max_length=1_000)
+    email_body: str = Field("", max_length=200_000)
+
+
+class Campaign(Strict):
+    """A campaign as in a campaign file (docs/campaign.md)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    purpose: Literal["service", "marketing"] = "service"
+    channel: Literal["sms", "email", "both"]
+    audience: Audience | None = None
+    fallback_language: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    content: dict[str, Texts] = Field(description="texts per ISO 639-1 language code",
+                                      examples=[{"et": {"sms": "Tere {first_name}! Aeg kontrolliks."}}])
+
+    def as_file(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class SendIn(Strict):
+    campaign: Campaign
+    token: str = Field(min_length=1, max_length=200, description="the token of the preview being confirmed")
+
+
+class SendOut(Schema):
+    campaign: int
+    messages: int
+
+
+class PreviewOut(Schema):
+    """The preview, as `masspost preview --json` prints it (docs/campaign.md, "Preview")."""
+
+    model_config = ConfigDict(extra="allow")
+    campaign: dict[str, Any]
+    audience: dict[str, Any]
+    recipients: dict[str, Any]
+    excluded: dict[str, Any]
+    sms_parts_total: int
+    emails_total: int
+    messages_total: int
+    token: str
+
+
+class ImportProblem(Schema):
+    row: int
+    column: str
+    reason: str
+    ref: str
+
+
+class ImportOut(Schema):
+    kind: str
+    rows: int
+    imported: int
+    written: bool
+    warnings: list[ImportProblem]
+    errors: list[ImportProblem]
+
+
+class ImportRefused(Problem):
+    kind: str
+    rows: int
+    imported: int
+    written: bool
+    warnings: list[ImportProblem]
+    errors: list[dict[str, Any]] | None = None
+
+
+class ClinicOut(Schema):
+    code: str
+    name: str
+    country: str
+    time_zone: str
+    default_language: str
+    phone: str
+    email: str
+    sms_sender: str
+
+
+class PatientOut(Schema):
+    external_id: str
+    clinic: str
+    language: str
+    country: str
+    status: str
+    accepts_sms: bool
+    accepts_email: bool
+    marketing_consent: bool
+    phone_status: Literal["none", "valid", "invalid"]
+    email_status: Literal["none", "valid", "invalid"]
+    first_name: str | None = Field(None, description="sender and admin roles only")
+    last_name: str | None = None
+    birth_date: dt.date | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class Page(Schema):
+    page: int
+    per_page: int
+    count: int
+    pages: int
+
+
+class PatientsOut(Page):
+    items: list[PatientOut]
+
+
+class Progress(Schema):
+    total: int
+    sent: int
+    pending: int
+    problems: int
+
+
+class CampaignSummaryOut(Schema):
+    id: int
+    name: str
+    author: str
+    created_at: dt.datetime
+    purpose: str
+    channel: str
+    status: Literal["sending", "done", "paused", "cancelled"]
+    messages: dict[str, int]
+    progress: Progress
+
+
+class CampaignsOut(Page):
+    items: list[CampaignSummaryOut]
+
+
+class CampaignOut(CampaignSummaryOut):
+    fallback_language: str
+    deadline: dt.datetime
+    spec: dict[str, Any] = Field(description="the campaign as it was confirmed")
+
+
+class MessageOut(Schema):
+    id: int
+    external_id: str
+    channel: Literal["sms", "email"]
+    language: str
+    status: str
+    reason: str = Field(description="why it failed or was not delivered; empty otherwise")
+    attempts: int
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    status_changed_at: dt.datetime
+
+
+class MessagesOut(Schema):
+    items: list[MessageOut]
+    next: str | None = Field(description="pass as `after` for the next page; null: none follows now")
+
+
+class ControlOut(Schema):
+    campaign: int
+    messages: int = Field(description="how many messages the action changed")
+
+
+class MeasureIn(Strict):
+    text: str = Field(max_length=100_000)
+
+
+class MeasurePart(Schema):
+    text: str
+    units: int
+
+
+class Forcing(Schema):
+    position: int
+    character: str
+    code: str
+    name: str
+
+
+class Replacement(Schema):
+    position: int
+    original: str
+    replacement: str
+
+
+class SuggestionOut(Schema):
+    text: str
+    encoding: str
+    parts: int
+    parts_saved: int
+    replacements: list[Replacement]
+
+
+class MeasureOut(Schema):
+    encoding: Literal["GSM-7", "UCS-2"]
+    units: int
+    unit: str
+    units_left: int
+    part_limit: int
+    parts: list[MeasurePart]
+    forcing: list[Forcing]
+    suggestion: SuggestionOut | None

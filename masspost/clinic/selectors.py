@@ -1,0 +1,73 @@
+"""Reading patients for an interface that lists them (the REST API's `GET /patients`): scoped, paginated, and
+with names and contacts only for a role that may see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from masspost.clinic.models import AddressStatus, Patient
+from masspost.clinic.scope import Role, Scope
+from masspost.errors import NotFoundError
+
+# Who may see a patient's name, birth date and contacts: the roles that send to them. A preparer composes and
+# previews from counts; the preview's own samples and lists are what it shows them of a patient.
+SEES_CONTACTS = Role.SENDER
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientRow:
+    external_id: str
+    clinic: str
+    language: str
+    country: str
+    status: str
+    accepts_sms: bool
+    accepts_email: bool
+    marketing_consent: bool
+    phone_status: str  # none | valid | invalid: whether an SMS could reach them
+    email_status: str
+    # Only for SEES_CONTACTS; None otherwise.
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: dt.date | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientPage:
+    rows: list[PatientRow]
+    number: int
+    per_page: int
+    count: int
+
+
+def patient_page(*, scope: Scope, clinic: str = "", ref_prefix: str = "", page: int = 1,
+                 per_page: int = 50) -> PatientPage:
+    """Patients of the scope's clinics (of `clinic` only, when given: another clinic's code is NotFoundError,
+    as one that does not exist), by external id, optionally those whose external id starts with `ref_prefix`
+    (an exact id is its own prefix). A page past the last is empty."""
+    rows = Patient.objects.filter(clinic__in=scope.clinics())
+    if clinic:
+        if not scope.clinics().filter(code=clinic).exists():
+            raise NotFoundError(f"no clinic {clinic!r}")
+        rows = rows.filter(clinic__code=clinic)
+    if ref_prefix:
+        rows = rows.filter(external_id__startswith=ref_prefix)
+    count = rows.count()
+    number = max(page, 1)
+    start = (number - 1) * per_page
+    contacts = scope.may(SEES_CONTACTS)
+    listed = rows.select_related("clinic").order_by("external_id")[start:start + per_page]
+    return PatientPage(rows=[_row(p, contacts) for p in listed], number=number, per_page=per_page, count=count)
+
+
+def _row(p: Patient, contacts: bool) -> PatientRow:
+    extra: dict[str, Any] = {"first_name": p.first_name, "last_name": p.last_name, "birth_date": p.birth_date,
+             "phone": p.phone_e164 or p.phone, "email": p.email_normalized or p.email} if contacts else {}
+    return PatientRow(external_id=p.external_id, clinic=p.clinic.code, language=p.language, country=p.country,
+                      status=p.status, accepts_sms=p.accepts_sms, accepts_email=p.accepts_email,
+                      marketing_consent=p.marketing_consent, phone_status=AddressStatus(p.phone_status).name.lower(),
+                      email_status=AddressStatus(p.email_status).name.lower(), **extra)

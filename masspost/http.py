@@ -1,0 +1,18 @@
+"""What the web UI and the REST API both read off a request."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address for the audit log: the connection's peer, or — when that peer is one of the reverse proxies
+    named in MASSPOST_TRUSTED_PROXIES — the last address that proxy put in X-Forwarded-For (the one it saw
+    itself; anything before it the client could have written)."""
+    peer = str(request.META.get("REMOTE_ADDR", ""))
+    if peer in settings.MASSPOST_TRUSTED_PROXIES:
+        forwarded = [a.strip() for a in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",") if a.strip()]
+        if forwarded:
+            peer = forwarded[-1]
+    return peer[:45]
