@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja import Query, Router, Schema
+from ninja.errors import HttpError
 from pydantic import Field
 
 from masspost.api.auth import scope_of
@@ -65,7 +67,10 @@ def _save_body(request: HttpRequest, path: Path) -> None:
     content_type = request.content_type or ""
     with path.open("wb") as out:
         if content_type == "multipart/form-data":
-            upload = request.FILES.get("file")
+            try:
+                upload = request.FILES.get("file")
+            except MultiPartParserError:
+                raise HttpError(400, "not a multipart body (is its boundary missing?)") from None
             if upload is None:
                 raise MasspostError("file: a multipart upload needs the CSV in a field named file")
             for chunk in upload.chunks(CHUNK):

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
 from masspost import version
@@ -17,6 +22,7 @@ problem details. A walk-through with curl: docs/api.md."""
 
 # Answers any operation may give, added to each in the schema (the handlers in `problems` make them).
 COMMON: dict[str, str] = {
+    "400": "the body cannot be read as its Content-Type says (not JSON, a multipart body without a boundary)",
     "401": "no token, or not a live one",
     "413": "the body is larger than the limit",
     "422": "the request does not match the schema (`errors` has each field's path)",
@@ -31,7 +37,11 @@ class MasspostApi(NinjaAPI):
         problem = {"$ref": "#/components/schemas/Problem"}
         for methods in schema["paths"].values():
             for operation in methods.values():
-                responses = operation.setdefault("responses", {})
+                # ninja keys the `response=` codes by int, `openapi_extra` by str: one key per code, the explicit
+                # openapi_extra one winning (else the JSON has "200" twice and the last one, not the right one,
+                # counts).
+                declared = sorted(operation.get("responses", {}).items(), key=lambda item: isinstance(item[0], str))
+                responses = operation["responses"] = {str(code): response for code, response in declared}
                 for code, text in COMMON.items():
                     responses.setdefault(code, {"description": text, "content": {"application/json":
                                                                                  {"schema": problem}}})
@@ -41,7 +51,36 @@ class MasspostApi(NinjaAPI):
                 responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
                                                                "description": "seconds to wait"}}
                 responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+                operation["responses"] = dict(sorted(responses.items()))
         return schema
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        """ninja's URLs, each answering a method it does not take with a problem (405), and a last one answering
+        any other path under the API with a problem (404), not the site's HTML pages."""
+        urls = super()._get_urls()
+        for url in urls:
+            if isinstance(url, URLPattern):
+                url.callback = _problem_for_405(url.callback)
+        return [*urls, re_path(r"^", csrf_exempt(_no_such_path))]
+
+
+def _problem_for_405(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405:
+            return response
+        allowed = response.get("Allow", "")
+        answer = problems.problem(405, "method-not-allowed", "Method not allowed",
+                                  f"{request.method} is not an operation of this path (it takes {allowed})")
+        answer["Allow"] = allowed
+        return answer
+
+    return wrapped
+
+
+def _no_such_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    return problems.problem(404, "not-found", "Not found", "no such path in this API (see /api/openapi.json)")
 
 
 api = MasspostApi(title="masspost", version=version(), description=DESCRIPTION, auth=BearerToken(),

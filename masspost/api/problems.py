@@ -102,6 +102,8 @@ def _limit(request: HttpRequest, exc: ApiLimitError) -> HttpResponse:
 
 
 def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        return problem(400, "unreadable-body", "The body cannot be read", str(exc))
     return problem(exc.status_code, "http-" + str(exc.status_code), str(exc) or "Error")
 
 

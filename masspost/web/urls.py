@@ -17,6 +17,8 @@ urlpatterns = [
     path("bulk/preview/<str:kind>.csv", bulk.preview_csv, name="preview_csv"),
     path("bulk/send/", bulk.send, name="send"),
     path("users/", users.users, name="users"),
+    path("users/tokens/", users.token_create, name="token_create"),
+    path("users/tokens/revoke/", users.token_revoke, name="token_revoke"),
     path("users/<str:username>/role/", users.user_role, name="user_role"),
     path("users/<str:username>/disable/", users.user_disable, name="user_disable"),
     path("", include("masspost.web.urls_campaigns")),

@@ -1,16 +1,23 @@
-"""Staff, for admins: who may sign in, with which clinics and role; add, change, disable. Each change is audited
-by the staff services; an admin manages only staff all of whose clinics they reach (others are "not found")."""
+"""Staff, for admins: who may sign in, with which clinics and role; add, change, disable; and the REST API tokens
+of those staff (make, revoke). Each change is audited by the staff services; an admin manages only staff all of
+whose clinics they reach (others are "not found").
+
+A new token's secret is rendered once, in the answer to the POST that made it: never in a URL, the session or a
+redirect, and the answer is not cached."""
 
 from __future__ import annotations
 
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from masspost.clinic.scope import Role
-from masspost.errors import MasspostError
+from masspost.errors import MasspostError, NotFoundError
+from masspost.staff import tokens as api_tokens
 from masspost.staff.selectors import scope_clinics, staff_list
 from masspost.staff.services import staff_add, staff_change, staff_disable
 from masspost.web.access import StaffRequest, staff
@@ -27,9 +34,22 @@ class UserForm(forms.Form):
     clinics = forms.MultipleChoiceField(label=_lazy("Clinics"), widget=forms.CheckboxSelectMultiple)
 
 
-def _page(request: StaffRequest, form: UserForm, status: int = 200) -> HttpResponse:
-    return render(request, "web/users.html", {"form": form, "users": staff_list(scope=request.scope),
-                                              "roles": ROLES, "nav": "users"}, status=status)
+class TokenForm(forms.Form):
+    # A text field shown as a select: a name that is not the admin's to choose is "not found" (404) from the
+    # service, like any other clinic's user, not a form error.
+    username = forms.CharField(label=_lazy("User"), max_length=150, widget=forms.Select)
+    name = forms.CharField(label=_lazy("Name"), max_length=api_tokens.NAME_MAX, required=False,
+                           help_text=_lazy("What it is for. Without one it is called api, api-2, …"))
+
+
+def _page(request: StaffRequest, form: UserForm | None = None, status: int = 200, *,
+          token_form: TokenForm | None = None, new_token: api_tokens.NewToken | None = None) -> HttpResponse:
+    users = staff_list(scope=request.scope)
+    token_form = token_form or TokenForm()
+    token_form.fields["username"].widget.choices = [(u.username, u.username) for u in users if u.active]
+    return render(request, "web/users.html", {
+        "form": form or _form(request), "users": users, "roles": ROLES, "nav": "users", "token_form": token_form,
+        "tokens": api_tokens.token_list(scope=request.scope), "new_token": new_token}, status=status)
 
 
 def _form(request: StaffRequest, data: object = None) -> UserForm:
@@ -67,3 +87,30 @@ def user_role(request: StaffRequest, username: str) -> HttpResponse:
 def user_disable(request: StaffRequest, username: str) -> HttpResponse:
     staff_disable(username=username, scope=request.scope)
     return redirect("web:users")
+
+
+@staff(Role.ADMIN)
+@require_POST
+def token_create(request: StaffRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        try:
+            new = api_tokens.token_create(scope=request.scope, username=form.cleaned_data["username"],
+                                          name=form.cleaned_data["name"])
+        except NotFoundError:
+            raise
+        except MasspostError as exc:
+            form.add_error("name", str(exc))
+        else:
+            response = _page(request, new_token=new)
+            add_never_cache_headers(response)  # the secret must not stay in a cache, nor come back with "back"
+            return response
+    return _page(request, token_form=form, status=422)
+
+
+@staff(Role.ADMIN)
+@require_POST
+def token_revoke(request: StaffRequest) -> HttpResponse:
+    api_tokens.token_revoke(scope=request.scope, username=request.POST.get("username", ""),
+                            name=request.POST.get("name", ""))
+    return redirect(reverse("web:users") + "#api-tokens")
