@@ -12,10 +12,11 @@ import tempfile
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
-from ninja import Header, Path, Query, Router, Schema
+from ninja import Header, Path, Query, Router, Schema, Status
 from pydantic import Field
 
 from masspost.api.auth import scope_of
+from masspost.api.problems import BodySpecError
 from masspost.api.schemas import (
     Campaign,
     CampaignOut,
@@ -41,7 +42,7 @@ from masspost.campaigns.services import (
 from masspost.campaigns.spec import CampaignSpec
 from masspost.delivery.models import PENDING, MessageStatus
 from masspost.delivery.selectors import outbox_after
-from masspost.errors import MasspostError
+from masspost.errors import MasspostError, SpecError
 
 router = Router(tags=["campaigns"])
 PER_PAGE_MAX = 100
@@ -52,8 +53,12 @@ NOT_FOUND = {404: Problem}
 ID = Path(..., ge=1, le=2**62, description="the campaign's id")
 
 
-def _spec(campaign: Campaign) -> CampaignSpec:
-    return CampaignSpec.from_dict(campaign.as_file())
+def _spec(campaign: Campaign, at: str = "") -> CampaignSpec:
+    """The one judge of a campaign; its errors name fields as the body has them (`at`: where the campaign is)."""
+    try:
+        return CampaignSpec.from_dict(campaign.as_file())
+    except SpecError as exc:
+        raise BodySpecError(str(exc), at=at) from None
 
 
 @router.post("/campaigns/preview", response={200: PreviewOut}, summary="Preview a campaign")
@@ -87,9 +92,9 @@ def send(request: HttpRequest, body: SendIn,
     409. A stale token (anything changed since the preview) is 409 with `changes`."""
     canonical = json.dumps(body.model_dump(mode="json", by_alias=True, exclude_unset=True), sort_keys=True,
                            ensure_ascii=False)
-    outcome = campaign_send_once(spec=_spec(body.campaign), scope=scope_of(request), token=body.token,
+    outcome = campaign_send_once(spec=_spec(body.campaign, at="campaign"), scope=scope_of(request), token=body.token,
                                  key=idempotency_key, body_digest=hashlib.sha256(canonical.encode()).hexdigest())
-    return 201, {"campaign": outcome.campaign_id, "messages": outcome.messages}
+    return Status(201, {"campaign": outcome.campaign_id, "messages": outcome.messages})
 
 
 class CampaignsQuery(Schema):

@@ -12,10 +12,12 @@ import re
 import traceback
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from masspost.api.schemas import Campaign
 from masspost.errors import (
     ConflictingRequestError,
     MasspostError,
@@ -47,6 +49,15 @@ DOMAIN: list[tuple[type[MasspostError], int, str, str]] = [
 SPEC_PATH = re.compile(r"^([A-Za-z_]+(?:\.[A-Za-z_]+)*)(?: [^:]{0,40})?: ")
 
 
+class BodySpecError(SpecError):
+    """A SpecError of the campaign at `at` in the request's body ("": the body is the campaign), so that the
+    problem's `errors` name the field as the body has it."""
+
+    def __init__(self, message: str, *, at: str) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 class ApiLimitError(Exception):
     """A limit of the API: the rate (429, with Retry-After) or the body's size (413)."""
 
@@ -70,8 +81,11 @@ def _domain(request: HttpRequest, exc: MasspostError) -> HttpResponse:
         extra["changes"] = exc.changes
     if isinstance(exc, SpecError):
         match = SPEC_PATH.match(str(exc))
-        where = "campaign" + ("." + match.group(1).split(" ")[0] if match else "")
-        extra["errors"] = [{"field": where, "message": str(exc)}]
+        if match and match.group(1).split(".")[0] not in Campaign.model_fields:
+            match = None  # "empty campaign: …" names no field
+        at = exc.at if isinstance(exc, BodySpecError) else "campaign"
+        where = ".".join(part for part in (at, match.group(1) if match else "") if part) or "body"
+        extra["errors"] = [{"field": where, "in": "body", "message": str(exc)}]
     return problem(status, slug, title, str(exc), **extra)
 
 
@@ -79,7 +93,10 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
     for error in exc.errors:
         loc = [str(part) for part in error.get("loc", ())]
-        # ninja puts where the value came from first ("body", "query", "header", "path"), then its path.
+        # ninja puts where the value came from first ("body", "query", "header", "path"), then its path; a body's
+        # path starts with the handler's parameter (`body`), which is no part of what the client sent.
+        if loc[:2] == ["body", "body"]:
+            del loc[1]
         errors.append({"field": ".".join(loc[1:]) or (loc[0] if loc else ""), "in": loc[0] if loc else "",
                        "message": str(error.get("msg", "invalid"))})
     return problem(422, "invalid-request", "The request is not valid",
@@ -99,6 +116,15 @@ def _limit(request: HttpRequest, exc: ApiLimitError) -> HttpResponse:
         response["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 1)))
         return response
     return problem(exc.status, "too-large", "The request body is too large", exc.detail)
+
+
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE) on a body read whole, without a Content-Length to check.
+    return problem(413, "too-large", "The request body is too large", str(exc))
+
+
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    return problem(400, "unreadable-body", "The body cannot be read", "the request is malformed")
 
 
 def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
@@ -121,7 +147,8 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 HANDLERS: list[tuple[type[Exception], Any]] = [
     (MasspostError, _domain), (ValidationError, _validation), (AuthenticationError, _unauthorised),
-    (ApiLimitError, _limit), (HttpError, _http), (Http404, _not_found), (Exception, _unexpected),
+    (ApiLimitError, _limit), (HttpError, _http), (Http404, _not_found), (RequestDataTooBig, _too_big),
+    (SuspiciousOperation, _suspicious), (Exception, _unexpected),
 ]
 
 
