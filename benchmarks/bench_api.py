@@ -27,6 +27,7 @@ token: about 80,000 queued SMS, never delivered) for the campaign endpoints. Eac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import http.client
 import json
@@ -56,6 +57,7 @@ PARSER.add_argument("--threads", type=int, default=1, help="masspost serve --thr
 PARSER.add_argument("--client", choices=["auto", "wrk", "python"], default="auto",
                     help="load generator: wrk when installed (auto), or the Python client")
 PARSER.add_argument("--repeat", type=int, default=5, help="preview: runs of each, median (default 5)")
+PARSER.add_argument("--profile", action="store_true", help="preview: sample the server's workers with py-spy")
 PARSER.add_argument("--no-variants", action="store_true", help="skip the rate-limiter variants of GET /campaigns/{id}")
 PARSER.add_argument("--data-dir", default=None, help="SQLite only: where the database is kept")
 PARSER.add_argument("--out", default=None)
@@ -157,10 +159,8 @@ def user_scope_token() -> tuple[Scope, str]:
                          scope=Scope.operator()).user
     scope = staff_scope(user=user)
     assert scope is not None
-    try:
+    with contextlib.suppress(NotFoundError):  # the last run's
         token_revoke(scope=Scope.operator(), username=USERNAME, name=TOKEN_NAME)
-    except NotFoundError:
-        pass
     return scope, token_create(scope=Scope.operator(), username=USERNAME, name=TOKEN_NAME).secret
 
 
@@ -262,7 +262,7 @@ def serve_no_update() -> None:
     call_command("serve", port=OPTS.port, workers=OPTS.workers, threads=OPTS.threads)
 
 
-# --- load generators ---------------------------------------------------------------------------------------------------
+# --- load generators -------------------------------------------------------------------------------------------------
 def load_python(port: int, method: str, path: str, body: bytes | None, headers: dict[str, str],
                 seconds: float, concurrency: int) -> dict[str, Any]:
     """`concurrency` threads, each its own HTTPConnection (it reconnects by itself when the server closes), each
@@ -419,6 +419,8 @@ def bench_preview(scope: Scope, secret: str) -> dict[str, Any]:
     api: list[float] = []
     bare: list[float] = []
     to_dict: list[float] = []
+    api_cpu: list[float] = []  # CPU of the server's workers over each request (less sensitive to a busy machine)
+    bare_cpu: list[float] = []
     tokens: set[str] = set()
     sizes: set[int] = set()
     try:
@@ -426,20 +428,24 @@ def bench_preview(scope: Scope, secret: str) -> dict[str, Any]:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
 
         def one_api() -> float:
+            cpu = server.cpu_seconds()
             start = time.perf_counter()
             conn.request("POST", "/api/v1/campaigns/preview", body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
             elapsed = time.perf_counter() - start
+            api_cpu.append(server.cpu_seconds() - cpu)
             assert response.status == 200, (response.status, data[:500])
             tokens.add(json.loads(data)["token"])
             sizes.add(len(data))
             return elapsed
 
         def one_bare() -> float:
+            cpu = time.process_time()
             start = time.perf_counter()
             preview = campaign_preview(spec=CampaignSpec.from_dict(PREVIEW), scope=scope)
             elapsed = time.perf_counter() - start
+            bare_cpu.append(time.process_time() - cpu)
             t = time.perf_counter()
             preview.to_dict()
             to_dict.append(time.perf_counter() - t)
@@ -450,10 +456,14 @@ def bench_preview(scope: Scope, secret: str) -> dict[str, Any]:
         out_preview: list[Any] = [None]
         one_api()  # warm-up: the worker's imports, the database's pages
         one_bare()
+        del api_cpu[:], bare_cpu[:], to_dict[:]
+        spy = _py_spy(server) if OPTS.profile else None
         for r in range(OPTS.repeat):
             for which in (("api", "bare") if r % 2 == 0 else ("bare", "api")):
                 (api if which == "api" else bare).append(one_api() if which == "api" else one_bare())
         conn.close()
+        if spy is not None:
+            profile = _py_spy_report(*spy)
     finally:
         server.stop()
     assert len(tokens) == 1, tokens  # the API answered exactly what the bare call computed
@@ -461,13 +471,61 @@ def bench_preview(scope: Scope, secret: str) -> dict[str, Any]:
     out = {"patients": result.patients, "messages": result.messages, "response_bytes": max(sizes),
            "api_median_s": statistics.median(api), "bare_median_s": statistics.median(bare),
            "ratio_median": statistics.median(api) / statistics.median(bare), "ratio_min": min(api) / min(bare),
-           "api_runs": api, "bare_runs": bare, "to_dict_median_ms": statistics.median(to_dict) * 1000}
+           "api_runs": api, "bare_runs": bare, "to_dict_median_ms": statistics.median(to_dict) * 1000,
+           "api_cpu_runs": api_cpu, "bare_cpu_runs": bare_cpu,
+           "cpu_ratio_median": statistics.median(api_cpu) / statistics.median(bare_cpu)}
     print(f"preview: {result.patients} patients, {result.messages} SMS, response {max(sizes) / 1024:.1f} KiB; API "
           f"median {out['api_median_s']:.3f} s, campaign_preview median {out['bare_median_s']:.3f} s, ratio "
           f"{out['ratio_median']:.2f} (best-of ratio {out['ratio_min']:.2f}; runs: API "
           f"{', '.join(f'{t:.3f}' for t in api)}; bare {', '.join(f'{t:.3f}' for t in bare)}; to_dict "
           f"{out['to_dict_median_ms']:.2f} ms)", flush=True)
+    print(f"  CPU: the server's workers {statistics.median(api_cpu):.3f} s a request (runs "
+          f"{', '.join(f'{t:.2f}' for t in api_cpu)}), this process in campaign_preview "
+          f"{statistics.median(bare_cpu):.3f} s (runs {', '.join(f'{t:.2f}' for t in bare_cpu)}): ratio "
+          f"{out['cpu_ratio_median']:.2f}")
+    if OPTS.profile:
+        out["profile"] = profile
     return out
+
+
+def _py_spy(server: Server) -> tuple[subprocess.Popen[bytes], Path]:
+    """py-spy sampling every worker of the server (raw collapsed stacks), while the previews run."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    raw = Path(OPTS.out or "benchmarks/out/api.json").with_name("api-preview-profile.txt")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([spy, "record", "--subprocesses", "--format", "raw", "--rate", "250", "--nonblocking",
+                             "-o", str(raw), "-p", str(server.proc.pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return proc, raw
+
+
+def _py_spy_report(proc: subprocess.Popen[bytes], raw: Path) -> dict[str, Any]:
+    """Where the workers' samples in the preview request went: inside campaign_preview, or around it."""
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    inside: dict[str, int] = {}
+    total = in_request = in_selector = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        if "preview (masspost/api/campaigns.py" not in stack:
+            continue
+        in_request += n
+        if "campaign_preview (masspost/campaigns/selectors.py" in stack:
+            in_selector += n
+        else:  # the request's own frames outside the selector: the innermost masspost/ninja/django frame
+            frames = stack.split(";")
+            key = next((f for f in reversed(frames) if "masspost/" in f or "ninja/" in f or "django/" in f), frames[-1])
+            inside[key] = inside.get(key, 0) + n
+    top = sorted(inside.items(), key=lambda kv: -kv[1])[:10]
+    report = {"file": str(raw), "samples": total, "in_preview_view": in_request, "in_campaign_preview": in_selector,
+              "outside_selector_top": top}
+    print(f"  py-spy: {in_request} samples in the preview view, {in_selector} of them in campaign_preview "
+          f"({in_selector / max(in_request, 1):.1%}); around it: "
+          + "; ".join(f"{k} {v}" for k, v in top[:5]))
+    return report
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -481,7 +539,8 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{row['errors']} | {row['server_cpu_ms_per_request']:.2f} ms |")
     if "preview" in results:
         p = results["preview"]
-        lines += ["", "| preview | API (HTTP) | campaign_preview (same run) | ratio | target |", "|---|---:|---:|---:|---|",
+        lines += ["", "| preview | API (HTTP) | campaign_preview (same run) | ratio | target |",
+                  "|---|---:|---:|---:|---|",
                   f"| {p['patients']:,} patients, {p['messages']:,} SMS (et, ru), median of {OPTS.repeat} | "
                   f"{p['api_median_s']:.3f} s | {p['bare_median_s']:.3f} s | {p['ratio_median']:.2f} "
                   f"(best of: {p['ratio_min']:.2f}) | ≤ 1.2× {'✓' if p['ratio_median'] <= 1.2 else '✗'} |"]

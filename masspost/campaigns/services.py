@@ -109,6 +109,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
 
 
 IDEMPOTENCY_KEPT = timedelta(days=7)
+IDEMPOTENCY_ABANDONED = timedelta(minutes=10)  # longer than any send takes
 
 
 def campaign_send_once(*, spec: CampaignSpec, scope: Scope, token: str, key: str, body_digest: str) -> SendOutcome:
@@ -129,10 +130,16 @@ def campaign_send_once(*, spec: CampaignSpec, scope: Scope, token: str, key: str
         if earlier.body_digest != body_digest:
             raise ConflictingRequestError("this Idempotency-Key was used for another request: use a new key for "
                                           "a new send") from None
-        if earlier.campaign_id is None:
+        if earlier.campaign_id is not None:
+            return SendOutcome(campaign_id=earlier.campaign_id, messages=earlier.messages, created=False)
+        # A claim left by a process that died mid-send is taken over: the send is keyed by its preview token,
+        # so if that send had committed, this one finds its campaign instead of making another.
+        abandoned = timezone.now() - IDEMPOTENCY_ABANDONED
+        if not IdempotentSend.objects.filter(id=earlier.id, campaign=None, created_at__lt=abandoned).update(
+                created_at=timezone.now()):
             raise StateError("a request with this Idempotency-Key is still being handled: retry in a moment"
                              ) from None
-        return SendOutcome(campaign_id=earlier.campaign_id, messages=earlier.messages, created=False)
+        claim = earlier
     try:
         outcome = campaign_send(spec=spec, scope=scope, token=token)
     except BaseException:
