@@ -71,6 +71,13 @@ if [ -f "$password_file" ]; then
 else
   password="(unknown: $password_file is gone; set one with: .venv/bin/masspost changepassword demo)"
 fi
+# A REST API token for the demo user, kept beside the password (0600); made once.
+token_file=$MASSPOST_DATA_DIR/demo-api-token.txt
+if [ ! -s "$token_file" ]; then
+  (umask 077; .venv/bin/masspost token create demo --json \
+    | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["token"])' > "$token_file")
+fi
+chmod 600 "$token_file" 2>/dev/null || true
 
 pids=()
 stop() {
@@ -109,6 +116,8 @@ echo "  The masspost web UI: http://127.0.0.1:$port/"
 echo "  Sign in as:          demo"
 echo "  Password:            $password"
 echo "  (an admin of every demo clinic; messages go to $MASSPOST_DATA_DIR/outbox-*.jsonl)"
+echo "  The REST API:        http://127.0.0.1:$port/api/docs (docs/api.md); its token is in $token_file:"
+echo "    curl -H \"Authorization: Bearer \$(cat $token_file)\" http://127.0.0.1:$port/api/v1/campaigns"
 echo "  Ctrl-C stops the server and the worker."
 echo "================================================================"
 wait "$server"

@@ -14,7 +14,6 @@ from masspost.campaigns.models import Campaign, IdempotentSend
 from masspost.campaigns.selectors import campaign_preview
 from masspost.campaigns.services import IDEMPOTENCY_ABANDONED, IDEMPOTENCY_KEPT, campaign_send_once
 from masspost.campaigns.spec import CampaignSpec
-from masspost.clinic.models import Patient
 from masspost.clinic.scope import Role, Scope
 from masspost.delivery.models import OutboxMessage
 from masspost.errors import ConflictingRequestError, PermissionDeniedError, StaleTokenError, StateError
