@@ -4,7 +4,6 @@ itself (`text/csv`), imported as `masspost import` does — all or nothing, each
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,18 +36,15 @@ class ImportQuery(Schema):
     encoding: Literal[ENCODINGS] = Field("utf-8", description="the file's text encoding")  # type: ignore[valid-type]
 
 
-@router.post("/imports/{kind}", response={200: ImportOut, 403: Problem, 422: ImportRefused},
+@router.post("/imports/{kind}", response={200: ImportOut, 403: Problem, 422: ImportRefused | Problem},
              openapi_extra=BODY, summary="Import clinics, patients or visits from CSV")
 def import_csv(request: HttpRequest, kind: Literal["clinics", "patients", "visits"],
                query: Query[ImportQuery]) -> Any:
     """The columns and rules of docs/import.md. A file with a bad row writes nothing (422, every bad row with
     its row number, column and reason) unless `skip_invalid`. Patients and visits need the sender role, clinics
     the admin role; rows of clinics outside the token's are refused."""
-    with tempfile.TemporaryDirectory(prefix="masspost-import-") as directory:
-        path = Path(directory) / f"{kind}.csv"
-        _save_body(request, path)
-        report = data_import(kind=kind, path=path, scope=scope_of(request), skip_invalid=query.skip_invalid,
-                             encoding=query.encoding)
+    report = data_import(kind=kind, save=lambda path: _save_body(request, path), scope=scope_of(request),
+                         skip_invalid=query.skip_invalid, encoding=query.encoding)
     data = {"kind": report.kind, "rows": report.rows, "imported": report.imported, "written": report.written,
             "warnings": [vars_of(p) for p in report.warnings], "errors": [vars_of(p) for p in report.errors]}
     if not report.written:

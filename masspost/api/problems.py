@@ -5,11 +5,13 @@ a row)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import re
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -56,6 +58,18 @@ class BodySpecError(SpecError):
     def __init__(self, message: str, *, at: str) -> None:
         super().__init__(message)
         self.at = at
+
+
+@contextlib.contextmanager
+def campaign_at(at: str) -> Iterator[None]:
+    """A SpecError raised inside (by the campaign's parse or by its audience's resolution) as a BodySpecError
+    naming where the campaign is in the body: "" for a body that is the campaign itself."""
+    try:
+        yield
+    except BodySpecError:
+        raise
+    except SpecError as exc:
+        raise BodySpecError(str(exc), at=at) from None
 
 
 class ApiLimitError(Exception):

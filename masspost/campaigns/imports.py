@@ -3,18 +3,35 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from masspost.campaigns.audit import audit_record
-from masspost.clinic.importer import ImportReport, import_file
+from masspost.clinic.importer import ROLES, ImportReport, import_file
 from masspost.clinic.scope import Scope
+from masspost.errors import MasspostError
 
 
-def data_import(*, kind: str, path: Path, scope: Scope, skip_invalid: bool = False,
+def data_import(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_invalid: bool = False,
                 encoding: str = "utf-8") -> ImportReport:
     """Import one CSV file into the scope's clinics (docs/import.md, "Scoped imports"): all or nothing unless
-    `skip_invalid`. Audited with its counts, refused or not; never a value from the file."""
-    report = import_file(kind=kind, path=path, skip_invalid=skip_invalid, encoding=encoding, scope=scope)
+    `skip_invalid`. `save(path)` writes the file to a private temporary path, only once the role has been
+    checked (a preparer's upload is refused before it is stored), and the file is deleted after. Audited with
+    its counts, refused or not; never a value from the file."""
+    scope.require(ROLES[kind])
+    with tempfile.TemporaryDirectory(prefix="masspost-import-") as directory:
+        path = Path(directory) / f"{kind}.csv"
+        save(path)
+        try:
+            report = import_file(kind=kind, path=path, skip_invalid=skip_invalid, encoding=encoding, scope=scope)
+        except MasspostError as exc:
+            # A fault of the whole file (its header, its encoding) names the file: the upload's name, never the
+            # private temporary path it was stored under.
+            message = str(exc).replace(str(path), f"{kind}.csv")
+            if message == str(exc):
+                raise
+            raise MasspostError(message) from None
     audit_record(scope=scope, action="import", detail={
         "kind": kind, "rows": report.rows, "imported": report.imported, "written": report.written,
         "errors": len(report.errors), "warnings": len(report.warnings)})

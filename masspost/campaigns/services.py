@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from masspost.audience.selectors import ResolvedAudience, audience_resolve
+from masspost.bulk import statistics_refresh
 from masspost.campaigns.audit import audit_record
 from masspost.campaigns.changes import recipient_changes
 from masspost.campaigns.models import Campaign, CampaignState, IdempotentSend
@@ -20,10 +21,12 @@ from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
 from masspost.clinic.scope import Role, Scope
+from masspost.delivery.models import OutboxMessage
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
 from masspost.errors import ConflictingRequestError, NothingToSendError, StaleTokenError, StateError
 
 DEFAULT_DEADLINE = timedelta(hours=24)
+ANALYZE_AFTER = 20_000  # messages: a send this large refreshes the outbox's statistics
 
 
 NOTHING_TO_SEND = "nothing to send: no patient gets a message (the preview says who is left out and why)"
@@ -105,6 +108,9 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
         if existing is None:
             raise
         return SendOutcome(campaign_id=existing.id, messages=existing.messages, created=False)
+    if campaign.messages >= ANALYZE_AFTER:
+        # The planner sees the new rows before the first polls of the campaign's progress come (they come at once).
+        statistics_refresh([OutboxMessage])
     return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=True)
 
 

@@ -245,6 +245,9 @@ def demo_reset(*, confirmed: DemoInventory, actor: str) -> DemoCounts:
             for label in RESET_ORDER:
                 if label == "campaigns.Campaign":
                     _manager("campaigns.AuditEvent").filter(campaign__in=rows[label]).update(campaign=None)
+                    # An API retry of one of these sends would find nothing: its key goes with the campaign.
+                    _manager("campaigns.IdempotentSend").filter(campaign__in=rows[label])._raw_delete(
+                        using=rows[label].db)
                 if label == "clinic.Clinic":
                     # Staff keep their accounts; they just no longer work for the clinics that are gone.
                     links = apps.get_model("staff", "StaffMember").clinics.through.objects

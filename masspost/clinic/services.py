@@ -44,7 +44,8 @@ def clinic_data_reset() -> None:
     """Delete all clinic data and everything that refers to it (the benchmarks' setup)."""
     with transaction.atomic():
         apps.get_model("staff", "StaffMember").clinics.through.objects.all().delete()
-        for label in ("delivery.OutboxMessage", "campaigns.AuditEvent", "campaigns.Campaign", "clinic.Visit",
+        for label in ("delivery.OutboxMessage", "campaigns.AuditEvent", "campaigns.IdempotentSend",
+                      "campaigns.Campaign", "clinic.Visit",
                       "clinic.ConsentEvent", "clinic.Patient", "clinic.Clinic"):
             # A plain DELETE per table, children first: the ORM's cascade collector would load every row.
             apps.get_model(label).objects.all()._raw_delete(using="default")

@@ -88,6 +88,8 @@ class OutboxMessage(models.Model):
                          condition=Q(status="queued")),
             models.Index(fields=["lease_until"], name="outbox_leased", condition=Q(status="sending")),
             models.Index(fields=["campaign", "status"], name="outbox_campaign_status"),
+            # A campaign's messages in the order written, a page at a time (the API's cursor, after=ID).
+            models.Index(fields=["campaign", "id"], name="outbox_campaign_id"),
             models.Index(fields=["remote_id"], name="outbox_remote_id", condition=~Q(remote_id="")),
         ]
 

@@ -37,7 +37,7 @@ class UserForm(forms.Form):
 class TokenForm(forms.Form):
     # A text field shown as a select: a name that is not the admin's to choose is "not found" (404) from the
     # service, like any other clinic's user, not a form error.
-    username = forms.CharField(label=_lazy("User"), max_length=150, widget=forms.Select)
+    username = forms.CharField(label=_lazy("User"), widget=forms.Select)
     name = forms.CharField(label=_lazy("Name"), max_length=api_tokens.NAME_MAX, required=False,
                            help_text=_lazy("What it is for. Without one it is called api, api-2, …"))
 
