@@ -22,7 +22,9 @@ from masspost.api.schemas import (
     CampaignOut,
     CampaignsOut,
     ControlOut,
+    CountsOut,
     MessagesOut,
+    PatientMessagesOut,
     PreviewOut,
     Problem,
     SendIn,
@@ -31,7 +33,13 @@ from masspost.api.schemas import (
 from masspost.campaigns.downloads import campaign_excluded_csv, campaign_messages_csv, preview_list_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS, STATUSES, CampaignSummary, campaign_list
 from masspost.campaigns.rules import REASONS
-from masspost.campaigns.selectors import campaign_get, campaign_preview, campaign_status
+from masspost.campaigns.selectors import (
+    campaign_counts,
+    campaign_get,
+    campaign_preview,
+    campaign_status,
+    patient_messages,
+)
 from masspost.campaigns.services import (
     campaign_cancel,
     campaign_pause,
@@ -41,7 +49,7 @@ from masspost.campaigns.services import (
 )
 from masspost.campaigns.spec import CampaignSpec
 from masspost.delivery.models import PENDING, MessageStatus
-from masspost.delivery.selectors import outbox_after
+from masspost.delivery.selectors import OutboxRow, outbox_after
 from masspost.errors import MasspostError
 
 router = Router(tags=["campaigns"])
@@ -63,6 +71,15 @@ def preview(request: HttpRequest, body: Campaign) -> Any:
     `masspost preview --json` — and the `token` that confirms exactly this preview in `POST /campaigns`."""
     with campaign_at(""):  # the body is the campaign: its errors' paths start at the body
         return campaign_preview(spec=_spec(body), scope=scope_of(request)).to_dict()
+
+
+@router.post("/campaigns/counts", response={200: CountsOut}, summary="Count a campaign's audience")
+def counts(request: HttpRequest, body: Campaign) -> Any:
+    """The live count under the UI's form: patients, recipients per language and channel, who is left out and
+    why. The preview's numbers without rendering a text: one grouped query, for a form that counts as it is
+    filled in. No token: send after a preview."""
+    with campaign_at(""):
+        return campaign_counts(spec=_spec(body), scope=scope_of(request))
 
 
 class ListQuery(Schema):
@@ -165,10 +182,28 @@ def messages(request: HttpRequest, query: Query[MessagesQuery], campaign_id: int
         changed = changed.replace(tzinfo=dt.UTC)
     rows, more = outbox_after(campaign_id=c.id, after_id=after, status=query.status, changed_since=changed,
                               limit=query.limit)
-    items = [{"id": r.id, "external_id": r.patient_ref, "channel": r.channel, "language": r.language,
-              "status": r.status, "reason": r.last_error, "attempts": r.attempts, "created_at": r.created_at,
-              "sent_at": r.sent_at, "status_changed_at": r.updated_at} for r in rows]
-    return {"items": items, "next": cursor_of(rows[-1].id) if more else None}
+    return {"items": [_message(r) for r in rows], "next": cursor_of(rows[-1].id) if more else None}
+
+
+def _message(r: OutboxRow) -> dict[str, Any]:
+    return {"id": r.id, "external_id": r.patient_ref, "channel": r.channel, "language": r.language,
+            "status": r.status, "reason": r.last_error, "attempts": r.attempts, "created_at": r.created_at,
+            "sent_at": r.sent_at, "status_changed_at": r.updated_at}
+
+
+class PatientMessagesQuery(Schema):
+    patient: str = Field(min_length=1, max_length=64, description="the patient's external id")
+    limit: int = Field(100, ge=1, le=MESSAGES_MAX)
+
+
+@router.get("/messages", response={200: PatientMessagesOut, 404: Problem}, summary="A patient's messages")
+def patient_messages_list(request: HttpRequest, query: Query[PatientMessagesQuery]) -> Any:
+    """What a patient's card shows: their newest messages across the campaigns you may see, newest first, each
+    with its campaign, status and reason. A patient of another clinic is 404, as one that does not exist."""
+    found = patient_messages(scope=scope_of(request), external_id=query.patient, limit=query.limit)
+    return {"external_id": query.patient,
+            "items": [_message(m.message) | {"campaign": m.campaign_id, "campaign_name": m.campaign_name}
+                      for m in found]}
 
 
 @router.get("/campaigns/{campaign_id}/recipients.csv", openapi_extra={"responses": CSV | {"404": {

@@ -205,6 +205,37 @@ class MessagesOut(Schema):
     next: str | None = Field(description="pass as `after` for the next page; null: none follows now")
 
 
+class PatientMessageOut(MessageOut):
+    campaign: int
+    campaign_name: str
+
+
+class PatientMessagesOut(Schema):
+    external_id: str
+    items: list[PatientMessageOut] = Field(description="newest first")
+
+
+class CountsOut(Schema):
+    audience: dict[str, Any] = Field(description="patients selected, matched, not selected by status, by language")
+    recipients: dict[str, dict[str, int]] = Field(description="per language: recipients per channel")
+    excluded: dict[str, dict[str, int]] = Field(description="per channel: patients left out, per reason")
+
+
+class AuditEventOut(Schema):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    campaign: int | None
+    detail: dict[str, Any] = Field(description="ids and counts only")
+    address: str = Field(description="the client's IP address; empty at the command line")
+    via: str = Field(description="the API token's name, for what was done over the API; empty otherwise")
+
+
+class AuditOut(Page):
+    items: list[AuditEventOut]
+
+
 class ControlOut(Schema):
     campaign: int
     messages: int = Field(description="how many messages the action changed")

@@ -16,10 +16,11 @@ from masspost.campaigns.snapshot import snapshot_keep
 from masspost.campaigns.spec import CampaignSpec, Purpose, compile_content
 from masspost.campaigns.sweep import Exclusion, Recipient, SweepResult, sweep
 from masspost.campaigns.token import Token
+from masspost.clinic.models import Patient
 from masspost.clinic.scope import Scope
 from masspost.content import choose_language
 from masspost.delivery.models import PENDING, MessageStatus
-from masspost.delivery.selectors import outbox_status_counts
+from masspost.delivery.selectors import OutboxRow, outbox_of_patient, outbox_status_counts
 from masspost.errors import NotFoundError
 
 
@@ -115,11 +116,35 @@ def campaign_get(*, campaign_id: int, scope: Scope, for_update: bool = False) ->
     campaign = qs.filter(id=campaign_id).first()
     if campaign is not None and scope.clinic_ids is not None:
         reachable = set(scope.clinics().values_list("code", flat=True))
-        if not set(campaign.audience.get("clinics", [])) <= reachable:
+        if not _reaches(campaign, reachable):
             campaign = None
     if campaign is None:
         raise NotFoundError(f"no campaign {campaign_id}")
     return campaign
+
+
+def _reaches(campaign: Campaign, reachable: set[str]) -> bool:
+    return set(campaign.audience.get("clinics", [])) <= reachable
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientMessage:
+    campaign_id: int
+    campaign_name: str
+    message: OutboxRow
+
+
+def patient_messages(*, scope: Scope, external_id: str, limit: int = 100) -> list[PatientMessage]:
+    """What a patient's card shows: their newest messages, newest first, in the campaigns the actor may see
+    (campaign_get's rule). A patient outside the scope's clinics is NotFoundError, as one that does not exist."""
+    patient = Patient.objects.filter(external_id=external_id, clinic__in=scope.clinics()).only("id").first()
+    if patient is None:
+        raise NotFoundError(f"no patient {external_id!r}")
+    rows = outbox_of_patient(patient_id=patient.id, limit=limit)
+    campaigns = Campaign.objects.only("id", "name", "audience").in_bulk({campaign_id for campaign_id, _ in rows})
+    reachable = None if scope.clinic_ids is None else set(scope.clinics().values_list("code", flat=True))
+    return [PatientMessage(campaign_id=campaign_id, campaign_name=campaigns[campaign_id].name, message=row)
+            for campaign_id, row in rows if reachable is None or _reaches(campaigns[campaign_id], reachable)]
 
 
 def campaign_status(*, campaign_id: int, scope: Scope) -> dict[str, Any]:

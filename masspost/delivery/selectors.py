@@ -123,3 +123,12 @@ def outbox_after(*, campaign_id: int, after_id: int = 0, status: str = "", chang
         rows = rows.filter(updated_at__gte=changed_since)
     listed = list(rows.order_by("id").values_list(*_ROW_FIELDS)[:limit + 1])
     return [OutboxRow(**dict(zip(_ROW_FIELDS, values, strict=True))) for values in listed[:limit]], len(listed) > limit
+
+
+def outbox_of_patient(*, patient_id: int, limit: int = 100) -> list[tuple[int, OutboxRow]]:
+    """A patient's newest `limit` messages, newest first, each with its campaign's id (the unique index on
+    (patient, campaign, channel) finds them). The caller has checked the patient is the actor's and filters the
+    campaigns it may see."""
+    listed = (OutboxMessage.objects.filter(patient_id=patient_id).order_by("-id")
+              .values_list("campaign_id", *_ROW_FIELDS)[:limit])
+    return [(values[0], OutboxRow(**dict(zip(_ROW_FIELDS, values[1:], strict=True)))) for values in listed]

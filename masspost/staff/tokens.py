@@ -101,7 +101,7 @@ def token_list(*, scope: Scope, revoked: bool = False) -> list[TokenRow]:
     user_ids = [m.user_id for m in managed
                 if scope.clinic_ids is None or {c.id for c in m.clinics.all()} <= scope.clinic_ids]
     tokens = ApiToken.objects.filter(user_id__in=user_ids).select_related("user").order_by(
-        "user__username", "revoked_at", "name", "id")
+        "user__username", F("revoked_at").asc(nulls_first=True), "name", "id")  # live ones first, on either database
     if not revoked:
         tokens = tokens.filter(revoked_at=None)
     return [TokenRow(username=t.user.get_username(), name=t.name, prefix=t.prefix, created_at=t.created_at,

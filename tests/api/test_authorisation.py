@@ -27,6 +27,7 @@ SENDS = {("post", "/api/v1/campaigns"), ("post", "/api/v1/campaigns/{campaign_id
          ("post", "/api/v1/campaigns/{campaign_id}/resume"), ("post", "/api/v1/campaigns/{campaign_id}/cancel"),
          ("post", "/api/v1/campaigns/{campaign_id}/resend-unknown")}
 IMPORTS = {("post", "/api/v1/imports/{kind}")}
+ADMIN_ONLY = {("get", "/api/v1/audit")}
 NO_SUCH_CAMPAIGN = 987_654_321
 
 
@@ -48,8 +49,9 @@ class Call:
         return api.post(path, self.body, content_type=self.content_type, headers=self.headers)
 
 
-def calls(*, campaign_id: int, token: str) -> dict[tuple[str, str], Call]:
-    """A valid request per operation, keyed as the schema has them; `token`: a preview's, for the send."""
+def calls(*, campaign_id: int, token: str, patient: str = "T00000") -> dict[tuple[str, str], Call]:
+    """A valid request per operation, keyed as the schema has them; `token`: a preview's, for the send;
+    `patient`: an external id, for a patient's messages."""
     c = f"/campaigns/{campaign_id}"
     return {
         ("get", "/api/v1/me"): Call("get", "/me"),
@@ -59,6 +61,7 @@ def calls(*, campaign_id: int, token: str) -> dict[tuple[str, str], Call]:
                                                  body="external_id,clinic,first_name,language\nN-1,TLN,Liis,et\n"),
         ("post", "/api/v1/campaigns/preview"): Call("post", "/campaigns/preview", recall()),
         ("post", "/api/v1/campaigns/preview/{kind}.csv"): Call("post", "/campaigns/preview/recipients.csv", recall()),
+        ("post", "/api/v1/campaigns/counts"): Call("post", "/campaigns/counts", recall()),
         ("post", "/api/v1/campaigns"): Call("post", "/campaigns", {"campaign": recall(), "token": token},
                                             headers={"Idempotency-Key": "sweep"}),
         ("get", "/api/v1/campaigns"): Call("get", "/campaigns"),
@@ -71,6 +74,8 @@ def calls(*, campaign_id: int, token: str) -> dict[tuple[str, str], Call]:
         ("post", CAMPAIGN_PATH + "/resend-unknown"): Call("post", c + "/resend-unknown"),
         ("post", CAMPAIGN_PATH + "/cancel"): Call("post", c + "/cancel"),  # last: it is final
         ("post", "/api/v1/sms/measure"): Call("post", "/sms/measure", {"text": "Tere!"}),
+        ("get", "/api/v1/messages"): Call("get", "/messages", query={"patient": patient}),
+        ("get", "/api/v1/audit"): Call("get", "/audit"),
     }
 
 
@@ -84,20 +89,22 @@ def schema_operations() -> set[tuple[str, str]]:
 class World:
     campaign_id: int
     token: str  # a preview's, still fresh
+    patient: str  # the external id of one of the campaign's recipients
 
     def calls(self, campaign_id: int | None = None) -> dict[tuple[str, str], Call]:
-        return calls(campaign_id=self.campaign_id if campaign_id is None else campaign_id, token=self.token)
+        return calls(campaign_id=self.campaign_id if campaign_id is None else campaign_id, token=self.token,
+                     patient=self.patient)
 
 
 @pytest.fixture
 def world(alice: Api, make_patient: Callable[..., Patient]) -> World:
     """A sent Tallinn campaign (Alice's) with two queued messages, and a fresh preview token."""
-    make_patient(first_name="Mari")
+    mari = make_patient(first_name="Mari")
     make_patient(first_name="Ivan", language="ru")
     token = alice.post("/campaigns/preview", recall()).json()["token"]
     sent = alice.post("/campaigns", {"campaign": recall(), "token": token}, headers={"Idempotency-Key": "world"})
     assert sent.status_code == 201, sent.content
-    return World(campaign_id=sent.json()["campaign"], token=token)
+    return World(campaign_id=sent.json()["campaign"], token=token, patient=mari.external_id)
 
 
 def state() -> tuple[Any, ...]:
@@ -120,10 +127,19 @@ def test_the_table_covers_every_operation_of_the_schema(world: World) -> None:
     assert set(world.calls()) == schema_operations()
 
 
-def test_alice_may_do_every_operation(world: World, alice: Api) -> None:
+def test_alice_may_do_every_operation_but_an_admins(world: World, alice: Api) -> None:
     for key, call in world.calls().items():
         response = call.send(alice)
-        assert 200 <= response.status_code < 300, (key, response.status_code, response.content[:300])
+        if key in ADMIN_ONLY:
+            assert "sender" in assert_problem(response, 403)["detail"], key
+        else:
+            assert 200 <= response.status_code < 300, (key, response.status_code, response.content[:300])
+
+
+def test_an_admin_may_read_the_audit_log(world: World, ada: Api) -> None:
+    for key in ADMIN_ONLY:
+        response = world.calls()[key].send(ada)
+        assert response.status_code == 200, (key, response.content[:300])
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer ", "Bearer not-a-token", "Basic YWxpY2U6cHc=",
@@ -183,6 +199,14 @@ def test_another_clinics_campaign_is_404_as_one_that_does_not_exist(world: World
     assert state() == before
 
 
+def test_another_clinics_patient_is_404_as_one_that_does_not_exist(world: World, charlie: Api) -> None:
+    hidden = charlie.get("/messages", {"patient": world.patient})
+    absent = charlie.get("/messages", {"patient": "NOBODY"})
+    assert assert_problem(hidden, 404)["detail"].replace(world.patient, "ID") == \
+        assert_problem(absent, 404)["detail"].replace("NOBODY", "ID")
+    assert "Mari" not in hidden.content.decode()
+
+
 def test_another_clinics_campaigns_are_not_listed(world: World, charlie: Api) -> None:
     listed = charlie.get("/campaigns").json()
     assert (listed["items"], listed["count"]) == ([], 0)
@@ -193,7 +217,7 @@ def test_another_clinics_campaigns_are_not_listed(world: World, charlie: Api) ->
 def test_a_preparer_may_not_send_control_or_import_and_nothing_changes(world: World, bob: Api) -> None:
     before = state()
     for key, call in world.calls().items():
-        if key in SENDS | IMPORTS:
+        if key in SENDS | IMPORTS | ADMIN_ONLY:
             body = assert_problem(call.send(bob), 403)
             assert "preparer" in body["detail"], key
     assert state() == before
@@ -201,7 +225,7 @@ def test_a_preparer_may_not_send_control_or_import_and_nothing_changes(world: Wo
 
 def test_a_preparer_may_preview_and_read(world: World, bob: Api) -> None:
     for key, call in world.calls().items():
-        if key not in SENDS | IMPORTS:
+        if key not in SENDS | IMPORTS | ADMIN_ONLY:
             response = call.send(bob)
             assert response.status_code == 200, (key, response.status_code, response.content[:300])
 

@@ -382,6 +382,80 @@ def test_preview_lists(alice: Api, three: list[Patient]) -> None:
     assert not Campaign.objects.exists()
 
 
+def test_counts_agree_with_the_preview_and_send_nothing(alice: Api, three: list[Patient]) -> None:
+    counts = alice.post("/campaigns/counts", recall())
+    assert counts.status_code == 200, counts.content
+    data, preview = counts.json(), alice.post("/campaigns/preview", recall()).json()
+    assert data["recipients"] == preview["recipients"] == {"et": {"sms": 1, "email": 0}, "ru": {"sms": 1, "email": 0}}
+    assert {k: v for k, v in data["excluded"]["sms"].items() if v} == \
+        {k: v for k, v in preview["excluded"]["sms"].items() if v} == {"opted_out": 1}
+    assert (data["audience"]["patients"], data["audience"]["languages"]) == (3, {"et": 2, "ru": 1})
+    assert "token" not in data and not Campaign.objects.exists()
+    # The same refusals as the preview: a field the spec refuses is named.
+    bad = assert_problem(alice.post("/campaigns/counts", recall(audience={"clinics": ["NOPE"]})), 422)
+    assert [e["field"] for e in bad["errors"]] == ["audience.clinics"]
+
+
+def test_a_patients_messages_across_campaigns_newest_first(alice: Api, three: list[Patient]) -> None:
+    first = send(alice, key="a")
+    second = send(alice, recall(name="Closure", channel="both", content={
+        "et": {"sms": "Suletud 24.12.", "email_subject": "Suletud", "email_body": "Kliinik on suletud."}}), key="b")
+    mari = three[0]
+    OutboxMessage.objects.filter(campaign_id=first, patient=mari).update(status=MessageStatus.FAILED,
+                                                                        last_error="550 no such user")
+    response = alice.get("/messages", {"patient": mari.external_id})
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["external_id"] == mari.external_id
+    assert [(m["campaign"], m["campaign_name"], m["channel"]) for m in data["items"]] == [
+        (second, "Closure", "email"), (second, "Closure", "sms"), (first, "Recall", "sms")]
+    assert (data["items"][-1]["status"], data["items"][-1]["reason"]) == ("failed", "550 no such user")
+    assert "Tere" not in response.content.decode() and "Maasikas" not in response.content.decode()
+    assert [m["campaign"] for m in alice.get("/messages", {"patient": mari.external_id, "limit": 1}).json()[
+        "items"]] == [second]
+    # Jaan takes no SMS: the closure's e-mail only.
+    jaan = alice.get("/messages", {"patient": three[2].external_id}).json()["items"]
+    assert [(m["campaign"], m["channel"]) for m in jaan] == [(second, "email")]
+    assert "patient" in assert_problem(alice.get("/messages", {"patient": "NOBODY"}), 404)["detail"]
+    assert_problem(alice.get("/messages"), 422)
+
+
+def test_a_patients_messages_leave_out_campaigns_of_clinics_beyond_reach(
+        alice: Api, make_api: Callable[..., Api], clinic: Any, other_clinic: Any,
+        make_patient: Callable[..., Patient]) -> None:
+    mari = make_patient()
+    both = make_api("olga", "sender", clinic, other_clinic)
+    campaign_id = send(both, recall(audience={"clinics": ["TLN", "TRT"]}), key="both")
+    assert [m["campaign"] for m in both.get("/messages", {"patient": mari.external_id}).json()["items"]] == [
+        campaign_id]
+    # Alice reaches Tallinn only: the two-clinic campaign is not hers to see (GET /campaigns/{id} is 404).
+    assert alice.get("/messages", {"patient": mari.external_id}).json()["items"] == []
+    assert_problem(alice.get(f"/campaigns/{campaign_id}"), 404)
+
+
+# --- the audit log ----------------------------------------------------------------------------------------
+
+def test_the_audit_log_for_an_admin(alice: Api, ada: Api, three: list[Patient]) -> None:
+    campaign_id = send(alice)
+    alice.post(f"/campaigns/{campaign_id}/pause")
+    response = ada.get("/audit")
+    assert response.status_code == 200, response.content
+    data = response.json()
+    actions = [(e["action"], e["actor"], e["via"], e["campaign"]) for e in data["items"]]
+    assert actions[:2] == [("campaign_pause", "alice", "test", campaign_id),
+                           ("campaign_send", "alice", "test", campaign_id)]
+    assert data["count"] == len(data["items"]) and data["pages"] == 1
+    paused = ada.get("/audit", {"action": "campaign_pause"}).json()
+    assert [e["detail"] for e in paused["items"]] == [{"messages": 2}]
+    assert ada.get("/audit", {"actor": "nobody"}).json()["count"] == 0
+    later = (timezone.now() + dt.timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    assert ada.get("/audit", {"since": later}).json()["items"] == []
+    assert ada.get("/audit", {"until": later, "per_page": 1}).json()["pages"] == data["count"]
+    assert "Mari" not in response.content.decode()
+    assert_problem(alice.get("/audit"), 403)
+    assert_problem(ada.get("/audit", {"per_page": 501}), 422)
+
+
 # --- SMS --------------------------------------------------------------------------------------------------
 
 def test_measure_an_estonian_text_with_o_tilde(alice: Api) -> None:

@@ -1,0 +1,45 @@
+"""`GET /audit`: the audit log of the UI's Logi page, for admins — who did what, when, from where, over what."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from masspost.api.auth import scope_of
+from masspost.api.schemas import AuditOut, Problem
+from masspost.campaigns.audit import audit_events
+
+router = Router(tags=["audit"])
+PER_PAGE_MAX = 500
+
+
+class AuditQuery(Schema):
+    action: str = Field("", max_length=50, description="one action: send, pause, import, export, sign-in, …")
+    actor: str = Field("", max_length=150, description="one user name")
+    since: dt.datetime | None = Field(None, description="from this time on (UTC when no offset is given)")
+    until: dt.datetime | None = Field(None, description="before this time (UTC when no offset is given)")
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int = Field(100, ge=1, le=PER_PAGE_MAX)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@router.get("/audit", response={200: AuditOut, 403: Problem}, summary="The audit log, newest first")
+def audit(request: HttpRequest, query: Query[AuditQuery]) -> Any:
+    """Admins only. An admin of some clinics sees what the staff they manage did; an admin of every clinic sees
+    everything. Ids and counts only, never patient data."""
+    events = audit_events(scope=scope_of(request), action=query.action, actor=query.actor,
+                          since=_utc(query.since), until=_utc(query.until))
+    count = events.count()
+    start = (query.page - 1) * query.per_page
+    items = [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "campaign": e.campaign_id,
+              "detail": e.detail if isinstance(e.detail, dict) else {"value": e.detail}, "address": e.address,
+              "via": e.via.removeprefix("api:")} for e in events[start:start + query.per_page]]
+    return {"items": items, "page": query.page, "per_page": query.per_page, "count": count,
+            "pages": max(1, -(-count // query.per_page))}
