@@ -45,12 +45,19 @@ class NewToken:
     secret: str  # the whole token: shown once, never stored
 
 
+def _name(name: str) -> str:
+    """A token's name as stored: runs of white space as one space, none at the ends."""
+    return " ".join(name.split())
+
+
 def token_create(*, scope: Scope, username: str, name: str = "") -> NewToken:
     """A new token for `username`, whom the admin must manage (another clinic's user is "not found"). Names
     are unique among a user's live tokens; without one, the token is called "api", "api-2", …"""
     scope.require(Role.ADMIN)
     member = _member(username, scope)
-    name = " ".join(name.split())
+    if not member.user.is_active:
+        raise MasspostError(f"user {username!r} is disabled: a token of theirs would be refused at every request")
+    name = _name(name)
     if len(name) > NAME_MAX:
         raise MasspostError(f"a token name has at most {NAME_MAX} characters")
     live = set(ApiToken.objects.filter(user_id=member.user_id, revoked_at=None).values_list("name", flat=True))
@@ -75,11 +82,11 @@ def token_revoke(*, scope: Scope, username: str, name: str) -> None:
     scope.require(Role.ADMIN)
     member = _member(username, scope)
     with transaction.atomic():
-        revoked = ApiToken.objects.filter(user_id=member.user_id, name=name, revoked_at=None).update(
+        revoked = ApiToken.objects.filter(user_id=member.user_id, name=_name(name), revoked_at=None).update(
             revoked_at=timezone.now())
         if not revoked:
             raise NotFoundError(f"user {username!r} has no live token named {name!r}")
-        audit_record(scope=scope, action="token_revoke", detail={"user": username, "token": name})
+        audit_record(scope=scope, action="token_revoke", detail={"user": username, "token": _name(name)})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -10,6 +10,7 @@ import pytest
 
 from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Scope
+from masspost.errors import MasspostError
 from masspost.staff.models import ApiToken
 from masspost.staff.services import staff_add, staff_change, staff_disable
 from masspost.staff.tokens import token_create, token_rate_take, token_revoke, token_scope
@@ -67,3 +68,17 @@ def test_the_rate_lets_a_burst_through_then_one_per_interval(secret: str, settin
     later = now + 60
     assert [token_rate_take(token_id=token, now=later) for _ in range(4)][-1] == pytest.approx(0.5)
     assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_a_disabled_user_gets_no_token(secret: str) -> None:
+    staff_disable(username="his", scope=OPERATOR)
+    with pytest.raises(MasspostError, match="disabled"):
+        token_create(scope=OPERATOR, username="his", name="another")
+    assert list(ApiToken.objects.values_list("name", flat=True)) == ["nightly"]
+
+
+def test_a_name_is_revoked_as_it_was_stored(secret: str) -> None:
+    # Created as "  late   night ", stored as "late night": revoking it by what was typed finds it.
+    token_create(scope=OPERATOR, username="his", name="  late   night ")
+    token_revoke(scope=OPERATOR, username="his", name=" late night  ")
+    assert ApiToken.objects.get(name="late night").revoked_at is not None
