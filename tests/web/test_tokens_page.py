@@ -21,7 +21,7 @@ from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-SECRET = re.compile(r'id="new-token-secret" readonly value="(mp_[A-Za-z0-9_-]+)"')
+SECRET = re.compile(r'id="new-token-secret" readonly[^>]*>(mp_[A-Za-z0-9_-]+)</textarea>')
 
 
 def html(response: Any) -> str:
