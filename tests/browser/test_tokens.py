@@ -55,6 +55,15 @@ def test_an_admin_makes_sees_once_and_revokes_a_token(lang: str, page: Any, cont
     assert box is not None and box["x"] + box["width"] <= NARROW["width"]
     page.set_viewport_size(DESKTOP)
 
+    # A reload of that answer sends the form again: no second token, and the reason beside the name field.
+    page.reload()
+    expect(page.get_by_test_id("new-token")).to_have_count(0)
+    expect(page.locator("#api-tokens .field.has-error")).to_have_count(1)
+    expect(page.locator("#api-tokens .field.has-error input#id_name")).to_have_count(1)
+    expect(page.locator("#api-tokens table tbody tr", has_text=name)).to_have_count(1)
+    if lang == "en":
+        shoot(page, screenshots, "en-{size}-token-sent-again.png")
+
     # Shown once: the page again lists it by its prefix only.
     page.goto("/users/")
     expect(page.get_by_test_id("new-token")).to_have_count(0)

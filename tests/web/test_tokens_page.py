@@ -156,3 +156,23 @@ def test_the_section_speaks_the_users_language(ada: Client, bob: Client, lang: s
     ada.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
     page = html(create(ada, "bob"))
     assert words in page and "Copy it now" not in page and "API tokens" not in page
+
+
+def test_the_same_form_sent_twice_makes_one_token(ada: Client, bob: Client) -> None:
+    # A reload of the answer that showed the token sends the same form again: nothing more is made, the page says
+    # why next to the name, and its new form makes a token.
+    page = html(ada.get("/users/"))
+    attempt = re.search(r'name="attempt" value="([^"]+)"', page)
+    assert attempt, page.split('id="api-tokens"')[1][:1500]
+    form = {"username": "bob", "name": "", "attempt": attempt.group(1)}
+    first = ada.post("/users/tokens/", form)
+    assert first.status_code == 200 and secret_of(first)
+    again = ada.post("/users/tokens/", form)
+    assert again.status_code == 409
+    assert "made its token already" in html(again) and not SECRET.search(html(again))
+    assert list(ApiToken.objects.filter(user__username="bob").values_list("name", flat=True)) == ["api"]
+    fresh = re.search(r'name="attempt" value="([^"]+)"', html(again))
+    assert fresh and fresh.group(1) != attempt.group(1)
+    third = ada.post("/users/tokens/", form | {"attempt": fresh.group(1)})
+    assert third.status_code == 200 and secret_of(third)
+    assert ApiToken.objects.filter(user__username="bob").count() == 2

@@ -3,15 +3,20 @@ of those staff (make, revoke). Each change is audited by the staff services; an 
 whose clinics they reach (others are "not found").
 
 A new token's secret is rendered once, in the answer to the POST that made it: never in a URL, the session or a
-redirect, and the answer is not cached."""
+redirect, and the answer is not cached. Each rendering of the form carries a random `attempt`; the session keeps
+the attempts that made a token (never the secret), so the same form sent twice — a reload of that answer — makes
+one token and says why, next to the name."""
 
 from __future__ import annotations
+
+import secrets
 
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
@@ -40,12 +45,22 @@ class TokenForm(forms.Form):
     username = forms.CharField(label=_lazy("User"), widget=forms.Select)
     name = forms.CharField(label=_lazy("Name"), max_length=api_tokens.NAME_MAX, required=False,
                            help_text=_lazy("What it is for. Without one it is called api, api-2, …"))
+    # One per rendering of the form: the same form sent twice (a reload of the answer) makes one token, not two.
+    attempt = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+
+ATTEMPTS = "masspost_token_attempts"  # the session's list of the attempts that made a token (never a secret)
+ATTEMPTS_KEPT = 20
+
+
+def _fresh_attempt() -> str:
+    return secrets.token_urlsafe(12)
 
 
 def _page(request: StaffRequest, form: UserForm | None = None, status: int = 200, *,
           token_form: TokenForm | None = None, new_token: api_tokens.NewToken | None = None) -> HttpResponse:
     users = staff_list(scope=request.scope)
-    token_form = token_form or TokenForm()
+    token_form = token_form or TokenForm(initial={"attempt": _fresh_attempt()})
     token_form.fields["username"].widget.choices = [(u.username, u.username) for u in users if u.active]
     return render(request, "web/users.html", {
         "form": form or _form(request), "users": users, "roles": ROLES, "nav": "users", "token_form": token_form,
@@ -93,6 +108,15 @@ def user_disable(request: StaffRequest, username: str) -> HttpResponse:
 @require_POST
 def token_create(request: StaffRequest) -> HttpResponse:
     form = TokenForm(request.POST)
+    if form.is_valid() and form.cleaned_data["attempt"] in request.session.get(ATTEMPTS, []):
+        # The answer that showed a token, reloaded: the browser sent the same form again. Nothing new is made.
+        data = request.POST.copy()
+        data["attempt"] = _fresh_attempt()
+        again = TokenForm(data)
+        again.is_valid()
+        again.add_error("name", _("This form made its token already, and a token is shown only once. If it was not "
+                                  "copied, revoke it in the list of tokens and make another."))
+        return _page(request, token_form=again, status=409)
     if form.is_valid():
         try:
             new = api_tokens.token_create(scope=request.scope, username=form.cleaned_data["username"],
@@ -102,6 +126,8 @@ def token_create(request: StaffRequest) -> HttpResponse:
         except MasspostError as exc:
             form.add_error("name", str(exc))
         else:
+            if attempt := form.cleaned_data["attempt"]:
+                request.session[ATTEMPTS] = [*request.session.get(ATTEMPTS, []), attempt][-ATTEMPTS_KEPT:]
             response = _page(request, new_token=new)
             add_never_cache_headers(response)  # the secret must not stay in a cache, nor come back with "back"
             return response
