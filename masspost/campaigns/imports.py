@@ -10,7 +10,6 @@ from pathlib import Path
 from masspost.campaigns.audit import audit_record
 from masspost.clinic.importer import ROLES, ImportReport, import_file
 from masspost.clinic.scope import Scope
-from masspost.errors import MasspostError
 
 
 def data_import(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_invalid: bool = False,
@@ -23,15 +22,10 @@ def data_import(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_i
     with tempfile.TemporaryDirectory(prefix="masspost-import-") as directory:
         path = Path(directory) / f"{kind}.csv"
         save(path)
-        try:
-            report = import_file(kind=kind, path=path, skip_invalid=skip_invalid, encoding=encoding, scope=scope)
-        except MasspostError as exc:
-            # A fault of the whole file (its header, its encoding) names the file: the upload's name, never the
-            # private temporary path it was stored under.
-            message = str(exc).replace(str(path), f"{kind}.csv")
-            if message == str(exc):
-                raise
-            raise MasspostError(message) from None
+        # A fault of the whole file (its header, its encoding) names the upload, never the private temporary path
+        # it was stored under.
+        report = import_file(kind=kind, path=path, skip_invalid=skip_invalid, encoding=encoding, scope=scope,
+                             name=f"{kind}.csv")
     audit_record(scope=scope, action="import", detail={
         "kind": kind, "rows": report.rows, "imported": report.imported, "written": report.written,
         "errors": len(report.errors), "warnings": len(report.warnings)})

@@ -108,9 +108,11 @@ class _Lines:
 
 
 def open_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = (), *, ref: str = "",
-              limits: Mapping[str, int] | None = None, encoding: str = "utf-8") -> CsvFile:
+              limits: Mapping[str, int] | None = None, encoding: str = "utf-8", name: str = "") -> CsvFile:
     """Open a CSV file and check its header row. `ref` is the column that names a row in reports (never shown
-    when it breaks a rule itself); `limits` the longest value each column may have (the model's max_length)."""
+    when it breaks a rule itself); `limits` the longest value each column may have (the model's max_length);
+    `name` what the errors call the file (its path when not given: an upload's is a private temporary path)."""
+    label = name or str(path)
     if encoding not in ENCODINGS:
         raise MasspostError(f"unknown encoding {encoding!r} (one of {', '.join(ENCODINGS)})")
     try:
@@ -118,27 +120,27 @@ def open_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] =
             start = raw.read(3)
         handle = path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
     except OSError as exc:
-        raise MasspostError(f"cannot read {path}: {exc.strerror}") from None
+        raise MasspostError(f"cannot read {label}: {exc.strerror}") from None
     try:
         if start.startswith(_UTF16_BOMS):
-            raise MasspostError(f"{path}: the file is UTF-16 text (Excel's \"Unicode Text\"): {_SAVE_AS_UTF8}")
+            raise MasspostError(f"{label}: the file is UTF-16 text (Excel's \"Unicode Text\"): {_SAVE_AS_UTF8}")
         if encoding != "utf-8" and start == codecs.BOM_UTF8:
-            raise MasspostError(f"{path}: the file is UTF-8 (it starts with UTF-8's byte-order mark): "
+            raise MasspostError(f"{label}: the file is UTF-8 (it starts with UTF-8's byte-order mark): "
                                 "leave out --encoding")
         first = handle.readline()
         if not first:
-            raise MasspostError(f"{path}: the file is empty (a header row is needed)")
+            raise MasspostError(f"{label}: the file is empty (a header row is needed)")
         delimiter = _delimiter(first, (*required, *optional))
         lines = _Lines(itertools.chain([first], handle))
         # strict: a quote that is never closed is an error, not a value that runs to the end of the file.
         reader = csv.reader(lines, delimiter=delimiter, strict=True, skipinitialspace=True)
         try:
-            header = _header(path, next(reader), required, optional)
+            header = _header(label, next(reader), required, optional)
         except csv.Error as exc:
-            raise MasspostError(f"{path}: the header row cannot be read ({exc})") from None
+            raise MasspostError(f"{label}: the header row cannot be read ({exc})") from None
     except UnicodeDecodeError:
         handle.close()
-        raise _not_decodable(path, encoding) from None
+        raise _not_decodable(path, encoding, label) from None
     except MasspostError:
         handle.close()
         raise
@@ -160,7 +162,7 @@ def open_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] =
             except StopIteration:
                 return
             except UnicodeDecodeError:
-                raise _not_decodable(path, encoding) from None
+                raise _not_decodable(path, encoding, label) from None
             except csv.Error as exc:
                 number += 1
                 _quoting_problem(number, lines, str(exc), header, delimiter, ref_at, problem)
@@ -207,21 +209,21 @@ def _delimiter(first_line: str, known: tuple[str, ...]) -> str:
     return max(DELIMITERS, key=names)  # the first of equals: comma, then semicolon
 
 
-def _header(path: Path, cells: list[str], required: tuple[str, ...], optional: tuple[str, ...]) -> tuple[str, ...]:
+def _header(label: str, cells: list[str], required: tuple[str, ...], optional: tuple[str, ...]) -> tuple[str, ...]:
     header = tuple(h.strip().lower() for h in cells)
     blank = [i for i, h in enumerate(header, start=1) if not h]
     if blank:
-        raise MasspostError(f"{path}: column {blank[0]} of the header row has no name (remove the empty column or "
+        raise MasspostError(f"{label}: column {blank[0]} of the header row has no name (remove the empty column or "
                             "name it)")
     twice = sorted({h for h in header if h and header.count(h) > 1})
     if twice:
-        raise MasspostError(f"{path}: the header row names {', '.join(map(repr, twice))} more than once")
+        raise MasspostError(f"{label}: the header row names {', '.join(map(repr, twice))} more than once")
     missing = [c for c in required if c not in header]
     if missing:
-        raise MasspostError(f"{path}: missing column(s) {', '.join(missing)} in the header row")
+        raise MasspostError(f"{label}: missing column(s) {', '.join(missing)} in the header row")
     unknown = [c for c in header if c and c not in required and c not in optional]
     if unknown:
-        raise MasspostError(f"{path}: unknown column(s) {', '.join(map(_printable, unknown))} in the header row")
+        raise MasspostError(f"{label}: unknown column(s) {', '.join(map(_printable, unknown))} in the header row")
     return header
 
 
@@ -291,12 +293,12 @@ def _printable(name: str) -> str:
     return repr(name) if _UNPRINTABLE.search(name) else name
 
 
-def _not_decodable(path: Path, encoding: str) -> MasspostError:
+def _not_decodable(path: Path, encoding: str, label: str) -> MasspostError:
     line, offset = _decode_error_at(path, encoding)
     if encoding == "utf-8":
-        return MasspostError(f"{path}: not UTF-8 text (line {line}, byte offset {offset}): {_SAVE_AS_UTF8}, or "
+        return MasspostError(f"{label}: not UTF-8 text (line {line}, byte offset {offset}): {_SAVE_AS_UTF8}, or "
                              "pass --encoding cp1257 (Estonian Windows), cp1252 (Western Windows) or latin-1")
-    return MasspostError(f"{path}: not {encoding} text (line {line}, byte offset {offset}): pass the encoding it "
+    return MasspostError(f"{label}: not {encoding} text (line {line}, byte offset {offset}): pass the encoding it "
                          f"was saved in (leave out --encoding for UTF-8), or {_SAVE_AS_UTF8}")
 
 

@@ -66,10 +66,12 @@ class _Source:
     path: Path
     encoding: str
     progress: Callable[[int], None]
+    name: str  # what errors call the file; "": its path
 
     def open(self, required: tuple[str, ...], optional: tuple[str, ...], *, ref: str,
              limits: dict[str, int]) -> CsvFile:
-        return open_rows(self.path, required, optional, ref=ref, limits=limits, encoding=self.encoding)
+        return open_rows(self.path, required, optional, ref=ref, limits=limits, encoding=self.encoding,
+                         name=self.name)
 
     def batches(self, rows: Iterator[tuple[int, dict[str, str]]]) -> Iterator[list[tuple[int, dict[str, str]]]]:
         """The rows in batches of BATCH; progress is told of each batch once it has been handled."""
@@ -86,17 +88,19 @@ class _Source:
 
 
 def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: str = "utf-8",
-                progress: Callable[[int], None] | None = None, scope: Scope | None = None) -> ImportReport:
+                progress: Callable[[int], None] | None = None, scope: Scope | None = None,
+                name: str = "") -> ImportReport:
     """Import one CSV file of `kind` clinics | patients | visits, in `encoding` (csvfile.ENCODINGS); `progress`
     is called with the number of rows read each time a batch of them has been handled. `scope` is who imports
-    (None: the operator, every clinic); its role is checked before the file is read (PermissionDeniedError)."""
+    (None: the operator, every clinic); its role is checked before the file is read (PermissionDeniedError).
+    `name`: what errors about the whole file call it (its path when not given)."""
     importers: dict[str, Callable[[_Source, ImportReport, Scope], None]] = {
         "clinics": _import_clinics, "patients": _import_patients, "visits": _import_visits,
     }
     scope = Scope.operator() if scope is None else scope
     scope.require(ROLES[kind])
     report = ImportReport(kind=kind)
-    source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None))
+    source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None), name=name)
     try:
         with transaction.atomic():
             importers[kind](source, report, scope)
