@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from masspost.campaigns.models import Campaign, CampaignState
+from masspost.campaigns.selectors import campaign_visibility
 from masspost.clinic.scope import Scope
 from masspost.delivery.models import PENDING, MessageStatus, OutboxMessage
 
@@ -55,8 +56,8 @@ def campaign_list(*, scope: Scope, statuses: frozenset[str] | None = None,
     whatever the count: the campaigns, then their messages' statuses in one GROUP BY."""
     campaigns = Campaign.objects.order_by("-created_at", "-id").only(
         "id", "name", "created_by", "created_at", "purpose", "channel", "state", "audience")
-    reachable = None if scope.clinic_ids is None else set(scope.clinics().values_list("code", flat=True))
-    visible = [c for c in campaigns if reachable is None or set(c.audience.get("clinics", [])) <= reachable]
+    visible_to_scope = campaign_visibility(scope)
+    visible = [c for c in campaigns if visible_to_scope(c)]
     if statuses is None and limit:
         visible = visible[:limit]  # no status to filter by: the messages of the rest need not be counted
     counts: dict[int, dict[str, int]] = {c.id: dict.fromkeys(MessageStatus.values, 0) for c in visible}
