@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from masspost.api.auth import scope_of
-from masspost.api.schemas import AuditOut, Problem
+from masspost.api.schemas import AuditOut, Problem, as_utc, page_of
 from masspost.campaigns.audit import audit_events
 
 router = Router(tags=["audit"])
@@ -26,20 +26,15 @@ class AuditQuery(Schema):
     per_page: int = Field(100, ge=1, le=PER_PAGE_MAX)
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 @router.get("/audit", response={200: AuditOut, 403: Problem}, summary="The audit log, newest first")
 def audit(request: HttpRequest, query: Query[AuditQuery]) -> Any:
     """Admins only. An admin of some clinics sees what the staff they manage did; an admin of every clinic sees
     everything. Ids and counts only, never patient data."""
     events = audit_events(scope=scope_of(request), action=query.action, actor=query.actor,
-                          since=_utc(query.since), until=_utc(query.until))
+                          since=as_utc(query.since), until=as_utc(query.until))
     count = events.count()
     start = (query.page - 1) * query.per_page
     items = [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "campaign": e.campaign_id,
               "detail": e.detail if isinstance(e.detail, dict) else {"value": e.detail}, "address": e.address,
               "via": e.via.removeprefix("api:")} for e in events[start:start + query.per_page]]
-    return {"items": items, "page": query.page, "per_page": query.per_page, "count": count,
-            "pages": max(1, -(-count // query.per_page))}
+    return page_of(items, page=query.page, per_page=query.per_page, count=count)

@@ -29,6 +29,8 @@ from masspost.api.schemas import (
     Problem,
     SendIn,
     SendOut,
+    as_utc,
+    page_of,
 )
 from masspost.campaigns.downloads import campaign_excluded_csv, campaign_messages_csv, preview_list_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS, STATUSES, CampaignSummary, campaign_list
@@ -128,8 +130,8 @@ def _summary(c: CampaignSummary) -> dict[str, Any]:
 def campaigns(request: HttpRequest, query: Query[CampaignsQuery]) -> Any:
     listed = campaign_list(scope=scope_of(request), statuses=frozenset({query.status}) if query.status else None)
     start = (query.page - 1) * query.per_page
-    return {"items": [_summary(c) for c in listed[start:start + query.per_page]], "page": query.page,
-            "per_page": query.per_page, "count": len(listed), "pages": max(1, -(-len(listed) // query.per_page))}
+    return page_of([_summary(c) for c in listed[start:start + query.per_page]], page=query.page,
+                   per_page=query.per_page, count=len(listed))
 
 
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, 404: Problem}, summary="One campaign")
@@ -177,11 +179,8 @@ def messages(request: HttpRequest, query: Query[MessagesQuery], campaign_id: int
     changed since, each with its id to update your copy. No text and no address: external ids and statuses."""
     after = _after(query.after)
     c = campaign_get(campaign_id=campaign_id, scope=scope_of(request))
-    changed = query.changed_since
-    if changed is not None and changed.tzinfo is None:
-        changed = changed.replace(tzinfo=dt.UTC)
-    rows, more = outbox_after(campaign_id=c.id, after_id=after, status=query.status, changed_since=changed,
-                              limit=query.limit)
+    rows, more = outbox_after(campaign_id=c.id, after_id=after, status=query.status,
+                              changed_since=as_utc(query.changed_since), limit=query.limit)
     return {"items": [_message(r) for r in rows], "next": cursor_of(rows[-1].id) if more else None}
 
 

@@ -9,7 +9,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from masspost.api.auth import scope_of
-from masspost.api.schemas import ClinicOut, PatientsOut, Problem
+from masspost.api.schemas import ClinicOut, PatientsOut, Problem, page_of
 from masspost.clinic.selectors import patient_page
 from masspost.staff.selectors import scope_clinics
 
@@ -48,5 +48,4 @@ def patients(request: HttpRequest, query: Query[PatientsQuery]) -> Any:
     """Names, birth dates and contacts only for the sender and admin roles (null for a preparer)."""
     page = patient_page(scope=scope_of(request), clinic=query.clinic, ref_prefix=query.q, page=query.page,
                         per_page=query.per_page)
-    return {"items": page.rows, "page": page.number, "per_page": page.per_page, "count": page.count,
-            "pages": max(1, -(-page.count // page.per_page))}
+    return page_of(page.rows, page=page.number, per_page=page.per_page, count=page.count)

@@ -154,6 +154,17 @@ class Page(Schema):
     pages: int
 
 
+def page_of(items: list[Any], *, page: int, per_page: int, count: int) -> dict[str, Any]:
+    """A Page's fields around its items: `pages` is at least 1, so an empty list is page 1 of 1."""
+    return {"items": items, "page": page, "per_page": per_page, "count": count,
+            "pages": max(1, -(-count // per_page))}
+
+
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A time from a query, as UTC when it came without an offset."""
+    return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 class PatientsOut(Page):
     items: list[PatientOut]
 
