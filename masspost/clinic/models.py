@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -114,12 +115,31 @@ IMPORT_SOURCE = "import"
 PATIENT_OWN_SOURCES = frozenset({"sms-stop", "unsubscribe"})
 
 
+class ConsentMethod(models.TextChoices):
+    """How a patient gave staff their consent (or withdrew it): what a consent event recorded by staff states."""
+
+    IN_PERSON = "in-person", "in person"
+    SIGNED_FORM = "signed-form", "signed form"
+    PHONE = "phone", "phone call"
+    EMAIL = "email", "e-mail"
+    OTHER = "other", "other"
+
+
+STAFF_SOURCE = "staff:"  # + the user name, as it was when the event was recorded
+
+
 class ConsentEvent(models.Model):
     """A change of a patient's consent, with when and where it came from: "sms-stop" (an SMS STOP),
-    "unsubscribe" (an e-mail's unsubscribe link), "import" (the clinic's file), "staff:<user>"."""
+    "unsubscribe" (an e-mail's unsubscribe link), "import" (the clinic's file), "staff:<user>" (recorded by staff
+    on the patient's page: `staff`, `method` and `note` say who and how; masspost.clinic.consent)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_events")
     channel = models.CharField(max_length=10, choices=ConsentChannel.choices)
     accepts = models.BooleanField()
     source = models.CharField(max_length=100)
     at = models.DateTimeField(auto_now_add=True)
+    # Staff events only. The user by id (a name can be reused after a rename); `source` keeps the name as it was.
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    method = models.CharField(max_length=12, choices=ConsentMethod.choices, blank=True)
+    note = models.CharField(max_length=200, blank=True)

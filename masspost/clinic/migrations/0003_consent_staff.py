@@ -1,7 +1,33 @@
-from django.db import migrations
+from django.conf import settings
+from django.db import migrations, models
+import django.db.models.deletion
 
 
 class Migration(migrations.Migration):
-    dependencies = [("clinic", "0002_import_consent")]
+    """Consent recorded by staff on a patient's page: who (the user, by id), how the patient gave it, a note."""
 
-    operations: list = []
+    dependencies = [
+        ("clinic", "0002_import_consent"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="consentevent",
+            name="staff",
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL,
+                                    related_name="+", to=settings.AUTH_USER_MODEL),
+        ),
+        migrations.AddField(
+            model_name="consentevent",
+            name="method",
+            field=models.CharField(blank=True, max_length=12,
+                                   choices=[("in-person", "in person"), ("signed-form", "signed form"),
+                                            ("phone", "phone call"), ("email", "e-mail"), ("other", "other")]),
+        ),
+        migrations.AddField(
+            model_name="consentevent",
+            name="note",
+            field=models.CharField(blank=True, max_length=200),
+        ),
+    ]
