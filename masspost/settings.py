@@ -38,7 +38,10 @@ def _private_sqlite_file(name: str) -> None:
             os.chmod(f"{name}{suffix}", 0o600)
 
 
-SECRET_KEY = os.environ.get("MASSPOST_SECRET_KEY", "dev-only-insecure-key-change-me")
+# The development key is public (it is in this file): `masspost serve` and `masspost worker` refuse to start with
+# it in production mode (masspost.cli.production).
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+SECRET_KEY = os.environ.get("MASSPOST_SECRET_KEY") or DEV_SECRET_KEY
 DEBUG = os.environ.get("MASSPOST_DEBUG", "") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("MASSPOST_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
 

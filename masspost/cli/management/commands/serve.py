@@ -12,9 +12,8 @@ from django.db import connections
 from gunicorn.app.base import BaseApplication
 
 from masspost.cli.base import MasspostCommand
+from masspost.cli.production import refuse_development_key
 from masspost.content.languages import country_codes, language_codes
-
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # masspost.settings' default
 
 
 class Command(MasspostCommand):
@@ -36,6 +35,10 @@ class Command(MasspostCommand):
                             help="the reverse proxies (comma-separated addresses) whose X-Forwarded-Proto is "
                                  "trusted (default 127.0.0.1)")
 
+    def execute(self, *args: Any, **options: Any) -> Any:
+        refuse_development_key("serve")  # before the schema is touched
+        return super().execute(*args, **options)
+
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
         if not 0 < port < 65536:
@@ -45,7 +48,7 @@ class Command(MasspostCommand):
                 raise CommandError(f"--{name} must be at least 1")
         _check_free(host, port)
         netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if settings.SECRET_KEY == DEV_SECRET_KEY and not _loopback(host):
+        if settings.SECRET_KEY == settings.DEV_SECRET_KEY and not _loopback(host):
             self.stderr.write("warning: MASSPOST_SECRET_KEY is not set: sessions are signed with a key anyone can "
                               "read; set it before serving beyond this machine")
         # The workers are forked from this process: none may inherit its database connection (the migration's).

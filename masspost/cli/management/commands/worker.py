@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from masspost.cli.base import MasspostCommand
+from masspost.cli.production import refuse_development_key
 from masspost.cli.progress import WorkerLine
 from masspost.delivery.worker import worker_run
 
@@ -22,6 +23,10 @@ class Command(MasspostCommand):
                             help="messages of one channel sent before the other channel gets its turn")
         parser.add_argument("--lease", type=int, default=300, help="seconds a claim is held")
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        refuse_development_key("worker")  # before the schema is touched
+        return super().execute(*args, **options)
 
     def handle(self, *args: Any, **options: Any) -> None:
         stopping = False
