@@ -17,7 +17,7 @@ from masspost.clinic.scope import Role, Scope
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "preview", "campaign_send", "campaign_pause", "campaign_resume",
     "campaign_cancel", "campaign_resend_unknown", "export", "user_add", "user_disable", "user_change",
-    "demo.generate", "demo.reset", "import", "token_create", "token_revoke",
+    "demo.generate", "demo.reset", "import", "token_create", "token_revoke", "consent_record",
 )
 
 
