@@ -106,7 +106,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Sign-in: Django's users; a user is staff with clinics and a role (masspost.staff). django-axes locks a user
-# name + address out for 15 minutes after 5 failed sign-ins.
+# name + address out for 15 minutes after 5 failed sign-ins; the address is the audit log's (masspost.http:
+# behind a trusted proxy the client it names, not the proxy — else 5 failures would lock the name for everyone).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -119,6 +120,7 @@ LOGIN_REDIRECT_URL = "web:bulk"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "masspost.http.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
