@@ -21,7 +21,7 @@ from tests.web.conftest import form_data, preview
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"sign_in", "sign_out", "language"}  # what a signed-out visitor may use
-POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "preview", "send", "campaign_control",
+POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "send", "campaign_control",
              "user_role", "user_disable", "token_revoke", "token_create"}
 ARGUMENTS = {"kind": "recipients", "action": "pause", "username": "bob"}  # and campaign_id: the Tallinn campaign
 
@@ -135,6 +135,7 @@ def test_another_clinics_campaign_is_404_everywhere(charlie: Client, tln_campaig
     for action in ("pause", "resume", "cancel", "resend-unknown"):
         assert charlie.post(f"/campaigns/{tln_campaign}/{action}/").status_code == 404
     assert charlie.get(f"/bulk/?start={tln_campaign}").status_code == 404
+    assert charlie.post("/bulk/", {"start": str(tln_campaign)}).status_code == 404
     assert Campaign.objects.get().state == "active"
     assert OutboxMessage.objects.filter(status=MessageStatus.QUEUED).count() == queued
     assert not AuditEvent.objects.filter(actor="charlie", action__startswith="campaign_").exists()

@@ -176,8 +176,39 @@ def test_back_restores_every_filter_and_text(alice: Client, patients: dict[str, 
 
 def test_start_over_empties_the_form(alice: Client, patients: dict[str, Patient]) -> None:
     preview(alice, name="Kontroll 2025")
-    assert alice.get("/bulk/?new=1").status_code == 302
+    page = html(alice.get("/bulk/"))
+    assert re.search(r'<form method="post" action="/bulk/"[^>]*>.*?name="new" value="1"', page, re.S)
+    response = alice.post("/bulk/", {"new": "1"})
+    assert response.status_code == 302 and response["Location"] == "/bulk/"
     assert "Kontroll 2025" not in html(alice.get("/bulk/"))
+
+
+def test_a_get_with_new_leaves_the_draft_and_asks(alice: Client, patients: dict[str, Patient]) -> None:
+    """A cross-site link to /bulk/?new=1 (or an old bookmark) wipes nothing: the form, as it was, and a question
+    whose button is the POST."""
+    preview(alice, name="Kontroll 2025")
+    response = alice.get("/bulk/?new=1")
+    assert response.status_code == 200
+    page = html(response)
+    assert 'value="Kontroll 2025"' in page
+    ask = re.search(r'<form method="post" action="/bulk/" class="ask box"[^>]*>(.*?)</form>', page, re.S)
+    assert ask and 'name="csrfmiddlewaretoken"' in ask.group(1) and 'name="new" value="1"' in ask.group(1)
+    assert 'value="Kontroll 2025"' in html(alice.get("/bulk/"))
+
+
+def test_replacing_the_draft_without_the_csrf_token_is_refused(patients: dict[str, Patient],
+                                                               make_staff: Callable[..., Client],
+                                                               clinic: Clinic) -> None:
+    make_staff("eve", "sender", clinic)
+    browser = Client(enforce_csrf_checks=True)  # as a browser is: the token is checked
+    browser.force_login(get_user_model().objects.get(username="eve"))
+    page = html(browser.get("/bulk/"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert browser.post("/bulk/preview/", form_data(name="Kontroll 2025", csrfmiddlewaretoken=token)).status_code == 200
+    assert browser.post("/bulk/", {"new": "1"}).status_code == 403
+    assert 'value="Kontroll 2025"' in html(browser.get("/bulk/"))
+    assert browser.post("/bulk/", {"new": "1", "csrfmiddlewaretoken": token}).status_code == 302
+    assert 'value="Kontroll 2025"' not in html(browser.get("/bulk/"))
 
 
 # --- Send -------------------------------------------------------------------------------------------------------
@@ -285,8 +316,9 @@ def test_a_past_campaign_is_the_start_of_a_new_one(alice: Client, patients: dict
     token = token_of(preview(alice, name="Talvine kontroll", age_min="20", countries="EE", clinics=["TLN"],
                              visited_from="2024-01-01", visited_to="2024-12-31", sms_ru=RU, purpose="marketing"))
     campaign_id = int(alice.post("/bulk/send/", {"token": token})["Location"].strip("/").split("/")[-1])
-    assert alice.get("/bulk/?new=1").status_code == 302
-    response = alice.get(f"/bulk/?start={campaign_id}")
+    assert alice.post("/bulk/", {"new": "1"}).status_code == 302
+    assert f'name="start" value="{campaign_id}"' in html(alice.get(f"/campaigns/{campaign_id}/"))
+    response = alice.post("/bulk/", {"start": str(campaign_id)})
     assert response.status_code == 302 and response["Location"] == "/bulk/"
     page = html(alice.get("/bulk/"))
     assert 'value="Talvine kontroll"' in page and 'name="age_min" value="20"' in page and 'value="EE"' in page
@@ -296,11 +328,46 @@ def test_a_past_campaign_is_the_start_of_a_new_one(alice: Client, patients: dict
     assert ">Tere {first_name}! Aeg kontrolli.</textarea>" in page and f">{RU}</textarea>" in page
 
 
+def test_a_get_with_start_leaves_the_draft_and_asks(alice: Client, patients: dict[str, Patient]) -> None:
+    token = token_of(preview(alice, name="Talvine kontroll"))
+    campaign_id = int(alice.post("/bulk/send/", {"token": token})["Location"].strip("/").split("/")[-1])
+    preview(alice, name="Uus kevad")
+    response = alice.get(f"/bulk/?start={campaign_id}")
+    assert response.status_code == 200
+    page = html(response)
+    assert 'value="Uus kevad"' in page and "Talvine kontroll" in page  # the question names the campaign
+    assert re.search(rf'class="ask box".*?name="start" value="{campaign_id}"', page, re.S)
+    assert 'value="Uus kevad"' in html(alice.get("/bulk/"))
+
+
 def test_start_of_another_clinics_campaign_is_404(alice: Client, charlie: Client,
                                                   patients: dict[str, Patient]) -> None:
     token = token_of(preview(alice, name="Ainult Tallinn"))
     campaign_id = int(alice.post("/bulk/send/", {"token": token})["Location"].strip("/").split("/")[-1])
-    assert charlie.get(f"/bulk/?start={campaign_id}").status_code == 404
-    assert charlie.get("/bulk/?start=999999").status_code == 404
-    assert charlie.get("/bulk/?start=abc").status_code == 404
+    for start in (str(campaign_id), "999999", "abc"):
+        assert charlie.post("/bulk/", {"start": start}).status_code == 404
+        assert charlie.get(f"/bulk/?start={start}").status_code == 404
     assert "Ainult Tallinn" not in html(charlie.get("/bulk/"))
+
+
+# --- the preview's own address --------------------------------------------------------------------------------
+def test_a_reload_of_the_preview_previews_the_draft_again(alice: Client, patients: dict[str, Patient]) -> None:
+    first = preview(alice, sms_ru=RU)
+    response = alice.get("/bulk/preview/")  # a reload, a bookmark, a new tab
+    assert response.status_code == 200
+    assert token_of(response) == token_of(first)
+    assert response.context["p"]["recipients"] == first.context["p"]["recipients"]
+    assert 'action="/bulk/send/"' in html(response)
+
+
+def test_the_preview_without_a_draft_is_the_form(alice: Client, patients: dict[str, Patient]) -> None:
+    response = alice.get("/bulk/preview/")
+    assert response.status_code == 302 and response["Location"] == "/bulk/"
+    assert not AuditEvent.objects.filter(action="preview").exists()
+
+
+def test_another_sites_link_to_the_preview_runs_none(alice: Client, patients: dict[str, Patient]) -> None:
+    preview(alice)
+    response = alice.get("/bulk/preview/", HTTP_SEC_FETCH_SITE="cross-site")
+    assert response.status_code == 302 and response["Location"] == "/bulk/"
+    assert AuditEvent.objects.filter(action="preview").count() == 1

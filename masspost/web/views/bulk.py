@@ -13,10 +13,11 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from masspost.audience.selectors import audience_languages
 from masspost.campaigns.downloads import preview_list_csv
+from masspost.campaigns.models import Campaign
 from masspost.campaigns.selectors import campaign_counts, campaign_get, campaign_preview
 from masspost.campaigns.services import campaign_send
 from masspost.clinic.scope import Role
@@ -72,25 +73,39 @@ def _keep_draft(request: StaffRequest) -> None:
     request.session[DRAFT] = {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"}
 
 
-def _render_form(request: StaffRequest, form: BulkForm, status: int = 200) -> HttpResponse:
-    return render(request, "web/bulk.html", {"form": form, "nav": "bulk", "merge_fields": MERGE_FIELDS},
-                  status=status)
+def _render_form(request: StaffRequest, form: BulkForm, status: int = 200,
+                 extra: dict[str, Any] | None = None) -> HttpResponse:
+    return render(request, "web/bulk.html", {"form": form, "nav": "bulk", "merge_fields": MERGE_FIELDS}
+                  | (extra or {}), status=status)
+
+
+def _campaign_to_start(request: StaffRequest, start: str) -> Campaign:
+    """The past campaign `start` names, if the user may see it (another clinic's is a 404, like none)."""
+    return campaign_get(campaign_id=int(start) if start.isdigit() else 0,
+                        scope=request.scope)
 
 
 @staff()
-@require_GET
+@require_http_methods(["GET", "POST"])
 def bulk(request: StaffRequest) -> HttpResponse:
-    """The form: empty, or as the user left it (Back), or filled from a past campaign (?start=ID)."""
+    """The form: empty, or as the user left it (Back), or filled from a past campaign.
+
+    Replacing the draft is a POST (CSRF-checked): `new` empties it (Start over), `start=ID` fills it from a past
+    campaign (Use as a start). The same parameters in a GET — an old link, a bookmark, another site's page —
+    change nothing: the form shows the draft as it is, with a question whose button makes the POST."""
+    if request.method == "POST":
+        if start := request.POST.get("start", ""):
+            data = spec_as_form_data(_campaign_to_start(request, start).spec)
+            request.session[DRAFT] = {k: v if isinstance(v, list) else [str(v)] for k, v in data.items()}
+        elif request.POST.get("new"):
+            request.session.pop(DRAFT, None)
+        return HttpResponseRedirect(reverse("web:bulk"))
+    ask: dict[str, Any] = {}
     if start := request.GET.get("start", ""):
-        campaign = campaign_get(campaign_id=int(start) if start.isdigit() else 0,
-                                scope=request.scope)
-        data = spec_as_form_data(campaign.spec)
-        request.session[DRAFT] = {k: v if isinstance(v, list) else [str(v)] for k, v in data.items()}
-        return HttpResponseRedirect(reverse("web:bulk"))
-    if request.GET.get("new"):
-        request.session.pop(DRAFT, None)
-        return HttpResponseRedirect(reverse("web:bulk"))
-    return _render_form(request, _form(request, _draft(request)))
+        ask["ask_start"] = _campaign_to_start(request, start)
+    elif request.GET.get("new"):
+        ask["ask_new"] = True
+    return _render_form(request, _form(request, _draft(request)), extra=ask)
 
 
 @staff()
@@ -167,19 +182,25 @@ def sms_fix(request: StaffRequest) -> HttpResponse:
 
 
 @staff()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def preview(request: StaffRequest) -> HttpResponse:
-    """Eelvaade. From the form (its data kept as the draft), or again from the kept draft (`again`)."""
+    """Eelvaade. From the form (its data kept as the draft), or again from the kept draft: `again` (after a
+    stale send), or a GET — a reload, a bookmark, a new tab. Without a draft that makes a campaign, a GET goes
+    back to the form, which shows the draft and what is wrong with it."""
+    again = request.method == "GET" or bool(request.POST.get("again"))
     data: QueryDict | MultiValueDict[str, Any] | None = request.POST
-    if request.POST.get("again"):
+    if again:
         data = _draft(request)
-        if data is None:
+        # A preview is a long pass over the audience, and audited: another site's link must not run one.
+        if data is None or request.headers.get("Sec-Fetch-Site") == "cross-site":
             return HttpResponseRedirect(reverse("web:bulk"))
     form = _form(request, data)
     spec = form.spec()
     if spec is None:
+        if request.method == "GET":
+            return HttpResponseRedirect(reverse("web:bulk"))
         return _render_form(request, form, status=422)
-    if not request.POST.get("again"):
+    if not again:
         _keep_draft(request)
     result = campaign_preview(spec=spec, scope=request.scope)
     return render(request, "web/preview.html", preview_view(result.to_dict()) | {"nav": "bulk"})
