@@ -1,27 +1,23 @@
-"""Compile the UI translations (masspost/locale/*/LC_MESSAGES/django.po → .mo) with Babel, so that a fresh clone
-needs no GNU gettext. Run by scripts/bootstrap.sh; quiet unless something is wrong."""
+"""Compile the UI translations (masspost/locale/*/LC_MESSAGES/django.po → .mo) of this checkout with Babel, so that
+a fresh clone needs no GNU gettext. Run by scripts/bootstrap.sh; quiet unless something is wrong. A built package
+compiles them itself (setup.py); both use masspost/catalogues.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
-LOCALE = Path(__file__).resolve().parent.parent / "masspost" / "locale"
+CATALOGUES = Path(__file__).resolve().parent.parent / "masspost" / "catalogues.py"
 
 
 def main() -> int:
-    for po_path in sorted(LOCALE.glob("*/LC_MESSAGES/*.po")):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as handle:
-            catalog = read_po(handle, locale=po_path.parent.parent.name)
-        # Fuzzy entries are guesses: like msgfmt, leave them out (the English text shows instead).
-        with mo_path.open("wb") as handle:
-            write_mo(handle, catalog, use_fuzzy=False)
+    # By its path, not `import masspost.catalogues`: this checkout's, whichever masspost the interpreter has.
+    spec = importlib.util.spec_from_file_location("masspost_catalogues", CATALOGUES)
+    assert spec is not None and spec.loader is not None
+    catalogues = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(catalogues)
+    catalogues.compile_catalogues(only_stale=True)
     return 0
 
 
