@@ -82,6 +82,45 @@ def test_no_inline_script_or_style_in_the_pages(alice: Client, patients: dict[st
         assert not re.search(r"\son[a-z]+=", page)  # no onclick= and the like
 
 
+# --- caching ------------------------------------------------------------------------------------------------------
+def no_store(response: Any) -> bool:
+    return "no-store" in response.get("Cache-Control", "") and "private" in response.get("Cache-Control", "")
+
+
+def test_pages_lists_and_csvs_with_patient_data_are_never_cached(alice: Client, tln_campaign: int) -> None:
+    preview(alice, name="Again")
+    c = f"/campaigns/{tln_campaign}"
+    for path, extra in (("/bulk/", {}), ("/bulk/preview/recipients.csv", {}), ("/bulk/preview/excluded.csv", {}),
+                        (f"{c}/", {}), (f"{c}/messages/", {"HTTP_HX_REQUEST": "true"}),
+                        (f"{c}/messages.csv", {}), (f"{c}/messages.csv?list=excluded", {}),
+                        (f"{c}/progress/", {}), ("/campaigns/", {}), ("/campaigns/999/", {})):
+        response = alice.get(path, **extra)
+        assert response.status_code in (200, 404), (path, response.status_code)
+        assert no_store(response), (path, response.get("Cache-Control"))
+    assert no_store(alice.post("/bulk/preview/", form_data()))
+    assert no_store(alice.post("/bulk/count/", form_data()))
+
+
+def test_every_api_answer_is_never_cached(alice: Client, tln_campaign: int) -> None:
+    from masspost.clinic.scope import Scope
+    from masspost.staff.tokens import token_create
+
+    api = Client(headers={"Authorization": "Bearer " + token_create(scope=Scope.operator(), username="alice",
+                                                                   name="cache").secret})
+    for path in ("/api/v1/patients", f"/api/v1/campaigns/{tln_campaign}/messages", f"/api/v1/campaigns/{tln_campaign}",
+                 f"/api/v1/campaigns/{tln_campaign}/recipients.csv", f"/api/v1/campaigns/{tln_campaign}/excluded.csv",
+                 "/api/v1/me", "/api/v1/campaigns/999"):
+        response = api.get(path)
+        assert response.status_code in (200, 404), (path, response.status_code)
+        assert no_store(response), (path, response.get("Cache-Control"))
+    assert no_store(Client().get("/api/v1/patients"))  # a 401 too
+
+
+def test_static_files_may_be_cached(alice: Client) -> None:
+    static = Client().get("/static/masspost/app.css")
+    assert static.status_code == 200 and "no-store" not in static.get("Cache-Control", "")
+
+
 # --- escaping -----------------------------------------------------------------------------------------------------
 def test_a_patients_name_is_escaped_in_the_preview(alice: Client, clinic: Clinic,
                                                    make_patient: Callable[..., Patient]) -> None:
