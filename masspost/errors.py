@@ -31,6 +31,12 @@ class StateError(MasspostError):
     """Not in the state this needs (resuming a cancelled campaign, an idempotency key still in use)."""
 
 
+class ConflictError(StateError):
+    """A control that does not apply to the campaign as it is now (pausing a finished campaign, cancelling one
+    with nothing left to send): refused, and nothing is changed. 409 in the API and the web UI, exit 2 at the
+    command line."""
+
+
 class ConflictingRequestError(MasspostError):
     """An idempotency key already used for another request."""
 

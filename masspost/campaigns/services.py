@@ -14,6 +14,7 @@ from masspost.audience.selectors import ResolvedAudience, audience_resolve
 from masspost.bulk import statistics_refresh
 from masspost.campaigns.audit import audit_record
 from masspost.campaigns.changes import recipient_changes
+from masspost.campaigns.controls import control_refusal
 from masspost.campaigns.models import Campaign, CampaignState, IdempotentSend
 from masspost.campaigns.selectors import campaign_get, preview_token
 from masspost.campaigns.snapshot import Seen, snapshot_load
@@ -23,7 +24,14 @@ from masspost.campaigns.token import Token
 from masspost.clinic.scope import Role, Scope
 from masspost.delivery.models import OutboxMessage
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
-from masspost.errors import ConflictingRequestError, NothingToSendError, StaleTokenError, StateError
+from masspost.delivery.selectors import outbox_status_counts
+from masspost.errors import (
+    ConflictError,
+    ConflictingRequestError,
+    NothingToSendError,
+    StaleTokenError,
+    StateError,
+)
 
 DEFAULT_DEADLINE = timedelta(hours=24)
 ANALYZE_AFTER = 20_000  # messages: a send this large refreshes the outbox's statistics
@@ -169,13 +177,15 @@ def _what_changed(spec: CampaignSpec, audience: ResolvedAudience, previewed: Tok
 
 def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignState | None,
              change: Callable[[Campaign], int]) -> int:
-    """One control action in one transaction: lock the campaign, refuse if cancelled (except cancelling again),
-    set its state, change its outbox, audit with the count."""
+    """One control action in one transaction: lock the campaign, refuse it (ConflictError, nothing changed) when
+    it does not apply (campaigns.controls), set the campaign's state, change its outbox, audit with the count."""
     scope.require(Role.SENDER)
     with transaction.atomic():
         campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
-        if campaign.state == CampaignState.CANCELLED and state is not CampaignState.CANCELLED:
-            raise StateError(f"campaign {campaign_id} is cancelled")
+        why = control_refusal(action=action.removeprefix("campaign_").replace("_", "-"), campaign_id=campaign.id,
+                              state=campaign.state, counts=outbox_status_counts(campaign_id=campaign.id))
+        if why is not None:
+            raise ConflictError(why)
         if state is not None:
             campaign.state = state
             campaign.save(update_fields=["state"])

@@ -20,7 +20,7 @@ from django.utils import translation
 from masspost import version as masspost_version
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
-from masspost.errors import MasspostError
+from masspost.errors import ConflictError, MasspostError
 
 # Django's options for every command: they still work, but `masspost COMMAND --help` does not list them.
 DJANGO_OPTIONS = frozenset({"--settings", "--pythonpath", "--traceback", "--no-color", "--force-color",
@@ -48,6 +48,9 @@ class MasspostCommand(BaseCommand):
                 if self.needs_schema:
                     ensure_schema()
                 return super().execute(*args, **options)
+        except ConflictError as exc:
+            # A control that does not apply (pausing a finished campaign): refused, nothing changed — exit 2.
+            raise CommandError(str(exc), returncode=2) from None
         except MasspostError as exc:
             raise CommandError(str(exc)) from None
 

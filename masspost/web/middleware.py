@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
-from masspost.errors import MasspostError, NotFoundError, PermissionDeniedError
+from masspost.errors import ConflictError, MasspostError, NotFoundError, PermissionDeniedError
 from masspost.http import client_address
 from masspost.staff.selectors import staff_scope
 
@@ -61,6 +61,10 @@ class StaffScopeMiddleware:
         if isinstance(exception, PermissionDeniedError):
             return render(request, "web/error.html", {"title": _("Not allowed"),
                                                       "message": _("Your role may not do this.")}, status=403)
+        if isinstance(exception, ConflictError):
+            # A control that does not apply to the campaign as it is now: refused, nothing changed.
+            return render(request, "web/error.html", {"title": _("Not possible now"), "message": str(exception)},
+                          status=409)
         if isinstance(exception, MasspostError):
             return render(request, "web/error.html", {"title": _("Cannot do that"), "message": str(exception)},
                           status=400)

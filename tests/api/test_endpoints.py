@@ -262,13 +262,14 @@ def test_the_controls_and_their_counts(alice: Api, three: list[Patient]) -> None
     assert (detail["messages"]["cancelled"], detail["messages"]["sent"]) == (1, 1)
     assert detail["progress"] == {"total": 2, "sent": 1, "pending": 0, "problems": 0} | {
         "problems": detail["progress"]["problems"]}
-    assert alice.post(c + "/cancel").json() == {"campaign": campaign_id, "messages": 0}
+    # Cancelling again does not apply: refused, and nothing is audited (issue 16, point 13).
+    again = assert_problem(alice.post(c + "/cancel"), 409)
+    assert again["type"] == "urn:masspost:problem:conflict" and "is cancelled" in again["detail"]
     events = AuditEvent.objects.filter(action__in=["campaign_pause", "campaign_resume", "campaign_resend_unknown",
                                                    "campaign_cancel"]).order_by("id")
     assert [(e.action, e.via, e.detail["messages"]) for e in events] == [
         ("campaign_pause", "api:test", 2), ("campaign_resume", "api:test", 2),
-        ("campaign_resend_unknown", "api:test", 1), ("campaign_cancel", "api:test", 1),
-        ("campaign_cancel", "api:test", 0)]
+        ("campaign_resend_unknown", "api:test", 1), ("campaign_cancel", "api:test", 1)]
 
 
 def test_a_cancelled_campaign_cannot_be_resumed_or_paused(alice: Api, three: list[Patient]) -> None:

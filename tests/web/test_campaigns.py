@@ -219,7 +219,7 @@ def test_cancel(alice: Client, campaign_id: int) -> None:
     assert 'data-testid="status">cancelled' in html and "Cancelled: 2 messages will not be sent." in html
     assert "data-open-dialog" not in html
     assert sorted(OutboxMessage.objects.values_list("status", flat=True)) == ["cancelled", "cancelled", "sent"]
-    assert alice.post(f"/campaigns/{campaign_id}/resume/").status_code == 400  # a cancelled campaign stays so
+    assert alice.post(f"/campaigns/{campaign_id}/resume/").status_code == 409  # a cancelled campaign stays so
 
 
 def test_resend_unknown(alice: Client, campaign_id: int) -> None:

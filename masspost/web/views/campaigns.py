@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from masspost.campaigns.controls import controls_applicable
 from masspost.campaigns.downloads import campaign_messages_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
 from masspost.campaigns.listing import campaign_list as list_campaigns
@@ -37,8 +38,10 @@ from masspost.web.forms_campaigns import (
     CampaignsFilter,
     MessagesFilter,
 )
+from masspost.web.query import whole_number
 
 PER_PAGE = 50
+COUNT_MAX = 10**9  # ?n=: how many messages the control changed
 CONTROLS: dict[str, Callable[..., int]] = {
     "pause": campaign_pause, "resume": campaign_resume, "cancel": campaign_cancel,
     "resend-unknown": campaign_resend_unknown,
@@ -97,19 +100,17 @@ def campaign_list(request: StaffRequest) -> HttpResponse:
 @staff()
 @require_GET
 def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
-    """Header, progress, the controls the status allows (pause while sending, resume while paused, cancel while
-    either — a done campaign has nothing left to cancel —, resend-unknown while some are unknown), the messages."""
+    """Header, progress, the controls that apply now (campaigns.controls: pause while messages wait, resume while
+    paused, cancel while messages wait, resend-unknown while some are unknown), the messages."""
     campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
     progress = _progress(campaign_status(campaign_id=campaign.id, scope=request.scope))
     done = request.GET.get("done", "")
     context = {"nav": "campaigns", "c": _header(campaign), "p": progress,
                "may_send": request.scope.may(Role.SENDER),
-               "done": done if done in CONTROLS else "", "done_count": _count(request.GET.get("n", ""))}
+               "controls": controls_applicable(state=campaign.state, counts=progress["counts"]),
+               "done": done if done in CONTROLS else "",
+               "done_count": whole_number("n", request.GET.get("n", ""), low=0, high=COUNT_MAX)}
     return _render(request, "web/campaign.html", context | _messages_context(campaign.id, request.GET))
-
-
-def _count(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 @staff()

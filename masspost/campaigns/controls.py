@@ -1,0 +1,61 @@
+"""When each campaign control applies (docs/ui.md, "Controls"): one rule for the services, which refuse a control
+that does not apply (ConflictError, nothing changed), and for the campaign page, which shows only the buttons
+that do.
+
+- pause: the campaign is not paused or cancelled, and has queued messages (held back from the workers);
+- resume: the campaign is paused;
+- cancel: the campaign is not cancelled, and has messages not yet handed to a gateway (queued, paused or not);
+- resend-unknown: the campaign is not cancelled, and has messages whose fate is unknown.
+
+A message a worker has claimed (`sending`) is being handed over: it is neither held nor cancelled, so it makes no
+control apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from masspost.campaigns.models import CampaignState
+from masspost.delivery.models import MessageStatus
+
+CONTROLS = ("pause", "resume", "cancel", "resend-unknown")
+
+
+def control_refusal(*, action: str, campaign_id: int, state: str, counts: Mapping[str, int]) -> str | None:
+    """Why `action` does not apply to a campaign in `state` with these outbox `counts` (per status); None when it
+    does."""
+    queued = counts.get(MessageStatus.QUEUED, 0)
+    if state == CampaignState.CANCELLED:
+        return f"campaign {campaign_id} is cancelled: nothing can be {_DONE[action]} any more"
+    if action == "pause":
+        if state == CampaignState.PAUSED:
+            return f"campaign {campaign_id} is paused already"
+        if not queued:
+            return f"nothing to pause: campaign {campaign_id} has no message waiting to be sent ({_summary(counts)})"
+    elif action == "resume":
+        if state != CampaignState.PAUSED:
+            return f"campaign {campaign_id} is not paused"
+    elif action == "cancel":
+        if not queued:
+            return f"nothing to cancel: campaign {campaign_id} has no message waiting to be sent ({_summary(counts)})"
+    elif action == "resend-unknown":
+        if not counts.get(MessageStatus.UNKNOWN, 0):
+            return f"campaign {campaign_id} has no message whose fate is unknown"
+    else:
+        raise ValueError(action)
+    return None
+
+
+def controls_applicable(*, state: str, counts: Mapping[str, int]) -> frozenset[str]:
+    """The controls that apply now: the buttons a campaign's page shows."""
+    return frozenset(a for a in CONTROLS
+                     if control_refusal(action=a, campaign_id=0, state=state, counts=counts) is None)
+
+
+_DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled", "resend-unknown": "resent"}
+
+
+def _summary(counts: Mapping[str, int]) -> str:
+    """The outbox in a few words: "202 sent, 3 failed"."""
+    shown = [f"{n} {status}" for status, n in counts.items() if n]
+    return ", ".join(shown) if shown else "it has no messages"
