@@ -9,6 +9,7 @@ from typing import Any
 from masspost.audience.filter import AudienceFilter
 from masspost.campaigns.token import digest
 from masspost.content import Template, TemplateError, compile_template
+from masspost.content.header import header_problem
 from masspost.content.languages import is_language
 from masspost.errors import SpecError
 
@@ -126,6 +127,10 @@ def _content(value: Any) -> tuple[tuple[str, LanguageContent], ...]:
         for key, text in texts.items():
             if not isinstance(text, str):
                 raise SpecError(f"content.{lang}.{key}: must be text")
+        # The subject is a header line: what the SMTP gateway would refuse is refused here, where it can be fixed.
+        if problem := header_problem(texts.get("email_subject", "")):
+            position, what = problem
+            raise SpecError(f"content.{lang}.email_subject: {what} at character {position} (a subject is one line)")
         item = LanguageContent(**texts)
         if bool(item.email_subject.strip()) != bool(item.email_body.strip()):
             raise SpecError(f"content.{lang}: an e-mail needs both a subject and a body")

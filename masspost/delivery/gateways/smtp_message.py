@@ -1,6 +1,7 @@
 """The e-mail for one outbox row: headers encoded and checked for the wire, a plain-text body or HTML with a text
 alternative, a Message-ID in the clinic's domain (docs/delivery.md, "Gateways"). Header injection through a name or
-a subject is impossible: a line break or NUL in any header value refuses the message (`InvalidMessageError`). A body
+a subject is impossible: a line break or another control character in any header value refuses the message
+(`InvalidMessageError`; masspost.content.header, the rule the preview checks the subject by). A body
 is HTML by `masspost.content.looks_like_html`, the rule the preview rendered it by (merge values escaped there); a
 subject of any length is folded into lines RFC 5322 allows.
 
@@ -24,12 +25,12 @@ from email.utils import format_datetime, formataddr, make_msgid
 from html.parser import HTMLParser
 
 from masspost.content import looks_like_html
+from masspost.content.header import header_problem
 from masspost.delivery.gateways.base import OutgoingMessage
 
 ListUnsubscribeHook = Callable[[OutgoingMessage], "str | None"]
 
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
-_FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
 # An ASCII address that needs no quoting or encoding in a header (RFC 5322 dot-atom local part, LDH domain).
 _SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                              r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
@@ -86,9 +87,10 @@ def html_to_text(html: str) -> str:
 
 
 def _header_value(name: str, value: str) -> str:
-    # Reject rather than fold: a line break in a subject or name is either a bug upstream or an attack.
-    if _FORBIDDEN_IN_HEADER.search(value):
-        raise InvalidMessageError(f"{name} contains a line break or NUL")
+    # Reject rather than fold: a line break in a subject or name is either a bug upstream or an attack. The rule
+    # is the one the preview checks the campaign's subject by (masspost.content.header).
+    if problem := header_problem(value):
+        raise InvalidMessageError(f"{name} contains a {problem[1]}")
     return value
 
 
