@@ -139,7 +139,8 @@ class ConsentEvent(models.Model):
     source = models.CharField(max_length=100)
     at = models.DateTimeField(auto_now_add=True)
     # Staff events only. The user by id (a name can be reused after a rename); `source` keeps the name as it was.
+    # Defaults in the database too: the import writes its events with a plain INSERT of its own columns.
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
-    method = models.CharField(max_length=12, choices=ConsentMethod.choices, blank=True)
-    note = models.CharField(max_length=200, blank=True)
+    method = models.CharField(max_length=12, choices=ConsentMethod.choices, blank=True, default="", db_default="")
+    note = models.CharField(max_length=200, blank=True, default="", db_default="")

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from masspost.web.views import account, bulk, users
+from masspost.web.views import account, bulk, patients, users
 
 app_name = "web"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("bulk/preview/", bulk.preview, name="preview"),
     path("bulk/preview/<str:kind>.csv", bulk.preview_csv, name="preview_csv"),
     path("bulk/send/", bulk.send, name="send"),
+    path("patients/", patients.patients, name="patients"),
     path("users/", users.users, name="users"),
     path("users/tokens/", users.token_create, name="token_create"),
     path("users/tokens/revoke/", users.token_revoke, name="token_revoke"),

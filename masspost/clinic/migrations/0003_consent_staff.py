@@ -21,13 +21,13 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="consentevent",
             name="method",
-            field=models.CharField(blank=True, max_length=12,
+            field=models.CharField(blank=True, max_length=12, default="", db_default="",
                                    choices=[("in-person", "in person"), ("signed-form", "signed form"),
                                             ("phone", "phone call"), ("email", "e-mail"), ("other", "other")]),
         ),
         migrations.AddField(
             model_name="consentevent",
             name="note",
-            field=models.CharField(blank=True, max_length=200),
+            field=models.CharField(blank=True, max_length=200, default="", db_default=""),
         ),
     ]

@@ -1,0 +1,87 @@
+"""A patient as their page shows them: who they are (names and contacts only for a role that may see them, the
+rule of `selectors.patient_page`), their consents now, and every change of them in order, each with when (in the
+clinic's time), what and where it came from. The staff's own record of a consent is written by
+masspost.campaigns.consent.consent_record (it is audited, and the audit log lives in campaigns)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, Patient
+from masspost.clinic.scope import Role, Scope
+from masspost.clinic.selectors import SEES_CONTACTS, PatientRow
+from masspost.clinic.selectors import _row as patient_row  # the list's rule of who sees names and contacts
+from masspost.errors import NotFoundError
+
+# Who may record a patient's consent: the roles that send to them (and see who they are). A preparer reads the
+# page — consents and their history, without names, contacts or staff notes — and records nothing.
+RECORDS_CONSENT = Role.SENDER
+
+# A consent's channel → the Patient column that holds it.
+CONSENT_FIELDS = {ConsentChannel.SMS: "accepts_sms", ConsentChannel.EMAIL: "accepts_email",
+                  ConsentChannel.MARKETING: "marketing_consent"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConsentEntry:
+    """One consent event. `source` is its kind: "sms-stop", "unsubscribe", "import", "staff" (or, for a source
+    this version does not know, the source as stored); `staff`, `method` and `note` are for staff events."""
+
+    id: int
+    at: dt.datetime  # in the clinic's time zone
+    channel: str
+    accepts: bool
+    source: str
+    staff: str = ""  # the user's name now (as it was when recorded, for a user deleted since)
+    method: str = ""
+    note: str | None = None  # None: not for this role (SEES_CONTACTS); a note may name the patient
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientDetail:
+    patient: PatientRow  # names and contacts only for SEES_CONTACTS
+    clinic_name: str
+    time_zone: str
+    history: list[ConsentEntry]  # oldest first
+
+
+def patient_in_scope(*, scope: Scope, external_id: str) -> Patient:
+    """The patient with this external id among the scope's clinics. Another clinic's patient is NotFoundError,
+    with the same message as one that does not exist."""
+    patient = (Patient.objects.filter(external_id=external_id, clinic__in=scope.clinics())
+               .select_related("clinic").first())
+    if patient is None:
+        raise NotFoundError(f"no patient {external_id!r}")
+    return patient
+
+
+def patient_detail(*, scope: Scope, external_id: str) -> PatientDetail:
+    patient = patient_in_scope(scope=scope, external_id=external_id)
+    return PatientDetail(patient=patient_row(patient, scope.may(SEES_CONTACTS)),
+                         clinic_name=patient.clinic.name, time_zone=patient.clinic.time_zone,
+                         history=_history(patient, scope))
+
+
+def consent_history(*, scope: Scope, external_id: str) -> list[ConsentEntry]:
+    """The patient's consent events, oldest first (the order they happened in; events of one moment in the
+    order they were written)."""
+    return _history(patient_in_scope(scope=scope, external_id=external_id), scope)
+
+
+def consent_entry(event: ConsentEvent, *, zone: ZoneInfo, notes: bool) -> ConsentEntry:
+    source, staff = event.source, ""
+    if source.startswith(STAFF_SOURCE):
+        staff = event.staff.get_username() if event.staff is not None else source.removeprefix(STAFF_SOURCE)
+        source = "staff"
+    return ConsentEntry(id=event.id, at=event.at.astimezone(zone), channel=event.channel, accepts=event.accepts,
+                        source=source, staff=staff, method=event.method,
+                        note=event.note if notes else None)
+
+
+def _history(patient: Patient, scope: Scope) -> list[ConsentEntry]:
+    zone = ZoneInfo(patient.clinic.time_zone)
+    notes = scope.may(SEES_CONTACTS)
+    events = patient.consent_events.select_related("staff").order_by("at", "id")
+    return [consent_entry(e, zone=zone, notes=notes) for e in events]

@@ -1,0 +1,137 @@
+"""A patient's page: found by external id (`/patients/?patient=P01042`), it shows who they are (names and contacts
+only for the roles that may see them), their consents now and every change of them in order; senders and admins
+record a consent the patient gave or withdrew — which channel, yes or no, how the patient gave it, a note. That is
+how a patient's own opt-out (an SMS STOP) is renewed: the import never undoes it (docs/ui.md, "Patients")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from masspost.campaigns.consent import NOTE_MAX, consent_record
+from masspost.clinic.consent import RECORDS_CONSENT, ConsentEntry, PatientDetail, patient_detail
+from masspost.clinic.models import PATIENT_OWN_SOURCES, ConsentMethod
+from masspost.clinic.scope import Role
+from masspost.errors import MasspostError, NotFoundError
+from masspost.web.access import StaffRequest, staff
+
+CHANNELS = [("sms", _lazy("SMS")), ("email", _lazy("E-mail")), ("marketing", _lazy("Marketing"))]
+METHODS = {ConsentMethod.IN_PERSON: _lazy("in person, at the clinic"), ConsentMethod.SIGNED_FORM: _lazy("signed form"),
+           ConsentMethod.PHONE: _lazy("phone call"), ConsentMethod.EMAIL: _lazy("e-mail from the patient"),
+           ConsentMethod.OTHER: _lazy("other (say how in the note)")}
+SOURCES = {"import": _lazy("import from the clinic's system"), "sms-stop": _lazy("the patient's SMS STOP"),
+           "unsubscribe": _lazy("the patient's unsubscribe link")}
+PATIENT_OPT_OUT = {"sms-stop": _lazy("The patient opted out with an SMS STOP on %(date)s."),
+                   "unsubscribe": _lazy("The patient opted out with an e-mail's unsubscribe link on %(date)s.")}
+
+
+class LookupForm(forms.Form):
+    patient = forms.CharField(label=_lazy("Patient ID"), max_length=64,
+                              help_text=_lazy("The ID from the clinic's patient system, e.g. P01042."))
+
+
+class ConsentForm(forms.Form):
+    patient = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    channel = forms.ChoiceField(label=_lazy("Consent to"), choices=CHANNELS, widget=forms.RadioSelect)
+    accepts = forms.ChoiceField(label=_lazy("The patient"), widget=forms.RadioSelect,
+                                choices=[("yes", _lazy("gives consent")), ("no", _lazy("withdraws consent"))])
+    method = forms.ChoiceField(label=_lazy("How the patient said it"),
+                               choices=[("", _lazy("— choose —")), *METHODS.items()])
+    note = forms.CharField(label=_lazy("Note"), required=False, max_length=NOTE_MAX,
+                           help_text=_lazy("Optional, e.g. where the signed form is kept. Only senders and admins "
+                                           "see it."))
+
+
+def _page(request: StaffRequest, *, lookup: LookupForm, detail: PatientDetail | None = None,
+          form: ConsentForm | None = None, status: int = 200) -> HttpResponse:
+    context: dict[str, Any] = {"nav": "patients", "lookup": lookup, "detail": detail,
+                               "may_record": request.scope.may(RECORDS_CONSENT)}
+    if detail is not None:
+        ref = detail.patient.external_id
+        context |= {"form": form or ConsentForm(initial={"patient": ref}), "history": _history(detail),
+                    "current": _current(detail), "recorded": request.GET.get("recorded", "")}
+    response = render(request, "web/patient.html", context, status=status)
+    add_never_cache_headers(response)  # names and contacts: not kept on a shared reception PC
+    return response
+
+
+@staff(Role.PREPARER)
+def patients(request: StaffRequest) -> HttpResponse:
+    """GET: the lookup, and the patient it names. POST: record a consent, then show the patient again."""
+    if request.method == "POST":
+        return _record(request)
+    ref = request.GET.get("patient", "").strip()
+    if not ref:
+        return _page(request, lookup=LookupForm())
+    lookup = LookupForm({"patient": ref})
+    if not lookup.is_valid():
+        return _page(request, lookup=lookup, status=422)
+    try:
+        detail = patient_detail(scope=request.scope, external_id=ref)
+    except NotFoundError:
+        # Another clinic's patient reads exactly like one that does not exist.
+        lookup.add_error("patient", _("No patient with this ID in your clinics."))
+        return _page(request, lookup=lookup, status=404)
+    return _page(request, lookup=lookup, detail=detail)
+
+
+def _record(request: StaffRequest) -> HttpResponse:
+    request.scope.require(RECORDS_CONSENT)  # a preparer reads the page; recording is refused before anything
+    form = ConsentForm(request.POST)
+    ref = form.data.get("patient", "").strip()
+    detail = patient_detail(scope=request.scope, external_id=ref)  # 404 for another clinic's, before anything
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            entry = consent_record(scope=request.scope, patient_external_id=ref, channel=data["channel"],
+                                   accepts=data["accepts"] == "yes", method=data["method"], note=data["note"])
+        except NotFoundError:
+            raise
+        except MasspostError as exc:
+            field, _sep, reason = str(exc).partition(": ")
+            form.add_error(field if field in form.fields else None, reason or str(exc))
+        else:
+            query = urlencode({"patient": ref, "recorded": entry.id})
+            return redirect(f"{reverse('web:patients')}?{query}#history")
+    return _page(request, lookup=LookupForm({"patient": ref}), detail=detail, form=form, status=422)
+
+
+def _current(detail: PatientDetail) -> list[dict[str, Any]]:
+    """Each channel's consent now; for one the patient switched off themselves, when and how (the latest word
+    that is not an import), so staff know why an import cannot switch it back on."""
+    p = detail.patient
+    now = {"sms": p.accepts_sms, "email": p.accepts_email, "marketing": p.marketing_consent}
+    latest: dict[str, ConsentEntry] = {}
+    for entry in detail.history:
+        if entry.source != "import":
+            latest[entry.channel] = entry
+    rows = []
+    for code, label in CHANNELS:
+        own = latest.get(code)
+        opted_out = own is not None and not own.accepts and own.source in PATIENT_OWN_SOURCES and not now[code]
+        rows.append({"code": code, "label": label, "accepts": now[code],
+                     "opted_out": PATIENT_OPT_OUT[own.source] % {"date": own.at.strftime("%Y-%m-%d")}
+                     if opted_out and own is not None else ""})
+    return rows
+
+
+def _history(detail: PatientDetail) -> list[dict[str, Any]]:
+    labels = dict(CHANNELS)
+    return [{"entry": e, "channel": labels.get(e.channel, e.channel), "source": _source(e)} for e in detail.history]
+
+
+def _source(entry: ConsentEntry) -> str:
+    method = METHODS.get(ConsentMethod(entry.method), entry.method) if entry.method in ConsentMethod.values else ""
+    if entry.source == "staff":
+        return _("%(user)s (staff) — %(method)s") % {"user": entry.staff, "method": method}
+    if entry.source == "operator":
+        return _("the operator, at the command line — %(method)s") % {"method": method}
+    return str(SOURCES.get(entry.source, entry.source))

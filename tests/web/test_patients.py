@@ -1,0 +1,131 @@
+"""The patient page (/patients/): found by external id; consents now and their history in order; a sender records
+a consent the patient gave (how, a note) — the way to renew one the patient withdrew by SMS STOP. A preparer
+reads without names, contacts or notes and records nothing; another clinic's patient is "not found" like one
+that does not exist; signed out goes to the sign-in page; a form error keeps what was typed, next to its field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+
+from masspost.campaigns.models import AuditEvent
+from masspost.clinic.models import ConsentEvent, Patient
+from masspost.delivery.inbound import inbound_record
+
+pytestmark = pytest.mark.django_db
+
+
+def html(response: Any) -> str:
+    return str(response.content.decode())
+
+
+@pytest.fixture
+def stopped(make_patient: Callable[..., Patient]) -> Patient:
+    """Mari, who answered a campaign's SMS with STOP."""
+    mari = make_patient(first_name="Mari", last_name="Maasikas")
+    assert inbound_record(mari.phone_e164, "STOP").opted_out == 1
+    mari.refresh_from_db()
+    assert mari.accepts_sms is False
+    return mari
+
+
+def main(response: Any) -> str:
+    """The page's own part (the frame carries a CSRF token that differs on each page)."""
+    return html(response).split('<main id="main"', 1)[1]
+
+
+def record(client: Client, ref: str, **overrides: str) -> Any:
+    data = {"patient": ref, "channel": "sms", "accepts": "yes", "method": "signed-form", "note": "Form in the binder"}
+    return client.post("/patients/", data | overrides)
+
+
+def history_rows(page: str) -> list[list[str]]:
+    table = page.split('data-testid="history"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_a_sender_renews_consent_after_an_sms_stop(alice: Client, stopped: Patient) -> None:
+    page = alice.get("/patients/", {"patient": stopped.external_id})
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    text = html(page)
+    assert "The patient opted out with an SMS STOP on" in text
+    assert "Mari Maasikas" in text and stopped.phone_e164 in text
+    response = record(alice, stopped.external_id)
+    event = ConsentEvent.objects.get(source="staff:alice")
+    assert response.status_code == 302
+    assert response["Location"] == f"/patients/?patient={stopped.external_id}&recorded={event.id}#history"
+    stopped.refresh_from_db()
+    assert stopped.accepts_sms is True
+    assert (event.method, event.note, event.staff.get_username()) == ("signed-form", "Form in the binder", "alice")
+    assert AuditEvent.objects.filter(action="consent_record", actor="alice").count() == 1
+    shown = html(alice.get(response["Location"]))
+    assert "Recorded." in shown and "opted out" not in shown
+    rows = history_rows(shown)
+    assert [r[1:] for r in rows] == [["SMS", "no", "the patient&#x27;s SMS STOP", ""],
+                                     ["SMS", "yes", "alice (staff) — signed form", "Form in the binder"]]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r[0]) for r in rows)
+
+
+def test_the_page_is_in_estonian_and_russian(make_staff: Callable[..., Client], clinic: Any,
+                                            stopped: Patient) -> None:
+    for language, words in (("et", ("Nõusolek praegu", "Salvesta")), ("ru", ("Согласие сейчас", "Записать"))):
+        client = make_staff(f"mari{language}", "sender", clinic, language=language)
+        page = html(client.get("/patients/", {"patient": stopped.external_id}))
+        assert all(w in page for w in words), language
+
+
+def test_a_form_error_keeps_what_was_typed_next_to_its_field(alice: Client, stopped: Patient) -> None:
+    response = record(alice, stopped.external_id, method="", note="Called on Monday", channel="email",
+                      accepts="no")
+    assert response.status_code == 422
+    page = html(response)
+    assert re.search(r'id="id_method_error">This field is required', page)
+    assert 'value="Called on Monday"' in page
+    assert re.search(r'value="email"[^>]*checked', page) and re.search(r'value="no"[^>]*checked', page)
+    assert not ConsentEvent.objects.filter(source__startswith="staff:").exists()
+    # A note the service refuses is shown on the note, too.
+    refused = html(record(alice, stopped.external_id, note="ok\u202egnp.exe"))
+    assert re.search(r'id="id_note_error">has a control or invisible', refused)
+
+
+def test_a_preparer_reads_without_names_and_may_not_record(bob: Client, stopped: Patient) -> None:
+    page = html(bob.get("/patients/", {"patient": stopped.external_id}))
+    assert stopped.external_id in page and "Mari" not in page and stopped.phone_e164 not in page
+    assert 'name="method"' not in page and "your role may read it" in page
+    assert record(bob, stopped.external_id).status_code == 403
+    stopped.refresh_from_db()
+    assert stopped.accepts_sms is False and not ConsentEvent.objects.filter(source__startswith="staff:").exists()
+
+
+def test_another_clinics_patient_is_not_found_as_one_that_does_not_exist(charlie: Client,
+                                                                          stopped: Patient) -> None:
+    hidden = charlie.get("/patients/", {"patient": stopped.external_id})
+    absent = charlie.get("/patients/", {"patient": "NOBODY"})
+    assert hidden.status_code == absent.status_code == 404
+    assert "No patient with this ID in your clinics." in html(hidden)
+    assert main(hidden).replace(stopped.external_id, "ID") == main(absent).replace("NOBODY", "ID")
+    assert record(charlie, stopped.external_id).status_code == 404
+    stopped.refresh_from_db()
+    assert stopped.accepts_sms is False and "Mari" not in html(hidden)
+
+
+def test_signed_out_goes_to_sign_in_and_changes_nothing(stopped: Patient) -> None:
+    client = Client()
+    path = f"/patients/?patient={stopped.external_id}"
+    assert client.get(path)["Location"] == f"/sign-in/?next={quote(path)}"
+    assert record(client, stopped.external_id).status_code == 302
+    stopped.refresh_from_db()
+    assert stopped.accepts_sms is False
+
+
+def test_the_lookup_page_and_the_menu(bob: Client) -> None:
+    page = html(bob.get("/patients/"))
+    assert 'aria-current="page">Patients</a>' in page
+    assert 'name="patient"' in page and 'data-testid="history"' not in page
