@@ -216,12 +216,19 @@ MASSPOST_EMAIL_RATE = float(os.environ.get("MASSPOST_EMAIL_RATE") or 0)
 # smpp:// URL's `window`. Either is the most a worker killed mid-send can leave `unknown` (docs/delivery.md).
 MASSPOST_EMAIL_WINDOW = int(os.environ.get("MASSPOST_EMAIL_WINDOW") or 10)
 
+# Every 500 of the web UI is logged by Django's `django.request` (the path and the traceback's frames: the
+# exception's message, which may quote patient data, never); Django's own default logs it only with DEBUG on.
+# The API logs its 500s itself, in the same form (masspost.api.problems).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"masspost": {"handlers": ["stderr"], "level": os.environ.get("MASSPOST_LOG_LEVEL", "WARNING")}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "frames": {"()": "masspost.logs.FramesOnly",
+                              "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+                 "stderr_frames": {"class": "logging.StreamHandler", "formatter": "frames"}},
+    "loggers": {"masspost": {"handlers": ["stderr"], "level": os.environ.get("MASSPOST_LOG_LEVEL", "WARNING")},
+                "django.request": {"handlers": ["stderr_frames"], "level": "ERROR", "propagate": False}},
 }
 
 # The price of one SMS part, e.g. "0.065 EUR" (amount, ISO 4217 currency): the preview shows what its parts will

