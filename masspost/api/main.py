@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
 from masspost import version
-from masspost.api import audit, campaigns, directory, imports, problems, sms
+from masspost.api import audit, campaigns, consents, directory, imports, problems, sms
 from masspost.api.auth import BearerToken
 
 DESCRIPTION = """Bulk SMS and e-mail for a dental clinic's patient system: import patients and visits, preview
@@ -87,6 +87,7 @@ api = MasspostApi(title="masspost", version=version(), description=DESCRIPTION, 
                   urls_namespace="api", openapi_url="/openapi.json", docs_url="/docs")
 problems.install(api)
 api.add_router("/v1/", directory.router)
+api.add_router("/v1/", consents.router)
 api.add_router("/v1/", imports.router)
 api.add_router("/v1/", campaigns.router)
 api.add_router("/v1/", sms.router)

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from masspost.campaigns.models import AuditEvent, Campaign
-from masspost.clinic.models import Clinic, Patient
+from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery.models import OutboxMessage
 from masspost.staff.services import staff_disable
@@ -28,6 +28,7 @@ SENDS = {("post", "/api/v1/campaigns"), ("post", "/api/v1/campaigns/{campaign_id
          ("post", "/api/v1/campaigns/{campaign_id}/resend-unknown")}
 IMPORTS = {("post", "/api/v1/imports/{kind}")}
 ADMIN_ONLY = {("get", "/api/v1/audit")}
+RECORDS = {("post", "/api/v1/patients/{external_id}/consents")}  # consent recorded by staff: sender and admin
 NO_SUCH_CAMPAIGN = 987_654_321
 
 
@@ -57,6 +58,11 @@ def calls(*, campaign_id: int, token: str, patient: str = "T00000") -> dict[tupl
         ("get", "/api/v1/me"): Call("get", "/me"),
         ("get", "/api/v1/clinics"): Call("get", "/clinics"),
         ("get", "/api/v1/patients"): Call("get", "/patients", query={"clinic": "TLN"}),
+        ("get", "/api/v1/patients/{external_id}"): Call("get", f"/patients/{patient}"),
+        ("get", "/api/v1/patients/{external_id}/consents"): Call("get", f"/patients/{patient}/consents"),
+        ("post", "/api/v1/patients/{external_id}/consents"): Call("post", f"/patients/{patient}/consents",
+                                                                  {"channel": "sms", "accepts": True,
+                                                                   "method": "phone"}),
         ("post", "/api/v1/imports/{kind}"): Call("post", "/imports/patients", content_type="text/csv",
                                                  body="external_id,clinic,first_name,language\nN-1,TLN,Liis,et\n"),
         ("post", "/api/v1/campaigns/preview"): Call("post", "/campaigns/preview", recall()),
@@ -108,11 +114,12 @@ def world(alice: Api, make_patient: Callable[..., Patient]) -> World:
 
 
 def state() -> tuple[Any, ...]:
-    """Everything a send, a control or an import could change."""
+    """Everything a send, a control, an import or a consent recorded by staff could change."""
     return (list(Campaign.objects.order_by("id").values_list("id", "state", "messages")),
             list(OutboxMessage.objects.order_by("id").values_list("id", "status")),
             list(Patient.objects.order_by("id").values_list("external_id", "first_name")),
-            sorted(AuditEvent.objects.exclude(action="export").values_list("action", flat=True)))
+            sorted(AuditEvent.objects.exclude(action="export").values_list("action", flat=True)),
+            list(ConsentEvent.objects.order_by("id").values_list("patient_id", "channel", "accepts")))
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
@@ -217,7 +224,7 @@ def test_another_clinics_campaigns_are_not_listed(world: World, charlie: Api) ->
 def test_a_preparer_may_not_send_control_or_import_and_nothing_changes(world: World, bob: Api) -> None:
     before = state()
     for key, call in world.calls().items():
-        if key in SENDS | IMPORTS | ADMIN_ONLY:
+        if key in SENDS | IMPORTS | ADMIN_ONLY | RECORDS:
             body = assert_problem(call.send(bob), 403)
             assert "preparer" in body["detail"], key
     assert state() == before
@@ -225,7 +232,7 @@ def test_a_preparer_may_not_send_control_or_import_and_nothing_changes(world: Wo
 
 def test_a_preparer_may_preview_and_read(world: World, bob: Api) -> None:
     for key, call in world.calls().items():
-        if key not in SENDS | IMPORTS | ADMIN_ONLY:
+        if key not in SENDS | IMPORTS | ADMIN_ONLY | RECORDS:
             response = call.send(bob)
             assert response.status_code == 200, (key, response.status_code, response.content[:300])
 
