@@ -19,6 +19,8 @@ from masspost.errors import NotFoundError
 # page — consents and their history, without names, contacts or staff notes — and records nothing.
 RECORDS_CONSENT = Role.SENDER
 
+EXTERNAL_ID_MAX = 64  # Patient.external_id's max_length
+
 # A consent's channel → the Patient column that holds it.
 CONSENT_FIELDS = {ConsentChannel.SMS: "accepts_sms", ConsentChannel.EMAIL: "accepts_email",
                   ConsentChannel.MARKETING: "marketing_consent"}
@@ -49,7 +51,10 @@ class PatientDetail:
 
 def patient_in_scope(*, scope: Scope, external_id: str) -> Patient:
     """The patient with this external id among the scope's clinics. Another clinic's patient is NotFoundError,
-    with the same message as one that does not exist."""
+    with the same message as one that does not exist — and so is an id no patient can have (PostgreSQL refuses a
+    NUL in a query's text)."""
+    if "\x00" in external_id or len(external_id) > EXTERNAL_ID_MAX:
+        raise NotFoundError(f"no patient {external_id!r}")
     patient = (Patient.objects.filter(external_id=external_id, clinic__in=scope.clinics())
                .select_related("clinic").first())
     if patient is None:

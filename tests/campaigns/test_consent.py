@@ -161,3 +161,12 @@ def test_the_operator_is_named_as_no_staff_user(make_patient: Callable[..., Pati
                            accepts=False, method="email")
     event = ConsentEvent.objects.get(id=entry.id)
     assert (event.source, event.staff_id, entry.source, entry.staff) == ("operator", None, "operator", "")
+
+
+@pytest.mark.parametrize("ref", ["T\x0000001", "T" * 65])
+def test_an_id_no_patient_can_have_is_not_found(alice: Scope, ref: str) -> None:
+    """Not a database error: PostgreSQL refuses a NUL in a query's text."""
+    with pytest.raises(NotFoundError):
+        patient_detail(scope=alice, external_id=ref)
+    with pytest.raises(NotFoundError):
+        consent_record(scope=alice, patient_external_id=ref, channel="sms", accepts=True, method="phone")
