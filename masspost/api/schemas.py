@@ -90,6 +90,10 @@ class PreviewOut(Schema):
     sms_parts_total: int
     emails_total: int
     messages_total: int
+    email_sanitised: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="per language, what the HTML cleaning took out of the e-mail body "
+        "(kind element | attribute | link | image | style | comment, name, count, text); the cleaned body is "
+        "what is sent")
     token: str
 
 

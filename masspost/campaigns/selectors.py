@@ -41,6 +41,7 @@ class Preview:
             "audience": {"patients": r.patients, "matched": r.patients + sum(self.not_selected.values()),
                          "not_selected": self.not_selected, **self.audience.fingerprint()},
             **preview_dict(result=r, price=self.price),
+            "email_sanitised": self.spec.email_removed(),  # what the HTML cleaning took out, per language
             "token": str(self.token),
         }
 

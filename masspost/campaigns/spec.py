@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from masspost.audience.filter import AudienceFilter
 from masspost.campaigns.token import digest
-from masspost.content import Template, TemplateError, compile_template
+from masspost.content import Template, TemplateError, compile_template, looks_like_html
 from masspost.content.header import header_problem
 from masspost.content.languages import is_language
+from masspost.content.sanitise import Removal, sanitise_html
 from masspost.errors import SpecError
 
 
@@ -33,7 +34,8 @@ class ChannelChoice(enum.StrEnum):
 class LanguageContent:
     sms: str = ""
     email_subject: str = ""
-    email_body: str = ""
+    email_body: str = ""  # an HTML body as masspost.content.sanitise cleaned it: what is previewed and sent
+    email_removed: tuple[Removal, ...] = ()  # what the cleaning took out of the body as written
 
     def has(self, channel: str) -> bool:
         return bool(self.sms.strip()) if channel == "sms" else bool(self.email_body.strip())
@@ -61,6 +63,13 @@ class CampaignSpec:
 
     def content_digest(self) -> str:
         return digest({lang: [t.sms, t.email_subject, t.email_body] for lang, t in self.content})
+
+    def email_removed(self) -> dict[str, list[dict[str, object]]]:
+        """Per language, what the cleaning took out of an HTML e-mail body (docs/campaign.md, "E-mail"): the
+        preview's `email_sanitised`. Empty when the campaign sends no e-mail."""
+        if "email" not in self.channels:
+            return {}
+        return {lang: [r.to_dict() for r in t.email_removed] for lang, t in self.content if t.email_removed}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +141,14 @@ def _content(value: Any) -> tuple[tuple[str, LanguageContent], ...]:
             position, what = problem
             raise SpecError(f"content.{lang}.email_subject: {what} at character {position} (a subject is one line)")
         item = LanguageContent(**texts)
+        if looks_like_html(item.email_body):
+            # Cleaned here, once: the cleaned body is what the token covers and what is sent.
+            cleaned = sanitise_html(item.email_body)
+            if item.email_body.strip() and not cleaned.html.strip():
+                gone = ", ".join(r.text for r in cleaned.removed)
+                raise SpecError(f"content.{lang}.email_body: nothing is left once what an e-mail may not hold is "
+                                f"removed ({gone})")
+            item = replace(item, email_body=cleaned.html, email_removed=cleaned.removed)
         if bool(item.email_subject.strip()) != bool(item.email_body.strip()):
             raise SpecError(f"content.{lang}: an e-mail needs both a subject and a body")
         out.append((lang, item))

@@ -75,6 +75,9 @@ class Command(MasspostCommand):
             if t["recipients"]:
                 out(f"  e-mail {lang} ({t['format']}): {t['recipients']} recipients; "
                     f"sample subject: {t['sample']['subject']!r}")
+        for lang, removed in data.get("email_sanitised", {}).items():
+            out(f"  removed from the e-mail ({lang}): "
+                + ", ".join(r["text"] + (f" ×{r['count']}" if r["count"] > 1 else "") for r in removed))
         for channel, reasons in data["excluded"].items():
             for reason, n in reasons.items():
                 if n:
