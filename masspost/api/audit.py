@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
@@ -10,7 +9,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from masspost.api.auth import scope_of
-from masspost.api.schemas import AuditOut, Problem, as_utc, page_of
+from masspost.api.schemas import AuditOut, Problem, QueryTime, as_utc, page_of
 from masspost.campaigns.audit import audit_events
 
 router = Router(tags=["audit"])
@@ -20,8 +19,10 @@ PER_PAGE_MAX = 500
 class AuditQuery(Schema):
     action: str = Field("", max_length=50, description="one action: send, pause, import, export, sign-in, …")
     actor: str = Field("", max_length=150, description="one user name")
-    since: dt.datetime | None = Field(None, description="from this time on (UTC when no offset is given)")
-    until: dt.datetime | None = Field(None, description="before this time (UTC when no offset is given)")
+    since: QueryTime | None = Field(None, description="from this time on (UTC when no offset is given)",
+                                   examples=["2026-12-01T08:00:00+02:00"])
+    until: QueryTime | None = Field(None, description="before this time (UTC when no offset is given)",
+                                   examples=["2026-12-31T23:59:59Z"])
     page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(100, ge=1, le=PER_PAGE_MAX)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import hashlib
 import json
+import re
 import tempfile
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from masspost.api.schemas import (
     PatientMessagesOut,
     PreviewOut,
     Problem,
+    QueryTime,
     SendIn,
     SendOut,
     as_utc,
@@ -60,7 +61,9 @@ MESSAGES_MAX = 1000
 CSV = {"200": {"description": "CSV, UTF-8, with a header row",
                "content": {"text/csv": {"schema": {"type": "string"}}}}}
 NOT_FOUND = {404: Problem}
-ID = Path(..., ge=1, le=2**62, description="the campaign's id")
+ID_MAX = 2**62  # ids the API takes: the database's integers reach 2**63 - 1
+ID = Path(..., ge=1, le=ID_MAX, description="the campaign's id")
+DIGITS = re.compile(r"[0-9]{1,19}")  # not str.isdigit: "²" is a digit to it, not to int
 
 
 def _spec(campaign: Campaign) -> CampaignSpec:
@@ -151,7 +154,8 @@ def campaign(request: HttpRequest, campaign_id: int = ID) -> Any:
 class MessagesQuery(Schema):
     status: Literal[("",) + tuple(MessageStatus.values)] = ""  # type: ignore[valid-type]
     after: str = Field("", max_length=100, description="the `next` of the page before")
-    changed_since: dt.datetime | None = Field(None, description="only messages whose status changed since then")
+    changed_since: QueryTime | None = Field(None, description="only messages whose status changed since then",
+                                            examples=["2026-12-07T08:00:00+02:00"])
     limit: int = Field(100, ge=1, le=MESSAGES_MAX)
 
 
@@ -164,7 +168,7 @@ def _after(cursor: str) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text[:1] == "m" and text[1:].isdigit() and len(text) < 22:
+        if text[:1] == "m" and DIGITS.fullmatch(text[1:]) and int(text[1:]) <= ID_MAX:
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

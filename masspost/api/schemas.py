@@ -5,10 +5,10 @@ the one judge of a campaign (dates and codes are checked there, as for a campaig
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -167,6 +167,22 @@ def page_of(items: list[Any], *, page: int, per_page: int, count: int) -> dict[s
 def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
     """A time from a query, as UTC when it came without an offset."""
     return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """A query's time in UTC (without an offset: taken as UTC). One that UTC cannot hold — 9999-12-31T23:59:59-05:00
+    is in the year 10000 there, 0001-01-01T00:00:00+05:00 in year 0 — is refused (a 422 naming the parameter)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("out of range: in UTC the time must fall between 0001-01-01T00:00:00Z and "
+                         "9999-12-31T23:59:59Z") from None
+
+
+# Every date-time a query takes: ISO 8601 with an offset (or UTC without one), within what UTC can hold.
+QueryTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
 
 
 class PatientsOut(Page):

@@ -1,11 +1,14 @@
 """Who reaches what, swept over every operation of the live schema: a token reaches exactly what its user reaches
 in the UI. No token, a malformed, unknown or revoked one, or a disabled user's: 401. Another clinic's campaign:
 404, the same as one that does not exist. A preparer: 403 for the send, the controls and imports, and nothing
-changes; everything else they may."""
+changes; everything else they may. And crafted values in every query and path parameter of every operation
+(times out of UTC's range, "²", numbers too big for the database): a 4xx problem, never a 5xx."""
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +49,7 @@ class Call:
     def send(self, api: Api) -> Any:
         if self.method == "get":
             return api.get(self.path, self.query, **self.headers)
-        path = self.path + ("?" + "&".join(f"{k}={v}" for k, v in self.query.items()) if self.query else "")
+        path = self.path + ("?" + urllib.parse.urlencode(self.query) if self.query else "")
         return api.post(path, self.body, content_type=self.content_type, headers=self.headers)
 
 
@@ -104,13 +107,18 @@ class World:
 
 @pytest.fixture
 def world(alice: Api, make_patient: Callable[..., Patient]) -> World:
-    """A sent Tallinn campaign (Alice's) with two queued messages, and a fresh preview token."""
+    """A sent Tallinn campaign (Alice's) with a queued message and one whose fate is unknown — so that every
+    control applies (a control that does not apply is a 409: tests/api/test_controls.py) — and a fresh preview
+    token."""
     mari = make_patient(first_name="Mari")
     make_patient(first_name="Ivan", language="ru")
     token = alice.post("/campaigns/preview", recall()).json()["token"]
     sent = alice.post("/campaigns", {"campaign": recall(), "token": token}, headers={"Idempotency-Key": "world"})
     assert sent.status_code == 201, sent.content
-    return World(campaign_id=sent.json()["campaign"], token=token, patient=mari.external_id)
+    campaign_id = sent.json()["campaign"]
+    first = OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True)[0]
+    OutboxMessage.objects.filter(id=first).update(status="unknown")
+    return World(campaign_id=campaign_id, token=token, patient=mari.external_id)
 
 
 def state() -> tuple[Any, ...]:
@@ -269,3 +277,70 @@ def test_charlie_cannot_preview_or_import_into_tallinn(world: World, charlie: Ap
     refused = charlie.post("/imports/patients", "external_id,clinic\nX-1,TLN\n", content_type="text/csv")
     assert refused.status_code == 422 and refused.json()["written"] is False
     assert state()[:3] == before[:3]
+
+
+# --- crafted parameters ---------------------------------------------------------------------------------------
+CRAFTED_TIMES = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"]  # past UTC's year 9999, before year 1
+CRAFTED = [*CRAFTED_TIMES, "9999-12-31T23:59:59", "0000-01-01T00:00:00Z", "9999-12-31", "²", "１", "1e999",
+           "9" * 30, "-" + "9" * 30, str(2**63), "NaN", "\u202e1", "%",
+           base64.urlsafe_b64encode(b"m" + b"9" * 20).decode().rstrip("=")]  # a cursor past 2**63
+
+
+def parameters(operation: tuple[str, str]) -> list[dict[str, Any]]:
+    method, path = operation
+    schema = Client().get("/api/openapi.json").json()
+    return [p for p in schema["paths"][path][method].get("parameters", []) if p["in"] in ("query", "path")]
+
+
+def is_time(parameter: dict[str, Any]) -> bool:
+    schema = parameter["schema"]
+    return any(s.get("format") == "date-time" for s in [schema, *schema.get("anyOf", [])])
+
+
+def is_integer(parameter: dict[str, Any]) -> bool:
+    schema = parameter["schema"]
+    return any(s.get("type") == "integer" for s in [schema, *schema.get("anyOf", [])])
+
+
+def test_crafted_values_in_every_parameter_are_a_4xx_never_a_5xx(world: World, alice: Api, ada: Api) -> None:
+    """Each crafted value in each query and path parameter of every operation of the served schema, the rest of
+    the request valid: a problem+json 4xx (a time UTC cannot hold and a number that is not 0-9 digits within the
+    parameter's range: 422), or a 2xx for a value the parameter takes as text."""
+    swept = 0
+    for key, call in world.calls().items():
+        api = ada if key in ADMIN_ONLY else alice
+        for parameter in parameters(key):
+            name = parameter["name"]
+            for value in CRAFTED:
+                if parameter["in"] == "query":
+                    crafted = Call(call.method, call.path, call.body, call.content_type, call.query | {name: value},
+                                   call.headers)
+                else:
+                    concrete = {"campaign_id": str(world.campaign_id), "external_id": world.patient,
+                                "kind": "recipients" if key[1].endswith("{kind}.csv") else "patients",
+                                name: urllib.parse.quote(value, safe="")}
+                    path = key[1].removeprefix("/api/v1")
+                    for slot, filled in concrete.items():
+                        path = path.replace("{" + slot + "}", filled)
+                    crafted = Call(call.method, path, call.body, call.content_type, call.query, call.headers)
+                response = crafted.send(api)
+                swept += 1
+                where = (key, name, value, response.status_code, response.content[:200])
+                assert response.status_code < 500, where
+                if response.status_code >= 400 and response.status_code != 405:
+                    assert response["Content-Type"] == PROBLEM_JSON, where
+                if is_time(parameter) and value in CRAFTED_TIMES:
+                    assert response.status_code == 422, where
+                    assert "out of range" in response.json()["detail"] and name in response.json()["detail"], where
+                if is_integer(parameter) and value in ("²", "１", "9" * 30, str(2**63)):
+                    assert response.status_code in (404, 422), where
+    assert swept > 300
+
+
+def test_an_offset_time_at_the_edge_of_utc_is_taken(world: World, alice: Api, ada: Api) -> None:
+    messages = f"/campaigns/{world.campaign_id}/messages"
+    assert alice.get(messages, {"changed_since": "0001-01-01T05:00:00+05:00"}).json()["items"]
+    assert alice.get(messages, {"changed_since": "9999-12-31T18:59:59-05:00"}).json()["items"] == []
+    assert ada.get("/audit", {"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:59:59Z"}).status_code == 200
+    naive = ada.get("/audit", {"until": "9999-12-31T23:59:59"})  # no offset: UTC
+    assert naive.status_code == 200 and naive.json()["count"] > 0
