@@ -47,7 +47,7 @@ def record(client: Client, ref: str, **overrides: str) -> Any:
 def history_rows(page: str) -> list[list[str]]:
     table = page.split('data-testid="history"', 1)[1].split("</table>", 1)[0]
     body = table.split("<tbody>", 1)[1]
-    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
 
 
