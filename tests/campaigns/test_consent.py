@@ -19,6 +19,7 @@ from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Role, Scope
 from masspost.delivery.inbound import inbound_record
 from masspost.errors import MasspostError, NotFoundError, PermissionDeniedError
+from masspost.staff.selectors import staff_scope
 from masspost.staff.services import staff_add
 from tests.clinic.importing import patient_row, patients_file
 
@@ -28,9 +29,12 @@ PASSWORD = "correct horse battery"
 
 
 def member(username: str, role: str, *clinics: Clinic) -> Scope:
-    staff_add(username=username, password=PASSWORD, clinics=[c.code for c in clinics], role=role,
-              scope=Scope.operator())
-    return Scope(actor=username, clinic_ids=frozenset(c.id for c in clinics), role=Role(role), address="10.0.0.7")
+    """The member's Scope as the web UI builds it for them."""
+    made = staff_add(username=username, password=PASSWORD, clinics=[c.code for c in clinics], role=role,
+                     scope=Scope.operator())
+    scope = staff_scope(user=made.user, address="10.0.0.7")
+    assert scope is not None and scope.role == Role(role)
+    return scope
 
 
 @pytest.fixture
