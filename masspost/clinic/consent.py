@@ -47,6 +47,7 @@ class PatientDetail:
     clinic_name: str
     time_zone: str
     history: list[ConsentEntry]  # oldest first
+    notes: bool  # whether the history carries the staff's notes (SEES_CONTACTS)
 
 
 def patient_in_scope(*, scope: Scope, external_id: str) -> Patient:
@@ -66,7 +67,7 @@ def patient_detail(*, scope: Scope, external_id: str) -> PatientDetail:
     patient = patient_in_scope(scope=scope, external_id=external_id)
     return PatientDetail(patient=patient_row(patient, scope.may(SEES_CONTACTS)),
                          clinic_name=patient.clinic.name, time_zone=patient.clinic.time_zone,
-                         history=_history(patient, scope))
+                         history=_history(patient, scope), notes=scope.may(SEES_CONTACTS))
 
 
 def consent_history(*, scope: Scope, external_id: str) -> list[ConsentEntry]:
