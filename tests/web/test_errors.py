@@ -94,3 +94,12 @@ def test_a_404_or_a_400_is_not_logged_as_an_error(alice: Client, request_log: io
     alice.get("/campaigns/987654/")
     alice.get(f"/bulk/?start={SUPERSCRIPT_TWO}")
     assert request_log.getvalue() == ""
+
+
+def test_an_id_too_big_for_the_database_is_not_found(alice: Client, ada: Client, tln_campaign: int) -> None:
+    for path in ("/campaigns/{}/", "/campaigns/{}/progress/", "/campaigns/{}/messages.csv"):
+        assert alice.get(path.format(HUGE)).status_code == 404, path
+    assert alice.post(f"/campaigns/{HUGE}/pause/").status_code == 404
+    assert ada.post(f"/users/{HUGE}/role/", {"role": "sender"}).status_code == 404
+    assert ada.post(f"/users/{HUGE}/disable/").status_code == 404
+    assert alice.get(f"/campaigns/{tln_campaign}/").status_code == 200
