@@ -92,7 +92,7 @@ def test_a_form_error_keeps_what_was_typed_next_to_its_field(alice: Client, stop
     assert not ConsentEvent.objects.filter(source__startswith="staff:").exists()
     # A note the service refuses is shown on the note, too.
     refused = html(record(alice, stopped.external_id, note="ok\u202egnp.exe"))
-    assert re.search(r'id="id_note_error">has a control or invisible', refused)
+    assert re.search(r'id="id_note_error">A note cannot hold a control character', refused)
 
 
 def test_a_preparer_reads_without_names_and_may_not_record(bob: Client, stopped: Patient) -> None:

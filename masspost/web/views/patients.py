@@ -5,6 +5,7 @@ how a patient's own opt-out (an SMS STOP) is renewed: the import never undoes it
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -48,6 +49,13 @@ class ConsentForm(forms.Form):
     note = forms.CharField(label=_lazy("Note"), required=False, max_length=NOTE_MAX,
                            help_text=_lazy("Optional, e.g. where the signed form is kept. Only senders and admins "
                                            "see it."))
+
+    def clean_note(self) -> str:
+        note: str = self.cleaned_data["note"]
+        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in note):  # the service's rule, said in their words
+            raise forms.ValidationError(_("A note cannot hold a control character or an invisible mark (such as a "
+                                          "direction mark)."))
+        return note
 
 
 def _page(request: StaffRequest, *, lookup: LookupForm, detail: PatientDetail | None = None,
