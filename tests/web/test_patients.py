@@ -57,6 +57,8 @@ def test_a_sender_renews_consent_after_an_sms_stop(alice: Client, stopped: Patie
     text = html(page)
     assert "The patient opted out with an SMS STOP on" in text
     assert "Mari Maasikas" in text and stopped.phone_e164 in text
+    ids = re.findall(r' id="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)  # the lookup and the form
     response = record(alice, stopped.external_id)
     event = ConsentEvent.objects.get(source="staff:alice")
     assert response.status_code == 302

@@ -38,6 +38,10 @@ class LookupForm(forms.Form):
     patient = forms.CharField(label=_lazy("Patient ID"), max_length=64,
                               help_text=_lazy("The ID from the clinic's patient system, e.g. P01042."))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "lookup_%s")  # the consent form on the same page has a `patient` field too
+        super().__init__(*args, **kwargs)
+
 
 class ConsentForm(forms.Form):
     patient = forms.CharField(widget=forms.HiddenInput, max_length=64)
