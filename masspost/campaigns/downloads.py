@@ -5,44 +5,55 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from masspost.campaigns.audit import audit_record
-from masspost.campaigns.export import EXCLUDED_HEADER, RECIPIENT_HEADER, excluded_row, neutralised, recipient_row
+from masspost.campaigns.export import (
+    EXCLUDED_HEADER,
+    RECIPIENT_HEADER,
+    excluded_row,
+    neutralised,
+    recipient_row,
+    without_contacts,
+)
 from masspost.campaigns.models import Campaign
 from masspost.campaigns.selectors import campaign_get, campaign_preview
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Exclusion, Recipient
 from masspost.clinic.scope import Scope
+from masspost.clinic.selectors import sees_contacts
 from masspost.delivery.selectors import OutboxRow, outbox_export_rows, outbox_status_counts
 
 
 def preview_list_csv(*, spec: CampaignSpec, scope: Scope, kind: str, out: IO[bytes], channel: str = "",
                      reason: str = "") -> int:
     """Write recipients.csv or excluded.csv (docs/campaign.md) into `out`; `channel` and `reason` narrow the
-    list. Returns the number of rows."""
+    list. Returns the number of rows. Names and addresses only for a role that may see them (sees_contacts, the
+    rule of GET /patients too); for any other, those columns are left out."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(text)
     rows = 0
+    header = RECIPIENT_HEADER if kind == "recipients" else EXCLUDED_HEADER
+    shown: Callable[[list[object]], list[object]] = (
+        (lambda row: row) if sees_contacts(scope) else without_contacts(header))
 
     def recipient(r: Recipient) -> None:
         nonlocal rows
         if not channel or r.channel == channel:
-            writer.writerow(recipient_row(r))
+            writer.writerow(shown(recipient_row(r)))
             rows += 1
 
     def excluded(e: Exclusion) -> None:
         nonlocal rows
         if (not channel or e.channel == channel) and (not reason or e.reason == reason):
-            writer.writerow(excluded_row(e))
+            writer.writerow(shown(excluded_row(e)))
             rows += 1
 
+    writer.writerow(shown(list(header)))
     if kind == "recipients":
-        writer.writerow(RECIPIENT_HEADER)
         preview = campaign_preview(spec=spec, scope=scope, on_recipient=recipient, audit=False)
     else:
-        writer.writerow(EXCLUDED_HEADER)
         preview = campaign_preview(spec=spec, scope=scope, on_excluded=excluded, audit=False)
     text.flush()
     text.detach()  # `out` stays open for the caller

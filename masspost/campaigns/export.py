@@ -16,6 +16,7 @@ import contextlib
 import csv
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -91,6 +92,17 @@ def recipient_row(r: Recipient) -> list[object]:
 def excluded_row(e: Exclusion) -> list[object]:
     return [neutralised(e.patient_ref), neutralised(e.first_name), neutralised(e.last_name), e.channel, e.reason,
             e.language]
+
+
+# A patient's name and address: left out of both lists for a role that may not see them (clinic.selectors,
+# sees_contacts) — the external id says who, the rest says what and why.
+CONTACT_COLUMNS = frozenset({"first_name", "last_name", "address"})
+
+
+def without_contacts(header: list[str]) -> Callable[[list[object]], list[object]]:
+    """A row of `header` with the contact columns left out."""
+    keep = [i for i, name in enumerate(header) if name not in CONTACT_COLUMNS]
+    return lambda row: [row[i] for i in keep]
 
 
 def _private_directory(directory: Path) -> None:

@@ -12,8 +12,14 @@ from masspost.clinic.scope import Role, Scope
 from masspost.errors import NotFoundError
 
 # Who may see a patient's name, birth date and contacts: the roles that send to them. A preparer composes and
-# previews from counts; the preview's own samples and lists are what it shows them of a patient.
+# previews from counts and external ids — in every interface: GET /patients, the preview's recipients.csv and
+# excluded.csv (web, API), each through sees_contacts (docs/ui.md, "Roles").
 SEES_CONTACTS = Role.SENDER
+
+
+def sees_contacts(scope: Scope) -> bool:
+    """Whether the actor may see patients' names and contacts: the one rule every list of patients keeps."""
+    return scope.may(SEES_CONTACTS)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,7 +65,7 @@ def patient_page(*, scope: Scope, clinic: str = "", ref_prefix: str = "", page: 
     count = rows.count()
     number = max(page, 1)
     start = (number - 1) * per_page
-    contacts = scope.may(SEES_CONTACTS)
+    contacts = sees_contacts(scope)
     listed = rows.select_related("clinic").order_by("external_id")[start:start + per_page]
     return PatientPage(rows=[_row(p, contacts) for p in listed], number=number, per_page=per_page, count=count)
 
