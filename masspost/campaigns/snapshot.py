@@ -1,5 +1,5 @@
 """What a preview saw, per patient, kept a day: a stale send says exactly what changed (docs/campaign.md, "The
-token and the send").
+token and the send"). At most KEEP_PER_ACTOR per actor, the oldest deleted first.
 
 The token's digest says *that* the recipients changed; this says which and how many. Per patient, in small
 hashes: the patient (internal id), their clinic, their names as the texts show them, and per channel the outcome
@@ -12,6 +12,7 @@ them, so a send is never let through by this, at worst a count is one short.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import struct
 import sys
@@ -28,6 +29,10 @@ from django.utils import timezone
 from masspost.campaigns.models import PreviewSnapshot
 
 KEEP = timedelta(days=1)
+# Per actor (user, or the command line), their newest previews' fingerprints: enough to go back and forth
+# between a few drafts, and a bound on what one user's previews can store (docs/campaign.md, "The token and the
+# send").
+KEEP_PER_ACTOR = 10
 _VERSION = 1
 _SWAP = sys.byteorder == "big"  # stored little-endian
 
@@ -140,22 +145,41 @@ class Seen:
         return cls(header=header, ids=ids, clinics=clinics, names=names, channels=channels)
 
 
-def snapshot_keep(*, token: str, fingerprint: bytes | bytearray) -> None:
-    """Keep a preview's fingerprint under its token for a day; older ones are deleted on the way."""
+def _key(token: str, actor: str) -> str:
+    """The row's key: the token and whose preview it was (a short hash of the actor: no name in the table), so
+    that each actor's previews can be capped. Tokens have no "@"."""
+    return f"{token}@{hashlib.sha256(actor.encode()).hexdigest()[:16]}"
+
+
+def snapshot_keep(*, token: str, fingerprint: bytes | bytearray, actor: str) -> None:
+    """Keep a preview's fingerprint under its token for a day, at most KEEP_PER_ACTOR per actor: older ones, and
+    the actor's beyond their newest KEEP_PER_ACTOR, are deleted on the way (a user previewing in a loop fills
+    no disk: a fingerprint of a million patients is a few megabytes)."""
     now = timezone.now()
+    key = _key(token, actor)
     with transaction.atomic():
         PreviewSnapshot.objects.filter(created_at__lt=now - KEEP).delete()
         # The same token is the same preview: keep the first fingerprint, a day from now.
-        if PreviewSnapshot.objects.filter(token=token).update(created_at=now):
+        if PreviewSnapshot.objects.filter(token=key).update(created_at=now):
+            _cap(key)
             return
     if connection.vendor == "postgresql":
-        _insert_binary(token=token, created_at=now, data=fingerprint)
-        return
-    try:
-        with transaction.atomic():
-            PreviewSnapshot.objects.create(token=token, created_at=now, data=fingerprint)
-    except IntegrityError:
-        pass  # the same preview, made at the same moment elsewhere: its fingerprint is this one
+        _insert_binary(token=key, created_at=now, data=fingerprint)
+    else:
+        try:
+            with transaction.atomic():
+                PreviewSnapshot.objects.create(token=key, created_at=now, data=fingerprint)
+        except IntegrityError:
+            pass  # the same preview, made at the same moment elsewhere: its fingerprint is this one
+    _cap(key)
+
+
+def _cap(key: str) -> None:
+    """Delete the actor's snapshots beyond their newest KEEP_PER_ACTOR, oldest first."""
+    mine = PreviewSnapshot.objects.filter(token__endswith=key[key.rindex("@"):])
+    beyond = list(mine.order_by("-created_at", "-id").values_list("id", flat=True)[KEEP_PER_ACTOR:])
+    if beyond:
+        PreviewSnapshot.objects.filter(id__in=beyond).delete()
 
 
 def _insert_binary(*, token: str, created_at: dt.datetime, data: bytes | bytearray) -> None:
@@ -174,5 +198,7 @@ def _insert_binary(*, token: str, created_at: dt.datetime, data: bytes | bytearr
 
 
 def snapshot_load(*, token: str) -> Seen | None:
-    row = PreviewSnapshot.objects.filter(token=token, created_at__gte=timezone.now() - KEEP).first()
+    """The fingerprint of the preview with `token`, whoever made it (the same token is the same preview)."""
+    row = (PreviewSnapshot.objects.filter(token__startswith=f"{token}@", created_at__gte=timezone.now() - KEEP)
+           .order_by("-created_at").first())
     return Seen.read(bytes(row.data)) if row is not None else None
