@@ -20,7 +20,7 @@ from masspost.errors import MasspostError
 ID_MAX = 2**62  # the largest id a page takes, as the API's
 PAGE_MAX = 1_000_000
 DATE_MIN, DATE_MAX = dt.date(1, 1, 1), dt.date(9998, 12, 31)  # a day after the last is still a date
-DIGITS = re.compile(r"[0-9]{1,19}")
+DIGITS = re.compile(r"[0-9]+")
 RANGE_ERRORS = frozenset({"min_value", "max_value"})
 
 
@@ -34,11 +34,10 @@ def whole_number(name: str, text: str, *, low: int = 1, high: int = ID_MAX) -> i
         return None
     if not DIGITS.fullmatch(text):
         raise QueryError(_("“%(name)s” must be a whole number written with the digits 0–9.") % {"name": name})
-    number = int(text)
-    if not low <= number <= high:
+    if len(text) > len(str(high)) or not low <= int(text) <= high:  # no int() of a thousand digits
         raise QueryError(_("“%(name)s” must be from %(low)s to %(high)s.") % {"name": name, "low": low,
                                                                                "high": high})
-    return number
+    return int(text)
 
 
 class IdConverter:

@@ -103,3 +103,9 @@ def test_an_id_too_big_for_the_database_is_not_found(alice: Client, ada: Client,
     assert ada.post(f"/users/{HUGE}/role/", {"role": "sender"}).status_code == 404
     assert ada.post(f"/users/{HUGE}/disable/").status_code == 404
     assert alice.get(f"/campaigns/{tln_campaign}/").status_code == 200
+
+
+def test_the_reason_is_in_the_users_language(alice: Client) -> None:
+    refused(alice.get(f"/bulk/?start={SUPERSCRIPT_TWO}", HTTP_ACCEPT_LANGUAGE="et"),
+            "„start“ peab olema täisarv")
+    refused(alice.get(f"/bulk/?start={HUGE}", HTTP_ACCEPT_LANGUAGE="ru"), "«start» должно быть в пределах")
