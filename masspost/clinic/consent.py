@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, Patient
 from masspost.clinic.scope import Role, Scope
-from masspost.clinic.selectors import SEES_CONTACTS, PatientRow
+from masspost.clinic.selectors import PatientRow, sees_contacts
 from masspost.clinic.selectors import _row as patient_row  # the list's rule of who sees names and contacts
 from masspost.errors import NotFoundError
 
@@ -38,16 +38,16 @@ class ConsentEntry:
     source: str
     staff: str = ""  # the user's name now (as it was when recorded, for a user deleted since)
     method: str = ""
-    note: str | None = None  # None: not for this role (SEES_CONTACTS); a note may name the patient
+    note: str | None = None  # None: not for this role (selectors.sees_contacts); a note may name the patient
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PatientDetail:
-    patient: PatientRow  # names and contacts only for SEES_CONTACTS
+    patient: PatientRow  # names and contacts only where selectors.sees_contacts
     clinic_name: str
     time_zone: str
     history: list[ConsentEntry]  # oldest first
-    notes: bool  # whether the history carries the staff's notes (SEES_CONTACTS)
+    notes: bool  # whether the history carries the staff's notes (selectors.sees_contacts)
 
 
 def patient_in_scope(*, scope: Scope, external_id: str) -> Patient:
@@ -65,9 +65,9 @@ def patient_in_scope(*, scope: Scope, external_id: str) -> Patient:
 
 def patient_detail(*, scope: Scope, external_id: str) -> PatientDetail:
     patient = patient_in_scope(scope=scope, external_id=external_id)
-    return PatientDetail(patient=patient_row(patient, scope.may(SEES_CONTACTS)),
+    return PatientDetail(patient=patient_row(patient, sees_contacts(scope)),
                          clinic_name=patient.clinic.name, time_zone=patient.clinic.time_zone,
-                         history=_history(patient, scope), notes=scope.may(SEES_CONTACTS))
+                         history=_history(patient, scope), notes=sees_contacts(scope))
 
 
 def consent_history(*, scope: Scope, external_id: str) -> list[ConsentEntry]:
@@ -88,6 +88,6 @@ def consent_entry(event: ConsentEvent, *, zone: ZoneInfo, notes: bool) -> Consen
 
 def _history(patient: Patient, scope: Scope) -> list[ConsentEntry]:
     zone = ZoneInfo(patient.clinic.time_zone)
-    notes = scope.may(SEES_CONTACTS)
+    notes = sees_contacts(scope)
     events = patient.consent_events.select_related("staff").order_by("at", "id")
     return [consent_entry(e, zone=zone, notes=notes) for e in events]
