@@ -90,6 +90,9 @@ class PreviewOut(Schema):
     sms_parts_total: int
     emails_total: int
     messages_total: int
+    no_language: dict[str, int] = Field(
+        default_factory=dict, description="patients with no communication language of their own, by the language "
+        "they are given instead: their clinic's default (only languages with some)")
     email_sanitised: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="per language, what the HTML cleaning took out of the e-mail body "
         "(kind element | attribute | link | image | style | comment, name, count, text); the cleaned body is "
@@ -120,6 +123,24 @@ class ImportRefused(Problem):
     written: bool
     warnings: list[ImportProblem]
     errors: list[dict[str, Any]] | None = None
+
+
+class ImportJobOut(Schema):
+    """A large import run as a job (docs/api.md, "Large files"): `report` is the synchronous answer's report once
+    the job has ended (`done`: imported; `refused`: nothing imported, `errors` say why), `reason` a fault of the
+    whole file or why the job failed."""
+
+    id: int
+    kind: str
+    status: Literal["queued", "running", "done", "refused", "failed"]
+    phase: Literal["", "checking", "writing"] = Field(description="checking the file (no lock held), then writing it")
+    rows_read: int = Field(description="rows checked so far")
+    rows_written: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    report: ImportOut | None
+    reason: str
 
 
 class ClinicOut(Schema):
@@ -250,12 +271,20 @@ class CountsOut(Schema):
     audience: dict[str, Any] = Field(description="patients selected, matched, not selected by status, by language")
     recipients: dict[str, dict[str, int]] = Field(description="per language: recipients per channel")
     excluded: dict[str, dict[str, int]] = Field(description="per channel: patients left out, per reason")
+    no_language: dict[str, int] = Field(
+        default_factory=dict, description="patients with no communication language of their own, by the language "
+        "they are given instead: their clinic's default (only languages with some)")
 
 
 class AuditEventOut(Schema):
     id: int
     at: dt.datetime
-    actor: str
+    actor: str = Field(description="who, by name as it was then: the user's name; the OS user at the command line "
+                                   "(or empty); the name typed, for a failed sign-in")
+    actor_kind: str = Field(description="user (a member of staff), cli (the command line) or visitor (not signed "
+                                        "in: a failed sign-in)")
+    actor_id: int | None = Field(description="the user's id: a member of staff's, or the account a failed sign-in "
+                                             "named; null for the command line")
     action: str
     campaign: int | None
     detail: dict[str, Any] = Field(description="ids and counts only")

@@ -1,49 +1,73 @@
 """The audit log: who did what, when (UTC), how many, from which address. Append-only — rows are only ever
-added, here; never a message body, a patient's name or contact (ids and counts only)."""
+added, here; never a message body, a patient's name or contact (ids and counts only).
+
+Who acted is a kind and, for staff, a user id (docs/ui.md, "Audit log"): what an admin may read is decided by the
+id, never by a name, so no member of staff can be named into someone else's trail — nor into the command line's."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
-from masspost.clinic.scope import Role, Scope
+from masspost.clinic.scope import ActorKind, Role, Scope
 
 # Every action written, for the log's filter (docs/ui.md, "Audit log").
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "preview", "campaign_send", "campaign_pause", "campaign_resume",
     "campaign_cancel", "campaign_resend_unknown", "export", "user_add", "user_disable", "user_change",
-    "demo.generate", "demo.reset", "import", "token_create", "token_revoke", "consent_record",
+    "demo.generate", "demo.reset", "import", "token_create", "token_revoke",
 )
 
 
-def audit_record(*, action: str, scope: Scope | None = None, actor: str = "", address: str = "",
-                 campaign: Campaign | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
-    """One row. The actor and address come from the scope when there is one (a signed-in user, the CLI)."""
+def audit_record(*, action: str, scope: Scope | None = None, user: Any = None, actor: str = "",
+                 address: str = "", campaign: Campaign | None = None,
+                 detail: dict[str, Any] | None = None) -> AuditEvent:
+    """One row. Who acted comes from the scope when there is one (a signed-in user, a token, the command line);
+    else from `user`, a Django user signing in or out; else `actor` is the name a visitor typed (a failed
+    sign-in), tied to the account of that name if there is one (it concerns that account)."""
     via = ""
     if scope is not None:
-        actor, address, via = scope.actor, scope.address, scope.via
-    return AuditEvent.objects.create(actor=actor, action=action, campaign=campaign, detail=detail or {},
-                                     address=address, via=via)
+        kind, name, user_id = scope.kind, scope.actor, scope.user_id
+        address, via = scope.address, scope.via
+    elif user is not None:
+        kind, name, user_id = ActorKind.USER, user.get_username(), user.pk
+    else:
+        kind, name = ActorKind.VISITOR, actor[:150]
+        user_id = get_user_model()._default_manager.filter(username=name).values_list("pk", flat=True).first()
+    return AuditEvent.objects.create(actor=name, actor_kind=kind.value, actor_user_id=user_id, action=action,
+                                     campaign=campaign, detail=detail or {}, address=address, via=via)
 
 
-def audit_events(*, scope: Scope, action: str = "", actor: str = "", since: dt.datetime | None = None,
+def audit_events(*, scope: Scope, action: str = "", actor: str = "", actor_id: int | None = None,
+                 actor_kind: ActorKind | None = None, since: dt.datetime | None = None,
                  until: dt.datetime | None = None) -> QuerySet[AuditEvent]:
     """Newest first, for admins only (PermissionDeniedError otherwise). An admin of some clinics sees what the
-    staff they manage did (staff all of whose clinics they reach, as on the staff page); an admin of every clinic,
-    like the operator, sees all (the command line's and failed sign-ins under unknown names too)."""
+    staff they manage did (staff all of whose clinics they reach, as on the staff page), by user id; an admin of
+    every clinic, like the operator, sees all (the command line's and failed sign-ins under unknown names too).
+
+    Filters: `actor`, a user's name as it is now, and `actor_id` select that user's rows (a name that is nobody's
+    selects none); `actor_kind` one kind's: ActorKind.COMMAND_LINE the command line's."""
     scope.require(Role.ADMIN)
     qs = AuditEvent.objects.order_by("-at", "-id")
-    if scope.clinic_ids is not None and Clinic.objects.exclude(id__in=scope.clinic_ids).exists():
-        qs = qs.filter(actor__in=_managed_actors(scope))
+    if not audit_sees_all(scope=scope):
+        qs = qs.filter(actor_kind__in=[ActorKind.USER, ActorKind.VISITOR],
+                       actor_user_id__in=_managed_user_ids(scope))
     if action:
         qs = qs.filter(action=action)
     if actor:
-        qs = qs.filter(actor=actor)
+        found = get_user_model()._default_manager.filter(username=actor).values_list("pk", flat=True).first()
+        qs = qs.filter(actor_user_id=found) if found is not None else qs.none()
+    if actor_id is not None:
+        qs = qs.filter(actor_user_id=actor_id)
+    if actor_kind is not None:
+        qs = qs.filter(actor_kind=actor_kind.value)
     if since is not None:
         qs = qs.filter(at__gte=since)
     if until is not None:
@@ -51,7 +75,30 @@ def audit_events(*, scope: Scope, action: str = "", actor: str = "", since: dt.d
     return qs
 
 
-def _managed_actors(scope: Scope) -> list[str]:
+def audit_sees_all(*, scope: Scope) -> bool:
+    """An admin of every clinic (the operator too) reads the whole log, the command line's rows included."""
+    return scope.may(Role.ADMIN) and (
+        scope.clinic_ids is None or not Clinic.objects.exclude(id__in=scope.clinic_ids).exists())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditActor:
+    user_id: int
+    name: str  # as it is now
+
+
+def audit_actors(*, scope: Scope) -> list[AuditActor]:
+    """The users an admin may filter the log by: the staff they manage (everyone's, for an admin of every clinic),
+    by name. The command line is a choice only where `audit_sees_all`."""
+    scope.require(Role.ADMIN)
+    members = apps.get_model("staff", "StaffMember").objects.select_related("user")
+    if not audit_sees_all(scope=scope):
+        members = members.filter(user_id__in=_managed_user_ids(scope))
+    return [AuditActor(user_id=m.user_id, name=m.user.get_username()) for m in members.order_by("user__username")]
+
+
+def _managed_user_ids(scope: Scope) -> list[int]:
+    """Staff all of whose clinics are within the admin's (disabled ones too: their past stays theirs to read)."""
     assert scope.clinic_ids is not None
-    members = apps.get_model("staff", "StaffMember").objects.select_related("user").prefetch_related("clinics")
-    return [m.user.get_username() for m in members if {c.id for c in m.clinics.all()} <= scope.clinic_ids]
+    members = apps.get_model("staff", "StaffMember").objects.prefetch_related("clinics")
+    return [m.user_id for m in members if {c.id for c in m.clinics.all()} <= scope.clinic_ids]

@@ -83,7 +83,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                 name=spec.name, purpose=spec.purpose.value, channel=spec.channel.value,
                 fallback_language=spec.fallback_language or "", spec=spec.to_dict(),
                 audience=audience.fingerprint(), token=f"pending-{uuid.uuid4()}", deadline=now + deadline,
-                created_by=scope.actor)
+                created_by=scope.who, created_by_user_id=scope.user_id)
             writer = OutboxWriter(campaign_id=campaign.id, deadline=campaign.deadline)
 
             def write(r: Recipient) -> None:
@@ -131,14 +131,15 @@ def campaign_send_once(*, spec: CampaignSpec, scope: Scope, token: str, key: str
     sends; the same key with the same body (`body_digest`) again answers as the first did and sends nothing; the
     same key with another body is ConflictingRequestError. The key is claimed before the send, so a retry that
     overtakes a send still under way is StateError ("in progress") rather than a second send; a send that
-    fails frees its key. Keys are the actor's and kept IDEMPOTENCY_KEPT."""
+    fails frees its key. Keys are the actor's — a user's by id (`Scope.actor_key`), whichever token of theirs —
+    and kept IDEMPOTENCY_KEPT."""
     scope.require(Role.SENDER)
     IdempotentSend.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_KEPT).delete()
     try:
         with transaction.atomic():
-            claim = IdempotentSend.objects.create(actor=scope.actor, key=key, body_digest=body_digest)
+            claim = IdempotentSend.objects.create(actor=scope.actor_key, key=key, body_digest=body_digest)
     except IntegrityError:
-        earlier = IdempotentSend.objects.filter(actor=scope.actor, key=key).first()
+        earlier = IdempotentSend.objects.filter(actor=scope.actor_key, key=key).first()
         if earlier is None:  # it failed and freed the key meanwhile: this request may try
             return campaign_send_once(spec=spec, scope=scope, token=token, key=key, body_digest=body_digest)
         if earlier.body_digest != body_digest:

@@ -89,7 +89,7 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return weighted[-1][0]
 
 
-def demo_generate(*, patients: int, seed: int, today: dt.date | None = None, actor: str = "cli") -> DemoResult:
+def demo_generate(*, patients: int, seed: int, today: dt.date | None = None, actor: str = "") -> DemoResult:
     """Add a demo clinic group to an empty database (`demo_reset` empties one the demo filled), and record in the
     audit log what was made."""
     rng = random.Random(seed)
@@ -315,7 +315,8 @@ def _last_id(label: str) -> int:
 
 
 def _audit(*, actor: str, action: str, detail: dict[str, Any]) -> None:
-    _manager("campaigns.AuditEvent").create(actor=actor, action=action, detail=detail)
+    # Only the command line makes and resets a demo: `actor` is its OS user (Scope.operator().actor).
+    _manager("campaigns.AuditEvent").create(actor=actor, actor_kind="cli", action=action, detail=detail)
 
 
 def _n(count: int, noun: str) -> str:

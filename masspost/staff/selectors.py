@@ -19,7 +19,8 @@ def staff_scope(*, user: Any, address: str = "") -> Scope | None:
     if member is None:
         return None
     clinic_ids = frozenset(member.clinics.values_list("id", flat=True))
-    return Scope(actor=user.get_username(), clinic_ids=clinic_ids, role=Role(member.role), address=address)
+    return Scope(actor=user.get_username(), user_id=user.pk, clinic_ids=clinic_ids, role=Role(member.role),
+                 address=address)
 
 
 def staff_language(*, user_id: int) -> str:
@@ -28,6 +29,7 @@ def staff_language(*, user_id: int) -> str:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StaffRow:
+    user_id: int  # what the staff page's buttons name the user by: a name may be anything stored before staff.names
     username: str
     role: str
     clinics: tuple[str, ...]
@@ -39,7 +41,7 @@ def staff_list(*, scope: Scope) -> list[StaffRow]:
     """The staff an admin manages: those whose clinics are all within the admin's reach (the operator: all)."""
     scope.require(Role.ADMIN)
     members = StaffMember.objects.select_related("user").prefetch_related("clinics").order_by("user__username")
-    return [StaffRow(username=m.user.get_username(), role=m.role,
+    return [StaffRow(user_id=m.user_id, username=m.user.get_username(), role=m.role,
                      clinics=tuple(sorted(c.code for c in m.clinics.all())), active=m.user.is_active,
                      last_login=m.user.last_login) for m in members
             if scope.clinic_ids is None or {c.id for c in m.clinics.all()} <= scope.clinic_ids]

@@ -8,12 +8,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from masspost.campaigns.audit import audit_record
 from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Role, Scope
 from masspost.errors import MasspostError, NotFoundError
-from masspost.staff.models import StaffMember
+from masspost.staff.models import ApiToken, StaffMember
+from masspost.staff.names import MESSAGES, username_normal, username_problem, username_taken
 
 
 def _clinics(codes: Sequence[str], scope: Scope) -> list[Clinic]:
@@ -34,15 +36,17 @@ def _role(value: str) -> Role:
 
 
 def staff_add(*, username: str, password: str, clinics: Sequence[str], role: str, scope: Scope) -> StaffMember:
-    """A new member of staff who can sign in. The password must pass Django's validators (length, not common,
-    not all digits, not like the user name)."""
+    """A new member of staff who can sign in. The name must pass staff.names (Django's rule, one alphabet, not
+    another's but for case); the password Django's validators (length, not common, not all digits, not like the
+    user name)."""
     scope.require(Role.ADMIN)
-    username = username.strip()
-    if not username:
-        raise MasspostError("a user needs a name")
+    username = username_normal(username.strip())
+    if (problem := username_problem(username)) is not None:
+        raise MasspostError(MESSAGES[problem])
     user_model = get_user_model()
-    if user_model.objects.filter(username=username).exists():
-        raise MasspostError(f"user {username!r} exists already")
+    if (taken := username_taken(username)) is not None:
+        raise MasspostError(f"user {username!r} exists already" if taken == username
+                            else f"user {taken!r} exists already, and {username!r} differs from it only in case")
     the_role, chosen = _role(role), _clinics(clinics, scope)
     candidate = user_model(username=username)
     try:
@@ -58,16 +62,24 @@ def staff_add(*, username: str, password: str, clinics: Sequence[str], role: str
     return member
 
 
-def staff_change(*, username: str, scope: Scope, role: str | None = None,
+def staff_change(*, scope: Scope, username: str = "", user_id: int | None = None, role: str | None = None,
                  clinics: Sequence[str] | None = None) -> StaffMember:
+    """A new role or clinics for a user the admin manages (by name, or by id as the staff page does). A role
+    raised revokes the live API tokens someone else made for the user (docs/api.md, "Tokens"): tokens for others
+    are made only below one's own role, and a raise must not carry one above it."""
     scope.require(Role.ADMIN)
-    member = _member(username, scope)
-    detail: dict[str, object] = {"user": username}
+    member = _member(username, scope, user_id=user_id)
+    detail: dict[str, object] = {"user": member.user.get_username()}
     with transaction.atomic():
         if role is not None:
-            member.role = _role(role).value
+            before, after = Role(member.role), _role(role)
+            member.role = after.value
             member.save(update_fields=["role"])
             detail["role"] = member.role
+            if after.rank > before.rank and (revoked := ApiToken.objects.filter(
+                    user_id=member.user_id, revoked_at=None).exclude(
+                    created_by=member.user.get_username()).update(revoked_at=timezone.now())):
+                detail["tokens_revoked"] = revoked
         if clinics is not None:
             chosen = _clinics(clinics, scope)
             member.clinics.set(chosen)
@@ -76,18 +88,18 @@ def staff_change(*, username: str, scope: Scope, role: str | None = None,
     return member
 
 
-def staff_disable(*, username: str, scope: Scope) -> None:
+def staff_disable(*, scope: Scope, username: str = "", user_id: int | None = None) -> None:
     """The user can no longer sign in, and their open sessions stop working (Django checks is_active on every
     request). Their name stays on the campaigns they made and in the audit log."""
     scope.require(Role.ADMIN)
-    member = _member(username, scope)
-    if username == scope.actor:
+    member = _member(username, scope, user_id=user_id)
+    if scope.user_id is not None and member.user_id == scope.user_id:
         raise MasspostError("you cannot disable yourself: ask another admin")
     with transaction.atomic():
         user = member.user
         user.is_active = False
         user.save(update_fields=["is_active"])
-        audit_record(scope=scope, action="user_disable", detail={"user": username})
+        audit_record(scope=scope, action="user_disable", detail={"user": user.get_username()})
 
 
 def staff_set_language(*, user_id: int, language: str) -> None:
@@ -95,13 +107,15 @@ def staff_set_language(*, user_id: int, language: str) -> None:
     StaffMember.objects.filter(user_id=user_id).update(language=language)
 
 
-def _member(username: str, scope: Scope) -> StaffMember:
-    """A member of staff the admin may manage: every clinic of theirs within the admin's reach (as for
-    campaigns); anyone else is "not found"."""
-    member = StaffMember.objects.select_related("user").filter(user__username=username).first()
+def _member(username: str, scope: Scope, *, user_id: int | None = None) -> StaffMember:
+    """A member of staff the admin may manage, by name or by user id: every clinic of theirs within the admin's
+    reach (as for campaigns); anyone else is "not found"."""
+    members = StaffMember.objects.select_related("user")
+    member = (members.filter(user_id=user_id) if user_id is not None else members.filter(user__username=username)
+              ).first()
     if member is not None and scope.clinic_ids is not None \
             and not set(member.clinics.values_list("id", flat=True)) <= scope.clinic_ids:
         member = None
     if member is None:
-        raise NotFoundError(f"no user {username!r}")
+        raise NotFoundError(f"no user {username!r}" if user_id is None else f"no user #{user_id}")
     return member

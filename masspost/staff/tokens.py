@@ -4,6 +4,11 @@ request (`token_scope`), and the per-token rate limit (`token_rate_take`).
 A token is `mp_` and 43 characters of `secrets.token_urlsafe` (256 bits). It is shown once, when made; only its
 SHA-256 is stored. It acts for its user with the user's clinics and role as they are at each request: there is
 no copy of them to go stale, and disabling the user stops their tokens too.
+
+Who may make a token for whom (`token_may_make`): an admin for themselves, and for the staff they manage whose
+role is below theirs (preparers, senders) — never for another admin, who could then be acted as; the command
+line (the operator) for anyone. A role raised later revokes the tokens others made for the user
+(staff.services.staff_change), so a demotion, a token and a promotion cannot get round it.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from masspost.campaigns.audit import audit_record
-from masspost.clinic.scope import Role, Scope
-from masspost.errors import MasspostError, NotFoundError
+from masspost.clinic.scope import ActorKind, Role, Scope
+from masspost.errors import MasspostError, NotFoundError, PermissionDeniedError
 from masspost.staff.models import ApiToken, StaffMember
 from masspost.staff.selectors import staff_scope
 from masspost.staff.services import _member
@@ -50,11 +55,22 @@ def _name(name: str) -> str:
     return " ".join(name.split())
 
 
+def token_may_make(*, scope: Scope, user_id: int, role: str) -> bool:
+    """Whether `scope` may make a token for the user `user_id` whose role is `role` (the module's rule): for
+    themselves, for a lower role, or from the command line. The admin must also manage the user (`_member`)."""
+    return scope.may(Role.ADMIN) and (scope.kind is ActorKind.COMMAND_LINE or user_id == scope.user_id
+                                      or Role(role).rank < scope.role.rank)
+
+
 def token_create(*, scope: Scope, username: str, name: str = "") -> NewToken:
-    """A new token for `username`, whom the admin must manage (another clinic's user is "not found"). Names
-    are unique among a user's live tokens; without one, the token is called "api", "api-2", …"""
+    """A new token for `username`, whom the admin must manage (another clinic's user is "not found") and may
+    make one for (`token_may_make`; PermissionDeniedError otherwise). Names are unique among a user's live tokens;
+    without one, the token is called "api", "api-2", …"""
     scope.require(Role.ADMIN)
     member = _member(username, scope)
+    if not token_may_make(scope=scope, user_id=member.user_id, role=member.role):
+        raise PermissionDeniedError(f"a token for {username!r} can be made only by them or at the command line: "
+                                    f"an admin makes tokens for themselves and for staff of a lower role")
     if not member.user.is_active:
         raise MasspostError(f"user {username!r} is disabled: a token of theirs would be refused at every request")
     name = _name(name)
@@ -69,7 +85,7 @@ def token_create(*, scope: Scope, username: str, name: str = "") -> NewToken:
     try:
         with transaction.atomic():
             ApiToken.objects.create(user_id=member.user_id, name=name, prefix=secret[:SHOWN_PREFIX],
-                                    digest=_digest(secret), created_by=scope.actor)
+                                    digest=_digest(secret), created_by=scope.who)
             audit_record(scope=scope, action="token_create",
                          detail={"user": username, "token": name, "prefix": secret[:SHOWN_PREFIX]})
     except IntegrityError:  # another admin made one of that name at the same moment

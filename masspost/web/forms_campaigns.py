@@ -64,7 +64,8 @@ class MessagesFilter(_Filter):
 
 class AuditFilter(_Filter):
     action = forms.ChoiceField(required=False, label=_lazy("Action"), choices=ALL + [(a, a) for a in ACTIONS])
-    actor = forms.CharField(required=False, max_length=150, strip=True, label=_lazy("Who"))
+    # A user's name, or COMMAND_LINE; the choices, those the admin may pick, are set by the view (web.views.audit).
+    actor = forms.CharField(required=False, max_length=150, strip=True, label=_lazy("Who"), widget=forms.Select)
     since = QueryDateField(required=False, label=_lazy("From (UTC date)"),
                             widget=forms.DateInput(attrs={"type": "date"}))
     until = QueryDateField(required=False, label=_lazy("To (UTC date, inclusive)"),

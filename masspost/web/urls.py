@@ -1,6 +1,9 @@
 from django.urls import include, path
 
+from masspost.web.query import id_converter
 from masspost.web.views import account, bulk, patients, users
+
+id_converter()  # <id:…>: an id the database holds, else no match (404)
 
 app_name = "web"
 
@@ -21,7 +24,7 @@ urlpatterns = [
     path("users/", users.users, name="users"),
     path("users/tokens/", users.token_create, name="token_create"),
     path("users/tokens/revoke/", users.token_revoke, name="token_revoke"),
-    path("users/<str:username>/role/", users.user_role, name="user_role"),
-    path("users/<str:username>/disable/", users.user_disable, name="user_disable"),
+    path("users/<id:user_id>/role/", users.user_role, name="user_role"),
+    path("users/<id:user_id>/disable/", users.user_disable, name="user_disable"),
     path("", include("masspost.web.urls_campaigns")),
 ]

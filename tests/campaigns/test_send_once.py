@@ -20,7 +20,7 @@ from masspost.errors import ConflictingRequestError, PermissionDeniedError, Stal
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
-ALICE = Scope(actor="alice", clinic_ids=None, role=Role.SENDER)
+ALICE = Scope(actor="alice", user_id=1, clinic_ids=None, role=Role.SENDER)
 
 
 def spec(**overrides: Any) -> CampaignSpec:
@@ -55,14 +55,14 @@ def test_the_same_key_with_another_body_is_refused(token: str) -> None:
 
 def test_keys_are_each_users_own(token: str) -> None:
     first = send(token)
-    other = send(token, scope=Scope(actor="ada", clinic_ids=None, role=Role.ADMIN))
+    other = send(token, scope=Scope(actor="ada", user_id=2, clinic_ids=None, role=Role.ADMIN))
     # Ada's key "k" is not Alice's; the preview was sent already, so she gets that campaign, and nothing more.
     assert other.campaign_id == first.campaign_id and not other.created
     assert IdempotentSend.objects.count() == 2
 
 
 def test_a_key_still_in_use_is_a_conflict_until_it_is_abandoned(token: str) -> None:
-    IdempotentSend.objects.create(actor="alice", key="k", body_digest="d1")  # a request under way
+    IdempotentSend.objects.create(actor="user:1", key="k", body_digest="d1")  # alice's request under way
     with pytest.raises(StateError, match="still being handled"):
         send(token)
     IdempotentSend.objects.update(created_at=timezone.now() - IDEMPOTENCY_ABANDONED - timedelta(seconds=1))

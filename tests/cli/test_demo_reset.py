@@ -78,7 +78,7 @@ def test_reset_with_yes_deletes_the_demo_data_even_with_a_consent_event_and_a_pa
     assert actions == [("demo.generate", None), ("campaign_send", None), ("campaign_pause", None),
                        ("demo.reset", None), ("demo.generate", None)]
     reset = AuditEvent.objects.get(action="demo.reset")
-    assert reset.actor == "cli"
+    assert reset.actor_kind == "cli"
     assert reset.detail == {"clinics": 3, "patients": 60, "visits": before["visits"], "campaigns": 1,
                             "messages": before["messages"], "consent_events": 1}
 
@@ -165,7 +165,7 @@ def test_demo_without_reset_on_demo_data_points_to_reset() -> None:
 def test_demo_generate_records_what_it_made() -> None:
     run("demo", patients=25, seed=2)
     event = AuditEvent.objects.get(action="demo.generate")
-    assert event.actor == "cli"
+    assert event.actor_kind == "cli"
     assert event.detail["clinics"] == {c.code: c.id for c in Clinic.objects.all()}
     assert event.detail["patients"] == 25 and event.detail["visits"] == Visit.objects.count()
 

@@ -44,7 +44,7 @@ def test_admin_sees_preview_send_and_pause(ada: Client, campaign_id: int) -> Non
     assert rows(html)[:3] == ["campaign_pause", "campaign_send", "preview"]  # newest first
     pause = re.search(r'<tr data-action="campaign_pause">(.*?)</tr>', html, re.S)
     assert pause is not None
-    assert "<td>alice</td>" in pause[1] and "127.0.0.1" in pause[1] and "messages=2" in pause[1]
+    assert "<td><bdi>alice</bdi></td>" in pause[1] and "127.0.0.1" in pause[1] and "messages=2" in pause[1]
     assert f'<a href="/campaigns/{campaign_id}/">{campaign_id}</a>' in pause[1]
     assert re.search(r"<time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>", pause[1])
     assert 'aria-current="page"' in html and "Tere" not in html  # never a message's text

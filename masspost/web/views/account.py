@@ -28,7 +28,7 @@ class SignInView(LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         user = form.get_user()
-        audit_record(action="sign_in", actor=user.get_username(), address=client_address(self.request))
+        audit_record(action="sign_in", user=user, address=client_address(self.request))
         if language := staff_language(user_id=user.pk):
             _set_language(response, language)
         return response
@@ -43,7 +43,7 @@ class SignInView(LoginView):
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        audit_record(action="sign_out", actor=request.user.get_username(), address=client_address(request))
+        audit_record(action="sign_out", user=request.user, address=client_address(request))
     logout(request)
     return HttpResponseRedirect(reverse("web:sign_in"))
 

@@ -5,7 +5,9 @@ whose clinics they reach (others are "not found").
 A new token's secret is rendered once, in the answer to the POST that made it: never in a URL, the session or a
 redirect, and the answer is not cached. Each rendering of the form carries a random `attempt`; the session keeps
 the attempts that made a token (never the secret), so the same form sent twice — a reload of that answer — makes
-one token and says why, next to the name."""
+one token and says why, next to the name.
+
+Users are named by id in the page's URLs and buttons: a name may hold anything stored before staff.names."""
 
 from __future__ import annotations
 
@@ -21,8 +23,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from masspost.clinic.scope import Role
-from masspost.errors import MasspostError, NotFoundError
+from masspost.errors import MasspostError, NotFoundError, PermissionDeniedError
 from masspost.staff import tokens as api_tokens
+from masspost.staff.names import NameProblem, username_normal, username_problem
 from masspost.staff.selectors import scope_clinics, staff_list
 from masspost.staff.services import staff_add, staff_change, staff_disable
 from masspost.web.access import StaffRequest, staff
@@ -31,12 +34,31 @@ ROLES = [("preparer", _lazy("preparer: filter, compose, preview")), ("sender", _
          ("admin", _lazy("admin: also staff and the audit log"))]
 
 
+NAME_PROBLEMS = {
+    NameProblem.EMPTY: _lazy("A user needs a name."),
+    NameProblem.TOO_LONG: _lazy("A user name has at most 150 characters."),
+    NameProblem.INVISIBLE: _lazy("A user name cannot hold a line break, a control character or an invisible mark "
+                                 "(such as a direction mark)."),
+    NameProblem.CHARACTERS: _lazy("Only letters, digits and @ . + - _ (no spaces or slashes)."),
+    NameProblem.MIXED: _lazy("Letters of one alphabet only: this name mixes alphabets (such as Latin and Cyrillic "
+                             "letters that look alike)."),
+}
+
+
 class UserForm(forms.Form):
-    username = forms.CharField(label=_lazy("User name"), max_length=150)
+    username = forms.CharField(label=_lazy("User name"), max_length=150,
+                               help_text=_lazy("Letters, digits and @ . + - _"))
     password = forms.CharField(label=_lazy("Password"), widget=forms.PasswordInput(render_value=False),
                                help_text=_lazy("At least 10 characters, not a common password."))
     role = forms.ChoiceField(label=_lazy("Role"), choices=ROLES, initial="preparer", widget=forms.RadioSelect)
     clinics = forms.MultipleChoiceField(label=_lazy("Clinics"), widget=forms.CheckboxSelectMultiple)
+
+    def clean_username(self) -> str:
+        # The rule of staff.names, said in the user's language; the service applies it again for every caller.
+        name = username_normal(self.cleaned_data["username"])
+        if (problem := username_problem(name)) is not None:
+            raise forms.ValidationError(NAME_PROBLEMS[problem], code=problem.value)
+        return name
 
 
 class TokenForm(forms.Form):
@@ -61,7 +83,9 @@ def _page(request: StaffRequest, form: UserForm | None = None, status: int = 200
           token_form: TokenForm | None = None, new_token: api_tokens.NewToken | None = None) -> HttpResponse:
     users = staff_list(scope=request.scope)
     token_form = token_form or TokenForm(initial={"attempt": _fresh_attempt()})
-    token_form.fields["username"].widget.choices = [(u.username, u.username) for u in users if u.active]
+    token_form.fields["username"].widget.choices = [
+        (u.username, u.username) for u in users
+        if u.active and api_tokens.token_may_make(scope=request.scope, user_id=u.user_id, role=u.role)]
     return render(request, "web/users.html", {
         "form": form or _form(request), "users": users, "roles": ROLES, "nav": "users", "token_form": token_form,
         "tokens": api_tokens.token_list(scope=request.scope), "new_token": new_token}, status=status)
@@ -92,15 +116,15 @@ def users(request: StaffRequest) -> HttpResponse:
 
 @staff(Role.ADMIN)
 @require_POST
-def user_role(request: StaffRequest, username: str) -> HttpResponse:
-    staff_change(username=username, role=request.POST.get("role", ""), scope=request.scope)
+def user_role(request: StaffRequest, user_id: int) -> HttpResponse:
+    staff_change(user_id=user_id, role=request.POST.get("role", ""), scope=request.scope)
     return redirect("web:users")
 
 
 @staff(Role.ADMIN)
 @require_POST
-def user_disable(request: StaffRequest, username: str) -> HttpResponse:
-    staff_disable(username=username, scope=request.scope)
+def user_disable(request: StaffRequest, user_id: int) -> HttpResponse:
+    staff_disable(user_id=user_id, scope=request.scope)
     return redirect("web:users")
 
 
@@ -123,6 +147,10 @@ def token_create(request: StaffRequest) -> HttpResponse:
                                           name=form.cleaned_data["name"])
         except NotFoundError:
             raise
+        except PermissionDeniedError:
+            form.add_error("username", _("An admin makes tokens only for themselves and for staff of a lower role: a "
+                                         "token for this user can be made by them or by the operator at the "
+                                         "command line."))
         except MasspostError as exc:
             form.add_error("name", str(exc))
         else:

@@ -11,6 +11,7 @@ from django.core.management.base import CommandParser
 
 from masspost.cli.base import MasspostCommand, _one_line_usage_error
 from masspost.clinic.scope import Scope
+from masspost.staff.names import printable
 from masspost.staff.tokens import NewToken, TokenRow, token_create, token_list, token_revoke
 
 COLUMNS = ("USER", "NAME", "PREFIX", "CREATED", "LAST USED")
@@ -28,7 +29,8 @@ class Command(MasspostCommand):
             sub.error = functools.partial(_one_line_usage_error, sub)  # type: ignore[method-assign]
             return sub
 
-        create = action("create", "Make a token for a user and print its secret, this once.")
+        create = action("create", "Make a token for a user and print its secret, this once. (In the web UI an "
+                                  "admin makes tokens only for themselves and for staff of a lower role.)")
         create.add_argument("username")
         create.add_argument("--name", default="", help="what the token is for, unique among the user's live "
                                                        "tokens (default: api, api-2, …)")
@@ -59,14 +61,14 @@ class Command(MasspostCommand):
             if options["json"]:
                 self.print_json({"user": options["username"], "name": options["name"], "revoked": True})
             else:
-                self.stdout.write(f"token {options['name']} of {options['username']} revoked: "
+                self.stdout.write(f"token {printable(options['name'])} of {printable(options['username'])} revoked: "
                                   "requests with it are refused from now on")
 
     def _created(self, new: NewToken, *, as_json: bool) -> None:
         if as_json:
             self.print_json({"user": new.username, "name": new.name, "prefix": new.prefix, "token": new.secret})
             return
-        self.stdout.write(f"token {new.name} made for {new.username}:")
+        self.stdout.write(f"token {printable(new.name)} made for {printable(new.username)}:")
         self.stdout.write(f"  {new.secret}")
         self.stdout.write("Copy it now: it cannot be shown again (only its digest is kept). Send it with every API "
                           "request as the header: Authorization: Bearer <the token>")
@@ -83,7 +85,7 @@ class Command(MasspostCommand):
             self.stdout.write("no tokens" + ("" if revoked else " (make one with: masspost token create USER)"))
             return
         columns = (*COLUMNS, "REVOKED") if revoked else COLUMNS
-        table = [columns] + [(r.username, r.name, r.prefix + "…", _when(r.created_at),
+        table = [columns] + [(printable(r.username), printable(r.name), r.prefix + "…", _when(r.created_at),
                               _when(r.last_used_at) if r.last_used_at else "never",
                               *((_when(r.revoked_at) if r.revoked_at else "-",) if revoked else ()))
                              for r in rows]

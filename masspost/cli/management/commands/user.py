@@ -11,6 +11,7 @@ from django.core.management.base import CommandError, CommandParser
 from masspost.cli.base import MasspostCommand, _one_line_usage_error
 from masspost.clinic.scope import Role, Scope
 from masspost.staff.models import StaffMember
+from masspost.staff.names import printable
 from masspost.staff.selectors import StaffRow, staff_list
 from masspost.staff.services import staff_add, staff_change, staff_disable
 
@@ -32,7 +33,8 @@ class Command(MasspostCommand):
             sub.error = functools.partial(_one_line_usage_error, sub)  # type: ignore[method-assign]
             return sub
 
-        add = action("add", "Add a user who can sign in to the web UI.")
+        add = action("add", "Add a user who can sign in to the web UI. A user name holds letters of one alphabet, "
+                            "digits and @ . + - _ (no spaces).")
         add.add_argument("username")
         add.add_argument("--clinic", action="append", required=True, metavar="CODE", dest="clinics",
                          help="a clinic the user works for (repeat for more)")
@@ -61,7 +63,7 @@ class Command(MasspostCommand):
             password = self._password(options["password_stdin"], options.get("stdin") or sys.stdin)
             member = staff_add(username=options["username"], password=password, clinics=options["clinics"],
                                role=options["role"], scope=scope)
-            self.stdout.write(f"user {member} added: {_describe(member)}")
+            self.stdout.write(f"user {printable(str(member))} added: {_describe(member)}")
         elif action == "list":
             self._list(staff_list(scope=scope), as_json=options["json"])
         elif action == "change":
@@ -69,10 +71,10 @@ class Command(MasspostCommand):
                 raise CommandError("nothing to change: give --role or --clinic")
             member = staff_change(username=options["username"], role=options["role"], clinics=options["clinics"],
                                   scope=scope)
-            self.stdout.write(f"user {member} changed: {_describe(member)}")
+            self.stdout.write(f"user {printable(str(member))} changed: {_describe(member)}")
         elif action == "disable":
             staff_disable(username=options["username"], scope=scope)
-            self.stdout.write(f"user {options['username']} disabled: they can no longer sign in")
+            self.stdout.write(f"user {printable(options['username'])} disabled: they can no longer sign in")
 
     def _password(self, from_stdin: bool, stdin: IO[str]) -> str:
         if from_stdin:
@@ -104,7 +106,8 @@ class Command(MasspostCommand):
         if not rows:
             self.stdout.write("no users yet (add one with: masspost user add NAME --clinic CODE --role ROLE)")
             return
-        table = [COLUMNS] + [(r.username, r.role, ",".join(r.clinics), "yes" if r.active else "no",
+        # A name stored before staff.names may hold a line break: escaped, it cannot forge a line of the table.
+        table = [COLUMNS] + [(printable(r.username), r.role, ",".join(r.clinics), "yes" if r.active else "no",
                               r.last_login.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if r.last_login
                               else "never") for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS) - 1)]
