@@ -1,27 +1,37 @@
 """`POST /imports/clinics|patients|visits`: a CSV file, as a multipart upload (field `file`) or as the body
-itself (`text/csv`), imported as `masspost import` does — all or nothing, each bad row reported."""
+itself (`text/csv`), imported as `masspost import` does — all or nothing, each bad row reported. A large file (or
+any file sent with `Prefer: respond-async`) is imported by a job: 202 and `GET /imports/jobs/{id}`."""
 
 from __future__ import annotations
 
+import json
+import pathlib
+import re
 import shutil
-from pathlib import Path
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
 from masspost.api.auth import scope_of
 from masspost.api.problems import problem
-from masspost.api.schemas import ImportOut, ImportRefused, Problem
-from masspost.campaigns.imports import data_import
+from masspost.api.schemas import ImportJobOut, ImportOut, ImportRefused, Problem
+from masspost.campaigns.import_jobs import ImportJobView, import_job_submit, import_job_view
+from masspost.campaigns.imports import data_import, report_data
 from masspost.clinic.csvfile import ENCODINGS
 from masspost.errors import MasspostError
 
 router = Router(tags=["imports"])
 CHUNK = 1024 * 1024
+# A body larger than this is imported by a job whatever the client prefers: about 130,000 patient rows, which
+# take some 15 s; a synchronous answer for much more would risk the request's time limit (60 s).
+SYNC_MAX_BYTES = 8 * 1024 * 1024
+JOB_ID = Path(..., ge=1, le=2**62, description="the job's id (its Location)")
+RESPOND_ASYNC = re.compile(r"(?:^|,)\s*respond-async\s*(?:[;,]|$)", re.IGNORECASE)
 
 BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}, "example": "external_id,clinic,first_name,language,phone\n"
@@ -36,17 +46,26 @@ class ImportQuery(Schema):
     encoding: Literal[ENCODINGS] = Field("utf-8", description="the file's text encoding")  # type: ignore[valid-type]
 
 
-@router.post("/imports/{kind}", response={200: ImportOut, 403: Problem, 422: ImportRefused | Problem},
+@router.post("/imports/{kind}", response={200: ImportOut, 202: ImportJobOut, 403: Problem,
+                                         422: ImportRefused | Problem},
              openapi_extra=BODY, summary="Import clinics, patients or visits from CSV")
 def import_csv(request: HttpRequest, kind: Literal["clinics", "patients", "visits"],
                query: Query[ImportQuery]) -> Any:
     """The columns and rules of docs/import.md. A file with a bad row writes nothing (422, every bad row with
     its row number, column and reason) unless `skip_invalid`. Patients and visits need the sender role, clinics
-    the admin role; rows of clinics outside the token's are refused."""
-    report = data_import(kind=kind, save=lambda path: _save_body(request, path), scope=scope_of(request),
+    the admin role; rows of clinics outside the token's are refused.
+
+    A body over 8 MiB, or any body sent with `Prefer: respond-async`, is imported by a job: 202, with the job in
+    the body and its address in `Location` (`GET /imports/jobs/{id}`: progress, then the same report)."""
+    scope = scope_of(request)
+    if _asynchronous(request):
+        job = import_job_submit(kind=kind, save=lambda path: _save_body(request, path), scope=scope,
+                                token_id=request.auth.token_id,  # type: ignore[attr-defined]
+                                skip_invalid=query.skip_invalid, encoding=query.encoding)
+        return _accepted(request, import_job_view(job_id=job.id, token_id=request.auth.token_id))  # type: ignore[attr-defined]
+    report = data_import(kind=kind, save=lambda path: _save_body(request, path), scope=scope,
                          skip_invalid=query.skip_invalid, encoding=query.encoding)
-    data = {"kind": report.kind, "rows": report.rows, "imported": report.imported, "written": report.written,
-            "warnings": [vars_of(p) for p in report.warnings], "errors": [vars_of(p) for p in report.errors]}
+    data = report_data(report)
     if not report.written:
         return problem(422, "import-refused", "Nothing was imported",
                        f"{len(report.errors)} bad row(s): fix them, or pass skip_invalid=true to import the good "
@@ -54,11 +73,38 @@ def import_csv(request: HttpRequest, kind: Literal["clinics", "patients", "visit
     return data
 
 
-def vars_of(p: Any) -> dict[str, Any]:
-    return {"row": p.row, "column": p.column, "reason": p.reason, "ref": p.ref}
+@router.get("/imports/jobs/{job_id}", response={200: ImportJobOut, 404: Problem}, summary="An import job")
+def import_job(request: HttpRequest, job_id: int = JOB_ID) -> Any:
+    """A job of this token's user (another user's is 404): `queued`, `running` (with `phase` and the rows read
+    and written so far), then `done`, `refused` or `failed` with the report. Poll it every few seconds."""
+    return _job_data(import_job_view(job_id=job_id, token_id=request.auth.token_id))  # type: ignore[attr-defined]
 
 
-def _save_body(request: HttpRequest, path: Path) -> None:
+def _asynchronous(request: HttpRequest) -> bool:
+    if RESPOND_ASYNC.search(request.headers.get("Prefer", "")):
+        return True
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > SYNC_MAX_BYTES
+    except ValueError:
+        return False
+
+
+def _accepted(request: HttpRequest, job: ImportJobView) -> HttpResponse:
+    response = HttpResponse(json.dumps(_job_data(job), cls=DjangoJSONEncoder), status=202,
+                            content_type="application/json")
+    response["Location"] = f"/api/v1/imports/jobs/{job.id}"
+    if RESPOND_ASYNC.search(request.headers.get("Prefer", "")):
+        response["Preference-Applied"] = "respond-async"
+    return response
+
+
+def _job_data(job: ImportJobView) -> dict[str, Any]:
+    return {"id": job.id, "kind": job.kind, "status": job.status, "phase": job.phase, "rows_read": job.rows_read,
+            "rows_written": job.rows_written, "created_at": job.created_at, "started_at": job.started_at,
+            "finished_at": job.finished_at, "report": job.report, "reason": job.reason}
+
+
+def _save_body(request: HttpRequest, path: pathlib.Path) -> None:
     """The upload into `path`, a chunk at a time (a large file is never all in memory)."""
     content_type = request.content_type or ""
     with path.open("wb") as out:

@@ -19,6 +19,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from masspost.api.schemas import Campaign
+from masspost.busy import RETRY_AFTER, database_busy
 from masspost.errors import (
     ConflictingRequestError,
     MasspostError,
@@ -152,6 +153,11 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if database_busy(exc):  # the write lock held past the busy timeout (a large import writing): try again soon
+        response = problem(503, "busy", "The database is busy", "nothing was changed: retry after Retry-After "
+                           "seconds")
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     # The frames only: an exception's message may quote a value, which the log must not hold.
     logger.error("API %s %s failed: %s", request.method, request.path, frames_of(exc))
     return problem(500, "internal", "Something went wrong on the server", "nothing was changed by this request "

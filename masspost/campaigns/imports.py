@@ -1,13 +1,16 @@
 """The audited import: `import_file` scoped to the actor, with its outcome in the audit log (the REST API's
-`POST /imports/…`; the command line's operator imports with `import_file` itself, as before)."""
+`POST /imports/…`; the command line's operator imports with `import_file` itself, as before). A large file runs
+as a job instead (campaigns.import_jobs), with the same report and the same audit."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from masspost.campaigns.audit import audit_record
+from masspost.clinic.csvfile import RowProblem
 from masspost.clinic.importer import ROLES, ImportReport, import_file
 from masspost.clinic.scope import Scope
 
@@ -26,7 +29,25 @@ def data_import(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_i
         # it was stored under.
         report = import_file(kind=kind, path=path, skip_invalid=skip_invalid, encoding=encoding, scope=scope,
                              name=f"{kind}.csv")
-    audit_record(scope=scope, action="import", detail={
-        "kind": kind, "rows": report.rows, "imported": report.imported, "written": report.written,
-        "errors": len(report.errors), "warnings": len(report.warnings)})
+    import_audit(scope=scope, report=report)
     return report
+
+
+def import_audit(*, scope: Scope, report: ImportReport, job: int | None = None) -> None:
+    """An import's outcome in the audit log: counts only."""
+    detail: dict[str, Any] = {
+        "kind": report.kind, "rows": report.rows, "imported": report.imported, "written": report.written,
+        "errors": len(report.errors), "warnings": len(report.warnings)}
+    if job is not None:
+        detail["job"] = job
+    audit_record(scope=scope, action="import", detail=detail)
+
+
+def report_data(report: ImportReport) -> dict[str, Any]:
+    """The report as the API and `masspost import --json` give it."""
+    return {"kind": report.kind, "rows": report.rows, "imported": report.imported, "written": report.written,
+            "warnings": [problem_data(p) for p in report.warnings], "errors": [problem_data(p) for p in report.errors]}
+
+
+def problem_data(p: RowProblem) -> dict[str, Any]:
+    return {"row": p.row, "column": p.column, "reason": p.reason, "ref": p.ref}

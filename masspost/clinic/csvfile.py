@@ -5,6 +5,7 @@ the shared value parsers."""
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import datetime as dt
 import itertools
@@ -28,6 +29,10 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # what str.splitlines splits on
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SAVE_AS_UTF8 = "save it as \"CSV UTF-8\" in Excel or LibreOffice"
+# No import file has more than 13 columns (patients.csv); a header far beyond that is not a clinic's file, and is
+# refused before anything else is done with it (a 300,000-column header once pinned a worker for minutes).
+MAX_COLUMNS = 64
+MAX_HEADER_CHARACTERS = 8192  # 64 names of csv's longest sensible length, and room to spare
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -127,9 +132,12 @@ def open_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] =
         if encoding != "utf-8" and start == codecs.BOM_UTF8:
             raise MasspostError(f"{label}: the file is UTF-8 (it starts with UTF-8's byte-order mark): "
                                 "leave out --encoding")
-        first = handle.readline()
+        first = handle.readline(MAX_HEADER_CHARACTERS + 1)
         if not first:
             raise MasspostError(f"{label}: the file is empty (a header row is needed)")
+        if len(first) > MAX_HEADER_CHARACTERS:
+            raise MasspostError(f"{label}: the header row is longer than {MAX_HEADER_CHARACTERS} characters: not "
+                                f"a masspost import file (it has at most {MAX_COLUMNS} columns; docs/import.md)")
         delimiter = _delimiter(first, (*required, *optional))
         lines = _Lines(itertools.chain([first], handle))
         # strict: a quote that is never closed is an error, not a value that runs to the end of the file.
@@ -210,12 +218,17 @@ def _delimiter(first_line: str, known: tuple[str, ...]) -> str:
 
 
 def _header(label: str, cells: list[str], required: tuple[str, ...], optional: tuple[str, ...]) -> tuple[str, ...]:
+    # Every check here is one pass over the header (a name counted with header.count was quadratic).
+    if len(cells) > MAX_COLUMNS:
+        raise MasspostError(f"{label}: the header row has {len(cells)} columns; an import file has at most "
+                            f"{MAX_COLUMNS} (docs/import.md)")
     header = tuple(h.strip().lower() for h in cells)
     blank = [i for i, h in enumerate(header, start=1) if not h]
     if blank:
         raise MasspostError(f"{label}: column {blank[0]} of the header row has no name (remove the empty column or "
                             "name it)")
-    twice = sorted({h for h in header if h and header.count(h) > 1})
+    counts = collections.Counter(header)
+    twice = sorted(h for h, n in counts.items() if h and n > 1)
     if twice:
         raise MasspostError(f"{label}: the header row names {', '.join(map(repr, twice))} more than once")
     missing = [c for c in required if c not in header]

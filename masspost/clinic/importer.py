@@ -1,8 +1,11 @@
 """CSV import of clinics, patients and visits (docs/import.md).
 
-Rows stream through validation and are upserted in batches inside one transaction. A bad row (one that
-cannot be a record) rolls the whole file back unless `skip_invalid` is set; every bad row is reported
-either way. An unusable phone or e-mail is a warning: the value is kept as written and flagged.
+Two passes (docs/import.md, "Scale"). The check reads the whole file, validates and normalises every row and
+spools the good ones to a private temporary file, reading the database but holding no lock and no transaction.
+A bad row (one that cannot be a record) ends the import there, nothing written, unless `skip_invalid` is set;
+every bad row is reported either way. Only then does the write take the write lock: one transaction that upserts
+the spooled rows in batches and applies the consent rule, still all or nothing. An unusable phone or e-mail is a
+warning: the value is kept as written and flagged.
 
 An import runs in a Scope (docs/import.md, "Scoped imports"): the operator's reaches every clinic; a clinic
 user's (the REST API) knows only their clinics, and a row reaching beyond them is a bad row like any other.
@@ -11,11 +14,13 @@ user's (the REST API) knows only their clinics, and a row reaching beyond them i
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import models, transaction
@@ -43,6 +48,10 @@ VISIT_COLUMNS = ("patient", "clinic", "start", "status")
 # data a sender works with.
 ROLES = {"clinics": Role.ADMIN, "patients": Role.SENDER, "visits": Role.SENDER}
 
+# A row whose external_id is a patient of a clinic outside the scope: external ids are unique across all clinics,
+# so such an id cannot be a new patient of the importer's clinics either.
+_FOREIGN = "belongs to a patient of a clinic outside your reach"
+
 _ALNUM_SENDER = re.compile(r"[A-Za-z0-9 ._-]{1,11}\Z")
 _NUMERIC_SENDER = re.compile(r"\+?[0-9]{1,15}\Z")
 
@@ -59,6 +68,27 @@ class ImportReport:
 
 class _Rollback(Exception):
     pass
+
+
+class _Spool:
+    """The checked rows, batch by batch, in an anonymous temporary file (private, gone when closed): what the
+    write pass writes, without reading, parsing or checking the CSV file again."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+        self.header: tuple[str, ...] = ()
+
+    def add(self, batch: list[Any]) -> None:
+        if batch:
+            pickle.dump(batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def batches(self) -> Iterator[list[Any]]:
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)  # noqa: S301 — our own file, written above
+            except EOFError:
+                return
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -89,27 +119,39 @@ class _Source:
 
 def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: str = "utf-8",
                 progress: Callable[[int], None] | None = None, scope: Scope | None = None,
-                name: str = "") -> ImportReport:
+                name: str = "", writing: Callable[[int], None] | None = None) -> ImportReport:
     """Import one CSV file of `kind` clinics | patients | visits, in `encoding` (csvfile.ENCODINGS); `progress`
-    is called with the number of rows read each time a batch of them has been handled. `scope` is who imports
-    (None: the operator, every clinic); its role is checked before the file is read (PermissionDeniedError).
-    `name`: what errors about the whole file call it (its path when not given)."""
-    importers: dict[str, Callable[[_Source, ImportReport, Scope], None]] = {
-        "clinics": _import_clinics, "patients": _import_patients, "visits": _import_visits,
+    is called with the number of rows read each time a batch of them has been checked, `writing` with the number
+    of rows written each time a batch of them is. `scope` is who imports (None: the operator, every clinic); its
+    role is checked before the file is read (PermissionDeniedError). `name`: what errors about the whole file
+    call it (its path when not given)."""
+    checkers: dict[str, Callable[[_Source, ImportReport, Scope, _Spool], None]] = {
+        "clinics": _check_clinics, "patients": _check_patients, "visits": _check_visits,
+    }
+    writers: dict[str, Callable[[_Spool, ImportReport, Scope, Callable[[int], None]], None]] = {
+        "clinics": _write_clinics, "patients": _write_patients, "visits": _write_visits,
     }
     scope = Scope.operator() if scope is None else scope
     scope.require(ROLES[kind])
     report = ImportReport(kind=kind)
     source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None), name=name)
-    try:
-        with transaction.atomic():
-            importers[kind](source, report, scope)
-            report.errors.sort(key=lambda p: p.row)
-            if report.errors and not skip_invalid:
-                raise _Rollback
-            report.written = True
-    except _Rollback:
-        report.imported = 0
+    with tempfile.TemporaryFile(prefix="masspost-import-") as spooled:
+        spool = _Spool(spooled)
+        # The check holds no lock: other users' writes go on while a large file is read.
+        checkers[kind](source, report, scope, spool)
+        report.errors.sort(key=lambda p: p.row)
+        if report.errors and not skip_invalid:
+            return report
+        try:
+            with transaction.atomic():
+                writers[kind](spool, report, scope, writing or (lambda rows: None))
+                report.errors.sort(key=lambda p: p.row)
+                if report.errors and not skip_invalid:
+                    raise _Rollback  # a row the database changed under between the check and the write
+                report.written = True
+        except _Rollback:
+            report.imported = 0
+    report.warnings.sort(key=lambda p: p.row)  # stable: a row's own order of columns is kept
     if report.written and report.imported:
         statistics_refresh([Clinic, Patient, Visit])
     return report
@@ -129,56 +171,69 @@ def _limits(model: type[models.Model], columns: Iterable[str], **stored_in: Any)
 
 # --- clinics -------------------------------------------------------------------------------------------------
 
-def _import_clinics(source: _Source, report: ImportReport, scope: Scope) -> None:
+def _check_clinics(source: _Source, report: ImportReport, scope: Scope, spool: _Spool) -> None:
     seen: set[str] = set()
-    good: list[Clinic] = []
     reach = _ClinicReach.of(scope)
     limits = _limits(Clinic, (*CLINIC_COLUMNS, *CLINIC_OPTIONAL))
     with source.open(CLINIC_COLUMNS, CLINIC_OPTIONAL, ref="code", limits=limits) as csv_file:
-        for number, rec in (row for batch in source.batches(csv_file.rows) for row in batch):
-            report.rows += 1
-            code = rec["code"]
-            try:
-                if not code:
-                    raise FieldError("code", "missing")
-                if code in seen:
-                    raise FieldError("code", f"clinic {code!r} appears twice in this file")
-                seen.add(code)
-                reach.check(code)
-                for column in ("name", "country", "time_zone", "default_language"):
-                    if not rec[column]:
-                        raise FieldError(column, "missing")
-                if not is_country(rec["country"].upper()):
-                    raise FieldError("country", f"unknown country code {rec['country']!r} (ISO 3166-1 alpha-2)")
-                try:
-                    ZoneInfo(rec["time_zone"])
-                except (ZoneInfoNotFoundError, ValueError):
-                    raise FieldError("time_zone", f"unknown time zone {rec['time_zone']!r}") from None
-                if not is_language(rec["default_language"].lower()):
-                    raise FieldError("default_language",
-                                     f"unknown language code {rec['default_language']!r} (ISO 639-1)")
-                sender = rec.get("sms_sender", "")
-                if sender and not (_ALNUM_SENDER.match(sender) or _NUMERIC_SENDER.match(sender)):
-                    raise FieldError("sms_sender", "not a valid SMS sender (up to 11 letters/digits, or a number)")
-                email = rec.get("email", "")
-                if email:
-                    email, problem = normalize_email(email)
-                    if problem:
-                        raise FieldError("email", problem)
-            except FieldError as exc:
-                report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason, ref=code))
-                continue
-            good.append(Clinic(code=code, name=rec["name"], country=rec["country"].upper(),
-                               time_zone=rec["time_zone"], default_language=rec["default_language"].lower(),
-                               phone=rec.get("phone", ""), email=email, sms_sender=sender))
+        for batch in source.batches(csv_file.rows):
+            spool.add(_checked_clinics(batch, report, seen, reach))
         _add_file_problems(csv_file, report)
+    spool.header = csv_file.header
+
+
+def _checked_clinics(batch: list[tuple[int, dict[str, str]]], report: ImportReport, seen: set[str],
+                     reach: _ClinicReach) -> list[dict[str, str]]:
+    good: list[dict[str, str]] = []
+    for number, rec in batch:
+        report.rows += 1
+        code = rec["code"]
+        try:
+            if not code:
+                raise FieldError("code", "missing")
+            if code in seen:
+                raise FieldError("code", f"clinic {code!r} appears twice in this file")
+            seen.add(code)
+            reach.check(code)
+            for column in ("name", "country", "time_zone", "default_language"):
+                if not rec[column]:
+                    raise FieldError(column, "missing")
+            if not is_country(rec["country"].upper()):
+                raise FieldError("country", f"unknown country code {rec['country']!r} (ISO 3166-1 alpha-2)")
+            try:
+                ZoneInfo(rec["time_zone"])
+            except (ZoneInfoNotFoundError, ValueError):
+                raise FieldError("time_zone", f"unknown time zone {rec['time_zone']!r}") from None
+            if not is_language(rec["default_language"].lower()):
+                raise FieldError("default_language",
+                                 f"unknown language code {rec['default_language']!r} (ISO 639-1)")
+            sender = rec.get("sms_sender", "")
+            if sender and not (_ALNUM_SENDER.match(sender) or _NUMERIC_SENDER.match(sender)):
+                raise FieldError("sms_sender", "not a valid SMS sender (up to 11 letters/digits, or a number)")
+            email = rec.get("email", "")
+            if email:
+                email, problem = normalize_email(email)
+                if problem:
+                    raise FieldError("email", problem)
+        except FieldError as exc:
+            report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason, ref=code))
+            continue
+        good.append({"code": code, "name": rec["name"], "country": rec["country"].upper(),
+                     "time_zone": rec["time_zone"], "default_language": rec["default_language"].lower(),
+                     "phone": rec.get("phone", ""), "email": email, "sms_sender": sender})
+    return good
+
+
+def _write_clinics(spool: _Spool, report: ImportReport, scope: Scope, writing: Callable[[int], None]) -> None:
     # A re-import updates the columns the file has; one it leaves out keeps its value.
-    present = [c for c in CLINIC_OPTIONAL if c in csv_file.header]
-    Clinic.objects.bulk_create(
-        good, update_conflicts=True, unique_fields=["code"],
-        update_fields=["name", "country", "time_zone", "default_language", *present],
-    )
-    report.imported = len(good)
+    present = [c for c in CLINIC_OPTIONAL if c in spool.header]
+    for batch in spool.batches():
+        Clinic.objects.bulk_create(
+            [Clinic(**values) for values in batch], update_conflicts=True, unique_fields=["code"],
+            update_fields=["name", "country", "time_zone", "default_language", *present],
+        )
+        report.imported += len(batch)
+        writing(len(batch))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -200,33 +255,36 @@ class _ClinicReach:
                    existing=frozenset(stored), may_add=set(stored.values()) <= scope.clinic_ids)
 
     def check(self, code: str) -> None:
-        if self.codes is None or code in self.codes:
+        # One answer for another clinic's code and a code no clinic has: the file learns nothing of other clinics.
+        if self.codes is None or code in self.codes or (self.may_add and code not in self.existing):
             return
-        if code in self.existing:
-            raise FieldError("code", f"clinic {code!r} is not one of your clinics")
-        if not self.may_add:
-            raise FieldError("code", "a new clinic: only an admin of every clinic may add one")
+        raise FieldError("code", f"clinic {code!r} is not one of your clinics (only an admin of every clinic may "
+                                 "add a clinic)")
 
 
 # --- patients ------------------------------------------------------------------------------------------------
 
-def _import_patients(source: _Source, report: ImportReport, scope: Scope) -> None:
+# The fields of a checked patient, in the order the spool keeps them.
+_PATIENT_FIELDS = ("external_id", "clinic_id", "first_name", "last_name", "birth_date", "country", "language",
+                   "phone", "email", "status", "accepts_sms", "accepts_email", "marketing_consent", "phone_e164",
+                   "phone_status", "email_normalized", "email_status")
+
+
+def _check_patients(source: _Source, report: ImportReport, scope: Scope, spool: _Spool) -> None:
     # Only the scope's clinics are known: another clinic's code is as unknown as a code no clinic has.
     clinics = {c.code: c for c in scope.clinics()}
     today = dt.date.today()
     seen: set[str] = set()
     limits = _limits(Patient, (*PATIENT_COLUMNS, *PATIENT_OPTIONAL), clinic=Clinic._meta.get_field("code"))
     with source.open(PATIENT_COLUMNS, PATIENT_OPTIONAL, ref="external_id", limits=limits) as csv_file:
-        update = _patient_update_fields(csv_file.header)
-        consents = [c for c in CONSENT_COLUMNS if c in csv_file.header]
         # Without a country column a national phone number is read in the stored patient's country.
         stored_country = "country" not in csv_file.header and "phone" in csv_file.header
         for batch in source.batches(csv_file.rows):
             refs = [r["external_id"] for _, r in batch]
             foreign = _foreign_patients(refs, scope)
-            stored = (patients_stored([r for r in refs if r not in foreign], consents=consents)
-                      if consents or stored_country else {})
-            good: list[Patient] = []
+            # Read without a lock: the write pass reads the consents again, under its lock.
+            stored = patients_stored([r for r in refs if r not in foreign], consents=()) if stored_country else {}
+            good: list[tuple[int, tuple[Any, ...]]] = []
             for number, rec in batch:
                 report.rows += 1
                 ref = rec["external_id"]
@@ -235,7 +293,7 @@ def _import_patients(source: _Source, report: ImportReport, scope: Scope) -> Non
                 except FieldError as exc:
                     report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason, ref=ref))
                     continue
-                known = stored.get(ref) if stored_country else None
+                known = stored.get(ref)
                 region = patient.country or (known.country if known else "") or patient.clinic.country
                 patient.phone_e164, problem = normalize_phone(patient.phone, region)
                 if problem:
@@ -245,13 +303,39 @@ def _import_patients(source: _Source, report: ImportReport, scope: Scope) -> Non
                     report.warnings.append(RowProblem(row=number, column="email", reason=problem, ref=ref))
                 patient.phone_status = address_status(patient.phone, patient.phone_e164)
                 patient.email_status = address_status(patient.email, patient.email_normalized)
-                good.append(patient)
-            changes = consent_from_import(patients=good, stored=stored, columns=consents)
-            Patient.objects.bulk_create(good, update_conflicts=True, unique_fields=["external_id"],
-                                        update_fields=update)
-            consent_record(changes)
-            report.imported += len(good)
+                good.append((number, tuple(getattr(patient, f) for f in _PATIENT_FIELDS)))
+            spool.add(good)
         _add_file_problems(csv_file, report)
+    spool.header = csv_file.header
+
+
+def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: Callable[[int], None]) -> None:
+    clinics = {c.id: c for c in scope.clinics()}
+    update = _patient_update_fields(spool.header)
+    consents = [c for c in CONSENT_COLUMNS if c in spool.header]
+    for batch in spool.batches():
+        # A patient another clinic stored since the check is refused here as it would have been there.
+        foreign = _foreign_patients([values[0] for _, values in batch], scope)
+        rows: dict[str, int] = {}
+        good: list[Patient] = []
+        for number, values in batch:
+            fields = dict(zip(_PATIENT_FIELDS, values, strict=True))
+            if fields["external_id"] in foreign:
+                report.errors.append(RowProblem(row=number, column="external_id", reason=_FOREIGN,
+                                                ref=fields["external_id"]))
+                continue
+            rows[fields["external_id"]] = number
+            clinic = clinics[fields.pop("clinic_id")]
+            good.append(Patient(clinic=clinic, **fields))
+        stored = patients_stored(list(rows), consents=consents) if consents else {}
+        changes, kept = consent_from_import(patients=good, stored=stored, columns=consents)
+        Patient.objects.bulk_create(good, update_conflicts=True, unique_fields=["external_id"],
+                                    update_fields=update)
+        consent_record(changes)
+        report.warnings += [RowProblem(row=rows[k.patient.external_id], column=k.column, reason=k.reason,
+                                       ref=k.patient.external_id) for k in kept]
+        report.imported += len(good)
+        writing(len(batch))
 
 
 def _foreign_patients(refs: list[str], scope: Scope) -> frozenset[str]:
@@ -296,7 +380,7 @@ def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], to
         raise FieldError("external_id", "appears twice in this file")
     seen.add(ref)
     if ref in foreign:
-        raise FieldError("external_id", "belongs to a patient of a clinic outside your reach")
+        raise FieldError("external_id", _FOREIGN)
     clinic = clinics.get(rec["clinic"])
     if clinic is None:
         raise FieldError("clinic", f"unknown clinic {rec['clinic']!r}" if rec["clinic"] else "missing")
@@ -324,7 +408,7 @@ def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], to
 
 # --- visits --------------------------------------------------------------------------------------------------
 
-def _import_visits(source: _Source, report: ImportReport, scope: Scope) -> None:
+def _check_visits(source: _Source, report: ImportReport, scope: Scope, spool: _Spool) -> None:
     # As for patients, another clinic (or another clinic's patient) is as unknown as one that does not exist.
     clinics = {c.code: (c, ZoneInfo(c.time_zone)) for c in scope.clinics()}
     seen: dict[tuple[int, int, dt.datetime], tuple[int, str]] = {}  # visit → (its first row, its status)
@@ -335,7 +419,7 @@ def _import_visits(source: _Source, report: ImportReport, scope: Scope) -> None:
             refs = {rec["patient"] for _, rec in batch}
             patients = dict(_reachable_patients(scope).filter(external_id__in=refs)
                             .values_list("external_id", "id"))
-            good: list[Visit] = []
+            good: list[tuple[int, int, dt.datetime, dt.date, str]] = []
             for number, rec in batch:
                 report.rows += 1
                 try:
@@ -355,11 +439,19 @@ def _import_visits(source: _Source, report: ImportReport, scope: Scope) -> None:
                                                       reason=f"the same visit as row {first[0]}, repeated: "
                                                              "counted once"))
                     continue
-                good.append(visit)
-            Visit.objects.bulk_create(good, update_conflicts=True, unique_fields=["patient", "clinic", "start"],
-                                      update_fields=["status", "local_date"])
-            report.imported += len(good)
+                good.append((visit.patient_id, visit.clinic_id, visit.start, visit.local_date, visit.status))
+            spool.add(good)
         _add_file_problems(csv_file, report)
+
+
+def _write_visits(spool: _Spool, report: ImportReport, scope: Scope, writing: Callable[[int], None]) -> None:
+    for batch in spool.batches():
+        Visit.objects.bulk_create([Visit(patient_id=patient_id, clinic_id=clinic_id, start=start, local_date=day,
+                                         status=status) for patient_id, clinic_id, start, day, status in batch],
+                                  update_conflicts=True, unique_fields=["patient", "clinic", "start"],
+                                  update_fields=["status", "local_date"])
+        report.imported += len(batch)
+        writing(len(batch))
 
 
 def _visit(rec: dict[str, str], clinics: dict[str, tuple[Clinic, ZoneInfo]], patients: dict[str, int]) -> Visit:

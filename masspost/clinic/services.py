@@ -3,16 +3,26 @@ itself lives in clinic.importer."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
 from masspost.bulk import bulk_insert
-from masspost.clinic.models import IMPORT_SOURCE, PATIENT_OWN_SOURCES, Clinic, ConsentChannel, ConsentEvent, Patient
+from masspost.clinic.models import (
+    IMPORT_SOURCE,
+    PATIENT_OWN_SOURCES,
+    STAFF_SOURCE,
+    Clinic,
+    ConsentChannel,
+    ConsentEvent,
+    Patient,
+)
 
 # The consent columns of patients.csv and the channel their events name.
 CONSENT_COLUMNS = {"accepts_sms": ConsentChannel.SMS, "accepts_email": ConsentChannel.EMAIL,
@@ -34,6 +44,18 @@ class ConsentChange(NamedTuple):  # a tuple: a first import of 100,000 patients 
     patient: Patient  # its id is known once the batch is written
     channel: str
     accepts: bool
+
+
+class ConsentKept(NamedTuple):
+    """A consent value of the file that the import did not apply, and why (a warning of the import's report)."""
+
+    patient: Patient
+    column: str
+    reason: str
+
+
+# How a patient's own opt-out came, as the warning says it.
+_OWN_OPT_OUT = {"sms-stop": "by SMS", "unsubscribe": "through an e-mail's unsubscribe link"}
 
 
 def clinic_data_exists() -> bool:
@@ -66,15 +88,17 @@ def patients_stored(refs: Iterable[str], *, consents: Sequence[str]) -> dict[str
 
 
 def consent_from_import(*, patients: Sequence[Patient], stored: Mapping[str, StoredPatient],
-                        columns: Sequence[str]) -> list[ConsentChange]:
+                        columns: Sequence[str]) -> tuple[list[ConsentChange], list[ConsentKept]]:
     """Apply the import rule to the consent `columns` of a batch of patients, each holding the file's values;
-    return the changes, to be recorded as consent events once the patients are written.
+    return the changes, to be recorded as consent events once the patients are written, and each file value that
+    was not applied with why (docs/import.md, "Consent").
 
     A new patient takes the file's value. A patient already here keeps the value they have unless the clinic's
     value changed since the previous import of them, and never goes from off to on while the latest of their
     consent events for that channel that is not an import is their own opt-out (PATIENT_OWN_SOURCES)."""
     changes: list[ConsentChange] = []
     switch_on: list[tuple[Patient, str]] = []  # off to on: allowed only where the patient did not opt out
+    not_applied: list[tuple[Patient, str]] = []  # the file's value is not what the patient keeps
     named = [(column, f"imported_{column}", CONSENT_COLUMNS[column]) for column in columns]
     for patient in patients:
         known = stored.get(patient.external_id)
@@ -87,19 +111,48 @@ def consent_from_import(*, patients: Sequence[Patient], stored: Mapping[str, Sto
             current, previous = known.current[column], known.imported[column]
             value = current if previous is not None and previous == given else given
             setattr(patient, column, value)
-            if value != current:
+            if value != given:
+                not_applied.append((patient, column))
+            elif value != current:
                 if value:
                     switch_on.append((patient, column))
                 else:
                     changes.append(ConsentChange(patient, channel, False))
-    opted_out = _opted_out({(stored[p.external_id].patient_id, CONSENT_COLUMNS[c]) for p, c in switch_on})
+    latest = _latest_own_word({(stored[p.external_id].patient_id, CONSENT_COLUMNS[c])
+                               for p, c in (*switch_on, *not_applied)})
     for patient, column in switch_on:
         channel = CONSENT_COLUMNS[column]
-        if (stored[patient.external_id].patient_id, channel) in opted_out:
+        event = latest.get((stored[patient.external_id].patient_id, channel))
+        if event is not None and not event.accepts and event.source in PATIENT_OWN_SOURCES:
             setattr(patient, column, False)
+            not_applied.append((patient, column))
         else:
             changes.append(ConsentChange(patient, channel, True))
-    return changes
+    kept = [ConsentKept(patient, column, _why_kept(patient, getattr(patient, column), latest.get(
+        (stored[patient.external_id].patient_id, CONSENT_COLUMNS[column])))) for patient, column in not_applied]
+    return changes, kept
+
+
+class _Event(NamedTuple):
+    accepts: bool
+    source: str
+    at: dt.datetime
+
+
+def _why_kept(patient: Patient, kept: bool, event: _Event | None) -> str:
+    """Why a patient keeps `kept` where the file gave the other value. Names a source and a date in the clinic's
+    time zone, never a value of the patient's."""
+    stays = f"not applied (stays {'yes' if kept else 'no'})"
+    if event is None:
+        return (f"{stays}: changed since the previous import, which gave the same value as this file (a file "
+                "changes a consent only where the clinic's value changed)")
+    day = event.at.astimezone(ZoneInfo(patient.clinic.time_zone)).date().isoformat()
+    if not event.accepts and event.source in PATIENT_OWN_SOURCES:
+        how = _OWN_OPT_OUT.get(event.source, "themself")
+        return f"{stays}: opted out {how} on {day}; only the patient can undo this"
+    who = "by staff" if event.source.startswith(STAFF_SOURCE) else f"({event.source})"
+    return (f"{stays}: switched {'on' if event.accepts else 'off'} {who} on {day}, after the previous import, "
+            "which gave the same value as this file (a file changes a consent only where the clinic's value changed)")
 
 
 def consent_record(changes: Sequence[ConsentChange]) -> None:
@@ -110,16 +163,16 @@ def consent_record(changes: Sequence[ConsentChange]) -> None:
                 ((c.patient.pk, str(c.channel), c.accepts, IMPORT_SOURCE, at) for c in changes))
 
 
-def _opted_out(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Of (patient id, channel) pairs, those whose latest consent event that is not an import is the patient's
-    own opt-out. One query for a batch; most batches have nothing to ask."""
+def _latest_own_word(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], _Event]:
+    """Of (patient id, channel) pairs, the latest consent event of each that is not an import (the patient's own
+    word, or staff's). One query for a batch; most batches have nothing to ask."""
     if not pairs:
-        return set()
-    latest: dict[tuple[int, str], tuple[bool, str]] = {}
+        return {}
+    latest: dict[tuple[int, str], _Event] = {}
     events = (ConsentEvent.objects.filter(patient_id__in={p for p, _ in pairs}, channel__in={c for _, c in pairs})
               .exclude(source=IMPORT_SOURCE).order_by("patient_id", "channel", "-at", "-id")
-              .values_list("patient_id", "channel", "accepts", "source"))
-    for patient_id, channel, accepts, source in events:
-        latest.setdefault((patient_id, channel), (accepts, source))
-    return {pair for pair in pairs
-            if pair in latest and not latest[pair][0] and latest[pair][1] in PATIENT_OWN_SOURCES}
+              .values_list("patient_id", "channel", "accepts", "source", "at"))
+    for patient_id, channel, accepts, source, at in events:
+        if (patient_id, channel) in pairs:
+            latest.setdefault((patient_id, channel), _Event(accepts, source, at))
+    return latest

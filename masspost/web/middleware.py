@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from masspost.busy import RETRY_AFTER, database_busy
 from masspost.errors import ConflictError, MasspostError, NotFoundError, PermissionDeniedError
 from masspost.http import client_address
 from masspost.staff.selectors import staff_scope
@@ -65,6 +66,12 @@ class StaffScopeMiddleware:
             # A control that does not apply to the campaign as it is now: refused, nothing changed.
             return render(request, "web/error.html", {"title": _("Not possible now"), "message": str(exception)},
                           status=409)
+        if database_busy(exception):  # a write lock held past the busy timeout: never a 500 (masspost.busy)
+            response = render(request, "web/error.html", {"title": _("Busy"), "message": _(
+                "The database is busy (a large import is being written). Nothing was changed: try again in a "
+                "moment.")}, status=503)
+            response["Retry-After"] = str(RETRY_AFTER)
+            return response
         if isinstance(exception, MasspostError):
             return render(request, "web/error.html", {"title": _("Cannot do that"), "message": str(exception)},
                           status=400)

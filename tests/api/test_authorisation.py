@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
-from masspost.campaigns.models import AuditEvent, Campaign
+from masspost.campaigns.models import AuditEvent, Campaign, ImportJob
 from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery.models import OutboxMessage
@@ -32,6 +33,7 @@ SENDS = {("post", "/api/v1/campaigns"), ("post", "/api/v1/campaigns/{campaign_id
 IMPORTS = {("post", "/api/v1/imports/{kind}")}
 ADMIN_ONLY = {("get", "/api/v1/audit")}
 RECORDS = {("post", "/api/v1/patients/{external_id}/consents")}  # consent recorded by staff: sender and admin
+OWN = {("get", "/api/v1/imports/jobs/{job_id}")}  # the user's own (an import job): anyone else's is 404
 NO_SUCH_CAMPAIGN = 987_654_321
 
 
@@ -53,7 +55,7 @@ class Call:
         return api.post(path, self.body, content_type=self.content_type, headers=self.headers)
 
 
-def calls(*, campaign_id: int, token: str, patient: str = "T00000") -> dict[tuple[str, str], Call]:
+def calls(*, campaign_id: int, token: str, patient: str = "T00000", job: int = 0) -> dict[tuple[str, str], Call]:
     """A valid request per operation, keyed as the schema has them; `token`: a preview's, for the send;
     `patient`: an external id, for a patient's messages."""
     c = f"/campaigns/{campaign_id}"
@@ -66,6 +68,7 @@ def calls(*, campaign_id: int, token: str, patient: str = "T00000") -> dict[tupl
         ("post", "/api/v1/patients/{external_id}/consents"): Call("post", f"/patients/{patient}/consents",
                                                                   {"channel": "sms", "accepts": True,
                                                                    "method": "phone"}),
+        ("get", "/api/v1/imports/jobs/{job_id}"): Call("get", f"/imports/jobs/{job}"),
         ("post", "/api/v1/imports/{kind}"): Call("post", "/imports/patients", content_type="text/csv",
                                                  body="external_id,clinic,first_name,language\nN-1,TLN,Liis,et\n"),
         ("post", "/api/v1/campaigns/preview"): Call("post", "/campaigns/preview", recall()),
@@ -99,10 +102,11 @@ class World:
     campaign_id: int
     token: str  # a preview's, still fresh
     patient: str  # the external id of one of the campaign's recipients
+    job: int = 0  # an import job of Alice's (issue 16): hers alone, like a campaign of her clinic's
 
     def calls(self, campaign_id: int | None = None) -> dict[tuple[str, str], Call]:
         return calls(campaign_id=self.campaign_id if campaign_id is None else campaign_id, token=self.token,
-                     patient=self.patient)
+                     patient=self.patient, job=self.job)
 
 
 @pytest.fixture
@@ -118,7 +122,8 @@ def world(alice: Api, make_patient: Callable[..., Patient]) -> World:
     campaign_id = sent.json()["campaign"]
     first = OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True)[0]
     OutboxMessage.objects.filter(id=first).update(status="unknown")
-    return World(campaign_id=campaign_id, token=token, patient=mari.external_id)
+    job = ImportJob.objects.create(kind="patients", user=User.objects.get(username="alice"), status="done")
+    return World(campaign_id=campaign_id, token=token, patient=mari.external_id, job=job.id)
 
 
 def state() -> tuple[Any, ...]:
@@ -240,7 +245,9 @@ def test_a_preparer_may_not_send_control_or_import_and_nothing_changes(world: Wo
 
 def test_a_preparer_may_preview_and_read(world: World, bob: Api) -> None:
     for key, call in world.calls().items():
-        if key not in SENDS | IMPORTS | ADMIN_ONLY | RECORDS:
+        if key in OWN:
+            assert_problem(call.send(bob), 404)  # Alice's job
+        elif key not in SENDS | IMPORTS | ADMIN_ONLY | RECORDS:
             response = call.send(bob)
             assert response.status_code == 200, (key, response.status_code, response.content[:300])
 
@@ -317,6 +324,7 @@ def test_crafted_values_in_every_parameter_are_a_4xx_never_a_5xx(world: World, a
                                    call.headers)
                 else:
                     concrete = {"campaign_id": str(world.campaign_id), "external_id": world.patient,
+                                "job_id": str(world.job),
                                 "kind": "recipients" if key[1].endswith("{kind}.csv") else "patients",
                                 name: urllib.parse.quote(value, safe="")}
                     path = key[1].removeprefix("/api/v1")
