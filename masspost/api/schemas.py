@@ -143,24 +143,6 @@ class ImportJobOut(Schema):
     reason: str
 
 
-class ImportJobOut(Schema):
-    """A large import run as a job (docs/api.md, "Large files"): `report` is the synchronous answer's report once
-    the job has ended (`done`: imported; `refused`: nothing imported, `errors` say why), `reason` a fault of the
-    whole file or why the job failed."""
-
-    id: int
-    kind: str
-    status: Literal["queued", "running", "done", "refused", "failed"]
-    phase: Literal["", "checking", "writing"] = Field(description="checking the file (no lock held), then writing it")
-    rows_read: int = Field(description="rows checked so far")
-    rows_written: int
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    report: ImportOut | None
-    reason: str
-
-
 class ClinicOut(Schema):
     code: str
     name: str

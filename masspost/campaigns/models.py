@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from masspost.clinic.scope import ActorKind
+
 
 class CampaignState(models.TextChoices):
     ACTIVE = "active"
@@ -26,7 +28,11 @@ class Campaign(models.Model):
     state = models.CharField(max_length=10, choices=CampaignState.choices, default=CampaignState.ACTIVE)
     messages = models.PositiveIntegerField(default=0)
     deadline = models.DateTimeField()
+    # Who sent it: a user's name as it was, or "command line (OS USER)" (no user name can be that: staff.names);
+    # the user by id (None: the command line). By id without a foreign-key constraint: a log outlives accounts.
     created_by = models.CharField(max_length=150)
+    created_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                        db_constraint=False, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -38,7 +44,13 @@ class AuditEvent(models.Model):
     nothing in masspost updates or deletes a row (campaigns.audit writes them)."""
 
     at = models.DateTimeField(auto_now_add=True)
+    # Who: their kind, the user by id (the log's visibility keys on it, never on a name), and a name to show as it
+    # was then — the user's name; the OS user at the command line ("" unknown); the name a visitor typed. A failed
+    # sign-in under a staff user's name carries that user's id: it concerns their account.
     actor = models.CharField(max_length=150)
+    actor_kind = models.CharField(max_length=10, choices=[(k.value, k.value) for k in ActorKind])
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                   db_constraint=False, related_name="+")
     action = models.CharField(max_length=50)
     campaign = models.ForeignKey(Campaign, null=True, on_delete=models.SET_NULL, related_name="audit_events")
     detail = models.JSONField(default=dict)
@@ -60,9 +72,10 @@ class PreviewSnapshot(models.Model):
 
 class IdempotentSend(models.Model):
     """A send made under an Idempotency-Key (`POST /api/v1/campaigns`): the same key and body again get this
-    answer and nothing more is sent; the same key with another body is refused. A key belongs to its user, so a
-    renewed token may retry. `campaign` is null while the send is under way: a second request with the key then
-    waits its turn (409). Kept a week."""
+    answer and nothing more is sent; the same key with another body is refused. A key belongs to its user — by id:
+    `actor` is `Scope.actor_key`, "user:12" ("cli" for the command line) — so any token of theirs, a renewed one
+    too, may retry, and no other user's key can ever meet it. `campaign` is null while the send is under way: a
+    second request with the key then waits its turn (409). Kept a week."""
 
     actor = models.CharField(max_length=150)
     key = models.CharField(max_length=200)
