@@ -69,7 +69,8 @@ class Token:
         out = self.setup_changes_since(previewed)
         recipients_changed = previewed.recipients != self.recipients or previewed.messages != self.messages
         if recipients_changed or previewed.clinics != self.clinics:
-            counts = f"({previewed.messages} messages at preview, {self.messages} now)"
+            then = f"{previewed.messages} message" + ("" if previewed.messages == 1 else "s")
+            counts = f"({then} at preview, {self.messages} now)"
             if recipients:
                 out.append(f"the recipients changed: {'; '.join(recipients)} {counts}")
             elif recipients_changed:

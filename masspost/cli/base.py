@@ -126,7 +126,7 @@ def load_spec(path: str) -> CampaignSpec:
 class CampaignActionCommand(MasspostCommand):
     """pause / resume / cancel / resend-unknown: one campaign id in, one service call, a count out."""
 
-    done = ""  # the report, formatted with {campaign} and {n}
+    done = ("", "")  # the report for one message and for any other count, formatted with {campaign} and {n}
 
     def action(self, *, campaign_id: int, scope: Scope) -> int:
         raise NotImplementedError
@@ -141,4 +141,5 @@ class CampaignActionCommand(MasspostCommand):
         if options["json"]:
             self.print_json({"campaign": campaign, "messages": n})
         else:
-            self.stdout.write(self.done.format(campaign=campaign, n=n))
+            one, many = self.done
+            self.stdout.write((one if n == 1 else many).format(campaign=campaign, n=n))

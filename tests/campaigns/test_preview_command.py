@@ -57,7 +57,7 @@ def test_preview_screen_offers_the_cheaper_punctuation(make_patient: Any, tmp_pa
     make_patient(first_name="Mari")
     text = "Tere {first_name}! " + "Teie aeg on homme. " * 3 + "Tule – ootame!"
     screen = run("preview", write(tmp_path, content={"et": {"sms": text}}))
-    assert f"cheaper: replace '–' by '-' at {text.index('–') + 1} to save 1 parts (2 → 1)" in screen
+    assert f"cheaper: replace '–' by '-' at {text.index('–') + 1} to save 1 part (2 → 1)" in screen
 
 
 def test_preview_json_keeps_its_keys_and_adds_new_ones(make_patient: Any, tmp_path: Path) -> None:

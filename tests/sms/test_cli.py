@@ -79,7 +79,7 @@ def test_human_output() -> None:
 
 def test_human_output_with_a_suggestion() -> None:
     output = run("Tere’ " + "x" * 70)
-    assert "Suggestion: replace 1 look-alike character(s) to send 1 GSM-7 part(s) instead of 2 (saves 1)" in output
+    assert "Suggestion: replace 1 look-alike character to send 1 GSM-7 part instead of 2 (saves 1)" in output
     assert "'’' U+2019 RIGHT SINGLE QUOTATION MARK -> \"'\" (1x)" in output
 
 

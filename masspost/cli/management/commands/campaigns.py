@@ -7,6 +7,7 @@ from django.core.management.base import CommandParser
 
 from masspost.campaigns.listing import STATUSES, CampaignSummary, campaign_list
 from masspost.cli.base import MasspostCommand
+from masspost.cli.wording import count
 from masspost.clinic.scope import Scope
 
 COLUMNS = ("ID", "CREATED (UTC)", "AUTHOR", "PURPOSE", "STATUS", "PROGRESS", "NAME")
@@ -35,7 +36,8 @@ class Command(MasspostCommand):
         else:
             self._table(shown)
         if len(listed) > len(shown):
-            self.stderr.write(f"the newest {limit} campaigns shown (--limit 0 lists all)")
+            self.stderr.write(f"the newest {count(limit, 'campaign')} shown (--limit 0 lists all)"
+                              if limit != 1 else "the newest campaign shown (--limit 0 lists all)")
 
     def _table(self, campaigns: list[CampaignSummary]) -> None:
         rows = [COLUMNS] + [(str(c.id), c.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"), c.author,

@@ -6,6 +6,7 @@ from typing import IO, Any
 from django.core.management.base import CommandError, CommandParser
 
 from masspost.cli.base import MasspostCommand
+from masspost.cli.wording import count
 from masspost.clinic.demo import DemoInventory, demo_generate, demo_inventory, demo_reset
 from masspost.clinic.scope import Scope
 
@@ -38,7 +39,8 @@ class Command(MasspostCommand):
                 self._confirm(inventory, options.get("stdin") or sys.stdin)
             demo_reset(confirmed=inventory, actor=Scope.operator().actor)
         result = demo_generate(patients=options["patients"], seed=options["seed"], actor=Scope.operator().actor)
-        self.stdout.write(f"demo data: {result.clinics} clinics, {result.patients} patients, {result.visits} visits")
+        self.stdout.write(f"demo data: {count(result.clinics, 'clinic')}, {count(result.patients, 'patient')}, "
+                          f"{count(result.visits, 'visit')}")
 
     def _confirm(self, inventory: DemoInventory, stdin: IO[str]) -> None:
         what = inventory.demo.describe()

@@ -9,6 +9,7 @@ from django.core.management.base import CommandParser
 from masspost.campaigns.export import CsvExport
 from masspost.campaigns.selectors import campaign_counts, campaign_preview
 from masspost.cli.base import MasspostCommand, load_spec
+from masspost.cli.wording import agree, count
 from masspost.clinic.scope import Scope
 
 REASON_TEXT = {
@@ -57,23 +58,25 @@ class Command(MasspostCommand):
         c = data["campaign"]
         audience = data["audience"]
         out(f"Preview of \"{c['name']}\" ({c['purpose']}, {c['channel']}), "
-            f"{audience['patients']} patients match the audience")
+            f"{count(audience['patients'], 'patient matches', 'patients match')} the audience")
         if not_selected := {k: n for k, n in audience["not_selected"].items() if n}:
             out("  not selected: " + ", ".join(f"{n} {k}" for k, n in not_selected.items())
-                + f" ({audience['matched']} match the filter in all)")
+                + f" ({audience['matched']} {agree(audience['matched'], 'matches', 'match')} the filter in all)")
         for lang, by_channel in data["recipients"].items():
             out(f"  {lang}: " + ", ".join(f"{n} {ch}" for ch, n in by_channel.items() if lang in data[ch] or n))
         for lang, t in data["sms"].items():
             if t["recipients"]:
                 enc = ", ".join(f"{k} {v}" for k, v in t["encodings"].items())
                 cost = f", {t['cost']} {data['sms_cost']['currency']}" if t["cost"] is not None else ""
-                out(f"  SMS {lang}: {t['recipients']} recipients, {t['parts_min']}–{t['parts_max']} parts each "
-                    f"({enc}), {t['parts_total']} parts in all{cost}")
+                each = (count(t['parts_max'], "part") if t['parts_min'] == t['parts_max']
+                        else f"{t['parts_min']}–{t['parts_max']} parts")
+                out(f"  SMS {lang}: {count(t['recipients'], 'recipient')}, {each} each "
+                    f"({enc}), {count(t['parts_total'], 'part')} in all{cost}")
                 out(f"    sample: {t['sample']['text']!r}")
                 self._ucs2(t, data['sms_cost']['currency'] if data['sms_cost'] else '')
         for lang, t in data["email"].items():
             if t["recipients"]:
-                out(f"  e-mail {lang} ({t['format']}): {t['recipients']} recipients; "
+                out(f"  e-mail {lang} ({t['format']}): {count(t['recipients'], 'recipient')}; "
                     f"sample subject: {t['sample']['subject']!r}")
         for lang, removed in data.get("email_sanitised", {}).items():
             out(f"  removed from the e-mail ({lang}): "
@@ -92,7 +95,8 @@ class Command(MasspostCommand):
                     out(f"  left out of {channel}: {n} — {REASON_TEXT[reason]}{extra}")
         for channel, n in data["fallback"].items():
             if n:
-                out(f"  {n} {channel} recipients get the fallback language {c['fallback_language']!r}")
+                out(f"  {count(n, channel + ' recipient gets', channel + ' recipients get')} the fallback language "
+                    f"{c['fallback_language']!r}")
         for channel, by_lang in data["empty_merge_fields"].items():
             for lang, w in by_lang.items():
                 fields = ", ".join(f"{{{f}}} {n}" for f, n in w["fields"].items())
@@ -104,7 +108,7 @@ class Command(MasspostCommand):
                     f"{', '.join(w['patients'])}{more}")
         cost = data["sms_cost"]
         total_cost = f" ({cost['total']} {cost['currency']} at {cost['part_price']} a part)" if cost else ""
-        out(f"Total: {data['sms_parts_total']} SMS parts{total_cost}, {data['emails_total']} e-mails")
+        out(f"Total: {count(data['sms_parts_total'], 'SMS part')}{total_cost}, {count(data['emails_total'], 'e-mail')}")
         if not data["messages_total"]:
             out("Nothing to send: no patient gets a message.")
             return
@@ -122,5 +126,5 @@ class Command(MasspostCommand):
             changes = ", ".join(f"{r['original']!r} by {r['replacement']!r} at {r['position']}"
                                 for r in suggestion["replacements"])
             saved = f", {suggestion['cost_saved']} {currency} less" if suggestion["cost_saved"] is not None else ""
-            out(f"    cheaper: replace {changes} to save {suggestion['parts_saved']} parts "
+            out(f"    cheaper: replace {changes} to save {count(suggestion['parts_saved'], 'part')} "
                 f"({t['parts_total']} → {suggestion['parts_total']}{saved})")

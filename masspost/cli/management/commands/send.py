@@ -6,6 +6,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from masspost.campaigns.services import campaign_send
 from masspost.cli.base import MasspostCommand, load_spec
+from masspost.cli.wording import agree, count
 from masspost.clinic.scope import Scope
 
 
@@ -28,8 +29,8 @@ class Command(MasspostCommand):
             self.print_json({"campaign": outcome.campaign_id, "messages": outcome.messages,
                              "created": outcome.created})
         elif outcome.created:
-            self.stdout.write(f"campaign {outcome.campaign_id}: {outcome.messages} messages queued "
-                              "(run `masspost worker` to deliver them)")
+            self.stdout.write(f"campaign {outcome.campaign_id}: {count(outcome.messages, 'message')} queued "
+                              f"(run `masspost worker` to deliver {agree(outcome.messages, 'it', 'them')})")
         else:
             self.stdout.write(f"campaign {outcome.campaign_id} was already sent with this preview: "
-                              f"{outcome.messages} messages, nothing new queued")
+                              f"{count(outcome.messages, 'message')}, nothing new queued")

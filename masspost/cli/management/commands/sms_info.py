@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from masspost.cli.base import MasspostCommand
+from masspost.cli.wording import count
 from masspost.sms import Segmentation, Suggestion, segment, suggest
 from masspost.sms.report import report_of, unit_name
 
@@ -71,17 +72,17 @@ def _as_lines(result: Segmentation, suggestion: Suggestion) -> list[str]:
     if suggestion.parts_saved > 0:
         after = suggestion.suggested
         lines.append(
-            f"Suggestion: replace {len(suggestion.replacements)} look-alike character(s) to send "
-            f"{len(after.parts)} {after.encoding} part(s) instead of {len(result.parts)} "
+            f"Suggestion: replace {count(len(suggestion.replacements), 'look-alike character')} to send "
+            f"{count(len(after.parts), after.encoding + ' part')} instead of {len(result.parts)} "
             f"(saves {suggestion.parts_saved}):"
         )
         seen: dict[tuple[str, str], int] = {}
         for change in suggestion.replacements:
             key = (change.original, change.replacement)
             seen[key] = seen.get(key, 0) + 1
-        for (original, replacement), count in seen.items():
+        for (original, replacement), times in seen.items():
             target = repr(replacement) if replacement else "nothing"
-            lines.append(f"  {_name(original)} -> {target} ({count}x)")
+            lines.append(f"  {_name(original)} -> {target} ({times}x)")
         lines.append(f"  Suggested text: {suggestion.text}")
     for number, part in enumerate(result.parts, start=1):
         lines.append(f"Part {number}: {part!r}")
