@@ -64,7 +64,7 @@ def campaign_preview(*, spec: CampaignSpec, scope: Scope,
                    fingerprint=True)
     token = preview_token(spec=spec, audience=audience, result=result)
     assert result.fingerprint is not None
-    snapshot_keep(token=str(token), fingerprint=result.fingerprint, actor=scope.actor)
+    snapshot_keep(token=str(token), fingerprint=result.fingerprint, actor=scope.actor_key)
     if audit:
         audit_record(scope=scope, action="preview", detail={"patients": result.patients,
                                                             "messages": result.messages, "token": str(token)})
