@@ -93,10 +93,12 @@ def token_create(*, scope: Scope, username: str, name: str = "") -> NewToken:
     return NewToken(username=username, name=name, prefix=secret[:SHOWN_PREFIX], secret=secret)
 
 
-def token_revoke(*, scope: Scope, username: str, name: str) -> None:
-    """The token stops working at once (its next request is 401). It stays listed as revoked."""
+def token_revoke(*, scope: Scope, name: str, username: str = "", user_id: int | None = None) -> None:
+    """The token stops working at once (its next request is 401). It stays listed as revoked. The user by name,
+    or by id (the staff page: a name stored before staff.names may not survive a form)."""
     scope.require(Role.ADMIN)
-    member = _member(username, scope)
+    member = _member(username, scope, user_id=user_id)
+    username = member.user.get_username()
     with transaction.atomic():
         revoked = ApiToken.objects.filter(user_id=member.user_id, name=_name(name), revoked_at=None).update(
             revoked_at=timezone.now())
@@ -107,6 +109,7 @@ def token_revoke(*, scope: Scope, username: str, name: str) -> None:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TokenRow:
+    user_id: int
     username: str
     name: str
     prefix: str
@@ -127,8 +130,9 @@ def token_list(*, scope: Scope, revoked: bool = False) -> list[TokenRow]:
         "user__username", F("revoked_at").asc(nulls_first=True), "name", "id")  # live ones first, on either database
     if not revoked:
         tokens = tokens.filter(revoked_at=None)
-    return [TokenRow(username=t.user.get_username(), name=t.name, prefix=t.prefix, created_at=t.created_at,
-                     created_by=t.created_by, last_used_at=t.last_used_at, revoked_at=t.revoked_at) for t in tokens]
+    return [TokenRow(user_id=t.user_id, username=t.user.get_username(), name=t.name, prefix=t.prefix,
+                     created_at=t.created_at, created_by=t.created_by, last_used_at=t.last_used_at,
+                     revoked_at=t.revoked_at) for t in tokens]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -18,6 +18,7 @@ from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Scope
 from masspost.staff.models import ApiToken, StaffMember
 from masspost.staff.services import staff_add
+from masspost.staff.tokens import token_create
 from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,17 @@ def test_odd_names_already_stored_break_no_page_and_are_managed_by_id(ada: Clien
     odd.refresh_from_db()
     assert not odd.is_active and StaffMember.objects.get(user=odd).role == "preparer"
     assert ada.get("/audit/").status_code == 200
+
+
+def test_a_token_of_a_user_with_a_line_break_in_the_name_is_revoked_by_id(ada: Client, clinic: Clinic) -> None:
+    odd = stored_as_is("evil\nadmin", clinic)
+    token_create(scope=Scope.operator(), username="evil\nadmin", name="night")
+    html = ada.get("/users/").content.decode()
+    assert f'<input type="hidden" name="user_id" value="{odd.pk}">' in html
+    # A browser sends a line break in a form's value as CR LF: the name would no longer match, the id does.
+    assert ada.post("/users/tokens/revoke/", {"user_id": str(odd.pk), "name": "night"}).status_code == 302
+    assert ApiToken.objects.get().revoked_at is not None
+    assert ada.post("/users/tokens/revoke/", {"user_id": "²", "name": "night"}).status_code == 400
 
 
 @pytest.mark.parametrize(("lang", "name", "words"), [

@@ -29,6 +29,7 @@ from masspost.staff.names import NameProblem, username_normal, username_problem
 from masspost.staff.selectors import scope_clinics, staff_list
 from masspost.staff.services import staff_add, staff_change, staff_disable
 from masspost.web.access import StaffRequest, staff
+from masspost.web.query import whole_number
 
 ROLES = [("preparer", _lazy("preparer: filter, compose, preview")), ("sender", _lazy("sender: also send and control")),
          ("admin", _lazy("admin: also staff and the audit log"))]
@@ -165,6 +166,8 @@ def token_create(request: StaffRequest) -> HttpResponse:
 @staff(Role.ADMIN)
 @require_POST
 def token_revoke(request: StaffRequest) -> HttpResponse:
-    api_tokens.token_revoke(scope=request.scope, username=request.POST.get("username", ""),
-                            name=request.POST.get("name", ""))
+    # The user by id, as the list names them (a stored name may not survive a form); by name for older pages.
+    api_tokens.token_revoke(scope=request.scope, name=request.POST.get("name", ""),
+                            username=request.POST.get("username", ""),
+                            user_id=whole_number("user_id", request.POST.get("user_id", "")))
     return redirect(reverse("web:users") + "#api-tokens")
