@@ -10,7 +10,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connections
-from django.db.models import CharField, Count, DateField, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
@@ -152,12 +166,16 @@ def audience_languages(*, scope: Scope) -> dict[str, int]:
 
 
 def audience_groups(resolved: ResolvedAudience, *, by_clinic: bool = False
-                    ) -> list[tuple[int | None, str, bool, bool, bool, int, int, int]]:
+                    ) -> list[tuple[int | None, str, bool, bool, bool, int, int, int, int]]:
     """Patient counts grouped by everything that decides who gets what: one GROUP BY query. Each row starts with
-    the clinic id when `by_clinic` (a clinic's sender can decide too), None otherwise."""
+    the clinic id when `by_clinic` (a clinic's sender can decide too), None otherwise, and ends with how many of
+    the group have no language of their own (`lang` is their clinic's for those), then the group's count. The
+    former is a filtered count, not a grouping column: the groups and their sort stay as they were."""
     fields = (("clinic_id",) if by_clinic else ()) + GROUP_FIELDS
-    rows = _annotated(resolved).values(*fields).annotate(n=Count("id")).order_by()
-    return [(r.get("clinic_id"),) + tuple(r[k] for k in GROUP_FIELDS) + (r["n"],) for r in rows]  # type: ignore[misc]
+    rows = _annotated(resolved).values(*fields).annotate(
+        unset=Count("id", filter=Q(language="")), n=Count("id")).order_by()
+    return [(r.get("clinic_id"),) + tuple(r[k] for k in GROUP_FIELDS) + (r["unset"], r["n"])  # type: ignore[misc]
+            for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +188,18 @@ class Decides:
     marketing_consent: bool
     phone_status: int
     email_status: int
+    language_unset: bool = False  # no language of their own: the row's language is their clinic's default
 
     @classmethod
     def unpack(cls, code: int) -> Decides:
-        return cls(clinic_id=code >> 7, accepts_sms=bool(code & 1), accepts_email=bool(code & 2),
-                   marketing_consent=bool(code & 4), phone_status=(code >> 3) & 3, email_status=(code >> 5) & 3)
+        return cls(clinic_id=code >> 8, accepts_sms=bool(code & 1), accepts_email=bool(code & 2),
+                   marketing_consent=bool(code & 4), phone_status=(code >> 3) & 3, email_status=(code >> 5) & 3,
+                   language_unset=bool(code & 128))
+
+
+def _language_unset() -> Any:
+    """1 for a patient without a communication language of their own (they get their clinic's), else 0."""
+    return Cast(ExpressionWrapper(Q(language=""), output_field=BooleanField()), IntegerField())
 
 
 def _decides() -> Any:
@@ -183,15 +208,15 @@ def _decides() -> Any:
     def flag(name: str) -> Any:
         return Cast(name, IntegerField())
     return (flag("accepts_sms") + flag("accepts_email") * 2 + flag("marketing_consent") * 4
-            + F("phone_status") * 8 + F("email_status") * 32 + F("clinic_id") * 128)
+            + F("phone_status") * 8 + F("email_status") * 32 + _language_unset() * 128 + F("clinic_id") * 256)
 
 
 def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool = True, emails: bool = True,
                   prefetch: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """Every selected patient as a ROW_FIELDS tuple, streamed (server-side cursor on PostgreSQL) in lists of up to
     5,000 rows (a loop over a million rows spends less per row on a list than on a generator). `decides` packs
-    the clinic, consents and address flags (`Decides.unpack`). What the caller will not use — the external id,
-    the phone, the e-mail — comes as '' and costs nothing to carry.
+    the clinic, consents, address flags and whether the language is the clinic's (`Decides.unpack`). What the
+    caller will not use — the external id, the phone, the e-mail — comes as '' and costs nothing to carry.
 
     `prefetch` (PostgreSQL only): the next chunk is fetched on a thread while the caller works on this one, so the
     wait for the server overlaps the work. The caller must then not use the database connection until it has

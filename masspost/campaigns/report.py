@@ -36,6 +36,7 @@ def preview_dict(*, result: SweepResult, price: Price | None) -> dict[str, Any]:
         "empty_merge_fields": {ch: {lang: _empty_dict(lane) for lang, lane in result.lanes.get(ch, {}).items()
                                     if lane.empty.recipients} for ch in ("sms", "email")},
         "fallback": result.fallback,
+        "no_language": result.no_language,
         "sms": sms,
         "email": email,
         "sms_parts_total": sum(t.parts_total for t in result.tallies.get("sms", {}).values()),

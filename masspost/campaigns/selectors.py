@@ -88,10 +88,13 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
     excluded: dict[str, dict[str, int]] = {ch: dict.fromkeys(REASONS, 0) for ch in spec.channels}
     patients = 0
     languages: dict[str, int] = {}
-    for clinic_id, lang, acc_sms, acc_email, consent, phone_state, email_state, n in audience_groups(
+    no_language: dict[str, int] = {}  # patients given their clinic's language, by that language
+    for clinic_id, lang, acc_sms, acc_email, consent, phone_state, email_state, unset, n in audience_groups(
             audience, by_clinic=by_clinic):
         patients += n
         languages[lang] = languages.get(lang, 0) + n
+        if unset:
+            no_language[lang] = no_language.get(lang, 0) + unset
         for channel in spec.channels:
             sms = channel == "sms"
             chosen = choose_language(lang, available[channel], spec.fallback_language)
@@ -107,7 +110,8 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
     return {"audience": {"patients": patients, "matched": patients + sum(not_selected.values()),
                          "not_selected": not_selected, "languages": dict(sorted(languages.items()))},
             "recipients": dict(sorted(recipients.items())),
-            "excluded": {"sms": excluded.get("sms", {}), "email": excluded.get("email", {})}}
+            "excluded": {"sms": excluded.get("sms", {}), "email": excluded.get("email", {})},
+            "no_language": dict(sorted(no_language.items()))}
 
 
 def campaign_get(*, campaign_id: int, scope: Scope, for_update: bool = False) -> Campaign:

@@ -74,6 +74,8 @@ class SweepResult:
     # channel → clinic code → {"problem": why, "messages": patients left out as no_sender}
     no_sender: dict[str, dict[str, dict[str, object]]] = field(default_factory=dict)
     fallback: dict[str, int] = field(default_factory=dict)  # channel → recipients given the fallback text
+    # patients without a language of their own, by the language they are given (their clinic's default)
+    no_language: dict[str, int] = field(default_factory=dict)
     digest: int = 0  # order-independent sum of per-patient hashes: who gets what, at which address
     clinics: str = ""  # digest of the clinics' details that the messages show or are sent with
     fingerprint: bytearray | None = None  # per-patient hashes (campaigns.snapshot), when asked for
@@ -259,8 +261,13 @@ def _step(*, channel: str, reason: str | None, outcome: int, sink: Callable[[int
 
 def _count_decisions(result: SweepResult, plans: dict[int, dict[str, list[Any]]], clinics: dict[int, Clinic]
                      ) -> None:
-    """The per-decision counts (exclusions by reason, no content by language, no sender by clinic, fallback)
-    from the patients each plan met."""
+    """The per-decision counts (exclusions by reason, no content by language, no sender by clinic, fallback,
+    patients given their clinic's language) from the patients each plan met."""
+    for code, by_lang_plan in plans.items():
+        if Decides.unpack(code).language_unset:
+            for lang, plan in by_lang_plan.items():
+                result.no_language[lang] = result.no_language.get(lang, 0) + plan[0]
+    result.no_language = dict(sorted(result.no_language.items()))
     for lang, (n, clinic_id, steps) in ((lang, plan) for by_lang in plans.values() for lang, plan in by_lang.items()):
         for reason, _, _, lane, _, _, _, _, _, _, channel, _, is_fallback, _ in steps:
             if lane is not None:

@@ -151,10 +151,11 @@ class BulkForm(forms.Form):
         data = self.cleaned_data
         content = []
         for code, _lang in self.languages:
-            texts = {attr: data.get(f"{key}_{code}") or "" for key, attr in TEXT_FIELDS if f"{key}_{code}"
-                     not in self.errors}
+            texts: dict[str, str] = {attr: data.get(f"{key}_{code}") or "" for key, attr in TEXT_FIELDS
+                                     if f"{key}_{code}" not in self.errors}
             if any(t.strip() for t in texts.values()):
-                item = LanguageContent(**texts)
+                item = LanguageContent(sms=texts.get("sms", ""), email_subject=texts.get("email_subject", ""),
+                                       email_body=texts.get("email_body", ""))
                 if bool(item.email_subject.strip()) != bool(item.email_body.strip()):
                     item = LanguageContent(sms=item.sms)
                 content.append((code, item))

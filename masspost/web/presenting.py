@@ -66,6 +66,7 @@ def preview_view(data: dict[str, Any]) -> dict[str, Any]:
     sms_recipients = sum(r["sms"] for r in rows)
     email_recipients = sum(r["email"] for r in rows)
     return {"p": data, "rows": rows, "exclusions": exclusions, "warnings": warnings,
+            "no_language": no_language_view(data.get("no_language", {})),
             "sms_recipients": sms_recipients, "email_recipients": email_recipients,
             "excluded_total": sum(e["count"] for e in exclusions),
             "channels": [c for c in ("sms", "email") if c in data["campaign"]["channel"]
@@ -88,4 +89,10 @@ def count_view(counts: dict[str, Any], channel: str, tabs: list[str], written: s
             "languages": {code: counts["audience"]["languages"].get(code, 0) for code in tabs},
             "untexted": {code for code in tabs if written is not None and code not in written
                          and counts["audience"]["languages"].get(code, 0)},
-            "fallback": fallback}
+            "fallback": fallback, "no_language": no_language_view(counts.get("no_language", {}))}
+
+
+def no_language_view(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Patients without a language of their own, per language they get (their clinic's), named in the UI's
+    language: "125 have no language set: they get Estonian, their clinic's language"."""
+    return [{"code": code, "name": ui_language_name(code), "count": n} for code, n in counts.items() if n]

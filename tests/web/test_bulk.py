@@ -290,3 +290,29 @@ def test_the_live_check_refuses_a_line_break_in_a_subject(alice: Client) -> None
     assert "Position 5: a line break. A subject is one line." in page
     # A text may hold lines: only the subject is one header line.
     assert '<p class="error"' not in html(alice.post("/bulk/text/", {"field": "body_et", "body_et": "Tere\r\nMari"}))
+
+
+# --- patients without a language of their own --------------------------------------------------------------------
+@pytest.mark.parametrize(("language", "one", "two", "five"), [
+    ("en", "1 patient has no language set: they get Estonian, their clinic's language.",
+     "2 patients have no language set: they get Estonian, their clinic's language.",
+     "5 patients have no language set"),
+    ("et", "1 patsiendil pole suhtluskeelt määratud: ta saab sõnumi oma kliiniku keeles (eesti).",
+     "2 patsiendil pole suhtluskeelt määratud: nad saavad sõnumi oma kliiniku keeles (eesti).",
+     "5 patsiendil pole suhtluskeelt"),
+    ("ru", "У 1 пациента не указан язык общения: он получит сообщение на языке своей клиники (эстонский).",
+     "У 2 пациентов не указан язык общения: они получат сообщения на языке своей клиники (эстонский).",
+     "У 5 пациентов не указан язык общения"),
+])
+def test_the_count_says_how_many_get_their_clinics_language(make_staff: Callable[..., Client], clinic: Clinic,
+                                                            make_patient: Callable[..., Patient], language: str,
+                                                            one: str, two: str, five: str) -> None:
+    client = make_staff("rita", "sender", clinic, language=language)
+    make_patient(language="ru")
+    said = []
+    for _ in range(5):
+        make_patient(language="")
+        page = html(client.post("/bulk/count/", form_data()))
+        said.append(re.search(r'data-testid="no-language-et">(.*?)</p>', page, re.S).group(1))  # type: ignore[union-attr]
+    assert said[0] == one and said[1] == two and said[4].startswith(five)
+    assert 'data-testid="no-language-ru"' not in page  # the Russian speaker has a language of their own

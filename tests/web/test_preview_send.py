@@ -394,3 +394,16 @@ def test_a_line_break_in_a_subject_is_an_error_next_to_it(alice: Client, patient
     assert response.status_code == 422
     assert response.context["form"].errors["subject_et"] == ["Position 5: a line break. A subject is one line."]
     assert not response.context["form"].non_field_errors()
+
+
+def test_the_preview_says_how_many_get_their_clinics_language(alice: Client, patients: dict[str, Patient],
+                                                              make_patient: Callable[..., Patient],
+                                                              other_clinic: Clinic) -> None:
+    make_patient(first_name="Keeletu", language="")
+    make_patient(first_name="Keeletu", language="", accepts_sms=False)  # left out of the SMS: still counted
+    make_patient(first_name="Tartu", language="", clinic=other_clinic)  # not Alice's clinic
+    response = preview(alice, sms_ru=RU)
+    assert response.context["p"]["no_language"] == {"et": 2}
+    assert re.search(r'data-testid="no-language-et">2 patients have no language set: they get Estonian, their '
+                     r"clinic(&#x27;|')s language.</p>", html(response))
+    assert 'data-testid="no-language-ru"' not in html(response)

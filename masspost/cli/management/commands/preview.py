@@ -62,6 +62,9 @@ class Command(MasspostCommand):
         if not_selected := {k: n for k, n in audience["not_selected"].items() if n}:
             out("  not selected: " + ", ".join(f"{n} {k}" for k, n in not_selected.items())
                 + f" ({audience['matched']} {agree(audience['matched'], 'matches', 'match')} the filter in all)")
+        for lang, n in data["no_language"].items():
+            out(f"  {count(n, 'patient has', 'patients have')} no language set: they get {lang}, their clinic's "
+                "language")
         for lang, by_channel in data["recipients"].items():
             out(f"  {lang}: " + ", ".join(f"{n} {ch}" for ch, n in by_channel.items() if lang in data[ch] or n))
         for lang, t in data["sms"].items():
