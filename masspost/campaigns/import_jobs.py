@@ -37,8 +37,8 @@ from masspost.campaigns.models import ImportJob, ImportJobStatus
 from masspost.clinic.importer import ROLES, import_file
 from masspost.clinic.scope import Scope
 from masspost.errors import MasspostError, NotFoundError
-from masspost.staff.selectors import staff_scope
 from masspost.staff.models import ApiToken
+from masspost.staff.selectors import staff_scope
 
 logger = logging.getLogger("masspost.imports")
 

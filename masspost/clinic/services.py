@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
@@ -40,8 +40,18 @@ class StoredPatient:
     imported: Mapping[str, bool | None]
 
 
+class ImportedPatient(Protocol):
+    """A patient as the import's consent rule sees them: the file's consent values as attributes (`accepts_sms`,
+    and `imported_accepts_sms` … set by the rule), their clinic, and their id once written (a light object, not a
+    model instance: the rule runs while the import holds the write lock)."""
+
+    external_id: str
+    clinic: Clinic
+    pk: int | None
+
+
 class ConsentChange(NamedTuple):  # a tuple: a first import of 100,000 patients makes 300,000 of them
-    patient: Patient  # its id is known once the batch is written
+    patient: ImportedPatient  # its id is known once the batch is written
     channel: str
     accepts: bool
 
@@ -49,7 +59,7 @@ class ConsentChange(NamedTuple):  # a tuple: a first import of 100,000 patients 
 class ConsentKept(NamedTuple):
     """A consent value of the file that the import did not apply, and why (a warning of the import's report)."""
 
-    patient: Patient
+    patient: ImportedPatient
     column: str
     reason: str
 
@@ -87,7 +97,7 @@ def patients_stored(refs: Iterable[str], *, consents: Sequence[str]) -> dict[str
                 "external_id", "id", "country", *consents, *(f"imported_{c}" for c in consents))}
 
 
-def consent_from_import(*, patients: Sequence[Patient], stored: Mapping[str, StoredPatient],
+def consent_from_import(*, patients: Sequence[ImportedPatient], stored: Mapping[str, StoredPatient],
                         columns: Sequence[str]) -> tuple[list[ConsentChange], list[ConsentKept]]:
     """Apply the import rule to the consent `columns` of a batch of patients, each holding the file's values;
     return the changes, to be recorded as consent events once the patients are written, and each file value that
@@ -97,8 +107,8 @@ def consent_from_import(*, patients: Sequence[Patient], stored: Mapping[str, Sto
     value changed since the previous import of them, and never goes from off to on while the latest of their
     consent events for that channel that is not an import is their own opt-out (PATIENT_OWN_SOURCES)."""
     changes: list[ConsentChange] = []
-    switch_on: list[tuple[Patient, str]] = []  # off to on: allowed only where the patient did not opt out
-    not_applied: list[tuple[Patient, str]] = []  # the file's value is not what the patient keeps
+    switch_on: list[tuple[ImportedPatient, str]] = []  # off to on: allowed only where the patient did not opt out
+    not_applied: list[tuple[ImportedPatient, str]] = []  # the file's value is not what the patient keeps
     named = [(column, f"imported_{column}", CONSENT_COLUMNS[column]) for column in columns]
     for patient in patients:
         known = stored.get(patient.external_id)
@@ -139,7 +149,7 @@ class _Event(NamedTuple):
     at: dt.datetime
 
 
-def _why_kept(patient: Patient, kept: bool, event: _Event | None) -> str:
+def _why_kept(patient: ImportedPatient, kept: bool, event: _Event | None) -> str:
     """Why a patient keeps `kept` where the file gave the other value. Names a source and a date in the clinic's
     time zone, never a value of the patient's."""
     stays = f"not applied (stays {'yes' if kept else 'no'})"
