@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 from pathlib import Path
@@ -51,7 +52,7 @@ def test_campaigns_lists_newest_first_with_author_purpose_status_and_progress(th
     recall = listed["campaigns"][2]
     assert recall["id"] == three_campaigns["recall"]
     assert (recall["author"], recall["purpose"], recall["channel"], recall["status"]) == (
-        "cli", "service", "sms", "done")
+        f"command line ({getpass.getuser()})", "service", "sms", "done")  # no user name can be that
     assert recall["progress"] == {"total": 3, "sent": 2, "pending": 0, "problems": 1}
     assert recall["messages"]["failed"] == 1 and recall["created_at"].startswith("20")
     offer, tartu = listed["campaigns"][1], listed["campaigns"][0]
