@@ -268,6 +268,9 @@ def test_bulk_mail_to_campaign(lang: str, page: Any, site: Site, worker: Any, sc
     first = check_preview(page, values)
     shoot(page, screenshots, f"{lang}-{{size}}-preview.png")
     download_exclusions(page, tmp_path)
+    # The preview's own address (a bookmark, a new tab) previews the kept draft again, not a blank 405.
+    page.goto("/bulk/preview/")
+    assert check_preview(page, values) == first
 
     # Once translated (et): expect(page.locator("[data-testid=back]")).to_contain_text("Tagasi")
     page.locator("[data-testid=back]").click()
@@ -302,6 +305,18 @@ def test_bulk_mail_to_campaign(lang: str, page: Any, site: Site, worker: Any, sc
     delivered = [line for line in (site.data_dir / "outbox-sms.jsonl").read_text().splitlines()
                  if f'"campaign": {campaign},' in line or f'"campaign":{campaign},' in line]
     assert len(delivered) == first["sms_total"], "every previewed SMS went to the gateway, once"
+
+    # "Use as a start" and "Start over" replace the draft: buttons that POST (a GET of /bulk/?new=1 only asks).
+    page.locator("[data-testid=reuse]").click()
+    expect(page).to_have_url(re.compile(r"/bulk/$"))
+    expect(page.locator("input[name=name]")).to_have_value(values["name"])
+    page.goto("/bulk/?new=1")
+    expect(page.locator("[data-testid=ask-replace]")).to_be_visible()
+    expect(page.locator("input[name=name]")).to_have_value(values["name"])
+    shoot(page, screenshots, f"{lang}-{{size}}-ask-replace.png")
+    page.locator("[data-testid=start-over]").click()
+    expect(page).to_have_url(re.compile(r"/bulk/$"))
+    expect(page.locator("input[name=name]")).to_have_value("")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
