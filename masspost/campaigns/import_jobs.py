@@ -81,9 +81,18 @@ def import_job_submit(*, kind: str, save: Callable[[Path], None], scope: Scope, 
 def launch(job_id: int) -> None:
     """Start `masspost import-run JOB` in a new session, detached from the request (and from gunicorn's worker:
     a worker recycled or timed out does not take the job with it). A thread reaps it when it ends."""
-    process = subprocess.Popen([sys.executable, "-m", "masspost", "import-run", str(job_id)],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=None,
-                               start_new_session=True, close_fds=True)
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "masspost", "import-run", str(job_id)],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=None,
+                                   start_new_session=True, close_fds=True)
+    except OSError as exc:
+        logger.error("import job %s: its process could not be started: %s", job_id, exc.strerror)
+        job = ImportJob.objects.get(id=job_id)
+        Path(job.upload).unlink(missing_ok=True)
+        ImportJob.objects.filter(id=job_id).update(status=ImportJobStatus.FAILED, upload="", finished_at=timezone.now(),
+                                                   reason="the import's process could not be started (the server's "
+                                                          "log says why); nothing was imported")
+        return
     threading.Thread(target=process.wait, name=f"import-job-{job_id}", daemon=True).start()
 
 

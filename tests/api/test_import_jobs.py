@@ -179,3 +179,19 @@ def test_an_import_says_which_consent_it_did_not_apply_and_why(alice: Api) -> No
     assert again["warnings"] == [{"row": 2, "column": "accepts_sms", "ref": "P-1", "reason":
                                   f"not applied (stays no): opted out by SMS on {day}; only the patient can undo this"}]
     assert Patient.objects.get(external_id="P-1").accepts_sms is False
+
+
+def test_a_job_whose_process_cannot_start_is_failed_at_once_and_its_upload_deleted(
+        alice: Api, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        django_capture_on_commit_callbacks: Any) -> None:
+    settings.DATA_DIR = tmp_path
+
+    def no_process(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(import_jobs.subprocess, "Popen", no_process)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = post(alice, "patients", PATIENTS, ASYNC).json()
+    failed = alice.get(f"/imports/jobs/{job['id']}").json()
+    assert failed["status"] == "failed" and failed["reason"].startswith("the import's process could not be started")
+    assert list((tmp_path / "imports").iterdir()) == []
