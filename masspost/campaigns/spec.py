@@ -35,10 +35,12 @@ class LanguageContent:
     sms: str = ""
     email_subject: str = ""
     email_body: str = ""  # an HTML body as masspost.content.sanitise cleaned it: what is previewed and sent
-    email_removed: tuple[Removal, ...] = ()  # what the cleaning took out of the body as written
 
     def has(self, channel: str) -> bool:
         return bool(self.sms.strip()) if channel == "sms" else bool(self.email_body.strip())
+
+
+RemovedByLanguage = tuple[tuple[str, tuple[Removal, ...]], ...]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,6 +51,8 @@ class CampaignSpec:
     audience: AudienceFilter
     content: tuple[tuple[str, LanguageContent], ...]  # (language, texts), sorted by language
     fallback_language: str | None = None
+    # Per language, what the cleaning took out of an HTML e-mail body as written (languages with something only).
+    removed: RemovedByLanguage = ()
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -69,7 +73,7 @@ class CampaignSpec:
         preview's `email_sanitised`. Empty when the campaign sends no e-mail."""
         if "email" not in self.channels:
             return {}
-        return {lang: [r.to_dict() for r in t.email_removed] for lang, t in self.content if t.email_removed}
+        return {lang: [r.to_dict() for r in removed] for lang, removed in self.removed}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,9 +100,9 @@ class CampaignSpec:
             raise SpecError(f"fallback_language: unknown language code {fallback!r} (ISO 639-1)")
         # Codes in any case, as in imports ("ET", "Ru"): stored and compared in lower case.
         fallback = fallback.lower() if fallback else None
-        content = _content(data.get("content"))
+        content, removed = _content(data.get("content"))
         spec = cls(name=name.strip(), purpose=purpose, channel=channel, fallback_language=fallback,
-                   audience=AudienceFilter.from_dict(data.get("audience")), content=content)
+                   audience=AudienceFilter.from_dict(data.get("audience")), content=content, removed=removed)
         for ch in spec.channels:
             if not spec.languages_with(ch):
                 raise SpecError(f"empty campaign: no language has {'an SMS text' if ch == 'sms' else 'an e-mail'}")
@@ -119,10 +123,12 @@ def _choice(kind: type[enum.StrEnum], value: Any, key: str) -> Any:
         raise SpecError(f"{key}: {value!r} is not one of {allowed}") from None
 
 
-def _content(value: Any) -> tuple[tuple[str, LanguageContent], ...]:
+def _content(value: Any) -> tuple[tuple[tuple[str, LanguageContent], ...], RemovedByLanguage]:
+    """The texts per language, HTML bodies cleaned, and per language what the cleaning took out."""
     if not isinstance(value, dict) or not value:
         raise SpecError("content: give the texts per language, e.g. {\"et\": {\"sms\": \"...\"}}")
     out = []
+    removed: list[tuple[str, tuple[Removal, ...]]] = []
     written: dict[str, str] = {}  # code → the key as the file wrote it
     for code, texts in value.items():
         lang = code.lower()
@@ -148,11 +154,13 @@ def _content(value: Any) -> tuple[tuple[str, LanguageContent], ...]:
                 gone = ", ".join(r.text for r in cleaned.removed)
                 raise SpecError(f"content.{lang}.email_body: nothing is left once what an e-mail may not hold is "
                                 f"removed ({gone})")
-            item = replace(item, email_body=cleaned.html, email_removed=cleaned.removed)
+            item = replace(item, email_body=cleaned.html)
+            if cleaned.removed:
+                removed.append((lang, cleaned.removed))
         if bool(item.email_subject.strip()) != bool(item.email_body.strip()):
             raise SpecError(f"content.{lang}: an e-mail needs both a subject and a body")
         out.append((lang, item))
-    return tuple(sorted(out))
+    return tuple(sorted(out)), tuple(sorted(removed))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
