@@ -17,7 +17,7 @@ from django.db import transaction
 from masspost.campaigns.audit import audit_record
 from masspost.clinic.consent import CONSENT_FIELDS, RECORDS_CONSENT, ConsentEntry, consent_entry, patient_in_scope
 from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, ConsentMethod, Patient
-from masspost.clinic.scope import Scope
+from masspost.clinic.scope import ActorKind, Scope
 from masspost.errors import MasspostError
 
 NOTE_MAX = 200
@@ -67,9 +67,9 @@ def _note(note: str) -> str:
 def _staff(scope: Scope) -> tuple[int | None, str]:
     """Who records: the staff user by id, and the source naming them. The command line's operator is not a
     staff user (a user may be called "cli"), so their events name no user."""
-    if scope.clinic_ids is None and not scope.via:
+    if scope.kind is ActorKind.COMMAND_LINE:
         return None, OPERATOR_SOURCE
-    user_id: int | None = getattr(scope, "user_id", None)
+    user_id = scope.user_id
     if user_id is None:
         user_id = get_user_model().objects.filter(username=scope.actor).values_list("id", flat=True).first()
     return user_id, STAFF_SOURCE + scope.actor
