@@ -277,13 +277,13 @@ def test_import_through_the_command_line(tmp_path: Path) -> None:
     (tmp_path / "patients.csv").write_text("external_id,clinic,phone\nP1,TLN,5123 4567\nP2,NOPE,\n"
                                            "P3,TLN,12345\n", encoding="utf-8")
     assert ok(masspost(tmp_path, "import", "clinics", str(tmp_path / "clinics.csv"))).strip() == (
-        "imported 1 of 1 clinics rows")
+        "imported 1 of 1 clinics row")
     refused = masspost(tmp_path, "import", "patients", str(tmp_path / "patients.csv"))
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert refused.stderr.splitlines() == [
         "warning: row 4 (P3), column phone: not a valid phone number for region EE",
         "error: row 3 (P2), column clinic: unknown clinic 'NOPE'",
-        f"CommandError: 1 bad row(s) in {tmp_path / 'patients.csv'}: nothing was imported "
+        f"CommandError: 1 bad row in {tmp_path / 'patients.csv'}: nothing was imported "
         "(fix them, or use --skip-invalid to import the good rows)",
     ]
     report = json.loads(ok(masspost(tmp_path, "import", "patients", str(tmp_path / "patients.csv"),

@@ -473,7 +473,7 @@ def test_import_command_reports_and_refuses_bad_rows(tmp_path: Path, clinic: Cli
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError) as raised:
         call_command("import", "patients", str(path), stdout=out, stderr=err)
-    assert "2 bad row(s)" in str(raised.value) and "nothing was imported" in str(raised.value)
+    assert "2 bad rows in" in str(raised.value) and "nothing was imported" in str(raised.value)
     lines = err.getvalue().splitlines()
     assert lines == ["warning: row 2 (P1), column phone: not a valid phone number for region EE",
                      "error: row 3 (P2), column clinic: unknown clinic 'NOPE'",
@@ -482,7 +482,7 @@ def test_import_command_reports_and_refuses_bad_rows(tmp_path: Path, clinic: Cli
 
     out, err = io.StringIO(), io.StringIO()
     call_command("import", "patients", str(path), skip_invalid=True, stdout=out, stderr=err)
-    assert out.getvalue().strip() == "imported 1 of 3 patients rows, 2 bad rows skipped, 1 warnings"
+    assert out.getvalue().strip() == "imported 1 of 3 patients rows, 2 bad rows skipped, 1 warning"
     assert len(err.getvalue().splitlines()) == 3
     assert list(Patient.objects.values_list("external_id", flat=True)) == ["P1"]
 

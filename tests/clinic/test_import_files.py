@@ -250,7 +250,7 @@ def test_other_encodings_are_read_when_named(tmp_path: Path, clinic: Clinic, enc
     path = write(tmp_path, f"external_id;clinic;first_name;last_name\r\nP1;TLN;{names[0]};{names[1]}\r\n",
                  encoding=encoding)
     out, _ = run_import("patients", str(path), "--encoding", encoding)
-    assert out.strip() == "imported 1 of 1 patients rows"
+    assert out.strip() == "imported 1 of 1 patients row"
     assert Patient.objects.values_list("first_name", "last_name").get() == names
 
 

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from masspost.cli.base import MasspostCommand
+from masspost.cli.wording import count
 from masspost.clinic.csvfile import ENCODINGS
 from masspost.clinic.importer import import_file
 
@@ -46,13 +47,14 @@ class Command(MasspostCommand):
                 for problem in problems[:MAX_LISTED]:
                     self.stderr.write(f"{label}: {problem}")
                 if len(problems) > MAX_LISTED:
-                    self.stderr.write(f"... and {len(problems) - MAX_LISTED} more {label}s (use --json for all)")
+                    self.stderr.write(f"... and {count(len(problems) - MAX_LISTED, 'more ' + label)} (use --json for "
+                                      "all)")
             if report.written:
-                self.stdout.write(f"imported {report.imported} of {report.rows} {report.kind} rows"
-                                  + (f", {len(report.errors)} bad rows skipped" if report.errors else "")
-                                  + (f", {len(report.warnings)} warnings" if report.warnings else ""))
+                self.stdout.write(f"imported {report.imported} of {count(report.rows, report.kind + ' row')}"
+                                  + (f", {count(len(report.errors), 'bad row')} skipped" if report.errors else "")
+                                  + (f", {count(len(report.warnings), 'warning')}" if report.warnings else ""))
         if not report.written:
-            raise CommandError(f"{len(report.errors)} bad row(s) in {options['file']}: nothing was imported "
+            raise CommandError(f"{count(len(report.errors), 'bad row')} in {options['file']}: nothing was imported "
                                "(fix them, or use --skip-invalid to import the good rows)")
 
 
