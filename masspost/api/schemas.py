@@ -90,6 +90,17 @@ class PreviewOut(Schema):
     sms_parts_total: int
     emails_total: int
     messages_total: int
+    # Declared, not left to extra="allow": ninja's Schema reads only declared fields from a handler's answer, so the
+    # rest of the preview never reached the client.
+    sms: dict[str, Any] = Field(default_factory=dict, description="per language: recipients, parts, encodings, "
+                                "sample, longest, ucs2_characters, suggestion, cost")
+    email: dict[str, Any] = Field(default_factory=dict, description="per language: recipients, sample (the cleaned "
+                                  "body, as sent), format html | text")
+    fallback: dict[str, int] = Field(default_factory=dict, description="per channel: recipients given the fallback")
+    no_content_languages: dict[str, Any] = Field(default_factory=dict)
+    no_sender_clinics: dict[str, Any] = Field(default_factory=dict)
+    empty_merge_fields: dict[str, Any] = Field(default_factory=dict)
+    sms_cost: dict[str, Any] | None = None
     no_language: dict[str, int] = Field(
         default_factory=dict, description="patients with no communication language of their own, by the language "
         "they are given instead: their clinic's default (only languages with some)")

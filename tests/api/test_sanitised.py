@@ -20,3 +20,4 @@ def test_the_preview_answer_names_what_was_removed(alice: Api, make_patient: Any
     assert answer["email_sanitised"] == {"et": [
         {"kind": "attribute", "name": "onclick", "count": 1, "text": "onclick attribute"},
         {"kind": "element", "name": "script", "count": 1, "text": "<script> element"}]}
+    assert answer["email"]["et"]["sample"]["text"] == "<p>Tere</p>"  # the cleaned body: what is sent
