@@ -148,15 +148,17 @@ def test_an_idle_session_ends(alice: Client, settings: Any) -> None:
     assert alice.get("/bulk/").status_code == 302  # for good, not for one request
 
 
-def test_switching_language_on_the_preview_returns_to_the_form(alice: Client, patients: Any) -> None:
+def test_switching_language_on_the_preview_stays_on_the_preview(alice: Client, patients: Any) -> None:
     from tests.web.conftest import form_data
 
     page = alice.post("/bulk/preview/", form_data(name="Keelevahetus")).content.decode()
     assert 'name="next" value="/bulk/preview/"' in page  # the switch on the preview page
     response = alice.post("/language/", {"language": "et", "next": "/bulk/preview/"})
-    assert response["Location"] == "/bulk/"  # not the preview's URL: a GET of it is a 405
-    form = alice.get(response["Location"])
-    assert lang(form) == "et" and 'value="Keelevahetus"' in form.content.decode()
+    assert response["Location"] == "/bulk/preview/"  # a GET of it previews the kept draft again
+    again = alice.get(response["Location"])
+    assert again.status_code == 200 and lang(again) == "et" and "Keelevahetus" in again.content.decode()
+    assert 'value="Keelevahetus"' in alice.get("/bulk/").content.decode()  # and Back finds the form as it was
+    assert alice.post("/language/", {"language": "en", "next": "/bulk/send/"})["Location"] == "/bulk/"
     assert alice.post("/language/", {"language": "en", "next": "/campaigns/?status=done"})["Location"] == \
         "/campaigns/?status=done"
 

@@ -64,9 +64,10 @@ def language(request: HttpRequest) -> HttpResponse:
     return response
 
 
-# Pages that are the answer to a POST (the preview, a refused send): a GET of their URL is a 405, so switching
-# the language there returns to the form, which the session's draft fills as it was (Back).
-ANSWERS_TO_POST = {"web:preview": "web:bulk", "web:send": "web:bulk"}
+# Pages that are the answer to a POST (a refused send): a GET of their URL is a 405, so switching the language
+# there returns to the form, which the session's draft fills as it was (Back). The preview is not one: a GET of it
+# previews the kept draft again, in the language just chosen.
+ANSWERS_TO_POST = {"web:send": "web:bulk"}
 
 
 def _page_to_return_to(target: str) -> str:
