@@ -34,7 +34,11 @@ class StateError(MasspostError):
 class ConflictError(StateError):
     """A control that does not apply to the campaign as it is now (pausing a finished campaign, cancelling one
     with nothing left to send): refused, and nothing is changed. 409 in the API and the web UI, exit 2 at the
-    command line."""
+    command line. `reason` names the case (campaigns.controls), for an interface that says it in other words."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConflictingRequestError(MasspostError):

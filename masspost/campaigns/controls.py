@@ -17,30 +17,34 @@ from collections.abc import Mapping
 
 from masspost.campaigns.models import CampaignState
 from masspost.delivery.models import MessageStatus
+from masspost.errors import ConflictError
 
 CONTROLS = ("pause", "resume", "cancel", "resend-unknown")
 
 
-def control_refusal(*, action: str, campaign_id: int, state: str, counts: Mapping[str, int]) -> str | None:
-    """Why `action` does not apply to a campaign in `state` with these outbox `counts` (per status); None when it
-    does."""
+def control_refusal(*, action: str, campaign_id: int, state: str, counts: Mapping[str, int]) -> ConflictError | None:
+    """Why `action` does not apply to a campaign in `state` with these outbox `counts` (per status), as the error
+    to raise — its `reason` a code the web UI says in the user's language; None when it applies."""
     queued = counts.get(MessageStatus.QUEUED, 0)
     if state == CampaignState.CANCELLED:
-        return f"campaign {campaign_id} is cancelled: nothing can be {_DONE[action]} any more"
+        return ConflictError(f"campaign {campaign_id} is cancelled: nothing can be {_DONE[action]} any more",
+                             reason="cancelled")
     if action == "pause":
         if state == CampaignState.PAUSED:
-            return f"campaign {campaign_id} is paused already"
+            return ConflictError(f"campaign {campaign_id} is paused already", reason="paused")
         if not queued:
-            return f"nothing to pause: campaign {campaign_id} has no message waiting to be sent ({_summary(counts)})"
+            return ConflictError(f"nothing to pause: campaign {campaign_id} has no message waiting to be sent "
+                                 f"({_summary(counts)})", reason="nothing_waiting")
     elif action == "resume":
         if state != CampaignState.PAUSED:
-            return f"campaign {campaign_id} is not paused"
+            return ConflictError(f"campaign {campaign_id} is not paused", reason="not_paused")
     elif action == "cancel":
         if not queued:
-            return f"nothing to cancel: campaign {campaign_id} has no message waiting to be sent ({_summary(counts)})"
+            return ConflictError(f"nothing to cancel: campaign {campaign_id} has no message waiting to be sent "
+                                 f"({_summary(counts)})", reason="nothing_waiting")
     elif action == "resend-unknown":
         if not counts.get(MessageStatus.UNKNOWN, 0):
-            return f"campaign {campaign_id} has no message whose fate is unknown"
+            return ConflictError(f"campaign {campaign_id} has no message whose fate is unknown", reason="no_unknown")
     else:
         raise ValueError(action)
     return None

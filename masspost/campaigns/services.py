@@ -25,13 +25,7 @@ from masspost.clinic.scope import Role, Scope
 from masspost.delivery.models import OutboxMessage
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
 from masspost.delivery.selectors import outbox_status_counts
-from masspost.errors import (
-    ConflictError,
-    ConflictingRequestError,
-    NothingToSendError,
-    StaleTokenError,
-    StateError,
-)
+from masspost.errors import ConflictingRequestError, NothingToSendError, StaleTokenError, StateError
 
 DEFAULT_DEADLINE = timedelta(hours=24)
 ANALYZE_AFTER = 20_000  # messages: a send this large refreshes the outbox's statistics
@@ -183,10 +177,11 @@ def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignStat
     scope.require(Role.SENDER)
     with transaction.atomic():
         campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
-        why = control_refusal(action=action.removeprefix("campaign_").replace("_", "-"), campaign_id=campaign.id,
-                              state=campaign.state, counts=outbox_status_counts(campaign_id=campaign.id))
-        if why is not None:
-            raise ConflictError(why)
+        refusal = control_refusal(action=action.removeprefix("campaign_").replace("_", "-"),
+                                  campaign_id=campaign.id, state=campaign.state,
+                                  counts=outbox_status_counts(campaign_id=campaign.id))
+        if refusal is not None:
+            raise refusal
         if state is not None:
             campaign.state = state
             campaign.save(update_fields=["state"])

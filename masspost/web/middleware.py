@@ -20,6 +20,7 @@ from masspost.busy import RETRY_AFTER, database_busy
 from masspost.errors import ConflictError, MasspostError, NotFoundError, PermissionDeniedError
 from masspost.http import client_address
 from masspost.staff.selectors import staff_scope
+from masspost.web.refusals import conflict_message
 
 SIGNED_IN_AT = "signed_in_at"  # in the session: when its user signed in (seconds since the epoch)
 API_PATH = "/api/"
@@ -64,8 +65,8 @@ class StaffScopeMiddleware:
                                                       "message": _("Your role may not do this.")}, status=403)
         if isinstance(exception, ConflictError):
             # A control that does not apply to the campaign as it is now: refused, nothing changed.
-            return render(request, "web/error.html", {"title": _("Not possible now"), "message": str(exception)},
-                          status=409)
+            return render(request, "web/error.html", {"title": _("Not possible now"),
+                                                      "message": conflict_message(exception)}, status=409)
         if database_busy(exception):  # a write lock held past the busy timeout: never a 500 (masspost.busy)
             response = render(request, "web/error.html", {"title": _("Busy"), "message": _(
                 "The database is busy (a large import is being written). Nothing was changed: try again in a "

@@ -54,3 +54,16 @@ def test_a_paused_campaign_with_nothing_waiting_offers_resume_only(alice: Client
     html = alice.get(f"/campaigns/{campaign_id}/").content.decode()
     assert 'data-open-dialog="confirm-resume"' in html
     assert "confirm-cancel" not in html and "confirm-pause" not in html
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "No message of this campaign is waiting to be sent any more: nothing was changed."),
+    ("et", "Selle kampaania ükski sõnum ei oota enam saatmist: midagi ei muudetud."),
+    ("ru", "Ни одно сообщение этой кампании больше не ждёт отправки: ничего не изменено."),
+])
+def test_the_refusal_says_why_in_the_users_language(make_staff: Callable[..., Client], clinic: Clinic,
+                                                    campaign_id: int, language: str, said: str) -> None:
+    OutboxMessage.objects.filter(campaign_id=campaign_id).update(status=MessageStatus.SENT)
+    client = make_staff("alice", "sender", clinic, language=language)
+    response = client.post(f"/campaigns/{campaign_id}/cancel/")
+    assert response.status_code == 409 and said in response.content.decode()
