@@ -37,6 +37,10 @@ def normalize_email(raw: str) -> tuple[str, str]:
     if not raw:
         return "", ""
     try:
-        return validate_email(raw, check_deliverability=False).normalized, ""
+        # Nothing but ASCII before the "@": the SMTP gateway sends without SMTPUTF8 and refuses any other address,
+        # so such an address is unusable (invalid_address at preview) rather than a message failed at the worker.
+        return validate_email(raw, check_deliverability=False, allow_smtputf8=False).normalized, ""
     except EmailNotValidError:
+        if not raw.rpartition("@")[0].isascii():
+            return "", "cannot be sent: letters other than a–z before the @ (SMTPUTF8 is not supported)"
         return "", "not a valid e-mail address"
