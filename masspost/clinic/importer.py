@@ -347,9 +347,10 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
     column = {f.name: str(f.column) for f in fields}
     updated = [column[name] for name in _patient_update_fields(spool.header)]
     quote = connection.ops.quote_name
-    upsert = (f"INSERT INTO {quote(Patient._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
-              f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote('external_id')}) DO UPDATE SET "
-              + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in updated))
+    insert = f"INSERT INTO {quote(Patient._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) VALUES "
+    one_row = f"({', '.join(['%s'] * len(fields))})"
+    conflict = (f" ON CONFLICT ({quote('external_id')}) DO UPDATE SET "
+                + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in updated))
     for batch in spool.batches():
         # A patient another clinic stored since the check is refused here as it would have been there.
         foreign = _foreign_patients([values[at["external_id"]] for _, values in batch], scope)
@@ -369,10 +370,10 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
         for person, row in zip(people, good, strict=False):  # people: none when the file has no consent column
             for name in decided:
                 row[at[name]] = getattr(person, name)
-        with connection.cursor() as cursor:
-            cursor.executemany(upsert, good)
+        ids = _upsert(good, insert, one_row, conflict)
         if changes:
-            ids = dict(Patient.objects.filter(external_id__in=list(rows)).values_list("external_id", "id"))
+            if ids is None:
+                ids = dict(Patient.objects.filter(external_id__in=list(rows)).values_list("external_id", "id"))
             for person in people:
                 person.pk = ids[person.external_id]
         consent_record(changes)
@@ -380,6 +381,25 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
                                        ref=k.patient.external_id) for k in kept]
         report.imported += len(good)
         writing(len(batch))
+
+
+def _upsert(rows: list[list[Any]], insert: str, row: str, conflict: str) -> dict[str, int] | None:
+    """Rows into the patient table; on PostgreSQL, their ids by external id. PostgreSQL: statements of many rows,
+    returning the ids; SQLite: one prepared statement run for each row (its statements take at most 32,766 values,
+    and a prepared statement there costs nothing to run again)."""
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(insert + row + conflict, rows)
+            return None
+        ids: dict[str, int] = {}
+        per = max(1, 65_000 // max(1, len(rows[0]) if rows else 1))  # PostgreSQL takes 65,535 parameters
+        returning = f" RETURNING {connection.ops.quote_name('external_id')}, {connection.ops.quote_name('id')}"
+        for start in range(0, len(rows), per):
+            part = rows[start:start + per]
+            cursor.execute(insert + ", ".join([row] * len(part)) + conflict + returning,
+                           [v for r in part for v in r])
+            ids.update(cursor.fetchall())
+        return ids
 
 
 def _foreign_patients(refs: list[str], scope: Scope) -> frozenset[str]:
