@@ -10,6 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout, user_logged_in
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.db import OperationalError
 from django.dispatch import receiver
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -68,15 +70,33 @@ class StaffScopeMiddleware:
             return render(request, "web/error.html", {"title": _("Not possible now"),
                                                       "message": conflict_message(exception)}, status=409)
         if database_busy(exception):  # a write lock held past the busy timeout: never a 500 (masspost.busy)
-            response = render(request, "web/error.html", {"title": _("Busy"), "message": _(
-                "The database is busy (a large import is being written). Nothing was changed: try again in a "
-                "moment.")}, status=503)
-            response["Retry-After"] = str(RETRY_AFTER)
-            return response
+            return _busy(request)
         if isinstance(exception, MasspostError):
             return render(request, "web/error.html", {"title": _("Cannot do that"), "message": str(exception)},
                           status=400)
         return None
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, but a session that cannot be saved because the database is busy (the save comes after the view,
+    past process_exception) is the busy page, not a 500."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except OperationalError as exc:
+            if not database_busy(exc):
+                raise
+            return _busy(request)
+
+
+def _busy(request: HttpRequest) -> HttpResponse:
+    response = render(request, "web/error.html", {"title": _("Busy"), "message": _(
+        "The database is busy (a large import is being written). Nothing was changed: try again in a moment.")},
+                      status=503)
+    response["Retry-After"] = str(RETRY_AFTER)
+    add_never_cache_headers(response)
+    return response
 
 
 def _session_limits(request: HttpRequest) -> None:

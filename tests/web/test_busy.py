@@ -30,3 +30,20 @@ def test_another_database_fault_is_still_a_fault(alice: Client, monkeypatch: pyt
     monkeypatch.setattr(campaigns_view, "list_campaigns", broken)
     alice.raise_request_exception = False
     assert alice.get("/campaigns/").status_code == 500
+
+
+def test_a_session_that_cannot_be_saved_for_a_busy_database_is_a_503(alice: Client,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session is saved after the view, where process_exception no longer looks: Django alone answers 500."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    def locked(self: Any, must_create: bool = False) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(SessionStore, "save", locked)
+    monkeypatch.setattr(SessionStore, "modified", True, raising=False)
+    alice.raise_request_exception = False
+    response = alice.get("/campaigns/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "no-store" in response["Cache-Control"]
