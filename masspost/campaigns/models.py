@@ -65,9 +65,16 @@ class PreviewSnapshot(models.Model):
     """What a preview saw per patient, as small hashes (campaigns.snapshot), under its token: a stale send says
     exactly what changed. Kept a day. No patient data: internal ids and 16-bit hashes."""
 
-    token = models.CharField(max_length=200, unique=True)
+    token = models.CharField(max_length=200)
+    # Whose preview it was: a short hash of Scope.actor_key (no name in the table), so that each actor's
+    # snapshots can be capped (campaigns.snapshot.KEEP_PER_ACTOR).
+    actor = models.CharField(max_length=16)
     created_at = models.DateTimeField(db_index=True)
     data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "actor"], name="preview_snapshot_token_actor")]
+        indexes = [models.Index(fields=["actor", "created_at"], name="preview_snapshot_actor")]
 
 
 class IdempotentSend(models.Model):

@@ -145,10 +145,10 @@ class Seen:
         return cls(header=header, ids=ids, clinics=clinics, names=names, channels=channels)
 
 
-def _key(token: str, actor: str) -> str:
-    """The row's key: the token and whose preview it was (a short hash of the actor: no name in the table), so
-    that each actor's previews can be capped. Tokens have no "@"."""
-    return f"{token}@{hashlib.sha256(actor.encode()).hexdigest()[:16]}"
+def _actor(actor_key: str) -> str:
+    """The row's actor: a short hash of Scope.actor_key, so that no name is stored and each actor's previews can
+    be capped."""
+    return hashlib.sha256(actor_key.encode()).hexdigest()[:16]
 
 
 def snapshot_keep(*, token: str, fingerprint: bytes | bytearray, actor: str) -> None:
@@ -156,33 +156,33 @@ def snapshot_keep(*, token: str, fingerprint: bytes | bytearray, actor: str) -> 
     the actor's beyond their newest KEEP_PER_ACTOR, are deleted on the way (a user previewing in a loop fills
     no disk: a fingerprint of a million patients is a few megabytes)."""
     now = timezone.now()
-    key = _key(token, actor)
+    who = _actor(actor)
     with transaction.atomic():
         PreviewSnapshot.objects.filter(created_at__lt=now - KEEP).delete()
         # The same token is the same preview: keep the first fingerprint, a day from now.
-        if PreviewSnapshot.objects.filter(token=key).update(created_at=now):
-            _cap(key)
+        if PreviewSnapshot.objects.filter(token=token, actor=who).update(created_at=now):
+            _cap(who)
             return
     if connection.vendor == "postgresql":
-        _insert_binary(token=key, created_at=now, data=fingerprint)
+        _insert_binary(token=token, actor=who, created_at=now, data=fingerprint)
     else:
         try:
             with transaction.atomic():
-                PreviewSnapshot.objects.create(token=key, created_at=now, data=fingerprint)
+                PreviewSnapshot.objects.create(token=token, actor=who, created_at=now, data=fingerprint)
         except IntegrityError:
             pass  # the same preview, made at the same moment elsewhere: its fingerprint is this one
-    _cap(key)
+    _cap(who)
 
 
-def _cap(key: str) -> None:
+def _cap(who: str) -> None:
     """Delete the actor's snapshots beyond their newest KEEP_PER_ACTOR, oldest first."""
-    mine = PreviewSnapshot.objects.filter(token__endswith=key[key.rindex("@"):])
+    mine = PreviewSnapshot.objects.filter(actor=who)
     beyond = list(mine.order_by("-created_at", "-id").values_list("id", flat=True)[KEEP_PER_ACTOR:])
     if beyond:
         PreviewSnapshot.objects.filter(id__in=beyond).delete()
 
 
-def _insert_binary(*, token: str, created_at: dt.datetime, data: bytes | bytearray) -> None:
+def _insert_binary(*, token: str, actor: str, created_at: dt.datetime, data: bytes | bytearray) -> None:
     """PostgreSQL: the fingerprint as a binary parameter, bound by the server. Django's cursors bind parameters
     into the SQL text, which for a million patients' 6.7 MB fingerprint raised the preview's peak memory by 48 MB
     (docs/benchmarks.md)."""
@@ -193,12 +193,12 @@ def _insert_binary(*, token: str, created_at: dt.datetime, data: bytes | bytearr
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:
             # The same preview, made at the same moment elsewhere, has written this fingerprint: nothing to do.
-            cursor.execute(f"INSERT INTO {table} (token, created_at, data) VALUES (%s, %s, %b) "  # noqa: S608
-                           "ON CONFLICT (token) DO NOTHING", (token, created_at, data))
+            cursor.execute(f"INSERT INTO {table} (token, actor, created_at, data) VALUES (%s, %s, %s, %b) "  # noqa: S608
+                           "ON CONFLICT (token, actor) DO NOTHING", (token, actor, created_at, data))
 
 
 def snapshot_load(*, token: str) -> Seen | None:
     """The fingerprint of the preview with `token`, whoever made it (the same token is the same preview)."""
-    row = (PreviewSnapshot.objects.filter(token__startswith=f"{token}@", created_at__gte=timezone.now() - KEEP)
+    row = (PreviewSnapshot.objects.filter(token=token, created_at__gte=timezone.now() - KEEP)
            .order_by("-created_at").first())
     return Seen.read(bytes(row.data)) if row is not None else None
