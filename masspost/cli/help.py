@@ -15,6 +15,8 @@ GROUPS = (
     ("Web UI and staff", ("serve", "user", "token")),
     ("Tools", ("sms-info",)),
 )
+# Run by masspost itself, never typed: an API import job's process (campaigns.import_jobs).
+INTERNAL = frozenset({"import-run"})
 
 
 def spelled(name: str) -> str:
@@ -31,7 +33,7 @@ def own_commands() -> list[str]:
 def help_text() -> str:
     own = own_commands()
     grouped = [name for _, names in GROUPS for name in names]
-    groups = [*GROUPS, ("More", tuple(name for name in own if name not in grouped))]
+    groups = [*GROUPS, ("More", tuple(name for name in own if name not in grouped and name not in INTERNAL))]
     width = max(len(name) for name in own) + 2
     lines = [f"masspost {version()}: bulk SMS and e-mail for a dental clinic's patient system", "",
              "usage: masspost COMMAND [ARGUMENTS]    (masspost COMMAND --help shows a command's options)"]

@@ -31,6 +31,7 @@ def test_help_lists_masspost_s_own_commands_one_line_each(tmp_path: Path, args: 
     for django_name in ("changepassword", "contenttypes", "[auth]", "dumpdata", "sms_info", "resend_unknown"):
         assert django_name not in out
     assert "masspost help --django" in out and "masspost migrate" in out
+    assert "import-run" not in listed  # the import job's own process, started by masspost, never typed
 
 
 def test_help_django_lists_every_command(tmp_path: Path) -> None:
