@@ -25,7 +25,13 @@ from masspost.clinic.scope import Role, Scope
 from masspost.delivery.models import OutboxMessage
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
 from masspost.delivery.selectors import outbox_status_counts
-from masspost.errors import ConflictingRequestError, NothingToSendError, StaleTokenError, StateError
+from masspost.errors import (
+    ConflictError,
+    ConflictingRequestError,
+    NothingToSendError,
+    StaleTokenError,
+    StateError,
+)
 
 DEFAULT_DEADLINE = timedelta(hours=24)
 ANALYZE_AFTER = 20_000  # messages: a send this large refreshes the outbox's statistics
@@ -182,12 +188,27 @@ def _control(*, campaign_id: int, scope: Scope, action: str, state: CampaignStat
                                   counts=outbox_status_counts(campaign_id=campaign.id))
         if refusal is not None:
             raise refusal
+        was = campaign.state
         if state is not None:
             campaign.state = state
             campaign.save(update_fields=["state"])
         count = change(campaign)
+        if not count and action != "campaign_resume":
+            # A worker claimed (or finished) the last rows between the check and the change: the control no longer
+            # applies. Refused inside the transaction, so neither the state, the hold nor an audit row is kept.
+            raise _refusal_now(action=action, campaign_id=campaign.id, state=was)
         audit_record(scope=scope, action=action, campaign=campaign, detail={"messages": count})
     return count
+
+
+def _refusal_now(*, action: str, campaign_id: int, state: str) -> ConflictError:
+    """Why a control that found nothing to change does not apply, from the outbox as it is now (`state`: the
+    campaign's state before the control)."""
+    name = action.removeprefix("campaign_").replace("_", "-")
+    refusal = control_refusal(action=name, campaign_id=campaign_id, state=state,
+                              counts=outbox_status_counts(campaign_id=campaign_id))
+    return refusal or ConflictError(f"nothing to {name}: campaign {campaign_id} has no message left to change",
+                                    reason="nothing_waiting")
 
 
 def campaign_pause(*, campaign_id: int, scope: Scope) -> int:

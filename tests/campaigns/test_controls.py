@@ -120,3 +120,31 @@ def test_the_command_line_refuses_with_exit_2_and_changes_nothing(campaign_id: i
     assert refused.value.returncode == 2
     assert f"campaign {campaign_id}" in str(refused.value) and "\n" not in str(refused.value)
     assert everything(campaign_id) == before
+
+
+@pytest.mark.parametrize("action", ["pause", "cancel", "resend-unknown"])
+def test_a_control_whose_rows_a_worker_took_after_the_check_is_refused_and_changes_nothing(
+        campaign_id: int, action: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race of the review: the check sees rows to change, then a worker claims the last of them before the
+    change runs. The control changes nothing (0 rows), so it is refused — the state, hold and audit stay."""
+    import masspost.campaigns.services as services
+    if action == "resend-unknown":
+        OutboxMessage.objects.filter(campaign_id=campaign_id).update(status=MessageStatus.UNKNOWN)
+    real = services.outbox_status_counts
+    calls = []
+
+    def counts_then_worker_takes_all(*, campaign_id: int) -> dict[str, int]:
+        seen = real(campaign_id=campaign_id)
+        if not calls:
+            all_sent(campaign_id)      # what the worker does between the check and the change
+        calls.append(seen)
+        return seen
+
+    monkeypatch.setattr(services, "outbox_status_counts", counts_then_worker_takes_all)
+    state = Campaign.objects.get(id=campaign_id).state
+    audits = AuditEvent.objects.count()
+    with pytest.raises(ConflictError, match=f"campaign {campaign_id}"):
+        SERVICES[action](campaign_id=campaign_id, scope=OPERATOR)
+    assert Campaign.objects.get(id=campaign_id).state == state
+    assert not HeldCampaign.objects.filter(campaign_id=campaign_id).exists()
+    assert AuditEvent.objects.count() == audits
