@@ -351,6 +351,15 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
     one_row = f"({', '.join(['%s'] * len(fields))})"
     conflict = (f" ON CONFLICT ({quote('external_id')}) DO UPDATE SET "
                 + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in updated))
+    allowed: list[int] = []
+    postgresql = connection.vendor == "postgresql"
+    if scope.clinic_ids is not None:
+        # Only a patient of the importer's clinics is updated: one another clinic stored after the check below
+        # (another import committing in between) is left as it is and refused, never moved into this clinic.
+        allowed = sorted(scope.clinic_ids)
+        owner = f"{quote(Patient._meta.db_table)}.{quote(column['clinic'])}"
+        conflict += (f" WHERE {owner} = ANY(%s)" if postgresql
+                     else f" WHERE {owner} IN ({', '.join(str(int(i)) for i in allowed)})")
     for batch in spool.batches():
         # A patient another clinic stored since the check is refused here as it would have been there.
         foreign = _foreign_patients([values[at["external_id"]] for _, values in batch], scope)
@@ -370,7 +379,14 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
         for person, row in zip(people, good, strict=False):  # people: none when the file has no consent column
             for name in decided:
                 row[at[name]] = getattr(person, name)
-        ids = _upsert(good, insert, one_row, conflict)
+        ids, count = _upsert(good, insert, one_row, conflict, [allowed] if allowed and postgresql else [])
+        if count < len(good):
+            # Rows the upsert's condition refused: patients another clinic stored since the check. The same answer
+            # the check gives, and nothing of the import is kept (all or nothing, whatever skip_invalid says).
+            refused = (set(rows) - set(ids)) if ids is not None else _foreign_patients(list(rows), scope)
+            report.errors += [RowProblem(row=rows[ref], column="external_id", reason=_FOREIGN, ref=ref)
+                              for ref in refused]
+            raise _Rollback
         if changes:
             if ids is None:
                 ids = dict(Patient.objects.filter(external_id__in=list(rows)).values_list("external_id", "id"))
@@ -383,23 +399,28 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
         writing(len(batch))
 
 
-def _upsert(rows: list[list[Any]], insert: str, row: str, conflict: str) -> dict[str, int] | None:
-    """Rows into the patient table; on PostgreSQL, their ids by external id. PostgreSQL: statements of many rows,
-    returning the ids; SQLite: one prepared statement run for each row (its statements take at most 32,766 values,
-    and a prepared statement there costs nothing to run again)."""
+def _upsert(rows: list[list[Any]], insert: str, row: str, conflict: str,
+            extra: list[Any]) -> tuple[dict[str, int] | None, int]:
+    """Rows into the patient table; returns how many were written and, on PostgreSQL, their ids by external id
+    (a row the conflict's condition refused is neither counted nor returned). `extra`: the parameters of the
+    conflict clause, after each statement's rows. PostgreSQL: statements of many rows, returning the ids; SQLite:
+    one prepared statement run for each row (its statements take at most 32,766 values, and a prepared statement
+    there costs nothing to run again)."""
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
-            cursor.executemany(insert + row + conflict, rows)
-            return None
+            if not rows:
+                return None, 0
+            cursor.executemany(insert + row + conflict, [[*r, *extra] for r in rows] if extra else rows)
+            return None, cursor.rowcount
         ids: dict[str, int] = {}
         per = max(1, 65_000 // max(1, len(rows[0]) if rows else 1))  # PostgreSQL takes 65,535 parameters
         returning = f" RETURNING {connection.ops.quote_name('external_id')}, {connection.ops.quote_name('id')}"
         for start in range(0, len(rows), per):
             part = rows[start:start + per]
             cursor.execute(insert + ", ".join([row] * len(part)) + conflict + returning,
-                           [v for r in part for v in r])
+                           [*(v for r in part for v in r), *extra])
             ids.update(cursor.fetchall())
-        return ids
+        return ids, len(ids)
 
 
 def _foreign_patients(refs: list[str], scope: Scope) -> frozenset[str]:

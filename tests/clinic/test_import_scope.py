@@ -177,3 +177,32 @@ def test_no_scope_is_the_operator_as_before(tmp_path: Path, clinic: Clinic, othe
     report = import_file(kind="visits", path=path)
     assert (report.imported, report.errors) == (2, [])
     assert db_counts() == (3, 2, 2)
+
+
+def test_a_patient_another_clinic_stores_after_the_check_is_refused_and_not_moved(
+        tmp_path: Path, clinic: Clinic, other_clinic: Clinic, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two clinics import at once: between the write pass's check for other clinics' patients and its upsert,
+    another clinic's import commits P2. The upsert's condition leaves P2 in its clinic; the import is refused
+    with the check's own answer and writes nothing."""
+    from masspost.clinic import importer
+    real = importer._foreign_patients
+    checks: list[int] = []
+
+    def check_then_other_clinic_commits(refs: list[str], scope: Scope) -> frozenset[str]:
+        checks.append(1)
+        if len(checks) == 1:  # the check pass: P2 is nobody's yet; the other clinic stores it afterwards
+            found = real(refs, scope)
+            Patient.objects.create(external_id="P2", clinic=other_clinic, first_name="Jaan", last_name="Tamm")
+            return found
+        if len(checks) == 2:  # the write pass's check ran just before the other clinic's import committed
+            return frozenset()
+        return real(refs, scope)
+
+    monkeypatch.setattr(importer, "_foreign_patients", check_then_other_clinic_commits)
+    path = patients_file(tmp_path, [patient_row("P1", first_name="Liis"), patient_row("P2", first_name="Someone")])
+    report = import_file(kind="patients", path=path, scope=scope_of(clinic), skip_invalid=True)
+    assert reasons(report) == [(3, "external_id", "belongs to a patient of a clinic outside your reach", "P2")]
+    assert (report.written, report.imported) == (False, 0)
+    assert not Patient.objects.filter(external_id="P1").exists()
+    p2 = Patient.objects.get(external_id="P2")
+    assert (p2.clinic_id, p2.first_name) == (other_clinic.id, "Jaan")
