@@ -38,8 +38,8 @@ def _private_sqlite_file(name: str) -> None:
             os.chmod(f"{name}{suffix}", 0o600)
 
 
-# The development key is public (it is in this file): `masspost serve` and `masspost worker` refuse to start with
-# it in production mode (masspost.cli.production).
+# The development key is public (it is in this file): `masspost serve`, `masspost worker` and masspost.wsgi refuse
+# to start with it in production mode (masspost.production).
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
 SECRET_KEY = os.environ.get("MASSPOST_SECRET_KEY") or DEV_SECRET_KEY
 DEBUG = os.environ.get("MASSPOST_DEBUG", "") == "1"

@@ -1,14 +1,17 @@
-"""What a command that serves or delivers checks before it starts."""
+"""What a command that serves or delivers checks before it starts (masspost.production, as a CommandError)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from masspost.production import development_key_reason
+
 
 def refuse_development_key(command: str) -> None:
     """In production mode (MASSPOST_PRODUCTION=1) a server or worker does not start with the development secret
-    key: anyone who can read masspost's source could sign sessions with it (a forged sign-in)."""
-    if settings.PRODUCTION and settings.SECRET_KEY == settings.DEV_SECRET_KEY:
-        raise CommandError(f"{command}: MASSPOST_PRODUCTION=1 needs MASSPOST_SECRET_KEY set to a secret of your "
-                           "own (docs/ui.md, \"Running it for real\"); not started")
+    key: one line on stderr says why (masspost.production)."""
+    reason = development_key_reason(command, production=settings.PRODUCTION, secret_key=settings.SECRET_KEY,
+                                    development_key=settings.DEV_SECRET_KEY)
+    if reason is not None:
+        raise CommandError(reason)
