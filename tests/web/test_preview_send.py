@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from masspost.campaigns.models import AuditEvent, Campaign
+from masspost.campaigns.models import AuditEvent, Campaign, PreviewSnapshot
 from masspost.campaigns.selectors import campaign_preview
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, Patient
@@ -24,6 +24,12 @@ from tests.web.conftest import form_data, preview, token_of
 pytestmark = pytest.mark.django_db
 
 RU = "Здравствуйте, {first_name}!"
+
+
+# What a browser says of a request's origin (Sec-Fetch-Site; the test client sends none unless told): a click on
+# one of masspost's own pages, and a reload, bookmark or typed address.
+CLICK = {"HTTP_SEC_FETCH_SITE": "same-origin"}
+RELOAD = {"HTTP_SEC_FETCH_SITE": "none"}
 
 
 def html(response: Any) -> str:
@@ -110,7 +116,7 @@ def test_a_preview_is_audited(alice: Client, patients: dict[str, Patient]) -> No
 
 def test_recipients_csv(alice: Client, patients: dict[str, Patient]) -> None:
     preview(alice, sms_ru=RU)
-    rows = csv_rows(alice.get("/bulk/preview/recipients.csv"))
+    rows = csv_rows(alice.get("/bulk/preview/recipients.csv", **CLICK))
     assert rows[0] == ["external_id", "first_name", "last_name", "channel", "language", "fallback", "address",
                        "encoding", "parts"]
     got = {(r[0], r[1], r[3], r[4], r[6]) for r in rows[1:]}
@@ -122,10 +128,10 @@ def test_recipients_csv(alice: Client, patients: dict[str, Patient]) -> None:
 
 def test_excluded_csv_of_one_channel_and_reason(alice: Client, patients: dict[str, Patient]) -> None:
     preview(alice, sms_ru=RU)
-    rows = csv_rows(alice.get("/bulk/preview/excluded.csv?channel=sms&reason=no_address"))
+    rows = csv_rows(alice.get("/bulk/preview/excluded.csv?channel=sms&reason=no_address", **CLICK))
     assert rows == [["external_id", "first_name", "last_name", "channel", "reason", "patient_language"],
                     [patients["anna"].external_id, "Anna", "Maasikas", "sms", "no_address", "et"]]
-    everyone = csv_rows(alice.get("/bulk/preview/excluded.csv"))
+    everyone = csv_rows(alice.get("/bulk/preview/excluded.csv", **CLICK))
     assert {(r[0], r[4]) for r in everyone[1:]} == {(patients["anna"].external_id, "no_address"),
                                                     (patients["jaan"].external_id, "opted_out")}
     events = list(AuditEvent.objects.filter(action="export").order_by("id"))
@@ -135,9 +141,9 @@ def test_excluded_csv_of_one_channel_and_reason(alice: Client, patients: dict[st
 
 
 def test_csv_without_a_preview_goes_back_to_the_form(alice: Client, patients: dict[str, Patient]) -> None:
-    response = alice.get("/bulk/preview/recipients.csv")
+    response = alice.get("/bulk/preview/recipients.csv", **CLICK)
     assert response.status_code == 302 and response["Location"] == "/bulk/"
-    unknown = alice.get("/bulk/preview/other.csv")
+    unknown = alice.get("/bulk/preview/other.csv", **CLICK)
     assert unknown.status_code == 404 and "There is nothing here" in html(unknown)
     assert not AuditEvent.objects.filter(action="export").exists()
 
@@ -146,7 +152,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(alice: Client, c
                                                                 make_patient: Callable[..., Patient]) -> None:
     make_patient(first_name="=HYPERLINK(\"http://x\")")
     preview(alice)
-    rows = csv_rows(alice.get("/bulk/preview/recipients.csv"))
+    rows = csv_rows(alice.get("/bulk/preview/recipients.csv", **CLICK))
     assert rows[1][1].startswith("'=")
 
 
@@ -354,24 +360,51 @@ def test_start_of_another_clinics_campaign_is_404(alice: Client, charlie: Client
 # --- the preview's own address --------------------------------------------------------------------------------
 def test_a_reload_of_the_preview_previews_the_draft_again(alice: Client, patients: dict[str, Patient]) -> None:
     first = preview(alice, sms_ru=RU)
-    response = alice.get("/bulk/preview/")  # a reload, a bookmark, a new tab
+    response = alice.get("/bulk/preview/", **RELOAD)  # a reload, a bookmark, a typed address
     assert response.status_code == 200
     assert token_of(response) == token_of(first)
     assert response.context["p"]["recipients"] == first.context["p"]["recipients"]
     assert 'action="/bulk/send/"' in html(response)
 
 
+def test_a_link_on_massposts_own_page_to_the_preview_previews_again(alice: Client,
+                                                                   patients: dict[str, Patient]) -> None:
+    first = preview(alice)
+    response = alice.get("/bulk/preview/", **CLICK)
+    assert response.status_code == 200 and token_of(response) == token_of(first)
+
+
 def test_the_preview_without_a_draft_is_the_form(alice: Client, patients: dict[str, Patient]) -> None:
-    response = alice.get("/bulk/preview/")
+    response = alice.get("/bulk/preview/", **RELOAD)
     assert response.status_code == 302 and response["Location"] == "/bulk/"
     assert not AuditEvent.objects.filter(action="preview").exists()
 
 
-def test_another_sites_link_to_the_preview_runs_none(alice: Client, patients: dict[str, Patient]) -> None:
+@pytest.mark.parametrize("origin", [{"HTTP_SEC_FETCH_SITE": "cross-site"}, {"HTTP_SEC_FETCH_SITE": "same-site"},
+                                    {}], ids=["cross-site", "same-site", "no header"])
+def test_another_sites_link_to_the_preview_runs_none(alice: Client, patients: dict[str, Patient],
+                                                     origin: dict[str, str]) -> None:
+    """Another site — or a sibling subdomain (same-site), or a browser that does not say where the request came
+    from — gets the form: no pass over the audience, no audit event, no snapshot. The form's Preview is a POST."""
     preview(alice)
-    response = alice.get("/bulk/preview/", HTTP_SEC_FETCH_SITE="cross-site")
+    snapshots = PreviewSnapshot.objects.count()
+    response = alice.get("/bulk/preview/", **origin)
     assert response.status_code == 302 and response["Location"] == "/bulk/"
     assert AuditEvent.objects.filter(action="preview").count() == 1
+    assert PreviewSnapshot.objects.count() == snapshots
+
+
+@pytest.mark.parametrize("origin", [{"HTTP_SEC_FETCH_SITE": "cross-site"}, {"HTTP_SEC_FETCH_SITE": "same-site"},
+                                    {}], ids=["cross-site", "same-site", "no header"])
+@pytest.mark.parametrize("path", ["/bulk/preview/recipients.csv", "/bulk/preview/excluded.csv?channel=sms"])
+def test_another_sites_link_to_a_preview_list_runs_none(alice: Client, patients: dict[str, Patient],
+                                                        origin: dict[str, str], path: str) -> None:
+    """The lists are the preview's whole pass again, audited as an export: the same rule as the preview."""
+    preview(alice)
+    response = alice.get(path, **origin)
+    assert response.status_code == 302 and response["Location"] == "/bulk/"
+    assert not AuditEvent.objects.filter(action="export").exists()
+    assert alice.get(path, **CLICK).status_code == 200  # the link on the preview page itself
 
 
 @pytest.mark.parametrize("broken", ["subject_et", "body_et"])

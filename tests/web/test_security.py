@@ -23,6 +23,7 @@ from tests.web.conftest import form_data, preview, token_of
 pytestmark = pytest.mark.django_db
 
 SCRIPT = "<script>alert(1)</script>"
+LINK = {"HTTP_SEC_FETCH_SITE": "same-origin"}  # a click on a link of masspost's own page
 
 
 def html(response: Any) -> str:
@@ -90,7 +91,7 @@ def no_store(response: Any) -> bool:
 def test_pages_lists_and_csvs_with_patient_data_are_never_cached(alice: Client, tln_campaign: int) -> None:
     preview(alice, name="Again")
     c = f"/campaigns/{tln_campaign}"
-    for path, extra in (("/bulk/", {}), ("/bulk/preview/recipients.csv", {}), ("/bulk/preview/excluded.csv", {}),
+    for path, extra in (("/bulk/", {}), ("/bulk/preview/recipients.csv", LINK), ("/bulk/preview/excluded.csv", LINK),
                         (f"{c}/", {}), (f"{c}/messages/", {"HTTP_HX_REQUEST": "true"}),
                         (f"{c}/messages.csv", {}), (f"{c}/messages.csv?list=excluded", {}),
                         (f"{c}/progress/", {}), ("/campaigns/", {}), ("/campaigns/999/", {})):
@@ -130,7 +131,7 @@ def test_a_patients_name_is_escaped_in_the_preview(alice: Client, clinic: Clinic
     page = html(response)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the sample shows it, as text
     assert SCRIPT not in page and "<img" not in page
-    csv_text = b"".join(alice.get("/bulk/preview/recipients.csv").streaming_content).decode()
+    csv_text = b"".join(alice.get("/bulk/preview/recipients.csv", **LINK).streaming_content).decode()
     assert SCRIPT in csv_text  # the list is data, not HTML: the name as it is
 
 

@@ -200,14 +200,13 @@ def text_check(request: StaffRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preview(request: StaffRequest) -> HttpResponse:
     """Eelvaade. From the form (its data kept as the draft), or again from the kept draft: `again` (after a
-    stale send), or a GET — a reload, a bookmark, a new tab. Without a draft that makes a campaign, a GET goes
-    back to the form, which shows the draft and what is wrong with it."""
+    stale send), or a GET of masspost's own — a reload, a bookmark, a link on its pages (_own_navigation). Without
+    a draft that makes a campaign, a GET goes back to the form, which shows the draft and what is wrong with it."""
     again = request.method == "GET" or bool(request.POST.get("again"))
     data: QueryDict | MultiValueDict[str, Any] | None = request.POST
     if again:
         data = _draft(request)
-        # A preview is a long pass over the audience, and audited: another site's link must not run one.
-        if data is None or request.headers.get("Sec-Fetch-Site") == "cross-site":
+        if data is None or not _own_navigation(request):
             return HttpResponseRedirect(reverse("web:bulk"))
     form = _form(request, data)
     spec = form.spec()
@@ -221,12 +220,24 @@ def preview(request: StaffRequest) -> HttpResponse:
     return render(request, "web/preview.html", preview_view(result.to_dict()) | {"nav": "bulk"})
 
 
+def _own_navigation(request: StaffRequest) -> bool:
+    """May this request run the preview's pass again? It is long and audited (a snapshot, an export), so a GET
+    does only when the browser says the user asked for it here: `Sec-Fetch-Site: same-origin` (a link or form on
+    masspost's own pages) or `none` (a reload, a bookmark, a typed address). Another site, a sibling subdomain
+    (same-site) or a browser that says nothing gets the form, whose Preview is a POST (CSRF-checked)."""
+    if request.method == "POST":
+        return True
+    return request.headers.get("Sec-Fetch-Site") in ("same-origin", "none")
+
+
 @staff()
 @require_GET
 def preview_csv(request: StaffRequest, kind: str) -> HttpResponseBase:
     """The preview's full list (recipients or excluded), optionally one channel and reason, as CSV."""
     if kind not in ("recipients", "excluded"):
         raise NotFoundError(f"no list {kind!r}")
+    if not _own_navigation(request):
+        return HttpResponseRedirect(reverse("web:bulk"))
     form = _form(request, _draft(request))
     spec = form.spec() if form.is_bound else None
     if spec is None:
