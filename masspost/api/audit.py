@@ -9,18 +9,19 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from masspost.api.auth import scope_of
-from masspost.api.schemas import AuditOut, Problem, QueryTime, as_utc, page_of
+from masspost.api.schemas import AuditOut, Problem, QueryText, QueryTime, page_of
 from masspost.campaigns.audit import audit_events
 from masspost.clinic.scope import ActorKind
+from masspost.numbers import ID_MAX
 
 router = Router(tags=["audit"])
 PER_PAGE_MAX = 500
 
 
 class AuditQuery(Schema):
-    action: str = Field("", max_length=50, description="one action: send, pause, import, export, sign-in, …")
-    actor: str = Field("", max_length=150, description="one user's rows, by the user's name (as it is now)")
-    actor_id: int | None = Field(None, ge=1, le=2**62, description="one user's rows, by the user's id")
+    action: QueryText = Field("", max_length=50, description="one action: send, pause, import, export, sign-in, …")
+    actor: QueryText = Field("", max_length=150, description="one user's rows, by the user's name (as it is now)")
+    actor_id: int | None = Field(None, ge=1, le=ID_MAX, description="one user's rows, by the user's id")
     actor_kind: Literal["", "user", "cli", "visitor"] = Field(
         "", description="only a member of staff's rows (user), the command line's (cli: for an admin of every "
                         "clinic) or those of someone not signed in (visitor: failed sign-ins)")
@@ -38,7 +39,7 @@ def audit(request: HttpRequest, query: Query[AuditQuery]) -> Any:
     everything. Ids and counts only, never patient data."""
     events = audit_events(scope=scope_of(request), action=query.action, actor=query.actor, actor_id=query.actor_id,
                           actor_kind=ActorKind(query.actor_kind) if query.actor_kind else None,
-                          since=as_utc(query.since), until=as_utc(query.until))
+                          since=query.since, until=query.until)
     count = events.count()
     start = (query.page - 1) * query.per_page
     items = [{"id": e.id, "at": e.at, "actor": e.actor, "actor_kind": e.actor_kind, "actor_id": e.actor_user_id,

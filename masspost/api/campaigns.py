@@ -7,7 +7,6 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 import tempfile
 from typing import Any, Literal
 
@@ -27,10 +26,10 @@ from masspost.api.schemas import (
     PatientMessagesOut,
     PreviewOut,
     Problem,
+    QueryText,
     QueryTime,
     SendIn,
     SendOut,
-    as_utc,
     page_of,
 )
 from masspost.campaigns.downloads import campaign_excluded_csv, campaign_messages_csv, preview_list_csv
@@ -54,6 +53,7 @@ from masspost.campaigns.spec import CampaignSpec
 from masspost.delivery.models import PENDING, MessageStatus
 from masspost.delivery.selectors import OutboxRow, outbox_after
 from masspost.errors import MasspostError
+from masspost.numbers import ID_MAX, at_most
 
 router = Router(tags=["campaigns"])
 PER_PAGE_MAX = 100
@@ -61,9 +61,7 @@ MESSAGES_MAX = 1000
 CSV = {"200": {"description": "CSV, UTF-8, with a header row",
                "content": {"text/csv": {"schema": {"type": "string"}}}}}
 NOT_FOUND = {404: Problem}
-ID_MAX = 2**62  # ids the API takes: the database's integers reach 2**63 - 1
 ID = Path(..., ge=1, le=ID_MAX, description="the campaign's id")
-DIGITS = re.compile(r"[0-9]{1,19}")  # not str.isdigit: "²" is a digit to it, not to int
 
 
 def _spec(campaign: Campaign) -> CampaignSpec:
@@ -153,7 +151,7 @@ def campaign(request: HttpRequest, campaign_id: int = ID) -> Any:
 
 class MessagesQuery(Schema):
     status: Literal[("",) + tuple(MessageStatus.values)] = ""  # type: ignore[valid-type]
-    after: str = Field("", max_length=100, description="the `next` of the page before")
+    after: QueryText = Field("", max_length=100, description="the `next` of the page before")
     changed_since: QueryTime | None = Field(None, description="only messages whose status changed since then",
                                             examples=["2026-12-07T08:00:00+02:00"])
     limit: int = Field(100, ge=1, le=MESSAGES_MAX)
@@ -168,8 +166,8 @@ def _after(cursor: str) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text[:1] == "m" and DIGITS.fullmatch(text[1:]) and int(text[1:]) <= ID_MAX:
-            return int(text[1:])
+        if text[:1] == "m" and (message_id := at_most(text[1:], ID_MAX)) is not None:
+            return message_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise MasspostError("after: not a cursor this API gave (pass a page's `next` as it is)")
@@ -184,7 +182,7 @@ def messages(request: HttpRequest, query: Query[MessagesQuery], campaign_id: int
     after = _after(query.after)
     c = campaign_get(campaign_id=campaign_id, scope=scope_of(request))
     rows, more = outbox_after(campaign_id=c.id, after_id=after, status=query.status,
-                              changed_since=as_utc(query.changed_since), limit=query.limit)
+                              changed_since=query.changed_since, limit=query.limit)
     return {"items": [_message(r) for r in rows], "next": cursor_of(rows[-1].id) if more else None}
 
 
@@ -195,7 +193,7 @@ def _message(r: OutboxRow) -> dict[str, Any]:
 
 
 class PatientMessagesQuery(Schema):
-    patient: str = Field(min_length=1, max_length=64, description="the patient's external id")
+    patient: QueryText = Field(min_length=1, max_length=64, description="the patient's external id")
     limit: int = Field(100, ge=1, le=MESSAGES_MAX)
 
 

@@ -9,7 +9,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from masspost.api.auth import scope_of
-from masspost.api.schemas import ClinicOut, PatientsOut, Problem, page_of
+from masspost.api.schemas import ClinicOut, PatientsOut, Problem, QueryText, page_of
 from masspost.clinic.selectors import patient_page
 from masspost.staff.selectors import scope_clinics
 
@@ -37,8 +37,9 @@ def clinics(request: HttpRequest) -> Any:
 
 
 class PatientsQuery(Schema):
-    clinic: str = Field("", max_length=32, description="one clinic's code; none: all of yours")
-    q: str = Field("", max_length=64, description="external ids starting with this (an exact id is its own prefix)")
+    clinic: QueryText = Field("", max_length=32, description="one clinic's code; none: all of yours")
+    q: QueryText = Field("", max_length=64,
+                         description="external ids starting with this (an exact id is its own prefix)")
     page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(50, ge=1, le=PER_PAGE_MAX)
 

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
+from masspost.content.header import header_problem
+
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
@@ -71,7 +73,7 @@ class Campaign(Strict):
 
 class SendIn(Strict):
     campaign: Campaign
-    token: str = Field(min_length=1, max_length=200, description="the token of the preview being confirmed")
+    token: QueryText = Field(min_length=1, max_length=200, description="the token of the preview being confirmed")
 
 
 class SendOut(Schema):
@@ -196,11 +198,6 @@ def page_of(items: list[Any], *, page: int, per_page: int, count: int) -> dict[s
             "pages": max(1, -(-count // per_page))}
 
 
-def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """A time from a query, as UTC when it came without an offset."""
-    return moment.replace(tzinfo=dt.UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def _in_utc(moment: dt.datetime) -> dt.datetime:
     """A query's time in UTC (without an offset: taken as UTC). One that UTC cannot hold — 9999-12-31T23:59:59-05:00
     is in the year 10000 there, 0001-01-01T00:00:00+05:00 in year 0 — is refused (a 422 naming the parameter)."""
@@ -215,6 +212,22 @@ def _in_utc(moment: dt.datetime) -> dt.datetime:
 
 # Every date-time a query takes: ISO 8601 with an offset (or UTC without one), within what UTC can hold.
 QueryTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
+
+
+def _plain_text(text: str) -> str:
+    """A query's or path's text without control characters: PostgreSQL refuses a NUL in a query's text (a 500 if
+    it got that far), and no name, code, id or cursor has a line break or another control character in it. So
+    they are refused before any query (a 422 naming the parameter), on every database alike."""
+    if problem := header_problem(text):
+        position, what = problem
+        raise ValueError(f"{what} at character {position}")
+    return text
+
+
+# Every free-text value of a query or a path (ids, codes, names, prefixes, cursors): one line of text, no control
+# character (masspost.content.header's rule). Each parameter gives its own max_length (a length set here would
+# override it in the schema): the served schema's test holds every text parameter to having one.
+QueryText = Annotated[str, AfterValidator(_plain_text)]
 
 
 class PatientsOut(Page):

@@ -16,7 +16,7 @@ from masspost.campaigns.snapshot import snapshot_keep
 from masspost.campaigns.spec import CampaignSpec, Purpose, compile_content
 from masspost.campaigns.sweep import Exclusion, Recipient, SweepResult, sweep
 from masspost.campaigns.token import Token
-from masspost.clinic.models import Patient
+from masspost.clinic.consent import patient_in_scope
 from masspost.clinic.scope import Scope
 from masspost.content import choose_language
 from masspost.delivery.models import PENDING, MessageStatus
@@ -143,9 +143,7 @@ class PatientMessage:
 def patient_messages(*, scope: Scope, external_id: str, limit: int = 100) -> list[PatientMessage]:
     """What a patient's card shows: their newest messages, newest first, in the campaigns the actor may see
     (campaign_get's rule). A patient outside the scope's clinics is NotFoundError, as one that does not exist."""
-    patient = Patient.objects.filter(external_id=external_id, clinic__in=scope.clinics()).only("id").first()
-    if patient is None:
-        raise NotFoundError(f"no patient {external_id!r}")
+    patient = patient_in_scope(scope=scope, external_id=external_id)
     rows = outbox_of_patient(patient_id=patient.id, limit=limit)
     campaigns = Campaign.objects.only("id", "name", "audience").in_bulk({campaign_id for campaign_id, _ in rows})
     visible = campaign_visibility(scope)

@@ -9,7 +9,7 @@ from typing import Any
 from masspost.audience.filter import AudienceFilter
 from masspost.campaigns.token import digest
 from masspost.content import Template, TemplateError, compile_template, looks_like_html
-from masspost.content.header import header_problem
+from masspost.content.header import header_problem, text_problem
 from masspost.content.languages import is_language
 from masspost.content.sanitise import Removal, sanitise_html
 from masspost.errors import SpecError
@@ -93,6 +93,9 @@ class CampaignSpec:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise SpecError("name: a campaign needs a name")
+        if problem := header_problem(name):
+            position, what = problem
+            raise SpecError(f"name: {what} at character {position} (a name is one line)")
         purpose = _choice(Purpose, data.get("purpose", "service"), "purpose")
         channel = _choice(ChannelChoice, data.get("channel"), "channel")
         fallback = data.get("fallback_language")
@@ -146,6 +149,11 @@ def _content(value: Any) -> tuple[tuple[tuple[str, LanguageContent], ...], Remov
         if problem := header_problem(texts.get("email_subject", "")):
             position, what = problem
             raise SpecError(f"content.{lang}.email_subject: {what} at character {position} (a subject is one line)")
+        for key in ("sms", "email_body"):
+            if problem := text_problem(texts.get(key, "")):
+                position, what = problem
+                raise SpecError(f"content.{lang}.{key}: {what} at character {position} (a text may have line "
+                                "breaks and tabs, no other control character)")
         item = LanguageContent(**texts)
         if looks_like_html(item.email_body):
             # Cleaned here, once: the cleaned body is what the token covers and what is sent.

@@ -7,7 +7,6 @@ web.middleware); a filter's value that does not parse at all is still as if it w
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django import forms
@@ -16,11 +15,10 @@ from django.urls import converters, register_converter
 from django.utils.translation import gettext as _
 
 from masspost.errors import MasspostError
+from masspost.numbers import DIGITS, ID_MAX, at_most
 
-ID_MAX = 2**62  # the largest id a page takes, as the API's
 PAGE_MAX = 1_000_000
 DATE_MIN, DATE_MAX = dt.date(1, 1, 1), dt.date(9998, 12, 31)  # a day after the last is still a date
-DIGITS = re.compile(r"[0-9]+")
 RANGE_ERRORS = frozenset({"min_value", "max_value"})
 
 
@@ -34,10 +32,11 @@ def whole_number(name: str, text: str, *, low: int = 1, high: int = ID_MAX) -> i
         return None
     if not DIGITS.fullmatch(text):
         raise QueryError(_("“%(name)s” must be a whole number written with the digits 0–9.") % {"name": name})
-    if len(text) > len(str(high)) or not low <= int(text) <= high:  # no int() of a thousand digits
+    value = at_most(text, high)
+    if value is None or value < low:
         raise QueryError(_("“%(name)s” must be from %(low)s to %(high)s.") % {"name": name, "low": low,
                                                                                "high": high})
-    return int(text)
+    return value
 
 
 class IdConverter:

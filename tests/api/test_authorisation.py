@@ -291,6 +291,8 @@ CRAFTED_TIMES = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"]  # pa
 CRAFTED = [*CRAFTED_TIMES, "9999-12-31T23:59:59", "0000-01-01T00:00:00Z", "9999-12-31", "²", "１", "1e999",
            "9" * 30, "-" + "9" * 30, str(2**63), "NaN", "\u202e1", "%",
            base64.urlsafe_b64encode(b"m" + b"9" * 20).decode().rstrip("=")]  # a cursor past 2**63
+CRAFTED_TEXTS = ["\x00", "T0\x00", "a\nb"]  # PostgreSQL refuses a NUL in a query's text (it was a 500 there)
+CRAFTED += CRAFTED_TEXTS
 
 
 def parameters(operation: tuple[str, str]) -> list[dict[str, Any]]:
@@ -311,8 +313,9 @@ def is_integer(parameter: dict[str, Any]) -> bool:
 
 def test_crafted_values_in_every_parameter_are_a_4xx_never_a_5xx(world: World, alice: Api, ada: Api) -> None:
     """Each crafted value in each query and path parameter of every operation of the served schema, the rest of
-    the request valid: a problem+json 4xx (a time UTC cannot hold and a number that is not 0-9 digits within the
-    parameter's range: 422), or a 2xx for a value the parameter takes as text."""
+    the request valid: a problem+json 4xx (a time UTC cannot hold, a number that is not 0-9 digits within the
+    parameter's range and a text with a NUL or a line break: 422, before any query — on SQLite as on PostgreSQL,
+    which would refuse the NUL with a 500), or a 2xx for a value the parameter takes as text."""
     swept = 0
     for key, call in world.calls().items():
         api = ada if key in ADMIN_ONLY else alice
@@ -342,6 +345,9 @@ def test_crafted_values_in_every_parameter_are_a_4xx_never_a_5xx(world: World, a
                     assert "out of range" in response.json()["detail"] and name in response.json()["detail"], where
                 if is_integer(parameter) and value in ("²", "１", "9" * 30, str(2**63)):
                     assert response.status_code in (404, 422), where
+                if value in CRAFTED_TEXTS:
+                    assert response.status_code == 422, where
+                    assert name in response.json()["detail"], where
     assert swept > 300
 
 

@@ -1,10 +1,11 @@
 """Schemathesis hooks for tests/live/test_schema.py: besides what the schema itself makes schemathesis generate,
 the query and path parameters of every operation get crafted values that have been 500s — times that UTC cannot
 hold (an offset past 9999-12-31 or before 0001-01-01), "²" (a digit to str.isdigit, not to int), numbers too
-big for the database. A third of the cases keep what schemathesis generated; a third put a crafted value in one
-parameter, whatever its type (the checks before the handler); a third put a crafted time in every date-time
-parameter and a crafted value in every free text parameter, the rest as generated, so that the values pass the
-schema and reach the handler's code (tests/api/test_authorisation.py sweeps every pair deterministically)."""
+big for the database, a NUL (PostgreSQL refuses it in a query's text). A third of the cases keep what
+schemathesis generated; a third put a crafted value in one parameter, whatever its type (the checks before the
+handler); a third put a crafted time in every date-time parameter and a crafted value in every free text
+parameter, the rest as generated, so that the values pass the schema and reach the handler's code
+(tests/api/test_authorisation.py sweeps every pair deterministically)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from hypothesis import strategies as st
 
 TIMES = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59"]
 CRAFTED = [*TIMES, "9999-12-31", "²", "１", "9" * 30, "-" + "9" * 30, str(2**63), "1e999",
-           base64.urlsafe_b64encode(b"m" + b"9" * 20).decode().rstrip("=")]  # a messages cursor past 2**63
+           base64.urlsafe_b64encode(b"m" + b"9" * 20).decode().rstrip("="),  # a messages cursor past 2**63
+           "\x00", "T0\x00"]  # PostgreSQL refuses a NUL in a query's text
 
 
 def _kinds(schema: dict[str, Any]) -> set[str]:
