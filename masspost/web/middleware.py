@@ -70,7 +70,7 @@ class StaffScopeMiddleware:
             return render(request, "web/error.html", {"title": _("Not possible now"),
                                                       "message": conflict_message(exception)}, status=409)
         if database_busy(exception):  # a write lock held past the busy timeout: never a 500 (masspost.busy)
-            return _busy(request)
+            return busy_page(request)
         if isinstance(exception, MasspostError):
             return render(request, "web/error.html", {"title": _("Cannot do that"), "message": str(exception)},
                           status=400)
@@ -87,13 +87,17 @@ class SessionMiddleware(DjangoSessionMiddleware):
         except OperationalError as exc:
             if not database_busy(exc):
                 raise
-            return _busy(request)
+            return busy_page(request)
 
 
-def _busy(request: HttpRequest) -> HttpResponse:
-    response = render(request, "web/error.html", {"title": _("Busy"), "message": _(
-        "The database is busy (a large import is being written). Nothing was changed: try again in a moment.")},
-                      status=503)
+def busy_words() -> str:
+    return _("The database is busy (a large import is being written). Nothing was changed: try again in a moment.")
+
+
+def busy_page(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: the database is busy (masspost.busy). Also the 500 handler's answer for a busy
+    database met outside any view (masspost.web.views.errors)."""
+    response = render(request, "web/error.html", {"title": _("Busy"), "message": busy_words()}, status=503)
     response["Retry-After"] = str(RETRY_AFTER)
     add_never_cache_headers(response)
     return response
