@@ -27,9 +27,10 @@ from masspost.errors import MasspostError
 
 router = Router(tags=["imports"])
 CHUNK = 1024 * 1024
-# A body larger than this is imported by a job whatever the client prefers: about 130,000 patient rows, which
-# take some 15 s; a synchronous answer for much more would risk the request's time limit (60 s).
-SYNC_MAX_BYTES = 8 * 1024 * 1024
+# A body larger than this is imported by a job whatever the client prefers: about 30,000 patient rows, some 10 s.
+# The benchmark (docs/benchmarks.md, "Import") took ~30 s (SQLite) and ~34 s (PostgreSQL) for 100,000 rows (7 MB)
+# synchronously on a loaded 2-core machine: much more would risk the request's time limit (gunicorn's 60 s).
+SYNC_MAX_BYTES = 2 * 1024 * 1024
 JOB_ID = Path(..., ge=1, le=2**62, description="the job's id (its Location)")
 RESPOND_ASYNC = re.compile(r"(?:^|,)\s*respond-async\s*(?:[;,]|$)", re.IGNORECASE)
 
@@ -55,7 +56,7 @@ def import_csv(request: HttpRequest, kind: Literal["clinics", "patients", "visit
     its row number, column and reason) unless `skip_invalid`. Patients and visits need the sender role, clinics
     the admin role; rows of clinics outside the token's are refused.
 
-    A body over 8 MiB, or any body sent with `Prefer: respond-async`, is imported by a job: 202, with the job in
+    A body over 2 MiB, or any body sent with `Prefer: respond-async`, is imported by a job: 202, with the job in
     the body and its address in `Location` (`GET /imports/jobs/{id}`: progress, then the same report)."""
     scope = scope_of(request)
     if _asynchronous(request):
