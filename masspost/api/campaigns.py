@@ -62,6 +62,7 @@ CSV = {"200": {"description": "CSV, UTF-8, with a header row",
                "content": {"text/csv": {"schema": {"type": "string"}}}}}
 NOT_FOUND = {404: Problem}
 ID = Path(..., ge=1, le=ID_MAX, description="the campaign's id")
+IDEMPOTENCY_KEY = Header(..., alias="Idempotency-Key", min_length=1, max_length=200)
 
 
 def _spec(campaign: Campaign) -> CampaignSpec:
@@ -104,7 +105,7 @@ def preview_list(request: HttpRequest, kind: Literal["recipients", "excluded"], 
 
 @router.post("/campaigns", response={201: SendOut, 403: Problem, 409: Problem}, summary="Send a campaign")
 def send(request: HttpRequest, body: SendIn,
-         idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200)) -> Any:
+         idempotency_key: QueryText = IDEMPOTENCY_KEY) -> Any:
     """Send what the preview with `token` showed. Repeating the request with the same Idempotency-Key and body
     answers the same and sends nothing more; the same key with another body is 422; a key still being handled is
     409. A stale token (anything changed since the preview) is 409 with `changes`."""

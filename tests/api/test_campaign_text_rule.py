@@ -31,3 +31,9 @@ def test_a_nul_in_the_token_of_a_send_is_422(alice: Api) -> None:
     response = alice.post("/campaigns", {"campaign": recall(), "token": "\u0000"},
                           headers={"Idempotency-Key": "k1"})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "token"
+
+
+def test_a_nul_in_the_idempotency_key_is_422(alice: Api) -> None:
+    response = alice.post("/campaigns", {"campaign": recall(), "token": "abc"}, headers={"Idempotency-Key": "k\u0000"})
+    assert response.status_code == 422
+    assert [(e["field"], e["in"]) for e in response.json()["errors"]] == [("Idempotency-Key", "header")]
