@@ -61,9 +61,8 @@ def import_csv(request: HttpRequest, kind: Literal["clinics", "patients", "visit
     scope = scope_of(request)
     if _asynchronous(request):
         job = import_job_submit(kind=kind, save=lambda path: _save_body(request, path), scope=scope,
-                                token_id=request.auth.token_id,  # type: ignore[attr-defined]
                                 skip_invalid=query.skip_invalid, encoding=query.encoding)
-        return _accepted(request, import_job_view(job_id=job.id, token_id=request.auth.token_id))  # type: ignore[attr-defined]
+        return _accepted(request, import_job_view(job_id=job.id, scope=scope))
     report = data_import(kind=kind, save=lambda path: _save_body(request, path), scope=scope,
                          skip_invalid=query.skip_invalid, encoding=query.encoding)
     data = report_data(report)
@@ -78,7 +77,7 @@ def import_csv(request: HttpRequest, kind: Literal["clinics", "patients", "visit
 def import_job(request: HttpRequest, job_id: int = JOB_ID) -> Any:
     """A job of this token's user (another user's is 404): `queued`, `running` (with `phase` and the rows read
     and written so far), then `done`, `refused` or `failed` with the report. Poll it every few seconds."""
-    return _job_data(import_job_view(job_id=job_id, token_id=request.auth.token_id))  # type: ignore[attr-defined]
+    return _job_data(import_job_view(job_id=job_id, scope=scope_of(request)))
 
 
 def _asynchronous(request: HttpRequest) -> bool:

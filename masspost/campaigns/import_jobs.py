@@ -19,14 +19,12 @@ import socket
 import subprocess
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -37,8 +35,7 @@ from masspost.campaigns.models import ImportJob, ImportJobStatus
 from masspost.clinic.importer import ROLES, import_file
 from masspost.clinic.scope import Scope
 from masspost.errors import MasspostError, NotFoundError
-from masspost.staff.models import ApiToken
-from masspost.staff.selectors import staff_scope
+from masspost.logs import frames_of
 
 logger = logging.getLogger("masspost.imports")
 
@@ -56,12 +53,15 @@ def upload_directory() -> Path:
     return directory
 
 
-def import_job_submit(*, kind: str, save: Callable[[Path], None], scope: Scope, token_id: int,
-                      skip_invalid: bool = False, encoding: str = "utf-8") -> ImportJob:
+def import_job_submit(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_invalid: bool = False,
+                      encoding: str = "utf-8") -> ImportJob:
     """Store the upload (owner-only: it holds patient data) and start a job importing it, once the role has been
-    checked. The job runs `import_file` in the scope of the token's user as they are when it starts. Audited."""
+    checked. The job runs `import_file` in the scope of `scope`'s user (a member of staff) as they are when it
+    starts, through the same token (`scope.via`). Audited."""
     scope.require(ROLES[kind])
-    user_id = _token_user(token_id)
+    if scope.user_id is None:
+        raise ValueError("an import job is a member of staff's: the scope has no user")
+    user_id = scope.user_id
     import_jobs_sweep()
     path = upload_directory() / f"{kind}-{secrets.token_hex(12)}.csv"
     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -103,9 +103,23 @@ class _Progress:
     written: int = 0
 
 
-def import_job_run(*, job_id: int) -> ImportJob:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImportJobOwner:
+    """Whom a job imports for, to build its Scope with (staff.selectors.staff_scope: the `import-run` command)."""
+    user_id: int
+    address: str
+    via: str  # "api:TOKEN NAME": the audit rows say which token sent the file
+
+
+def import_job_owner(*, job_id: int) -> ImportJobOwner | None:
+    job = ImportJob.objects.filter(id=job_id).only("user_id", "address", "via").first()
+    return None if job is None else ImportJobOwner(user_id=job.user_id, address=job.address, via=job.via)
+
+
+def import_job_run(*, job_id: int, scope: Scope | None) -> ImportJob:
     """Run a queued job to its end (the `masspost import-run` command): claim it, import its file with a
-    heartbeat, store the report, delete the file. Runs once: a job already claimed is refused."""
+    heartbeat, store the report, delete the file. Runs once: a job already claimed is refused. `scope`: the job's
+    user as they are now (import_job_owner; None: disabled or no longer staff, and the job is refused)."""
     claimed = ImportJob.objects.filter(id=job_id, status=ImportJobStatus.QUEUED).update(
         status=ImportJobStatus.RUNNING, host=socket.gethostname(), pid=os.getpid(), started_at=timezone.now(),
         heartbeat_at=timezone.now(), phase="checking")
@@ -117,9 +131,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
     beat = threading.Thread(target=_heartbeat, args=(job_id, progress, stop), name="heartbeat", daemon=True)
     beat.start()
     status, report, reason = ImportJobStatus.FAILED, None, ""
-    scope: Scope | None = None
     try:
-        scope = _job_scope(job)
         if scope is None:
             status, reason = ImportJobStatus.REFUSED, "the user is disabled or no longer a member of staff"
         else:
@@ -139,8 +151,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
         status, reason = ImportJobStatus.REFUSED, str(exc)
     except Exception as exc:  # noqa: BLE001 — the job must end as failed, whatever happened
         # The frames only: a database error's message can quote a row.
-        logger.error("import job %s failed: %s\n%s", job_id, type(exc).__name__,
-                     "".join(traceback.format_tb(exc.__traceback__)))
+        logger.error("import job %s failed: %s", job_id, frames_of(exc))
         reason = "masspost failed while importing (the server's log has the details); nothing was imported"
     finally:
         stop.set()
@@ -152,17 +163,6 @@ def import_job_run(*, job_id: int) -> ImportJob:
     if scope is not None and status != ImportJobStatus.DONE and report is None:
         audit_record(scope=scope, action="import", detail={"kind": job.kind, "job": job.id, "status": status})
     return ImportJob.objects.get(id=job_id)
-
-
-def _token_user(token_id: int) -> int:
-    return ApiToken.objects.values_list("user_id", flat=True).get(id=token_id)
-
-
-def _job_scope(job: ImportJob) -> Scope | None:
-    """The job's user as they are now (the one place a Scope is built, staff_scope), through the same token."""
-    user = get_user_model()._default_manager.filter(pk=job.user_id).first()
-    scope = staff_scope(user=user, address=job.address) if user is not None else None
-    return dataclasses.replace(scope, via=job.via) if scope is not None else None
 
 
 def _heartbeat(job_id: int, progress: _Progress, stop: threading.Event) -> None:
@@ -193,10 +193,10 @@ class ImportJobView:
     reason: str
 
 
-def import_job_view(*, job_id: int, token_id: int) -> ImportJobView:
+def import_job_view(*, job_id: int, scope: Scope) -> ImportJobView:
     """A job as its user sees it, through any token of theirs; anyone else's, or none, is NotFoundError. A job
     whose process died shows as failed."""
-    job = ImportJob.objects.filter(id=job_id, user_id=_token_user(token_id)).first()
+    job = ImportJob.objects.filter(id=job_id, user_id=scope.user_id).first() if scope.user_id is not None else None
     if job is None:
         raise NotFoundError(f"no import job {job_id}")
     view = ImportJobView(id=job.id, kind=job.kind, status=job.status, phase=job.phase, rows_read=job.rows_read,

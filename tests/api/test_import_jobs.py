@@ -5,7 +5,10 @@ them: one answer for another clinic's code and an unknown one; consent values no
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
+import logging
 import socket
 import stat
 from collections.abc import Callable
@@ -14,6 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -42,7 +48,8 @@ def jobs(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path,
         upload = Path(ImportJob.objects.get(id=job_id).upload)
         seen.append({"path": upload, "mode": stat.S_IMODE(upload.stat().st_mode),
                      "directory": stat.S_IMODE(upload.parent.stat().st_mode)})
-        import_jobs.import_job_run(job_id=job_id)
+        with contextlib.suppress(CommandError):  # a failed job: the command's exit status 1
+            call_command("import_run", str(job_id), stdout=io.StringIO())
 
     monkeypatch.setattr(import_jobs, "launch", run_here)
     return seen
@@ -195,3 +202,48 @@ def test_a_job_whose_process_cannot_start_is_failed_at_once_and_its_upload_delet
     failed = alice.get(f"/imports/jobs/{job['id']}").json()
     assert failed["status"] == "failed" and failed["reason"].startswith("the import's process could not be started")
     assert list((tmp_path / "imports").iterdir()) == []
+
+
+def test_a_job_runs_as_its_user_now_through_its_token_and_the_audit_says_which(
+        alice: Api, jobs: list[dict[str, Any]], django_capture_on_commit_callbacks: Any) -> None:
+    """`masspost import-run` builds the job's Scope (staff_scope: the user as they are now) and keeps the token
+    the file came through in the audit rows."""
+    with django_capture_on_commit_callbacks(execute=True):
+        job = post(alice, "patients", PATIENTS, ASYNC).json()
+    events = AuditEvent.objects.filter(action="import").order_by("id")
+    assert [(e.actor_user_id is not None, e.via) for e in events] == [(True, "api:test"), (True, "api:test")]
+    assert events[0].actor_user_id == events[1].actor_user_id
+    assert alice.get(f"/imports/jobs/{job['id']}").json()["status"] == "done"
+
+
+def test_a_job_whose_user_was_disabled_before_it_ran_is_refused(
+        alice: Api, monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path,
+        django_capture_on_commit_callbacks: Any) -> None:
+    settings.DATA_DIR = tmp_path
+    started: list[int] = []
+    monkeypatch.setattr(import_jobs, "launch", started.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = post(alice, "patients", PATIENTS, ASYNC).json()
+    get_user_model()._default_manager.filter(id=ImportJob.objects.get().user_id).update(is_active=False)
+    out = io.StringIO()
+    call_command("import_run", str(started[0]), stdout=out)
+    assert out.getvalue().strip() == (f"import job {job['id']}: refused (the user is disabled or no longer a "
+                                      "member of staff)")
+    assert Patient.objects.count() == 0
+    assert not list(tmp_path.glob("imports/*.csv"))
+
+
+def test_a_failed_jobs_log_has_its_frames_not_its_message(
+        alice: Api, jobs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        django_capture_on_commit_callbacks: Any) -> None:
+    def fails(**kwargs: Any) -> Any:
+        raise ValueError(kwargs["path"].read_text())  # a message that quotes the rows
+
+    monkeypatch.setattr(import_jobs, "import_file", fails)
+    with caplog.at_level(logging.ERROR, logger="masspost.imports"), \
+            django_capture_on_commit_callbacks(execute=True):
+        job = post(alice, "patients", PATIENTS, ASYNC).json()
+    assert alice.get(f"/imports/jobs/{job['id']}").json()["status"] == "failed"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"import job {job['id']} failed: ValueError\n" in logged and "in fails" in logged
+    assert "Mari" not in logged and "3725" not in logged
