@@ -2,7 +2,7 @@
 schema's examples, its boundaries (coverage), random data (fuzzing) and chains of calls (stateful), no answer
 is a 5xx and every answer — status, content type, headers, body — is one the schema describes. The hooks
 (schemathesis_hooks.py) add crafted values to every query and path parameter: times UTC cannot hold, "²",
-numbers too big for the database."""
+numbers too big for the database, a NUL."""
 
 from __future__ import annotations
 
