@@ -10,14 +10,11 @@ from typing import Any
 
 from masspost.campaigns.rules import REASONS
 from masspost.campaigns.snapshot import Seen
+from masspost.wording import count
 
 _CHANNEL = {"sms": "SMS", "email": "e-mail"}
 _ADDRESS = {"sms": ("phone number", "phone numbers"), "email": ("e-mail address", "e-mail addresses")}
 _REASONS = frozenset(REASONS)
-
-
-def _n(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
 
 
 def recipient_changes(before: Seen, now: Seen) -> list[str]:
@@ -62,27 +59,27 @@ def recipient_changes(before: Seen, now: Seen) -> list[str]:
         language += language_changed
     out = []
     if gone := len(before.ids) - matched:
-        out.append(_n(gone, "patient no longer matches", "patients no longer match") + " the audience")
+        out.append(count(gone, "patient no longer matches", "patients no longer match") + " the audience")
     if newly:
-        out.append(_n(newly, "patient newly matches", "patients newly match") + " the audience")
+        out.append(count(newly, "patient newly matches", "patients newly match") + " the audience")
     for channel in channels:
         if addresses[channel]:
             one, many = _ADDRESS[channel]
-            out.append(_n(addresses[channel], f"recipient's {one}", f"recipients' {many}") + " changed")
+            out.append(count(addresses[channel], f"recipient's {one}", f"recipients' {many}") + " changed")
     if language:
-        out.append(_n(language, "recipient's language", "recipients' language") + " changed")
+        out.append(count(language, "recipient's language", "recipients' language") + " changed")
     for channel in channels:
         name = _CHANNEL[channel]
         if total := sum(left_out[channel].values()):
             why = ", ".join(f"{reason} {n}" for reason, n in sorted(left_out[channel].items()))
-            out.append(_n(total, "recipient is", "recipients are") + f" now left out of {name} ({why})")
+            out.append(count(total, "recipient is", "recipients are") + f" now left out of {name} ({why})")
         if now_gets[channel]:
-            out.append(_n(now_gets[channel], "patient now gets", "patients now get") + f" {name}")
+            out.append(count(now_gets[channel], "patient now gets", "patients now get") + f" {name}")
         if other_reason[channel]:
-            out.append(_n(other_reason[channel], "patient is", "patients are") + f" left out of {name} for "
+            out.append(count(other_reason[channel], "patient is", "patients are") + f" left out of {name} for "
                        + ("another reason" if other_reason[channel] == 1 else "other reasons"))
     if names:
-        out.append("names or clinic details in " + _n(names, "message", "messages") + " changed")
+        out.append("names or clinic details in " + count(names, "message", "messages") + " changed")
     return out
 
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 
 from masspost.errors import StaleTokenError
+from masspost.wording import count
 
 VERSION = "v3"  # v3: the recipients' digest from CRC-32s of names and addresses (campaigns.sweep)
 
@@ -69,7 +70,7 @@ class Token:
         out = self.setup_changes_since(previewed)
         recipients_changed = previewed.recipients != self.recipients or previewed.messages != self.messages
         if recipients_changed or previewed.clinics != self.clinics:
-            then = f"{previewed.messages} message" + ("" if previewed.messages == 1 else "s")
+            then = count(previewed.messages, "message")
             counts = f"({then} at preview, {self.messages} now)"
             if recipients:
                 out.append(f"the recipients changed: {'; '.join(recipients)} {counts}")

@@ -1,15 +1,8 @@
-"""Counts in the command line's English: "1 patient", "2 patients", "12 messages" — never "1 patients"."""
+"""Counts in the command line's English: masspost.wording, the one place they are made (re-exported here for
+the commands)."""
 
 from __future__ import annotations
 
+from masspost.wording import agree, count
 
-def count(n: int, one: str, many: str | None = None) -> str:
-    """`n` and the noun (or phrase) that agrees with it: `count(1, "patient")` is "1 patient", `count(2,
-    "patient")` "2 patients"; `many` for a plural that is not the singular with an "s" ("1 recipient's subject
-    is", "2 recipients' subjects are")."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
-
-
-def agree(n: int, one: str, many: str) -> str:
-    """The word (a verb, an article) that agrees with `n`: `agree(n, "has", "have")`."""
-    return one if n == 1 else many
+__all__ = ["agree", "count"]

@@ -29,6 +29,7 @@ from masspost.bulk import bulk_insert, statistics_refresh
 from masspost.clinic.contact import address_status
 from masspost.clinic.models import Clinic, ConsentEvent, Patient, Visit
 from masspost.errors import MasspostError
+from masspost.wording import count
 
 CLINICS = [
     # code, name, time zone, default language, phone, e-mail, SMS sender, share of patients
@@ -207,8 +208,7 @@ class DemoCounts:
     def describe(self) -> str:
         """As a question names them: "60 demo patients (with 310 visits), 3 clinics and 1 campaign"."""
         with_ = _listing([_n(self.visits, "visit"), _n(self.consent_events, "consent event")])
-        patients = f"{self.patients:,} demo patient{'s' * (self.patients != 1)}" + (f" (with {with_})"
-                                                                                    if with_ else "")
+        patients = _n(self.patients, "demo patient") + (f" (with {with_})" if with_ else "")
         return _listing([patients if self.patients else "", _n(self.clinics, "clinic"),
                          _n(self.campaigns, "campaign"), _n(self.messages, "message")])
 
@@ -319,8 +319,8 @@ def _audit(*, actor: str, action: str, detail: dict[str, Any]) -> None:
     _manager("campaigns.AuditEvent").create(actor=actor, actor_kind="cli", action=action, detail=detail)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'s' * (count != 1)}" if count else ""
+def _n(n: int, noun: str) -> str:
+    return count(n, noun, grouped=True) if n else ""
 
 
 def _listing(items: list[str]) -> str:

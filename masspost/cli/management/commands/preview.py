@@ -105,9 +105,8 @@ class Command(MasspostCommand):
                 fields = ", ".join(f"{{{f}}} {n}" for f, n in w["fields"].items())
                 rest = w["recipients"] - len(w["patients"])
                 more = f" and {rest} more" if rest else ""
-                who = "recipient" if w["recipients"] == 1 else "recipients"
-                out(f"  warning: {w['recipients']} {CHANNEL_TEXT[channel]} {who} ({lang}) "
-                    f"{'gets' if w['recipients'] == 1 else 'get'} an empty merge field ({fields}): "
+                out(f"  warning: {count(w['recipients'], CHANNEL_TEXT[channel] + ' recipient')} ({lang}) "
+                    f"{agree(w['recipients'], 'gets', 'get')} an empty merge field ({fields}): "
                     f"{', '.join(w['patients'])}{more}")
         cost = data["sms_cost"]
         total_cost = f" ({cost['total']} {cost['currency']} at {cost['part_price']} a part)" if cost else ""
