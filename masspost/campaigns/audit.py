@@ -7,6 +7,7 @@ id, never by a name, so no member of staff can be named into someone else's trai
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,9 @@ from django.db.models import QuerySet
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
 from masspost.clinic.scope import ActorKind, Role, Scope
+from masspost.staff.names import username_normal, username_problem
+
+ACTOR_MAX = AuditEvent._meta.get_field("actor").max_length or 150
 
 # Every action written, for the log's filter (docs/ui.md, "Audit log").
 ACTIONS = (
@@ -31,7 +35,8 @@ def audit_record(*, action: str, scope: Scope | None = None, user: Any = None, a
                  detail: dict[str, Any] | None = None) -> AuditEvent:
     """One row. Who acted comes from the scope when there is one (a signed-in user, a token, the command line);
     else from `user`, a Django user signing in or out; else `actor` is the name a visitor typed (a failed
-    sign-in), tied to the account of that name if there is one (it concerns that account)."""
+    sign-in), tied to the account of that name if there is one (it concerns that account). A visitor's name is
+    whatever they sent: it is stored cleaned (`visitor_name`), and looked up only when it is a name a user can have."""
     via = ""
     if scope is not None:
         kind, name, user_id = scope.kind, scope.actor, scope.user_id
@@ -39,10 +44,18 @@ def audit_record(*, action: str, scope: Scope | None = None, user: Any = None, a
     elif user is not None:
         kind, name, user_id = ActorKind.USER, user.get_username(), user.pk
     else:
-        kind, name = ActorKind.VISITOR, actor[:150]
-        user_id = get_user_model()._default_manager.filter(username=name).values_list("pk", flat=True).first()
+        kind, name, user_id = ActorKind.VISITOR, visitor_name(actor), None
+        if name and username_problem(username_normal(name)) is None:
+            user_id = get_user_model()._default_manager.filter(username=name).values_list("pk", flat=True).first()
     return AuditEvent.objects.create(actor=name, actor_kind=kind.value, actor_user_id=user_id, action=action,
                                      campaign=campaign, detail=detail or {}, address=address, via=via)
+
+
+def visitor_name(typed: str) -> str:
+    """The name a visitor typed as the log keeps it: without control or invisible characters (PostgreSQL refuses a
+    NUL in text; a line break would forge a line where the log is printed), cut to the column's length."""
+    kept = "".join(c for c in typed if unicodedata.category(c)[0] != "C")
+    return kept[:ACTOR_MAX]
 
 
 def audit_events(*, scope: Scope, action: str = "", actor: str = "", actor_id: int | None = None,

@@ -174,3 +174,16 @@ def test_the_audit_log_takes_the_client_address_from_a_trusted_proxy_only(settin
     settings.MASSPOST_TRUSTED_PROXIES = frozenset({"127.0.0.1"})
     proxied = factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.4")
     assert client_address(proxied) == "198.51.100.4"  # the address our proxy saw, not the one the client wrote
+
+
+@pytest.mark.parametrize("typed", ["\x00", "dora\x00", "do\x00ra\n" + "x\x00" * 200])
+def test_a_user_name_with_a_nul_is_the_sign_in_error_and_is_audited_cleaned(dora: str, typed: str) -> None:
+    """PostgreSQL refuses a NUL in text: were it to reach the audit row (or the look-up of the account it names),
+    a visitor's sign-in would be a 500. It is the ordinary sign-in error, and the row holds the name cleaned."""
+    response = sign_in(Client(), typed, WRONG)
+    assert response.status_code == 200 and 'name="username"' in response.content.decode()
+    event = AuditEvent.objects.get(action="sign_in_failed")
+    cleaned = typed.replace("\x00", "").replace("\n", "")[:150]
+    assert event.actor == cleaned and event.actor_kind == "visitor"
+    assert event.actor_user_id == (StaffMember.objects.get(user__username="dora").user_id
+                                   if cleaned == "dora" else None)

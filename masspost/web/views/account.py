@@ -35,7 +35,7 @@ class SignInView(LoginView):
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         # The name tried, never the password: it tells an admin which account is being guessed at.
-        audit_record(action="sign_in_failed", actor=str(form.data.get("username", ""))[:150],
+        audit_record(action="sign_in_failed", actor=str(form.data.get("username", "")),
                      address=client_address(self.request))
         return super().form_invalid(form)
 
