@@ -10,14 +10,15 @@ from ninja import Path, Router, Schema, Status
 from pydantic import Field
 
 from masspost.api.auth import scope_of
-from masspost.api.schemas import PatientOut, Problem, Strict
-from masspost.campaigns.consent import NOTE_MAX, consent_record
+from masspost.api.schemas import PatientOut, Problem, QueryText, Strict
+from masspost.campaigns.consent import NOTE_MAX, consent_record_by_staff
 from masspost.clinic.consent import ConsentEntry, consent_history, patient_detail
+from masspost.clinic.models import ConsentMethod
 
 router = Router(tags=["clinics and patients"])
 
 EXTERNAL_ID = Path(..., min_length=1, max_length=64, description="the patient's external id")
-Method = Literal["in-person", "signed-form", "phone", "email", "other"]
+Method = ConsentMethod  # the model's choices: in-person, signed-form, phone, email, other
 
 
 class ConsentEventOut(Schema):
@@ -60,7 +61,7 @@ def _event(e: ConsentEntry) -> dict[str, Any]:
 
 @router.get("/patients/{external_id}", response={200: PatientDetailOut, 404: Problem},
             summary="One patient, with their consents")
-def patient(request: HttpRequest, external_id: str = EXTERNAL_ID) -> Any:
+def patient(request: HttpRequest, external_id: QueryText = EXTERNAL_ID) -> Any:
     """Names, birth date and contacts only for the sender and admin roles (null for a preparer), as in
     `GET /patients`. Another clinic's patient is 404, as one that does not exist."""
     detail = patient_detail(scope=scope_of(request), external_id=external_id)
@@ -70,19 +71,19 @@ def patient(request: HttpRequest, external_id: str = EXTERNAL_ID) -> Any:
 
 @router.get("/patients/{external_id}/consents", response={200: ConsentsOut, 404: Problem},
             summary="A patient's consent history")
-def consents(request: HttpRequest, external_id: str = EXTERNAL_ID) -> Any:
+def consents(request: HttpRequest, external_id: QueryText = EXTERNAL_ID) -> Any:
     history = consent_history(scope=scope_of(request), external_id=external_id)
     return {"external_id": external_id, "items": [_event(e) for e in history]}
 
 
 @router.post("/patients/{external_id}/consents", response={201: ConsentEventOut, 403: Problem, 404: Problem},
              summary="Record a patient's consent")
-def consent_add(request: HttpRequest, body: ConsentIn, external_id: str = EXTERNAL_ID) -> Any:
+def consent_add(request: HttpRequest, body: ConsentIn, external_id: QueryText = EXTERNAL_ID) -> Any:
     """What the patient told staff: consent given (or withdrawn) for a channel, and how. Sets the patient's
     consent and adds it to their history under the token's user; audited. This is how a patient's own opt-out
     (an SMS STOP, an unsubscribe link), which no import undoes, is renewed. Sender and admin roles only."""
-    entry = consent_record(scope=scope_of(request), patient_external_id=external_id, channel=body.channel,
-                           accepts=body.accepts, method=body.method, note=body.note)
+    entry = consent_record_by_staff(scope=scope_of(request), patient_external_id=external_id,
+                                    channel=body.channel, accepts=body.accepts, method=body.method, note=body.note)
     return Status(201, _event(entry))
 
 

@@ -8,10 +8,10 @@ is audited and the audit log (`audit_record`) is in campaigns; clinic never impo
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from masspost.campaigns.audit import audit_record
@@ -20,11 +20,12 @@ from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, C
 from masspost.clinic.scope import ActorKind, Scope
 from masspost.errors import MasspostError
 
-NOTE_MAX = 200
+NOTE_MAX = ConsentEvent._meta.get_field("note").max_length or 200
+SOURCE_MAX = ConsentEvent._meta.get_field("source").max_length or 100
 OPERATOR_SOURCE = "operator"  # the command line's operator: no staff user, and a name no user can have
 
 
-def consent_record(*, scope: Scope, patient_external_id: str, channel: str, accepts: bool, method: str,
+def consent_record_by_staff(*, scope: Scope, patient_external_id: str, channel: str, accepts: bool, method: str,
                    note: str = "") -> ConsentEntry:
     """Record that the patient gives (accepts=True) or withdraws consent for `channel`, as staff heard it by
     `method`, with an optional short note; set the patient's consent to it and audit it (the note is not in the
@@ -36,7 +37,7 @@ def consent_record(*, scope: Scope, patient_external_id: str, channel: str, acce
         raise MasspostError(f"channel: must be one of {', '.join(ConsentChannel.values)}")
     if method not in ConsentMethod.values:
         raise MasspostError(f"method: must be one of {', '.join(ConsentMethod.values)}")
-    note = _note(note)
+    note = consent_note(note)
     staff_id, source = _staff(scope)
     with transaction.atomic():
         found = patient_in_scope(scope=scope, external_id=patient_external_id)
@@ -55,24 +56,45 @@ def consent_record(*, scope: Scope, patient_external_id: str, channel: str, acce
     return consent_entry(event, zone=_zone(patient), notes=True)
 
 
-def _note(note: str) -> str:
-    note = " ".join(note.split())  # one line: a note is shown in a table row
+class NoteProblem(enum.StrEnum):
+    TOO_LONG = "too_long"
+    INVISIBLE = "invisible"
+
+
+def consent_note_normal(note: str) -> str:
+    """A note as it is kept: one line (it is shown in a table row), runs of white space as one space."""
+    return " ".join(note.split())
+
+
+def consent_note_problem(note: str) -> NoteProblem | None:
+    """What is wrong with a note (already normal), or None: the one rule, for the service and the patient page's
+    form (which says it in the user's language)."""
     if len(note) > NOTE_MAX:
-        raise MasspostError(f"note: at most {NOTE_MAX} characters (it has {len(note)})")
+        return NoteProblem.TOO_LONG
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in note):
+        return NoteProblem.INVISIBLE
+    return None
+
+
+def consent_note(note: str) -> str:
+    """The note as it is kept, or MasspostError naming the field."""
+    note = consent_note_normal(note)
+    problem = consent_note_problem(note)
+    if problem is NoteProblem.TOO_LONG:
+        raise MasspostError(f"note: at most {NOTE_MAX} characters (it has {len(note)})")
+    if problem is NoteProblem.INVISIBLE:
         raise MasspostError("note: has a control or invisible formatting character")
     return note
 
 
 def _staff(scope: Scope) -> tuple[int | None, str]:
-    """Who records: the staff user by id, and the source naming them. The command line's operator is not a
-    staff user (a user may be called "cli"), so their events name no user."""
+    """Who records: the staff user by id (a staff scope always carries it: never looked up by name), and the source
+    naming them as they were called then — cut to the column: the event shows the user's name from the id,
+    and the name in the source is only the last word for a user deleted since. The command line's operator is not
+    a staff user (a user may be called "cli"), so their events name no user."""
     if scope.kind is ActorKind.COMMAND_LINE:
         return None, OPERATOR_SOURCE
-    user_id = scope.user_id
-    if user_id is None:
-        user_id = get_user_model().objects.filter(username=scope.actor).values_list("id", flat=True).first()
-    return user_id, STAFF_SOURCE + scope.actor
+    return scope.user_id, (STAFF_SOURCE + scope.actor)[:SOURCE_MAX]
 
 
 def _zone(patient: Patient) -> ZoneInfo:

@@ -1,7 +1,7 @@
 """A patient as their page shows them: who they are (names and contacts only for a role that may see them, the
 rule of `selectors.patient_page`), their consents now, and every change of them in order, each with when (in the
 clinic's time), what and where it came from. The staff's own record of a consent is written by
-masspost.campaigns.consent.consent_record (it is audited, and the audit log lives in campaigns)."""
+masspost.campaigns.consent.consent_record_by_staff (it is audited, and the audit log lives in campaigns)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 
 from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, Patient
 from masspost.clinic.scope import Role, Scope
-from masspost.clinic.selectors import PatientRow, sees_contacts
-from masspost.clinic.selectors import _row as patient_row  # the list's rule of who sees names and contacts
+from masspost.clinic.selectors import PatientRow, patient_row, sees_contacts
 from masspost.errors import NotFoundError
 
 # Who may record a patient's consent: the roles that send to them (and see who they are). A preparer reads the

@@ -67,10 +67,11 @@ def patient_page(*, scope: Scope, clinic: str = "", ref_prefix: str = "", page: 
     start = (number - 1) * per_page
     contacts = sees_contacts(scope)
     listed = rows.select_related("clinic").order_by("external_id")[start:start + per_page]
-    return PatientPage(rows=[_row(p, contacts) for p in listed], number=number, per_page=per_page, count=count)
+    return PatientPage(rows=[patient_row(p, contacts) for p in listed], number=number, per_page=per_page, count=count)
 
 
-def _row(p: Patient, contacts: bool) -> PatientRow:
+def patient_row(p: Patient, contacts: bool) -> PatientRow:
+    """A patient as a list or page shows them: names, birth date and contacts only if `contacts` (sees_contacts)."""
     extra: dict[str, Any] = {"first_name": p.first_name, "last_name": p.last_name, "birth_date": p.birth_date,
              "phone": p.phone_e164 or p.phone, "email": p.email_normalized or p.email} if contacts else {}
     return PatientRow(external_id=p.external_id, clinic=p.clinic.code, language=p.language, country=p.country,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from masspost.campaigns.consent import consent_record
+from masspost.campaigns.consent import consent_record_by_staff
 from masspost.campaigns.models import AuditEvent
 from masspost.clinic.consent import consent_history, patient_detail
 from masspost.clinic.importer import import_file
@@ -68,8 +68,8 @@ def test_an_sms_stop_then_a_renewal_by_staff_switches_sms_back_on(tmp_path: Path
     assert inbound_record("+37251234567", "STOP").opted_out == 1
     import_p1(tmp_path, "2.csv")
     assert sms_of_p1() is False  # the import may not undo the patient's own word…
-    entry = consent_record(scope=alice, patient_external_id="P1", channel="sms", accepts=True,
-                           method="signed-form", note="Signed at the desk\nafter the check-up")
+    entry = consent_record_by_staff(scope=alice, patient_external_id="P1", channel="sms", accepts=True,
+                                    method="signed-form", note="Signed at the desk\nafter the check-up")
     assert sms_of_p1() is True  # …the patient's renewed word, recorded by staff, does
     event = ConsentEvent.objects.get(id=entry.id)
     alice_id = get_user_model().objects.get(username="alice").id
@@ -86,8 +86,8 @@ def test_an_sms_stop_then_a_renewal_by_staff_switches_sms_back_on(tmp_path: Path
 
 def test_staff_may_switch_a_consent_off_too(make_patient: Callable[..., Patient], alice: Scope) -> None:
     p = make_patient(marketing_consent=True)
-    consent_record(scope=alice, patient_external_id=p.external_id, channel="marketing", accepts=False,
-                   method="phone")
+    consent_record_by_staff(scope=alice, patient_external_id=p.external_id, channel="marketing", accepts=False,
+                            method="phone")
     p.refresh_from_db()
     assert (p.marketing_consent, p.accepts_sms, p.accepts_email) == (False, True, True)
 
@@ -96,7 +96,7 @@ def test_the_history_is_in_order_with_its_sources_in_the_clinics_time(tmp_path: 
                                                                        alice: Scope) -> None:
     import_p1(tmp_path, "1.csv")
     inbound_record("+37251234567", "STOP")
-    consent_record(scope=alice, patient_external_id="P1", channel="sms", accepts=True, method="in-person")
+    consent_record_by_staff(scope=alice, patient_external_id="P1", channel="sms", accepts=True, method="in-person")
     history = consent_history(scope=alice, external_id="P1")
     assert [(e.channel, e.accepts, e.source, e.staff, e.method) for e in history] == [
         ("sms", True, "import", "", ""), ("email", True, "import", "", ""), ("marketing", False, "import", "", ""),
@@ -112,10 +112,11 @@ def test_the_history_is_in_order_with_its_sources_in_the_clinics_time(tmp_path: 
 def test_a_preparer_reads_without_names_or_notes_and_records_nothing(make_patient: Callable[..., Patient],
                                                                        alice: Scope, bob: Scope) -> None:
     p = make_patient(accepts_sms=False)
-    consent_record(scope=alice, patient_external_id=p.external_id, channel="sms", accepts=True, method="phone",
-                   note="Mari Maasikas called")
+    consent_record_by_staff(scope=alice, patient_external_id=p.external_id, channel="sms", accepts=True, method="phone",
+                            note="Mari Maasikas called")
     with pytest.raises(PermissionDeniedError, match="preparer"):
-        consent_record(scope=bob, patient_external_id=p.external_id, channel="sms", accepts=False, method="phone")
+        consent_record_by_staff(scope=bob, patient_external_id=p.external_id, channel="sms", accepts=False,
+                                method="phone")
     p.refresh_from_db()
     assert p.accepts_sms is True
     assert ConsentEvent.objects.count() == 1 and not AuditEvent.objects.filter(actor="bob").exists()
@@ -130,8 +131,8 @@ def test_another_clinics_patient_is_not_found_like_one_that_does_not_exist(
     p = make_patient(accepts_sms=False)
     messages = []
     for ref in (p.external_id, "NOBODY"):
-        for call in (lambda r: consent_record(scope=charlie, patient_external_id=r, channel="sms", accepts=True,
-                                              method="phone"),
+        for call in (lambda r: consent_record_by_staff(scope=charlie, patient_external_id=r, channel="sms",
+                                                       accepts=True, method="phone"),
                      lambda r: patient_detail(scope=charlie, external_id=r),
                      lambda r: consent_history(scope=charlie, external_id=r)):
             with pytest.raises(NotFoundError) as caught:
@@ -154,15 +155,15 @@ def test_a_channel_method_or_note_that_is_not_valid_is_refused(make_patient: Cal
     p = make_patient()
     values = {"channel": "sms", "method": "phone", "note": ""} | {field: value}
     with pytest.raises(MasspostError, match=reason):
-        consent_record(scope=alice, patient_external_id=p.external_id, accepts=False, **values)
+        consent_record_by_staff(scope=alice, patient_external_id=p.external_id, accepts=False, **values)
     assert not ConsentEvent.objects.exists()
 
 
 def test_the_operator_is_named_as_no_staff_user(make_patient: Callable[..., Patient], clinic: Clinic) -> None:
     member("cli", "admin", clinic)  # a user called like the command line is not the operator
     p = make_patient()
-    entry = consent_record(scope=Scope.operator(), patient_external_id=p.external_id, channel="email",
-                           accepts=False, method="email")
+    entry = consent_record_by_staff(scope=Scope.operator(), patient_external_id=p.external_id, channel="email",
+                                    accepts=False, method="email")
     event = ConsentEvent.objects.get(id=entry.id)
     assert (event.source, event.staff_id, entry.source, entry.staff) == ("operator", None, "operator", "")
 
@@ -173,4 +174,28 @@ def test_an_id_no_patient_can_have_is_not_found(alice: Scope, ref: str) -> None:
     with pytest.raises(NotFoundError):
         patient_detail(scope=alice, external_id=ref)
     with pytest.raises(NotFoundError):
-        consent_record(scope=alice, patient_external_id=ref, channel="sms", accepts=True, method="phone")
+        consent_record_by_staff(scope=alice, patient_external_id=ref, channel="sms", accepts=True, method="phone")
+
+
+def test_a_150_character_user_name_is_recorded_within_the_source_column(tmp_path: Path, clinic: Clinic) -> None:
+    """ConsentEvent.source holds 100 characters ("staff:" + a 150-character name would be a DataError on
+    PostgreSQL): the user is stored by id and shown by their name now, the source keeps what fits."""
+    long = "a" * 150
+    scope = member(long, "sender", clinic)
+    import_p1(tmp_path, "1.csv")
+    entry = consent_record_by_staff(scope=scope, patient_external_id="P1", channel="sms", accepts=False,
+                                    method="phone")
+    event = ConsentEvent.objects.get(staff__isnull=False)
+    assert len(event.source) <= ConsentEvent._meta.get_field("source").max_length
+    assert event.source.startswith("staff:a") and event.staff_id == scope.user_id
+    assert entry.source == "staff" and entry.staff == long
+    assert consent_history(scope=scope, external_id="P1")[-1].staff == long
+
+
+def test_a_staff_scope_is_never_looked_up_by_name(tmp_path: Path, clinic: Clinic, alice: Scope) -> None:
+    """Point 2: who acts is the scope's user id. A scope naming a user but carrying no id records no user, never
+    the user of that name."""
+    import_p1(tmp_path, "1.csv")
+    nameless = Scope(actor="alice", clinic_ids=alice.clinic_ids, role=alice.role)
+    consent_record_by_staff(scope=nameless, patient_external_id="P1", channel="sms", accepts=False, method="phone")
+    assert ConsentEvent.objects.get(source="staff:alice").staff_id is None

@@ -131,3 +131,13 @@ def test_the_lookup_page_and_the_menu(bob: Client) -> None:
     page = html(bob.get("/patients/"))
     assert 'aria-current="page">Patients</a>' in page
     assert 'name="patient"' in page and 'data-testid="history"' not in page
+
+
+def test_the_form_keeps_a_note_by_the_services_rule(alice: Client, stopped: Patient) -> None:
+    """One rule for a note, the page's and the API's: a line break in it becomes a space (the API has always
+    accepted it so), a direction mark is refused on the field."""
+    response = record(alice, stopped.external_id, note="Form in the binder,\r\n  shelf 3")
+    assert response.status_code == 302
+    assert ConsentEvent.objects.get(source="staff:alice").note == "Form in the binder, shelf 3"
+    refused = html(record(alice, stopped.external_id, note="ok\u202egnp.exe"))
+    assert re.search(r'id="id_note_error">A note cannot hold a control character', refused)

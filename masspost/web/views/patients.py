@@ -5,19 +5,24 @@ how a patient's own opt-out (an SMS STOP) is renewed: the import never undoes it
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from masspost.campaigns.consent import NOTE_MAX, consent_record
+from masspost.campaigns.consent import (
+    NOTE_MAX,
+    NoteProblem,
+    consent_note_normal,
+    consent_note_problem,
+    consent_record_by_staff,
+)
 from masspost.clinic.consent import RECORDS_CONSENT, ConsentEntry, PatientDetail, patient_detail
 from masspost.clinic.models import PATIENT_OWN_SOURCES, ConsentMethod
 from masspost.clinic.scope import Role
@@ -55,8 +60,11 @@ class ConsentForm(forms.Form):
                                            "see it."))
 
     def clean_note(self) -> str:
-        note: str = self.cleaned_data["note"]
-        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in note):  # the service's rule, said in their words
+        note = consent_note_normal(self.cleaned_data["note"])  # the service's rule, said in the user's words
+        problem = consent_note_problem(note)
+        if problem is NoteProblem.TOO_LONG:
+            MaxLengthValidator(NOTE_MAX)(note)
+        if problem is NoteProblem.INVISIBLE:
             raise forms.ValidationError(_("A note cannot hold a control character or an invisible mark (such as a "
                                           "direction mark)."))
         return note
@@ -70,9 +78,8 @@ def _page(request: StaffRequest, *, lookup: LookupForm, detail: PatientDetail | 
         ref = detail.patient.external_id
         context |= {"form": form or ConsentForm(initial={"patient": ref}), "history": _history(detail),
                     "current": _current(detail), "recorded": request.GET.get("recorded", "")}
-    response = render(request, "web/patient.html", context, status=status)
-    add_never_cache_headers(response)  # names and contacts: not kept on a shared reception PC
-    return response
+    # Names and contacts: the middleware marks every signed-in page no-store (a shared reception PC keeps none).
+    return render(request, "web/patient.html", context, status=status)
 
 
 @staff(Role.PREPARER)
@@ -103,8 +110,9 @@ def _record(request: StaffRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            entry = consent_record(scope=request.scope, patient_external_id=ref, channel=data["channel"],
-                                   accepts=data["accepts"] == "yes", method=data["method"], note=data["note"])
+            entry = consent_record_by_staff(scope=request.scope, patient_external_id=ref, channel=data["channel"],
+                                            accepts=data["accepts"] == "yes", method=data["method"],
+                                            note=data["note"])
         except NotFoundError:
             raise
         except MasspostError as exc:
