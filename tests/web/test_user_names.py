@@ -100,3 +100,19 @@ def test_the_audit_log_tells_the_command_line_from_a_user_named_cli(
     assert operator_rows == 3 and len(re.findall(r'<tr data-action="user_add">', everything)) == operator_rows
     assert re.search(r"<td>command line( \(<bdi>[^<]+</bdi>\))?<", everything)
     assert '<option value="command line"' in everything and '<option value="cli"' in everything
+
+
+@pytest.mark.parametrize(("lang", "limit", "name", "words"), [
+    ("et", 150, "\ufdfa" * 9, "kuni 150 märki"),  # NFKC makes each of the 9 characters 18: 162
+    ("ru", 21, "m" * 22, "не длиннее 21 символа"),
+    ("en", 20, "m" * 21, "at most 20 characters"),
+])
+def test_a_name_too_long_is_said_with_the_rules_limit(make_staff: Any, clinic: Clinic, monkeypatch: Any, lang: str,
+                                                      limit: int, name: str, words: str) -> None:
+    """The page says the limit of the one rule (staff.names.NAME_MAX), not a number of its own."""
+    monkeypatch.setattr("masspost.staff.names.NAME_MAX", limit)
+    admin = make_staff("ada", "admin", clinic, language=lang)
+    response = admin.post("/users/", {"username": name, "password": PASSWORD, "role": "sender",
+                                      "clinics": ["TLN"]})
+    assert response.status_code == 422
+    assert words in response.context["form"].errors["username"][0]

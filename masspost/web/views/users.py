@@ -20,10 +20,12 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from masspost.clinic.scope import Role
 from masspost.errors import MasspostError, NotFoundError, PermissionDeniedError
+from masspost.staff import names
 from masspost.staff import tokens as api_tokens
 from masspost.staff.names import NameProblem, username_normal, username_problem
 from masspost.staff.selectors import scope_clinics, staff_list
@@ -37,7 +39,8 @@ ROLES = [("preparer", _lazy("preparer: filter, compose, preview")), ("sender", _
 
 NAME_PROBLEMS = {
     NameProblem.EMPTY: _lazy("A user needs a name."),
-    NameProblem.TOO_LONG: _lazy("A user name has at most 150 characters."),
+    NameProblem.TOO_LONG: ngettext_lazy("A user name has at most %(max)d character.",
+                                        "A user name has at most %(max)d characters.", "max"),
     NameProblem.INVISIBLE: _lazy("A user name cannot hold a line break, a control character or an invisible mark "
                                  "(such as a direction mark)."),
     NameProblem.CHARACTERS: _lazy("Only letters, digits and @ . + - _ (no spaces or slashes)."),
@@ -47,7 +50,7 @@ NAME_PROBLEMS = {
 
 
 class UserForm(forms.Form):
-    username = forms.CharField(label=_lazy("User name"), max_length=150,
+    username = forms.CharField(label=_lazy("User name"), max_length=names.NAME_MAX,
                                help_text=_lazy("Letters, digits and @ . + - _"))
     password = forms.CharField(label=_lazy("Password"), widget=forms.PasswordInput(render_value=False),
                                help_text=_lazy("At least 10 characters, not a common password."))
@@ -58,7 +61,7 @@ class UserForm(forms.Form):
         # The rule of staff.names, said in the user's language; the service applies it again for every caller.
         name = username_normal(self.cleaned_data["username"])
         if (problem := username_problem(name)) is not None:
-            raise forms.ValidationError(NAME_PROBLEMS[problem], code=problem.value)
+            raise forms.ValidationError(NAME_PROBLEMS[problem], code=problem.value, params={"max": names.NAME_MAX})
         return name
 
 
