@@ -28,6 +28,7 @@ from faker import Faker
 from masspost.bulk import bulk_insert, statistics_refresh
 from masspost.clinic.contact import address_status
 from masspost.clinic.models import Clinic, ConsentEvent, Patient, Visit
+from masspost.clinic.scope import ActorKind
 from masspost.errors import MasspostError
 from masspost.wording import count
 
@@ -316,7 +317,8 @@ def _last_id(label: str) -> int:
 
 def _audit(*, actor: str, action: str, detail: dict[str, Any]) -> None:
     # Only the command line makes and resets a demo: `actor` is its OS user (Scope.operator().actor).
-    _manager("campaigns.AuditEvent").create(actor=actor, actor_kind="cli", action=action, detail=detail)
+    _manager("campaigns.AuditEvent").create(actor=actor, actor_kind=ActorKind.COMMAND_LINE.value, action=action,
+                                            detail=detail)
 
 
 def _n(n: int, noun: str) -> str:

@@ -41,12 +41,18 @@ class ActorKind(enum.StrEnum):
 COMMAND_LINE_LABEL = "command line"
 
 
+OS_USER_MAX = 32  # as long as a Linux user name can be (useradd)
+
+
 def os_user() -> str:
-    """The operating-system user running the command, when it can be told ("" otherwise)."""
+    """The operating-system user running the command, when it can be told ("" otherwise). getpass reads $USER or
+    $LOGNAME first, which may hold anything: only its printable characters are kept, at most OS_USER_MAX of them —
+    it is written into the audit log and shown as "command line (…)", one line in a bounded column."""
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except (OSError, KeyError, ImportError):
         return ""
+    return "".join(c for c in name if c.isprintable()).strip()[:OS_USER_MAX]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
