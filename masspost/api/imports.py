@@ -24,6 +24,7 @@ from masspost.campaigns.import_jobs import ImportJobView, import_job_submit, imp
 from masspost.campaigns.imports import data_import, report_data
 from masspost.clinic.csvfile import ENCODINGS
 from masspost.errors import MasspostError
+from masspost.numbers import ID_MAX
 
 router = Router(tags=["imports"])
 CHUNK = 1024 * 1024
@@ -31,7 +32,7 @@ CHUNK = 1024 * 1024
 # The benchmark (docs/benchmarks.md, "Import") took ~30 s (SQLite) and ~34 s (PostgreSQL) for 100,000 rows (7 MB)
 # synchronously on a loaded 2-core machine: much more would risk the request's time limit (gunicorn's 60 s).
 SYNC_MAX_BYTES = 2 * 1024 * 1024
-JOB_ID = Path(..., ge=1, le=2**62, description="the job's id (its Location)")
+JOB_ID = Path(..., ge=1, le=ID_MAX, description="the job's id (its Location)")
 RESPOND_ASYNC = re.compile(r"(?:^|,)\s*respond-async\s*(?:[;,]|$)", re.IGNORECASE)
 
 BODY = {"requestBody": {"required": True, "content": {
