@@ -111,8 +111,11 @@ def _member(username: str, scope: Scope, *, user_id: int | None = None) -> Staff
     """A member of staff the admin may manage, by name or by user id: every clinic of theirs within the admin's
     reach (as for campaigns); anyone else is "not found"."""
     members = StaffMember.objects.select_related("user")
-    member = (members.filter(user_id=user_id) if user_id is not None else members.filter(user__username=username)
-              ).first()
+    if user_id is None and "\x00" in username:
+        member = None  # no name holds a NUL (PostgreSQL's text cannot): not found, not a database error
+    else:
+        member = (members.filter(user_id=user_id) if user_id is not None
+                  else members.filter(user__username=username)).first()
     if member is not None and scope.clinic_ids is not None \
             and not set(member.clinics.values_list("id", flat=True)) <= scope.clinic_ids:
         member = None

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from masspost.campaigns.audit import audit_record
 from masspost.clinic.scope import ActorKind, Role, Scope
+from masspost.content.header import header_problem
 from masspost.errors import MasspostError, NotFoundError, PermissionDeniedError
 from masspost.staff.models import ApiToken, StaffMember
 from masspost.staff.selectors import staff_scope
@@ -74,6 +75,9 @@ def token_create(*, scope: Scope, username: str, name: str = "") -> NewToken:
     if not member.user.is_active:
         raise MasspostError(f"user {username!r} is disabled: a token of theirs would be refused at every request")
     name = _name(name)
+    if (problem := header_problem(name)) is not None:
+        raise MasspostError(f"a token name is one line of printable characters: {problem[1]} at character "
+                            f"{problem[0]}")
     if len(name) > NAME_MAX:
         raise MasspostError(f"a token name has at most {NAME_MAX} characters")
     live = set(ApiToken.objects.filter(user_id=member.user_id, revoked_at=None).values_list("name", flat=True))
@@ -99,6 +103,8 @@ def token_revoke(*, scope: Scope, name: str, username: str = "", user_id: int | 
     scope.require(Role.ADMIN)
     member = _member(username, scope, user_id=user_id)
     username = member.user.get_username()
+    if header_problem(name) is not None:  # no token has such a name (token_create), and PostgreSQL takes no NUL
+        raise NotFoundError(f"user {username!r} has no live token of that name")
     with transaction.atomic():
         revoked = ApiToken.objects.filter(user_id=member.user_id, name=_name(name), revoked_at=None).update(
             revoked_at=timezone.now())
