@@ -4,7 +4,9 @@ Charlie sends for Tartu, Ada administers Tallinn."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import io
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -95,3 +97,13 @@ def tln_campaign(alice: Client, patients: dict[str, Patient]) -> int:
     sent = alice.post("/bulk/send/", {"token": token_of(response)})
     assert sent.status_code == 302, sent
     return int(sent["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+
+@pytest.fixture
+def request_log() -> Iterator[io.StringIO]:
+    """What the configured `django.request` handler writes (settings.LOGGING), captured."""
+    handler = next(h for h in logging.getLogger("django.request").handlers if h.get_name() == "stderr_frames")
+    captured = io.StringIO()
+    before = handler.setStream(captured)
+    yield captured
+    handler.setStream(before)  # type: ignore[arg-type]

@@ -5,8 +5,6 @@ wherever it meets it: in a view, saving the session after it, or in a middleware
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -55,16 +53,6 @@ def test_a_session_that_cannot_be_saved_for_a_busy_database_is_a_503(alice: Clie
 
 
 # --- outside the view and outside process_exception: the site's 500 handler ---------------------------------
-@pytest.fixture
-def request_log() -> Iterator[io.StringIO]:
-    """What the configured `django.request` handler writes (settings.LOGGING), captured."""
-    handler = next(h for h in logging.getLogger("django.request").handlers if h.get_name() == "stderr_frames")
-    captured = io.StringIO()
-    before = handler.setStream(captured)
-    yield captured
-    handler.setStream(before)  # type: ignore[arg-type]
-
-
 def signing_out_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
     """The session is past its 8 hours, so the request begins by signing it out (StaffScopeMiddleware, before any
     view): and deleting the session row fails."""

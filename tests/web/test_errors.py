@@ -5,8 +5,7 @@ its traceback's frames — not the exception's message, which may quote patient 
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -58,16 +57,6 @@ def test_campaign_lists_refuse_out_of_range_pages(alice: Client, tln_campaign: i
     refused(alice.get(f"/campaigns/?{query}"))
     refused(alice.get(f"/campaigns/{tln_campaign}/?{query}"))
     refused(alice.get(f"/campaigns/{tln_campaign}/messages/?{query}", HTTP_HX_REQUEST="true"))
-
-
-@pytest.fixture
-def request_log() -> Iterator[io.StringIO]:
-    """What the configured `django.request` handler writes (settings.LOGGING), captured."""
-    handler = next(h for h in logging.getLogger("django.request").handlers if h.get_name() == "stderr_frames")
-    captured = io.StringIO()
-    before = handler.setStream(captured)
-    yield captured
-    handler.setStream(before)  # type: ignore[arg-type]
 
 
 def test_a_web_500_is_logged_with_its_frames_and_no_patient_data(alice: Client, monkeypatch: pytest.MonkeyPatch,
