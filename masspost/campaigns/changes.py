@@ -10,7 +10,7 @@ from typing import Any
 
 from masspost.campaigns.rules import REASONS
 from masspost.campaigns.snapshot import Seen
-from masspost.wording import count
+from masspost.wording import agree, count
 
 _CHANNEL = {"sms": "SMS", "email": "e-mail"}
 _ADDRESS = {"sms": ("phone number", "phone numbers"), "email": ("e-mail address", "e-mail addresses")}
@@ -77,7 +77,7 @@ def recipient_changes(before: Seen, now: Seen) -> list[str]:
             out.append(count(now_gets[channel], "patient now gets", "patients now get") + f" {name}")
         if other_reason[channel]:
             out.append(count(other_reason[channel], "patient is", "patients are") + f" left out of {name} for "
-                       + ("another reason" if other_reason[channel] == 1 else "other reasons"))
+                       + agree(other_reason[channel], "another reason", "other reasons"))
     if names:
         out.append("names or clinic details in " + count(names, "message", "messages") + " changed")
     return out

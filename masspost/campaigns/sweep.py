@@ -26,6 +26,7 @@ from masspost.campaigns.token import digest
 from masspost.clinic.models import Clinic
 from masspost.content import choose_language, keep_plain
 from masspost.errors import SpecError
+from masspost.wording import count
 
 # Rendered SMS texts repeat (same first name, same clinic); measuring each distinct text once is most of the
 # pass's speed. The cache is cleared when full, so memory does not grow with the audience; its size is shared by
@@ -302,6 +303,6 @@ def _name_patients(lanes: list[Lane]) -> None:
 def _refuse_long_subjects(lanes: dict[str, Lane]) -> None:
     for lang, lane in lanes.items():
         if n := lane.long_subjects:
-            whose = "1 recipient's subject is" if n == 1 else f"{n} recipients' subjects are"
+            whose = count(n, "recipient's subject is", "recipients' subjects are")
             raise SpecError(f"content.{lang} e-mail subject: {whose} longer than {SUBJECT_LIMIT} characters, the "
                             "most an e-mail header line may hold (RFC 5322): shorten the subject")

@@ -21,6 +21,7 @@ from masspost import version as masspost_version
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
 from masspost.errors import ConflictError, MasspostError
+from masspost.wording import agree
 
 # Django's options for every command: they still work, but `masspost COMMAND --help` does not list them.
 DJANGO_OPTIONS = frozenset({"--settings", "--pythonpath", "--traceback", "--no-color", "--force-color",
@@ -142,4 +143,4 @@ class CampaignActionCommand(MasspostCommand):
             self.print_json({"campaign": campaign, "messages": n})
         else:
             one, many = self.done
-            self.stdout.write((one if n == 1 else many).format(campaign=campaign, n=n))
+            self.stdout.write(agree(n, one, many).format(campaign=campaign, n=n))
