@@ -89,7 +89,9 @@ def test_permanent_error_fails_with_the_reason(queued: int) -> None:
 
 
 def test_retry_past_the_deadline_expires(queued: int) -> None:
-    OutboxMessage.objects.update(deadline=timezone.now() + dt.timedelta(seconds=5))
+    # The first retry waits at least 8 s (claims.retry_delay: 10 s - 20 %): a deadline 7 s away leaves the other
+    # five all the time a loaded machine needs to send them (5 s was cut short once in CI) and still comes first.
+    OutboxMessage.objects.update(deadline=timezone.now() + dt.timedelta(seconds=7))
     MemoryGateway.script("sms", SendResult.transient("throttled"))
     stats = worker_run(until_idle=True, gateways=MEMORY)
     assert stats.expired == 1 and statuses() == {"sent": 5, "expired": 1}
