@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "masspost.web.middleware.StaffScopeMiddleware",
+    "masspost.web.timezone.TimeZoneMiddleware",  # pages in the clinics' local time (masspost_format)
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -194,7 +195,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # stored, the API, the logs; a page shows local time (masspost.web.timezone)
+MASSPOST_DISPLAY_TIME_ZONE = os.environ.get("MASSPOST_DISPLAY_TIME_ZONE", "Europe/Tallinn")  # clinics in several zones
 LANGUAGE_CODE = os.environ.get("MASSPOST_LANGUAGE", "et")  # a new browser: its Accept-Language first (docs/ui.md)
 LANGUAGES = [("et", "Eesti"), ("en", "English"), ("ru", "Русский")]
 LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
