@@ -13,6 +13,7 @@ from masspost.sms.alphabet import (
     is_gsm7,
 )
 from masspost.sms.codec import DATA_CODING, encode_part
+from masspost.sms.reasons import Ucs2Reasons, ucs2_reasons
 from masspost.sms.segment import (
     GSM7,
     GSM7_MULTI_PART,
@@ -49,9 +50,11 @@ __all__ = [
     "Replacement",
     "Segmentation",
     "Suggestion",
+    "Ucs2Reasons",
     "encode_part",
     "is_gsm7",
     "measure",
     "segment",
     "suggest",
+    "ucs2_reasons",
 ]
