@@ -6,10 +6,10 @@ selectors then read by its id. The controls' services check the sender role them
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from masspost.campaigns.controls import controls_applicable
+from masspost.campaigns.detail import Sample, recipient_names, speed_per_minute, speed_samples, speed_start, time_left
+from masspost.campaigns.detail import campaign_detail as campaign_detail_of
 from masspost.campaigns.downloads import campaign_messages_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
 from masspost.campaigns.listing import campaign_list as list_campaigns
@@ -26,10 +28,18 @@ from masspost.campaigns.models import Campaign
 from masspost.campaigns.selectors import campaign_get, campaign_status
 from masspost.campaigns.services import campaign_cancel, campaign_pause, campaign_resend_unknown, campaign_resume
 from masspost.clinic.scope import Role
-from masspost.delivery.models import MessageStatus
+from masspost.clinic.selectors import sees_contacts
+from masspost.delivery.models import PENDING
 from masspost.delivery.selectors import outbox_page
-from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
+from masspost.web.campaign_page import (
+    audience_words,
+    duration_words,
+    left_out_view,
+    speed_words,
+    statuses_view,
+    texts_view,
+)
 from masspost.web.forms_campaigns import (
     CAMPAIGN_STATUSES,
     CHANNELS,
@@ -38,6 +48,7 @@ from masspost.web.forms_campaigns import (
     CampaignsFilter,
     MessagesFilter,
 )
+from masspost.web.presenting import ui_language_name
 from masspost.web.query import whole_number
 
 PER_PAGE = 50
@@ -49,36 +60,62 @@ CONTROLS: dict[str, Callable[..., int]] = {
 
 
 def _render(request: StaffRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """Times in the user's clinic's zone (the first of theirs by name; they are all Estonian today)."""
-    clinics = scope_clinics(scope=request.scope)
-    zone = ZoneInfo(clinics[0].time_zone) if clinics else ZoneInfo("UTC")
-    with timezone.override(zone):
-        return render(request, template, context, status=status)
+    """Times in the user's clinics' zone: masspost.web.timezone activates it for every request."""
+    return render(request, template, context, status=status)
 
 
-def _progress(status: dict[str, Any]) -> dict[str, Any]:
-    """campaign_status's answer as the progress partial shows it: every status with its label, in order."""
+def _progress(status: dict[str, Any], samples: tuple[Sample, ...] = (), now: dt.datetime | None = None
+              ) -> dict[str, Any]:
+    """campaign_status's answer as the progress partial shows it: the statuses that have messages, and while it
+    sends, the speed over the samples (campaigns.detail) and the time the waiting messages still take."""
     counts: dict[str, int] = status["messages"]
-    return {"status": status["status"], "status_label": CAMPAIGN_STATUSES.get(status["status"], status["status"]),
-            "total": status["total"], "sent": sum(counts[s] for s in HANDED_OVER),
-            "problems": sum(counts[s] for s in PROBLEMS), "counts": counts,
-            "per_status": [{"status": s, "label": MESSAGE_STATUSES[s], "n": counts[s]} for s in MessageStatus.values]}
+    sent = sum(counts[s] for s in HANDED_OVER)
+    progress = {"status": status["status"], "status_label": CAMPAIGN_STATUSES.get(status["status"], status["status"]),
+                "total": status["total"], "sent": sent, "problems": sum(counts[s] for s in PROBLEMS),
+                "counts": counts, "per_status": statuses_view(counts), "pending": sum(counts[s] for s in PENDING)}
+    if status["status"] == "sending":
+        at = int((now or timezone.now()).timestamp())
+        kept = speed_samples(samples, at=at, sent=sent)
+        per_minute = speed_per_minute(kept, at=at, sent=sent)
+        left = time_left(pending=progress["pending"], per_minute=per_minute)
+        progress |= {"speed": speed_words(per_minute) if per_minute is not None else "",
+                     "left": duration_words(left) if left is not None else "",
+                     "poll": urlencode({"polling": 1, "s": " ".join(f"{t}:{n}" for t, n in kept)})}
+    return progress
+
+
+def _samples(text: str) -> tuple[Sample, ...]:
+    """The samples a poll brought back ("t:n t:n"); anything else is no sample (the speed is then worked out
+    anew)."""
+    samples = []
+    for item in text.split()[:2]:
+        t, _sep, n = item.partition(":")
+        if not (t.isdigit() and n.isdigit() and len(t) <= 12 and len(n) <= 12):
+            return ()
+        samples.append((int(t), int(n)))
+    return tuple(samples)
 
 
 def _header(campaign: Campaign) -> dict[str, Any]:
     return {"id": campaign.id, "name": campaign.name, "author": campaign.created_by,
-            "created_at": campaign.created_at, "purpose": PURPOSES.get(campaign.purpose, campaign.purpose),
+            "created_at": campaign.created_at, "deadline": campaign.deadline,
+            "purpose": PURPOSES.get(campaign.purpose, campaign.purpose),
             "channel": CHANNELS.get(campaign.channel, campaign.channel)}
 
 
-def _messages_context(campaign_id: int, data: Any) -> dict[str, Any]:
+def _messages_context(request: StaffRequest, campaign_id: int, data: Any) -> dict[str, Any]:
+    """One page of the recipients' messages, with the patients' names for a role that may see them
+    (campaigns.detail.recipient_names) and each language by name."""
     form = MessagesFilter(data)
     values = form.values()
     page = outbox_page(campaign_id=campaign_id, status=values["status"], ref_prefix=values["q"],
                        page=values["page"] or 1, per_page=PER_PAGE)
     query = {k: v for k, v in (("status", values["status"]), ("q", values["q"])) if v}
-    rows = [{"m": r, "label": MESSAGE_STATUSES.get(r.status, r.status)} for r in page.rows]
-    return {"filter": form, "page": page, "rows": rows, "query": urlencode(query), "filtered": bool(query)}
+    names = recipient_names(scope=request.scope, message_ids=[r.id for r in page.rows])
+    rows = [{"m": r, "label": MESSAGE_STATUSES.get(r.status, r.status), "name": names.get(r.id, ""),
+             "language": ui_language_name(r.language) if r.language else ""} for r in page.rows]
+    return {"filter": form, "page": page, "rows": rows, "query": urlencode(query), "filtered": bool(query),
+            "sees_names": sees_contacts(request.scope)}
 
 
 @staff()
@@ -101,16 +138,25 @@ def campaign_list(request: StaffRequest) -> HttpResponse:
 @require_GET
 def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
     """Header, progress, the controls that apply now (campaigns.controls: pause while messages wait, resume while
-    paused, cancel while messages wait, resend-unknown while some are unknown), the messages."""
+    paused, cancel while messages wait, resend-unknown while some are unknown), who it went to and who was left
+    out, its texts, the messages."""
     campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
-    progress = _progress(campaign_status(campaign_id=campaign.id, scope=request.scope))
+    status = campaign_status(campaign_id=campaign.id, scope=request.scope)
+    now = timezone.now()
+    sent = sum(status["messages"][s] for s in HANDED_OVER)
+    start = speed_start(campaign_id=campaign.id, now=now, sent=sent) if status["status"] == "sending" else ()
+    progress = _progress(status, start, now)
+    detail = campaign_detail_of(campaign=campaign)
     done = request.GET.get("done", "")
     context = {"nav": "campaigns", "c": _header(campaign), "p": progress,
                "may_send": request.scope.may(Role.SENDER),
                "controls": controls_applicable(state=campaign.state, counts=progress["counts"]),
                "done": done if done in CONTROLS else "",
-               "done_count": whole_number("n", request.GET.get("n", ""), low=0, high=COUNT_MAX)}
-    return _render(request, "web/campaign.html", context | _messages_context(campaign.id, request.GET))
+               "done_count": whole_number("n", request.GET.get("n", ""), low=0, high=COUNT_MAX),
+               "audience": audience_words(detail.audience), "left_out": left_out_view(detail),
+               "texts": texts_view(detail), "fallback_language": detail.fallback_language and
+               ui_language_name(detail.fallback_language)}
+    return _render(request, "web/campaign.html", context | _messages_context(request, campaign.id, request.GET))
 
 
 @staff()
@@ -118,8 +164,10 @@ def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
 def campaign_progress(request: StaffRequest, campaign_id: int) -> HttpResponse:
     """Polled every 2 s while the campaign sends; the answer for any other status has no trigger, so the polling
     stops by itself (listmonk). When the status leaves "sending" under a poll, the page reloads once: its
-    controls and messages are then those of the new status."""
-    progress = _progress(campaign_status(campaign_id=campaign_id, scope=request.scope))
+    controls and messages are then those of the new status. Each poll brings back the samples the speed is
+    measured over (`s`), so that it costs no query of its own."""
+    progress = _progress(campaign_status(campaign_id=campaign_id, scope=request.scope),
+                         _samples(request.GET.get("s", "")))
     response = _render(request, "web/partials/progress.html", {"c": {"id": campaign_id}, "p": progress})
     if request.htmx and request.GET.get("polling") and progress["status"] != "sending":
         response["HX-Refresh"] = "true"
@@ -135,7 +183,7 @@ def campaign_messages(request: StaffRequest, campaign_id: int) -> HttpResponse:
         target = reverse("web:campaign", args=[campaign.id])
         return HttpResponseRedirect(f"{target}?{request.GET.urlencode()}" if request.GET else target)
     return _render(request, "web/partials/messages.html", {"c": {"id": campaign.id}}
-                   | _messages_context(campaign.id, request.GET))
+                   | _messages_context(request, campaign.id, request.GET))
 
 
 @staff(Role.SENDER)

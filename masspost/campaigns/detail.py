@@ -1,0 +1,214 @@
+"""What a campaign's page shows beyond its progress: the texts it sent, the audience it was sent to, who was left
+out and why, the names of its recipients (for a role that may see them), and how fast it is sending.
+
+Reads only. The caller has fetched the campaign through campaign_get (its scope may see it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Min
+
+from masspost.campaigns.models import AuditEvent, Campaign
+from masspost.campaigns.rules import REASONS
+from masspost.campaigns.snapshot import snapshot_load
+from masspost.clinic.models import Clinic
+from masspost.clinic.scope import Scope
+from masspost.clinic.selectors import sees_contacts
+from masspost.content.html import looks_like_html
+from masspost.content.sanitise import sanitise_html
+from masspost.delivery.models import OutboxMessage
+
+# How far back the page's first estimate of the sending speed looks, and how long a later estimate's window is
+# at least (it is between SPEED_WINDOW and twice that: see speed_samples).
+SPEED_LOOKBACK = dt.timedelta(minutes=5)
+SPEED_WINDOW = 60  # seconds
+SPEED_MIN_SPAN = 10  # seconds: over less, a speed says little
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Text:
+    """One language's texts as the campaign sent them (merge fields as written, no patient's data)."""
+
+    language: str
+    sms: str
+    email_subject: str
+    email_body: str
+    email_html: bool  # the body is HTML, cleaned by masspost.content.sanitise: shown as such
+    recipients: dict[str, int]  # channel → messages in this language
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Audience:
+    """The filter as the send resolved it: clinics by name, the dates the age and "today" were taken on."""
+
+    clinics: list[str]  # names, in the order of their codes
+    all_clinics: bool  # no clinic chosen: every clinic the sender could reach
+    age_min: int | None
+    age_max: int | None
+    countries: list[str]  # ISO 3166-1 codes
+    # (from, to), or the last N months as a period that stays relative (audience.filter's last_months)
+    visited: tuple[dt.date, dt.date] | int | None
+    not_visited: tuple[dt.date, dt.date] | int | None
+    reference_date: dt.date | None  # the day ages and "until today" were counted on
+    purpose: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LeftOut:
+    """Who the campaign's preview left out, per channel and reason; None per field when not known."""
+
+    patients: int | None  # patients the filter selected
+    excluded: dict[str, dict[str, int]] | None  # channel → reason → patients (non-zero only), in REASONS' order
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CampaignDetail:
+    texts: list[Text]
+    audience: Audience
+    left_out: LeftOut
+    channels: tuple[str, ...]
+    fallback_language: str
+    recipients: dict[str, int] = field(default_factory=dict)  # channel → messages
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _range(value: Any) -> tuple[dt.date, dt.date] | int | None:
+    if not isinstance(value, dict):
+        return None
+    months = value.get("last_months")
+    if isinstance(months, int) and not isinstance(months, bool):
+        return months
+    start, end = _date(value.get("from")), _date(value.get("to"))
+    return (start, end) if start and end else None
+
+
+def campaign_audience(campaign: Campaign) -> Audience:
+    """The stored audience (Campaign.audience: the filter, the clinics it resolved to, its reference dates)."""
+    stored = campaign.audience if isinstance(campaign.audience, dict) else {}
+    chosen = stored.get("filter") if isinstance(stored.get("filter"), dict) else {}
+    codes = [c for c in stored.get("clinics", []) if isinstance(c, str)]
+    names = dict(Clinic.objects.filter(code__in=codes).values_list("code", "name"))
+    age = chosen.get("age") if isinstance(chosen.get("age"), dict) else {}
+    references = sorted(d for d in (_date(v) for v in stored.get("reference_dates", [])) if d)
+    return Audience(clinics=[names.get(code, code) for code in codes], all_clinics=not chosen.get("clinics"),
+                    age_min=age.get("min"), age_max=age.get("max"),
+                    countries=[c for c in chosen.get("countries", []) if isinstance(c, str)],
+                    visited=_range(chosen.get("visited")), not_visited=_range(chosen.get("not_visited")),
+                    reference_date=references[-1] if references else None, purpose=campaign.purpose)
+
+
+def _left_out(campaign: Campaign, channels: tuple[str, ...]) -> LeftOut:
+    """From the send's audit row when it kept the counts; else from the preview's fingerprint (kept a day,
+    campaigns.snapshot); else not known."""
+    sent = (AuditEvent.objects.filter(campaign=campaign, action="campaign_send").order_by("id")
+            .values_list("detail", flat=True).first())
+    if isinstance(sent, dict) and isinstance(sent.get("excluded"), dict):
+        stored = sent["excluded"]
+        excluded = {ch: {r: int(n) for r, n in (stored.get(ch) or {}).items() if n} for ch in channels}
+        patients = sent.get("patients")
+        return LeftOut(patients=patients if isinstance(patients, int) else None, excluded=excluded)
+    seen = snapshot_load(token=campaign.token)
+    if seen is None:
+        return LeftOut(patients=None, excluded=None)
+    outcomes: dict[str, list[str]] = seen.header["outcomes"]  # type: ignore[assignment]
+    excluded = {}
+    for index, channel in enumerate(seen.header["channels"]):  # type: ignore[attr-defined]
+        tally = Counter(value >> 16 for value in seen.channels[index])
+        names = outcomes[channel]
+        excluded[channel] = {names[i]: n for i, n in sorted(tally.items()) if names[i] in REASONS and n}
+    return LeftOut(patients=len(seen.ids), excluded={ch: excluded.get(ch, {}) for ch in channels})
+
+
+def campaign_detail(*, campaign: Campaign) -> CampaignDetail:
+    """The campaign's texts with how many got each, its audience, and who was left out."""
+    spec = campaign.spec if isinstance(campaign.spec, dict) else {}
+    channels = ("sms", "email") if campaign.channel == "both" else (campaign.channel,)
+    per_language: dict[str, dict[str, int]] = {}
+    for language, channel, n in (OutboxMessage.objects.filter(campaign_id=campaign.id).order_by()
+                                 .values_list("language", "channel").annotate(n=Count("*"))):
+        per_language.setdefault(language, {})[channel] = n
+    texts = []
+    for language, content in sorted((spec.get("content") or {}).items()):
+        body = str(content.get("email_body") or "") if "email" in channels else ""
+        html = looks_like_html(body)
+        texts.append(Text(language=language, sms=str(content.get("sms") or "") if "sms" in channels else "",
+                          email_subject=str(content.get("email_subject") or "") if body else "",
+                          # cleaned again on the way out: the page never trusts stored HTML
+                          email_body=sanitise_html(body).html if html else body, email_html=html,
+                          recipients=per_language.get(language, {})))
+    recipients: dict[str, int] = {}
+    for by_channel in per_language.values():
+        for channel, n in by_channel.items():
+            recipients[channel] = recipients.get(channel, 0) + n
+    return CampaignDetail(texts=texts, audience=campaign_audience(campaign), left_out=_left_out(campaign, channels),
+                          channels=channels, fallback_language=campaign.fallback_language, recipients=recipients)
+
+
+def recipient_names(*, scope: Scope, message_ids: list[int]) -> dict[int, str]:
+    """Message id → the patient's name, for a role that may see names (clinic.selectors.sees_contacts); nothing
+    for any other, who sees external ids."""
+    if not message_ids or not sees_contacts(scope):
+        return {}
+    rows = (OutboxMessage.objects.filter(id__in=message_ids)
+            .values_list("id", "patient__first_name", "patient__last_name"))
+    return {i: " ".join(part for part in (first, last) if part) for i, first, last in rows}
+
+
+# --- the sending speed -----------------------------------------------------------------------------------------------
+
+Sample = tuple[int, int]  # (unix seconds, messages handed over by then)
+
+
+def speed_start(*, campaign_id: int, now: dt.datetime, sent: int) -> tuple[Sample, ...]:
+    """The first sample, from the outbox: as if the page had been watching since the first message handed over in
+    the last SPEED_LOOKBACK (one query, when the page loads; the polls carry their samples themselves)."""
+    recent = (OutboxMessage.objects.filter(campaign_id=campaign_id, sent_at__gte=now - SPEED_LOOKBACK)
+              .aggregate(n=Count("*"), first=Min("sent_at")))
+    at = int(now.timestamp())
+    if not recent["n"] or recent["first"] is None:
+        return ((at, sent),)
+    return ((int(recent["first"].timestamp()), max(0, sent - recent["n"])), (at, sent))
+
+
+def speed_samples(samples: tuple[Sample, ...], *, at: int, sent: int) -> tuple[Sample, ...]:
+    """The samples a poll passes on: the oldest kept until a newer one is SPEED_WINDOW old, so that the speed is
+    always measured over SPEED_WINDOW to twice that (once there has been that long)."""
+    valid = tuple(s for s in samples if s[0] <= at and 0 <= s[1] <= sent)[-2:]
+    if not valid:
+        return ((at, sent),)
+    newest = valid[-1]
+    if at - newest[0] >= SPEED_WINDOW:
+        return (newest, (at, sent))
+    if len(valid) == 1 and at - newest[0] >= SPEED_MIN_SPAN:
+        return (newest, (at, sent))
+    return valid
+
+
+def speed_per_minute(samples: tuple[Sample, ...], *, at: int, sent: int) -> float | None:
+    """Messages handed over per minute since the oldest sample; None until it is SPEED_MIN_SPAN old."""
+    if not samples:
+        return None
+    then, sent_then = samples[0]
+    span = at - then
+    if span < SPEED_MIN_SPAN or sent < sent_then:
+        return None
+    return (sent - sent_then) * 60 / span
+
+
+def time_left(*, pending: int, per_minute: float | None) -> dt.timedelta | None:
+    """How long the messages still waiting take at this speed; None when it cannot be told (no speed yet, or
+    nothing is going out)."""
+    if per_minute is None or per_minute <= 0:
+        return None
+    return dt.timedelta(seconds=round(pending * 60 / per_minute))

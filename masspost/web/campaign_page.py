@@ -1,0 +1,148 @@
+"""A campaign's page in words (issue 17, point 9): its audience as a sentence, who was left out per channel and
+why, its texts per language, the statuses that have messages, the sending speed and the time left. Presentation
+only: every number comes from campaigns.detail and campaign_status as they are."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
+from django.utils.formats import number_format
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from masspost.campaigns.detail import Audience, CampaignDetail
+from masspost.campaigns.rules import REASONS
+from masspost.web.forms_campaigns import MESSAGE_STATUSES
+from masspost.web.presenting import ui_language_name
+from masspost.web.templatetags.masspost_format import day
+
+# Per channel: why a patient got nothing on it, as a label beside a count ("No phone number  44").
+LEFT_OUT = {
+    "sms": {
+        "opted_out": _lazy("Does not want SMS"),
+        "no_marketing_consent": _lazy("No consent to marketing"),
+        "no_content": _lazy("No text in their language"),
+        "no_address": _lazy("No phone number"),
+        "invalid_address": _lazy("Phone number cannot be used"),
+        "no_sender": _lazy("Their clinic has no SMS sender name"),
+    },
+    "email": {
+        "opted_out": _lazy("Does not want e-mail"),
+        "no_marketing_consent": _lazy("No consent to marketing"),
+        "no_content": _lazy("No text in their language"),
+        "no_address": _lazy("No e-mail address"),
+        "invalid_address": _lazy("E-mail address cannot be used"),
+        "no_sender": _lazy("Their clinic has no sender e-mail address"),
+    },
+}
+CHANNEL_NAMES = {"sms": _lazy("SMS"), "email": _lazy("E-mail")}
+
+
+def _language() -> str:
+    return (get_language() or "en").split("-")[0]
+
+
+def _names(items: list[str]) -> str:
+    """"Tallinn, Tartu and Narva" in the user's language."""
+    try:
+        return format_list(items, locale=_language()) if items else ""
+    except (UnknownLocaleError, ValueError):
+        return ", ".join(items)
+
+
+def country_name(code: str) -> str:
+    try:
+        return Locale.parse(_language()).territories.get(code.upper(), code)
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+def _period(period: Any, reference: dt.date | None, *, visited: bool) -> str:
+    if isinstance(period, int):
+        if visited:
+            return ngettext("visited in the last %(n)s month", "visited in the last %(n)s months",
+                            period) % {"n": period}
+        return ngettext("not visited in the last %(n)s month", "not visited in the last %(n)s months",
+                        period) % {"n": period}
+    start, end = period
+    dates = {"from": day(start), "to": day(end)}
+    until_today = reference is not None and end >= reference
+    if visited:
+        return (_("visited since %(from)s") if until_today else _("visited from %(from)s to %(to)s")) % dates
+    return (_("not visited since %(from)s") if until_today else _("not visited from %(from)s to %(to)s")) % dates
+
+
+def audience_words(audience: Audience) -> str:
+    """"Patients of Hammas Tallinn, aged 18–65, living in Estonia, not visited since 07.12.2025"."""
+    parts = [_("patients of %(clinics)s") % {"clinics": _names(audience.clinics)} if audience.clinics
+             else _("patients of every clinic")]
+    low, high = audience.age_min, audience.age_max
+    if low is not None and high is not None:
+        parts.append(_("aged %(min)s–%(max)s") % {"min": low, "max": high})
+    elif low is not None:
+        parts.append(_("aged %(min)s or over") % {"min": low})
+    elif high is not None:
+        parts.append(_("aged up to %(max)s") % {"max": high})
+    if audience.countries:
+        parts.append(_("living in %(countries)s") % {"countries": _names([country_name(c)
+                                                                          for c in audience.countries])})
+    if audience.visited is not None:
+        parts.append(_period(audience.visited, audience.reference_date, visited=True))
+    if audience.not_visited is not None:
+        parts.append(_period(audience.not_visited, audience.reference_date, visited=False))
+    sentence = ", ".join(parts)
+    return sentence[:1].upper() + sentence[1:]
+
+
+def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
+    """Per channel: how many got it, of how many patients, and who was left out and why."""
+    known = detail.left_out.excluded
+    patients = detail.left_out.patients
+    channels = []
+    for channel in detail.channels:
+        reasons = (known or {}).get(channel, {})
+        rows = [{"reason": r, "label": LEFT_OUT[channel].get(r, r), "count": reasons[r]}
+                for r in REASONS if reasons.get(r)]
+        channels.append({"channel": channel, "label": CHANNEL_NAMES[channel],
+                         "recipients": detail.recipients.get(channel, 0),
+                         "excluded": sum(r["count"] for r in rows), "reasons": rows})
+    return {"known": known is not None, "patients": patients, "channels": channels}
+
+
+def texts_view(detail: CampaignDetail) -> list[dict[str, Any]]:
+    return [{"code": t.language, "name": ui_language_name(t.language), "sms": t.sms, "subject": t.email_subject,
+             "body": t.email_body, "html": t.email_html, "sms_count": t.recipients.get("sms", 0),
+             "email_count": t.recipients.get("email", 0),
+             "fallback": t.language == detail.fallback_language} for t in detail.texts]
+
+
+def statuses_view(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Only the statuses that have messages, in the outbox's order, with their words."""
+    return [{"status": s, "label": label, "n": counts.get(s, 0)} for s, label in MESSAGE_STATUSES.items()
+            if counts.get(s, 0)]
+
+
+def duration_words(left: dt.timedelta) -> str:
+    """"under a minute", "14 min", "2 h 5 min" — short units, no plural to agree with."""
+    minutes = round(left.total_seconds() / 60)
+    if minutes < 1:
+        return _("under a minute")
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return _("%(m)s min") % {"m": minutes}
+    if not minutes:
+        return _("%(h)s h") % {"h": hours}
+    return _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+
+
+def speed_words(per_minute: float) -> str:
+    """"120 per minute"; below ten, one decimal ("2,5"); a trickle under 0.1 as "under 0.1"."""
+    if 0 < per_minute < 0.1:
+        return _("under %(n)s per minute") % {"n": number_format(0.1, 1)}
+    shown = number_format(round(per_minute, 1), 1) if per_minute < 10 else number_format(
+        round(per_minute), 0, force_grouping=True)
+    return _("%(n)s per minute") % {"n": shown}
