@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -44,9 +45,15 @@ def test_admin_sees_preview_send_and_pause(ada: Client, campaign_id: int) -> Non
     assert rows(html)[:3] == ["campaign_pause", "campaign_send", "preview"]  # newest first
     pause = re.search(r'<tr data-action="campaign_pause">(.*?)</tr>', html, re.S)
     assert pause is not None
-    assert "<td><bdi>alice</bdi></td>" in pause[1] and "127.0.0.1" in pause[1] and "messages=2" in pause[1]
-    assert f'<a href="/campaigns/{campaign_id}/">{campaign_id}</a>' in pause[1]
-    assert re.search(r"<time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>", pause[1])
+    assert "<bdi>alice</bdi></td>" in pause[1] and "127.0.0.1" in pause[1]
+    # the action by its name, the details a sentence naming the campaign (linked), no code or dict
+    assert ">Campaign paused</td>" in pause[1] and "campaign_pause</td>" not in pause[1]
+    assert f'<a href="/campaigns/{campaign_id}/">“Recall”</a>: 2 messages held back</td>' in pause[1]
+    send = re.search(r'<tr data-action="campaign_send">(.*?)</tr>', html, re.S)
+    assert send is not None and "“Recall”</a>: 2 messages to 2 patients of Hammas Tallinn" in send[1]
+    # local time (Tallinn), the English of Estonia, the zone named in the heading
+    assert re.search(r'<time datetime="[^"]+\+0[23]:00">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d</time>', pause[1])
+    assert "When (Tallinn time)" in html
     assert 'aria-current="page"' in html and "Tere" not in html  # never a message's text
 
 
@@ -55,7 +62,7 @@ def test_filters(ada: Client, campaign_id: int) -> None:
     assert set(rows(ada.get("/audit/?actor=alice").content.decode())) == {"preview", "campaign_send",
                                                                          "campaign_pause"}
     assert rows(ada.get("/audit/?actor=nobody").content.decode()) == []
-    today = dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(ZoneInfo("Europe/Tallinn")).date()  # the dates are the clinic's
     tomorrow = today + dt.timedelta(days=1)
     assert len(rows(ada.get(f"/audit/?since={today}&until={today}&actor=alice").content.decode())) == 3
     assert rows(ada.get(f"/audit/?since={tomorrow}").content.decode()) == []
@@ -76,11 +83,11 @@ def test_pages_of_a_hundred(ada: Client) -> None:
     assert 'href="?action=sign_in&amp;page=2"' in filtered
 
 
-def test_detail_is_compact_and_escaped(ada: Client) -> None:
+def test_detail_is_a_sentence_and_escaped(ada: Client) -> None:
     AuditEvent.objects.create(actor="<b>x</b>", action="export",
                               detail={"rows": 3, "list": "messages", "token": "v3." + "a" * 80})
     html = ada.get("/audit/").content.decode()
-    assert "list=messages rows=3 token=v3.aaaa" in html and "a" * 60 not in html
+    assert "the campaign&#x27;s messages, 3 rows" in html and "v3.aaa" not in html and "rows=3" not in html
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
 
 

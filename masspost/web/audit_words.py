@@ -1,0 +1,339 @@
+"""The audit log in words (issue 17, point 6): each action a translated name, its details a short sentence in the
+user's language — "“Recall A”: 216 messages to 154 patients of Hammas Tallinn" — never a Python dict, a raw
+action code or a preview token (a token is named by its name). An action this module does not know reads as
+"Other action" with its counts in words.
+
+The log keeps ids and counts only (campaigns.audit); campaigns and clinics are named here, from the database, as
+they are now. Sentences are HTML-safe strings: a campaign's name links to its page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
+
+from masspost.campaigns.audit import ACTIONS
+from masspost.campaigns.models import AuditEvent, Campaign
+from masspost.clinic.models import Clinic
+from masspost.web.presenting import CHANNELS, REASONS
+from masspost.web.views.patients import CHANNELS as CONSENT_CHANNELS
+from masspost.web.views.patients import METHODS
+
+ACTION_NAMES: dict[str, Promise] = {
+    "sign_in": _lazy("Signed in"),
+    "sign_in_failed": _lazy("Sign-in failed"),
+    "sign_out": _lazy("Signed out"),
+    "preview": _lazy("Preview"),
+    "campaign_send": _lazy("Campaign sent"),
+    "campaign_pause": _lazy("Campaign paused"),
+    "campaign_resume": _lazy("Campaign resumed"),
+    "campaign_cancel": _lazy("Campaign cancelled"),
+    "campaign_resend_unknown": _lazy("Messages of unknown fate sent again"),
+    "export": _lazy("List downloaded"),
+    "user_add": _lazy("User added"),
+    "user_change": _lazy("User changed"),
+    "user_disable": _lazy("User disabled"),
+    "demo.generate": _lazy("Demo data made"),
+    "demo.reset": _lazy("Demo data removed"),
+    "import": _lazy("Import"),
+    "token_create": _lazy("API token made"),
+    "token_revoke": _lazy("API token revoked"),
+    "consent_record": _lazy("Consent recorded"),
+}
+OTHER_ACTION = _lazy("Other action")
+ROLES = {"preparer": pgettext_lazy("audit role", "preparer"), "sender": pgettext_lazy("audit role", "sender"),
+         "admin": pgettext_lazy("audit role", "admin")}
+IMPORT_KINDS = {"clinics": _lazy("clinics"), "patients": _lazy("patients"), "visits": _lazy("visits")}
+
+
+def action_name(action: str) -> str:
+    return str(ACTION_NAMES.get(action, OTHER_ACTION))
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """The log filter's actions, by name, in alphabetical order of the user's language."""
+    codes = dict.fromkeys([*ACTIONS, *ACTION_NAMES])
+    return sorted(((code, action_name(code)) for code in codes), key=lambda c: c[1].casefold())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Known:
+    """What the sentences name, looked up once for a page of events."""
+
+    campaigns: Mapping[int, Campaign]
+    clinics: Mapping[str, str]  # code → name
+    patients_by_token: Mapping[str, int]  # a preview's token → the patients it counted
+
+
+def known_for(events: Iterable[AuditEvent]) -> Known:
+    events = list(events)
+    campaign_ids = {e.campaign_id for e in events if e.campaign_id} | {
+        e.detail.get("campaign") for e in events if isinstance(e.detail, dict)
+        and isinstance(e.detail.get("campaign"), int)}
+    campaigns = {c.id: c for c in Campaign.objects.filter(id__in=campaign_ids).only("id", "name", "audience")}
+    codes: set[str] = set()
+    for c in campaigns.values():
+        codes.update(_codes(c.audience.get("clinics") if isinstance(c.audience, dict) else None))
+    for e in events:
+        if isinstance(e.detail, dict):
+            codes.update(_codes(e.detail.get("clinics")))
+    clinics = dict(Clinic.objects.filter(code__in=codes).values_list("code", "name"))
+    tokens = [e.detail["token"] for e in events if e.action == "campaign_send" and isinstance(e.detail, dict)
+              and isinstance(e.detail.get("token"), str)]
+    patients: dict[str, int] = {}
+    if tokens:
+        for detail in AuditEvent.objects.filter(action="preview", detail__token__in=tokens).values_list(
+                "detail", flat=True):
+            if isinstance(detail, dict) and isinstance(detail.get("patients"), int):
+                patients[detail["token"]] = detail["patients"]
+    return Known(campaigns=campaigns, clinics=clinics, patients_by_token=patients)
+
+
+def _codes(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [str(k) for k in value]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return []
+
+
+def sentence(event: AuditEvent, known: Known) -> SafeString:
+    """The event's details as a short sentence in the active language; "" when the action says it all."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    words = SENTENCES.get(event.action, _other)
+    try:
+        return words(event, detail, known)
+    except (KeyError, TypeError, ValueError, AttributeError):  # a detail of an older or unexpected shape
+        return _other(event, detail, known)
+
+
+def _fill(template: str, **values: Any) -> SafeString:
+    """`template` (a translation, plain text) with its %(name)s filled in, every value escaped."""
+    return mark_safe(conditional_escape(template) % {k: conditional_escape(v) for k, v in values.items()})
+
+
+def _n(value: Any) -> int:
+    return int(value) if isinstance(value, int | str) and str(value).lstrip("-").isdigit() else 0
+
+
+def _number(n: int) -> str:
+    from django.contrib.humanize.templatetags.humanize import intcomma
+
+    return str(intcomma(n))
+
+
+def _messages(n: int) -> str:
+    return ngettext("%(n)s message", "%(n)s messages", n) % {"n": _number(n)}
+
+
+def _quoted(name: str) -> str:
+    return _("“%(name)s”") % {"name": name}
+
+
+def _campaign(event: AuditEvent, known: Known, campaign_id: Any = None) -> SafeString | None:
+    """The campaign by its name, linked to its page; None for one that is gone."""
+    cid = event.campaign_id or campaign_id
+    campaign = known.campaigns.get(cid) if isinstance(cid, int) else None
+    if campaign is None:
+        return None
+    return format_html('<a href="{}">{}</a>', reverse("web:campaign", args=[campaign.id]), _quoted(campaign.name))
+
+
+def _clinic_names(codes: Iterable[str], known: Known) -> str:
+    return ", ".join(sorted(known.clinics.get(code, code) for code in codes))
+
+
+def _with_campaign(event: AuditEvent, known: Known, what: str) -> SafeString:
+    campaign = _campaign(event, known)
+    if campaign is None:
+        return _fill("%(what)s", what=what)
+    return _fill(_("%(campaign)s: %(what)s"), campaign=campaign, what=what)
+
+
+def _nothing(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    return SafeString("")
+
+
+def _preview(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    messages, patients = _n(detail.get("messages")), _n(detail.get("patients"))
+    return _fill(_("%(messages)s %(to_patients)s"), messages=_messages(messages),
+                 to_patients=ngettext("to %(n)s patient", "to %(n)s patients", patients) % {"n": _number(patients)})
+
+
+def _send(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    messages = _messages(_n(detail.get("messages")))
+    patients = known.patients_by_token.get(str(detail.get("token", "")))
+    what = messages if patients is None else _("%(messages)s %(to_patients)s") % {
+        "messages": messages,
+        "to_patients": ngettext("to %(n)s patient", "to %(n)s patients", patients) % {"n": _number(patients)}}
+    campaign = known.campaigns.get(event.campaign_id) if event.campaign_id else None
+    codes = _codes(campaign.audience.get("clinics")) if campaign is not None and isinstance(
+        campaign.audience, dict) else []
+    if codes:
+        what = ngettext("%(what)s of %(clinics)s", "%(what)s of %(clinics)s", len(codes)) % {
+            "what": what, "clinics": _clinic_names(codes, known)}
+    return _with_campaign(event, known, what)
+
+
+def _control(singular: str, plural: str) -> Callable[[AuditEvent, dict[str, Any], Known], SafeString]:
+    def words(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+        n = _n(detail.get("messages"))
+        return _with_campaign(event, known, ngettext(singular, plural, n) % {"n": _number(n)})
+    return words
+
+
+def _export(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    rows = _n(detail.get("rows"))
+    lines = ngettext("%(n)s row", "%(n)s rows", rows) % {"n": _number(rows)}
+    kind = detail.get("list")
+    if kind == "messages":
+        campaign = _campaign(event, known, detail.get("campaign"))
+        if campaign is None:
+            return _fill(_("the campaign's messages, %(rows)s"), rows=lines)
+        return _fill(_("%(campaign)s: its messages, %(rows)s"), campaign=campaign, rows=lines)
+    narrower = [_lower(str(CHANNELS.get(detail.get("channel", ""), ""))),
+                str(REASONS.get(detail.get("reason", ""), ""))]
+    which = "; ".join(w for w in narrower if w)
+    if kind == "recipients":
+        text = _("the preview's recipients, %(rows)s") % {"rows": lines}
+    else:
+        text = _("the preview's patients left out, %(rows)s") % {"rows": lines}
+    return _fill("%(text)s (%(which)s)" if which else "%(text)s", text=text, which=which)
+
+
+def _user(detail: dict[str, Any]) -> str:
+    return _quoted(str(detail.get("user", "")))
+
+
+def _role(value: Any) -> str:
+    return str(ROLES.get(str(value), value))
+
+
+def _user_add(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    codes = _codes(detail.get("clinics"))
+    return _fill(_("%(user)s: %(role)s, %(clinics)s"), user=_user(detail), role=_role(detail.get("role")),
+                 clinics=_clinic_names(codes, known) or "—")
+
+
+def _user_change(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    parts = []
+    if "role" in detail:
+        parts.append(_("role: %(role)s") % {"role": _role(detail["role"])})
+    if "clinics" in detail:
+        parts.append(_("clinics: %(clinics)s") % {"clinics": _clinic_names(_codes(detail["clinics"]), known) or "—"})
+    if revoked := _n(detail.get("tokens_revoked")):
+        parts.append(ngettext("%(n)s API token revoked", "%(n)s API tokens revoked", revoked) % {"n": revoked})
+    return _fill(_("%(user)s: %(changes)s") if parts else "%(user)s", user=_user(detail), changes="; ".join(parts))
+
+
+def _user_disable(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    return _fill("%(user)s", user=_user(detail))
+
+
+def _token(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    return _fill(_("%(token)s for %(user)s"), token=_quoted(str(detail.get("token", ""))), user=_user(detail))
+
+
+def _counts(detail: dict[str, Any], keys: Iterable[str]) -> str:
+    plurals = {
+        "clinics": lambda n: ngettext("%(n)s clinic", "%(n)s clinics", n),
+        "patients": lambda n: ngettext("%(n)s patient", "%(n)s patients", n),
+        "visits": lambda n: ngettext("%(n)s visit", "%(n)s visits", n),
+        "campaigns": lambda n: ngettext("%(n)s campaign", "%(n)s campaigns", n),
+        "messages": lambda n: ngettext("%(n)s message", "%(n)s messages", n),
+        "consent_events": lambda n: ngettext("%(n)s consent change", "%(n)s consent changes", n),
+    }
+    out = []
+    for key in keys:
+        value = detail.get(key)
+        n = len(value) if isinstance(value, dict | list) else _n(value)
+        if key in detail:
+            out.append(plurals[key](n) % {"n": _number(n)})
+    return ", ".join(out)
+
+
+def _demo_generate(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    return _fill("%(counts)s", counts=_counts(detail, ("clinics", "patients", "visits")))
+
+
+def _demo_reset(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    return _fill(_("removed: %(counts)s"), counts=_counts(
+        detail, ("clinics", "patients", "visits", "campaigns", "messages", "consent_events")))
+
+
+def _import(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    kind = str(IMPORT_KINDS.get(str(detail.get("kind", "")), detail.get("kind", "")))
+    if "rows" in detail:
+        rows, written, errors = _n(detail["rows"]), _n(detail.get("written")), _n(detail.get("errors"))
+        text = ngettext("%(n)s row", "%(n)s rows", rows) % {"n": _number(rows)}
+        text += ", " + _("%(n)s saved") % {"n": _number(written)}
+        if errors:
+            text += ", " + ngettext("%(n)s with an error", "%(n)s with errors", errors) % {"n": _number(errors)}
+        return _fill(_("%(kind)s: %(outcome)s"), kind=kind, outcome=text)
+    status = {"queued": _("file received, in the queue"), "refused": _("nothing imported"),
+              "failed": _("failed, nothing imported"), "done": _("done")}.get(str(detail.get("status")), "")
+    return _fill(_("%(kind)s: %(outcome)s") if status else "%(kind)s", kind=kind, outcome=status)
+
+
+def _consent(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    channel = _lower(str(dict(CONSENT_CHANNELS).get(str(detail.get("channel")), detail.get("channel", ""))))
+    answer = pgettext("consent", "yes") if detail.get("accepts") else pgettext("consent", "no")
+    method = str(METHODS.get(detail.get("method"), detail.get("method", "")))  # type: ignore[call-overload]
+    return _fill(_("patient %(patient)s, %(channel)s: %(answer)s (%(method)s)"),
+                 patient=str(detail.get("patient", "")), channel=channel, answer=answer, method=method)
+
+
+def _lower(word: str) -> str:
+    """"E-mail" → "e-mail" inside a sentence; "SMS" stays."""
+    return word if word[:2].isupper() else word[:1].lower() + word[1:]
+
+
+HIDDEN = {"token", "prefix", "patient_ids", "visit_ids", "campaigns_after", "receipts_after", "seed"}
+
+
+def _other(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    """An action or a detail this module does not know: its numbers and short words, "rows 3, list messages"."""
+    parts = []
+    for key in sorted(detail):
+        value = detail[key]
+        if key in HIDDEN or value in (None, "", [], {}):
+            continue
+        if isinstance(value, dict | list | tuple):
+            value = ", ".join(str(v) for v in value)
+        text = str(value)
+        if len(text) > 40 or any(c in text for c in "{}=[]"):
+            continue
+        parts.append(f"{key.replace('_', ' ')} {text}")
+    return _fill("%(text)s", text=", ".join(parts))
+
+
+SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any], Known], SafeString]] = {
+    "sign_in": _nothing,
+    "sign_in_failed": _nothing,
+    "sign_out": _nothing,
+    "preview": _preview,
+    "campaign_send": _send,
+    "campaign_pause": _control("%(n)s message held back", "%(n)s messages held back"),
+    "campaign_resume": _control("%(n)s message back in the queue", "%(n)s messages back in the queue"),
+    "campaign_cancel": _control("%(n)s message will not be sent", "%(n)s messages will not be sent"),
+    "campaign_resend_unknown": _control("%(n)s message of unknown fate sent again",
+                                        "%(n)s messages of unknown fate sent again"),
+    "export": _export,
+    "user_add": _user_add,
+    "user_change": _user_change,
+    "user_disable": _user_disable,
+    "demo.generate": _demo_generate,
+    "demo.reset": _demo_reset,
+    "import": _import,
+    "token_create": _token,
+    "token_revoke": _token,
+    "consent_record": _consent,
+}
