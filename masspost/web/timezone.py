@@ -51,8 +51,5 @@ class TimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        timezone.activate(display_zone(getattr(request, "scope", None)))
-        try:
+        with timezone.override(display_zone(getattr(request, "scope", None))):
             return self.get_response(request)
-        finally:
-            timezone.deactivate()
