@@ -56,9 +56,10 @@ class BodySpecError(SpecError):
     """A SpecError of the campaign at `at` in the request's body ("": the body is the campaign), so that the
     problem's `errors` name the field as the body has it."""
 
-    def __init__(self, message: str, *, at: str) -> None:
+    def __init__(self, message: str, *, at: str, code: str = "", params: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.at = at
+        self.code, self.params = code, params or {}
 
 
 @contextlib.contextmanager
@@ -70,7 +71,8 @@ def campaign_at(at: str) -> Iterator[None]:
     except BodySpecError:
         raise
     except SpecError as exc:
-        raise BodySpecError(str(exc), at=at) from None
+        raise BodySpecError(str(exc), at=at, code=getattr(exc, "code", ""),
+                            params=getattr(exc, "params", None)) from None
 
 
 class ApiLimitError(Exception):
@@ -101,6 +103,12 @@ def _domain(request: HttpRequest, exc: MasspostError) -> HttpResponse:
         at = exc.at if isinstance(exc, BodySpecError) else "campaign"
         where = ".".join(part for part in (at, match.group(1) if match else "") if part) or "body"
         extra["errors"] = [{"field": where, "in": "body", "message": str(exc)}]
+        # A template error has a stable code and its values (docs/api.md, "Errors"): a client says it in its own
+        # words from these; `detail` stays the English sentence.
+        if code := getattr(exc, "code", ""):
+            extra["code"] = code
+            extra["params"] = getattr(exc, "params", {})
+            extra["errors"][0] |= {"code": code, "params": extra["params"]}
     return problem(status, slug, title, str(exc), **extra)
 
 

@@ -41,12 +41,17 @@ class DateRange(Strict):
     to: str = Field(pattern=DATE, examples=["2025-12-31"])
 
 
+class LastMonths(Strict):
+    last_months: int = Field(ge=1, le=240, examples=[12],
+                             description="the last N months up to the reference date; stays relative when reused")
+
+
 class Audience(Strict):
     clinics: list[str] | None = Field(None, description="clinic codes; none: every clinic of yours")
     age: AgeRange | None = None
     countries: list[str] | None = Field(None, description="ISO 3166-1 alpha-2 codes of residence")
-    visited: DateRange | None = Field(None, description="had a visit in this period")
-    not_visited: DateRange | None = Field(None, description="had no visit in this period")
+    visited: DateRange | LastMonths | None = Field(None, description="had a visit in this period")
+    not_visited: DateRange | LastMonths | None = Field(None, description="had no visit in this period")
     reference_date: str | None = Field(None, pattern=DATE, description="the day ages are counted on")
 
 

@@ -20,14 +20,50 @@ class DateRange:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
+MONTHS_MAX = 240  # 20 years: the longest relative period a campaign may name
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LastMonths:
+    """A period that stays relative: the last `months` months up to the reference date (the day the audience is
+    resolved, in each clinic's time zone, or `reference_date`) — a campaign used as a start a month later looks a
+    month later too (docs/campaign.md, "Audience")."""
+
+    months: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"last_months": self.months}
+
+    def on(self, day: dt.date) -> DateRange:
+        """The dates this period means on `day`: from the same day `months` months back, to `day`, inclusive."""
+        return DateRange(start=months_before(day, self.months), end=day)
+
+
+Period = DateRange | LastMonths
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` months before `day`, or the month's last day when it is shorter (31 March → 28/29
+    February)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AudienceFilter:
     clinics: tuple[str, ...] = ()  # clinic codes; () = every clinic in scope
     age_min: int | None = None
     age_max: int | None = None
     countries: tuple[str, ...] = ()
-    visited: DateRange | None = None
-    not_visited: DateRange | None = None
+    visited: Period | None = None
+    not_visited: Period | None = None
     reference_date: dt.date | None = None  # None = today in each clinic's time zone
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,11 +142,16 @@ def _date(value: Any, where: str) -> dt.date:
     raise SpecError(f"{where}: {value!r} is not a date (YYYY-MM-DD)")
 
 
-def _range(value: Any, where: str) -> DateRange | None:
+def _range(value: Any, where: str) -> Period | None:
     if value is None:
         return None
+    if isinstance(value, dict) and set(value) == {"last_months"}:
+        months = value["last_months"]
+        if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= MONTHS_MAX:
+            raise SpecError(f"{where}.last_months: must be a whole number of months from 1 to {MONTHS_MAX}")
+        return LastMonths(months=months)
     if not isinstance(value, dict) or set(value) != {"from", "to"}:
-        raise SpecError(f'{where}: must be {{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}}')
+        raise SpecError(f'{where}: must be {{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}} or {{"last_months": N}}')
     start, end = _date(value["from"], f"{where}.from"), _date(value["to"], f"{where}.to")
     if start > end:
         raise SpecError(f"{where}: from {start} is after to {end}")

@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
-from masspost.audience.filter import AudienceFilter, DateRange
+from masspost.audience.filter import AudienceFilter, DateRange, Period
 from masspost.clinic.models import AddressStatus, Clinic, Patient, PatientStatus, Visit, VisitStatus
 from masspost.clinic.scope import Scope
 from masspost.errors import SpecError
@@ -119,6 +119,22 @@ def _visited(resolved: ResolvedAudience, period: DateRange) -> Exists:
     return Exists(visits)
 
 
+def _had_visit(resolved: ResolvedAudience, period: Period, *, had: bool) -> Q:
+    """Patients who had (`had`) or had not an attended visit in `period`. A relative period (the last N months)
+    ends on each patient's clinic's reference date, as ages are counted: one term per distinct date."""
+    if isinstance(period, DateRange):
+        exists = _visited(resolved, period)
+        return Q(exists) if had else ~Q(exists)
+    by_date: dict[dt.date, list[int]] = {}
+    for clinic_id, day in resolved.reference_dates.items():
+        by_date.setdefault(day, []).append(clinic_id)
+    q = Q(pk__in=[])
+    for day, clinic_ids in sorted(by_date.items()):
+        exists = _visited(resolved, period.on(day))
+        q |= Q(clinic_id__in=clinic_ids) & (Q(exists) if had else ~Q(exists))
+    return q
+
+
 def audience_patients(resolved: ResolvedAudience) -> QuerySet[Patient]:
     return _matching(resolved, Patient.objects.filter(status=PatientStatus.ACTIVE))
 
@@ -146,9 +162,9 @@ def _matching(resolved: ResolvedAudience, qs: QuerySet[Patient]) -> QuerySet[Pat
         else:
             qs = qs.filter(_age_q(resolved))
     if f.visited:
-        qs = qs.filter(_visited(resolved, f.visited))
+        qs = qs.filter(_had_visit(resolved, f.visited, had=True))
     if f.not_visited:
-        qs = qs.filter(~_visited(resolved, f.not_visited))
+        qs = qs.filter(_had_visit(resolved, f.not_visited, had=False))
     return qs
 
 
@@ -163,6 +179,15 @@ def audience_languages(*, scope: Scope) -> dict[str, int]:
     resolved = audience_resolve(audience=AudienceFilter(), scope=scope)
     rows = _annotated(resolved).values("lang").annotate(n=Count("id")).order_by()  # type: ignore[misc]
     return dict(sorted((r["lang"], r["n"]) for r in rows))
+
+
+def audience_countries(*, scope: Scope) -> dict[str, int]:
+    """Active patients of the scope's clinics per country of residence (those with one): the countries the Bulk
+    Mail screen offers to choose from, by name."""
+    resolved = audience_resolve(audience=AudienceFilter(), scope=scope)
+    rows = (audience_patients(resolved).exclude(country="").values("country").annotate(n=Count("id"))
+            .order_by())
+    return dict(sorted((r["country"], r["n"]) for r in rows))
 
 
 def audience_groups(resolved: ResolvedAudience, *, by_clinic: bool = False

@@ -171,6 +171,16 @@ def _content(value: Any) -> tuple[tuple[tuple[str, LanguageContent], ...], Remov
     return tuple(sorted(out)), tuple(sorted(removed))
 
 
+class TemplateSpecError(SpecError):
+    """A text of the campaign that is not a valid template: `code` and `params` are the TemplateError's, for an
+    interface that says it in its own words (the API's problem `code`, the web form's translated message)."""
+
+    def __init__(self, message: str, *, error: TemplateError) -> None:
+        super().__init__(message)
+        self.code = error.code
+        self.params = error.params
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CompiledContent:
     sms: Template | None
@@ -192,6 +202,6 @@ def compile_content(spec: CampaignSpec) -> dict[str, CompiledContent]:
             try:
                 parts[key] = compile_template(source)
             except TemplateError as exc:
-                raise SpecError(f"content.{lang} {label}: {exc}") from None
+                raise TemplateSpecError(f"content.{lang} {label}: {exc}", error=exc) from None
         out[lang] = CompiledContent(**parts)
     return out

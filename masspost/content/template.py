@@ -21,12 +21,28 @@ _FORMATTER = string.Formatter()
 
 
 class TemplateError(ValueError):
-    """A malformed template; `position` is 1-based, counted in characters."""
+    """A malformed template. `code` names the kind, stable for programs and translations; `field` is the name
+    written in the braces ("" when there is none); `position` is 1-based, counted in characters. The message is
+    English, for the API's `detail` and the command line; an interface in another language says it from `code`
+    and `field` (masspost.web.forms.template_message)."""
 
-    def __init__(self, reason: str, position: int) -> None:
+    UNCLOSED = "unclosed_brace"  # '{' with no '}' after it
+    STRAY_CLOSE = "unopened_brace"  # '}' with no '{' before it
+    EMPTY = "empty_field"  # '{}'
+    NOT_A_NAME = "not_a_field_name"  # '{first_name.x}', '{0}', '{first_name!r}'
+    UNKNOWN = "unknown_field"  # '{eesnimi}': a plain name that is not a merge field
+
+    def __init__(self, reason: str, position: int, *, code: str, field: str = "") -> None:
         super().__init__(f"position {position}: {reason}")
         self.reason = reason
         self.position = position
+        self.code = code
+        self.field = field
+
+    @property
+    def params(self) -> dict[str, object]:
+        """What the message says, as values: the problem's `params` in the API."""
+        return {"position": self.position, "field": self.field, "allowed": list(MERGE_FIELDS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +90,18 @@ def compile_template(source: str) -> Template:
             close = source.find("}", i + 1)
             opener = source.find("{", i + 1)
             if close == -1 or (opener != -1 and opener < close):
-                raise TemplateError("'{' is not closed (write '{{' for a literal brace)", i + 1)
+                raise TemplateError("'{' is not closed (write '{{' for a literal brace)", i + 1,
+                                    code=TemplateError.UNCLOSED)
             name = source[i + 1 : close]
             if not name.strip():
-                raise TemplateError("empty merge field '{}'", i + 1)
+                raise TemplateError("empty merge field '{}'", i + 1, code=TemplateError.EMPTY)
             if not _NAME.match(name):
                 raise TemplateError(
-                    f"merge field '{{{name}}}' is not a plain name (allowed: {_allowed()})", i + 1
-                )
+                    f"merge field '{{{name}}}' is not a plain name (allowed: {_allowed()})", i + 1,
+                    code=TemplateError.NOT_A_NAME, field=name)
             if name not in MERGE_FIELDS:
-                raise TemplateError(f"unknown merge field '{{{name}}}' (allowed: {_allowed()})", i + 1)
+                raise TemplateError(f"unknown merge field '{{{name}}}' (allowed: {_allowed()})", i + 1,
+                                    code=TemplateError.UNKNOWN, field=name)
             fields.add(name)
             out.append("{" + name + "}")
             i = close + 1
@@ -92,7 +110,8 @@ def compile_template(source: str) -> Template:
                 out.append("}}")
                 i += 2
                 continue
-            raise TemplateError("'}' without '{' (write '}}' for a literal brace)", i + 1)
+            raise TemplateError("'}' without '{' (write '}}' for a literal brace)", i + 1,
+                                code=TemplateError.STRAY_CLOSE)
         else:
             j = i
             while j < n and source[j] not in "{}":

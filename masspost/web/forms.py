@@ -9,17 +9,22 @@ import datetime as dt
 import json
 from typing import Any, cast
 
+from babel import Locale, UnknownLocaleError
 from django import forms
 from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from masspost.audience.filter import AudienceFilter
+from masspost.audience.filter import MONTHS_MAX, AudienceFilter
 from masspost.campaigns.spec import CampaignSpec, ChannelChoice, LanguageContent, Purpose
 from masspost.clinic.models import Clinic
 from masspost.content import TemplateError, compile_template
-from masspost.content.header import header_problem
+from masspost.content.header import header_problem, text_problem
+from masspost.content.html import looks_like_html
 from masspost.content.languages import is_country
+from masspost.content.sanitise import sanitise_html
 from masspost.errors import SpecError
 
 CHANNELS = [("sms", _lazy("SMS")), ("email", _lazy("E-mail")), ("both", _lazy("SMS and e-mail"))]
@@ -32,22 +37,54 @@ def sms_label(language: str) -> str:
     return _("SMS text (%(language)s)") % {"language": language}
 
 
+def default_name(day: dt.date | None = None) -> str:
+    """The name a new campaign starts with, so that nobody has to invent one: "Masspostitus 07.12.2026"."""
+    day = day or timezone.localdate()
+    return _("Bulk mail %(date)s") % {"date": day.strftime("%d.%m.%Y")}
+
+
+def template_message(error: TemplateError, text: str = "") -> str:
+    """A merge-field mistake in the user's language and a receptionist's words — no character positions: the
+    field as written, or the few characters around a brace left alone."""
+    if error.code in (TemplateError.UNKNOWN, TemplateError.NOT_A_NAME):
+        return _("{%(field)s} is not a field masspost knows — use the buttons below.") % {"field": error.field}
+    if error.code == TemplateError.EMPTY:
+        return _("Empty braces {} — put a field between them with the buttons below, or remove them.")
+    start = max(0, error.position - 9)
+    near = text[start:error.position + 8].replace("\n", " ").strip() if text else ""
+    if error.code == TemplateError.UNCLOSED:
+        return _("A “{” is not closed (at “%(near)s”): close it with “}”, or use the buttons below.") \
+            % {"near": near}
+    return _("A “}” has no “{” before it (at “%(near)s”): remove it, or use the buttons below.") % {"near": near}
+
+
+def template_problem(text: str) -> str | None:
+    """What is wrong with a text's merge fields, in the user's words; None when nothing is."""
+    try:
+        compile_template(text)
+    except TemplateError as exc:
+        return template_message(exc, text)
+    return None
+
+
 def text_problems(key: str, text: str) -> list[str]:
     """What is wrong with one text box on its own (`key`: sms, subject, body), in the user's language: the form's
     check and the live check under the e-mail boxes (views.bulk.text_check) say the same."""
     problems = []
-    try:
-        compile_template(text)
-    except TemplateError as exc:
-        problems.append(_("Position %(position)s: %(reason)s") % {"position": exc.position, "reason": exc.reason})
+    if problem := template_problem(text):
+        problems.append(problem)
     if key == "subject" and (found := header_problem(text)):
-        position, what = found
-        if what == "line break":
-            problems.append(_("Position %(position)s: a line break. A subject is one line.")
-                            % {"position": position})
+        if found[1] == "line break":
+            problems.append(_("A subject is one line: remove the line break."))
         else:
-            problems.append(_("Position %(position)s: an invisible control character (%(code)s). Remove it.")
-                            % {"position": position, "code": what.rsplit(" ", 1)[-1]})
+            problems.append(_("The subject holds an invisible character that cannot be sent (%(code)s): remove "
+                              "it.") % {"code": found[1].rsplit(" ", 1)[-1]})
+    if key in ("sms", "body") and (found := text_problem(text)):
+        problems.append(_("The text holds an invisible character that cannot be sent (%(code)s): remove it.")
+                        % {"code": found[1].rsplit(" ", 1)[-1]})
+    if key == "body" and text.strip() and looks_like_html(text) and not sanitise_html(text).html.strip():
+        problems.append(_("Nothing is left of this e-mail once what an e-mail may not hold (scripts, forms) is "
+                          "removed."))
     return problems
 
 
@@ -66,25 +103,75 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d")
 
 
+PERIODS = [("", _lazy("any time (no filter)")), ("6", _lazy("in the last 6 months")),
+           ("12", _lazy("in the last 12 months")), ("24", _lazy("in the last 24 months")),
+           ("months", _lazy("in the last … months")), ("dates", _lazy("between two dates"))]
+PERIOD_PRESETS = ("6", "12", "24")
+
+
+def country_name(code: str) -> str:
+    """A country by its name in the UI's language ("Soome", "Финляндия", "Finland")."""
+    try:
+        name = Locale.parse(get_language() or "en").territories.get(code)
+    except (UnknownLocaleError, ValueError, TypeError):
+        name = None
+    return name or code
+
+
+class CountriesField(forms.MultipleChoiceField):
+    """Countries ticked by name; any ISO 3166-1 code is a valid value (a past campaign may name a country none
+    of today's patients lives in), and a code list typed the old way ("EE, FI") still reads."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value: Any) -> list[str]:
+        codes = []
+        for item in super().to_python(value):
+            codes += [c.strip().upper() for c in item.replace(";", ",").replace(" ", ",").split(",") if c.strip()]
+        return list(dict.fromkeys(codes))
+
+    def validate(self, value: Any) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if bad := [c for c in value if not is_country(c)]:
+            raise forms.ValidationError(_("Not a country code: %(codes)s (two letters, e.g. EE)")
+                                        % {"codes": ", ".join(bad)}, code="invalid_choice")
+
+
 class BulkForm(forms.Form):
     name = forms.CharField(label=_lazy("Campaign name"), max_length=200)
     clinics = forms.MultipleChoiceField(label=_lazy("Clinics"), required=False,
                                         widget=forms.CheckboxSelectMultiple)
     age_min = forms.IntegerField(label=_lazy("Age from"), required=False, min_value=0, max_value=130)
     age_max = forms.IntegerField(label=_lazy("Age to"), required=False, min_value=0, max_value=130)
-    countries = forms.CharField(label=_lazy("Countries of residence"), required=False, max_length=200,
-                                help_text=_lazy("ISO codes, e.g. EE, FI; empty = any"))
-    visited_from = forms.DateField(label=_lazy("Had a visit from"), required=False, widget=DateInput())
-    visited_to = forms.DateField(label=_lazy("Had a visit to"), required=False, widget=DateInput())
-    not_visited_from = forms.DateField(label=_lazy("Had no visit from"), required=False, widget=DateInput())
-    not_visited_to = forms.DateField(label=_lazy("Had no visit to"), required=False, widget=DateInput())
+    countries = CountriesField(label=_lazy("Country of residence"), required=False)
+    visited_period = forms.ChoiceField(label=_lazy("Had a visit"), choices=PERIODS, required=False)
+    visited_months = forms.IntegerField(label=pgettext_lazy("visit period", "Months"), required=False, min_value=1,
+                                        max_value=MONTHS_MAX)
+    visited_from = forms.DateField(label=pgettext_lazy("visit period", "From"), required=False, widget=DateInput())
+    visited_to = forms.DateField(label=pgettext_lazy("visit period", "To"), required=False, widget=DateInput())
+    not_visited_period = forms.ChoiceField(label=_lazy("Had no visit"), choices=PERIODS, required=False)
+    not_visited_months = forms.IntegerField(label=pgettext_lazy("visit period", "Months"), required=False, min_value=1,
+                                            max_value=MONTHS_MAX)
+    not_visited_from = forms.DateField(label=pgettext_lazy("visit period", "From"), required=False, widget=DateInput())
+    not_visited_to = forms.DateField(label=pgettext_lazy("visit period", "To"), required=False, widget=DateInput())
     channel = forms.ChoiceField(label=_lazy("Channel"), choices=CHANNELS, initial="sms", widget=forms.RadioSelect)
     purpose = forms.ChoiceField(label=_lazy("Purpose"), choices=PURPOSES, initial="service",
                                 widget=forms.RadioSelect)
     fallback_language = forms.ChoiceField(label=_lazy("Fallback language"), required=False)
+    live = False  # the live count's check (views.bulk.count): a period not filled in yet is no error there
 
     def __init__(self, *args: Any, clinics: list[Clinic], languages: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.is_bound:
+            # A draft of the old form (two dates, no choice of period) reads as the choice it was: exact dates.
+            legacy = [p for p in ("visited", "not_visited") if not self.data.get(f"{p}_period")
+                      and (self.data.get(f"{p}_from") or self.data.get(f"{p}_to"))]
+            if legacy:
+                data = cast(Any, self.data).copy()
+                for prefix in legacy:
+                    data[f"{prefix}_period"] = "dates"
+                self.data = data
         self.languages = languages  # (code, name) of every tab, in order
         cast(forms.ChoiceField, self.fields["clinics"]).choices = [(c.code, c.name) for c in clinics]
         cast(forms.ChoiceField, self.fields["fallback_language"]).choices = (
@@ -104,13 +191,23 @@ class BulkForm(forms.Form):
         return {key: self[f"{key}_{code}"] for key, _attr in TEXT_FIELDS}
 
     # --- cleaning: every error on its own field, in the user's language -------------------------------------
+    def offer_countries(self, counts: dict[str, int]) -> None:
+        """The countries to tick: those the user's patients live in, and any the form already holds; by name."""
+        chosen = [c for c in self.typed_list("countries") if is_country(c)]
+        codes = set(counts) | set(chosen)
+        named: list[tuple[str, str]] = sorted(((c, country_name(c)) for c in codes), key=lambda item: item[1])
+        cast(forms.ChoiceField, self.fields["countries"]).choices = named
+
+    def typed_list(self, name: str) -> list[str]:
+        value = self[name].value() or []
+        return [str(v).upper() for v in (value if isinstance(value, list | tuple) else [value])]
+
     def clean_countries(self) -> tuple[str, ...]:
-        codes = tuple(dict.fromkeys(c.strip().upper() for c in self.cleaned_data["countries"].replace(";", ",")
-                                    .replace(" ", ",").split(",") if c.strip()))
-        if bad := [c for c in codes if not is_country(c)]:
-            raise forms.ValidationError(_("Not a country code: %(codes)s (two letters, e.g. EE)")
-                                        % {"codes": ", ".join(bad)})
-        return codes
+        return tuple(self.cleaned_data["countries"])
+
+    def period(self, prefix: str) -> str:
+        """Which kind of period the user chose: a preset ("12"), "months", "dates", or "" (none)."""
+        return self.typed(f"{prefix}_period")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -118,11 +215,19 @@ class BulkForm(forms.Form):
         if lo is not None and hi is not None and lo > hi:
             self.add_error("age_max", _("The upper age is below the lower one."))
         for prefix in ("visited", "not_visited"):
+            period = self.period(prefix)
+            if period == "months" and data.get(f"{prefix}_months") is None \
+                    and f"{prefix}_months" not in self.errors:
+                self.add_error(f"{prefix}_months", _("How many months?"))
+            if period != "dates":
+                continue
             start, end = data.get(f"{prefix}_from"), data.get(f"{prefix}_to")
-            if (start is None) != (end is None) and f"{prefix}_from" not in self.errors \
+            if self.live and start is None and end is None:
+                continue  # just chosen, not filled in yet: no red while counting, a filter only once both are given
+            if (start is None or end is None) and f"{prefix}_from" not in self.errors \
                     and f"{prefix}_to" not in self.errors:
-                self.add_error(f"{prefix}_to" if end is None else f"{prefix}_from",
-                               _("Give both dates of the period, or neither."))
+                self.add_error(f"{prefix}_to" if start is not None else f"{prefix}_from",
+                               _("Give both dates of the period."))
             elif start and end and start > end:
                 self.add_error(f"{prefix}_to", _("The period ends before it starts."))
         for code, _lang in self.languages:
@@ -130,7 +235,14 @@ class BulkForm(forms.Form):
             # cleaned_data) is still written, and "needs both" would be false next to its real error.
             subject, body = (self.typed(f"subject_{code}").strip(), self.typed(f"body_{code}").strip())
             for key, _attr in TEXT_FIELDS:
-                for problem in text_problems(key, data.get(f"{key}_{code}") or ""):
+                text = data.get(f"{key}_{code}") or ""
+                if key == "sms" and (problem := template_problem(text)):
+                    # Its own code: the SMS box shows it in the slot its live counter refills (partials/sms_field)
+                    self.add_error(f"{key}_{code}", forms.ValidationError(problem, code="template"))
+                    problems = text_problems(key, text)[1:]
+                else:
+                    problems = text_problems(key, text)
+                for problem in problems:
                     self.add_error(f"{key}_{code}", problem)
             if bool(subject) != bool(body) and self._channel_has("email", data):
                 self.add_error(f"body_{code}" if subject else f"subject_{code}",
@@ -174,8 +286,13 @@ class BulkForm(forms.Form):
         if data.get("countries"):
             raw["countries"] = list(data["countries"])
         for prefix in ("visited", "not_visited"):
+            period = self.period(prefix)
             start, end = data.get(f"{prefix}_from"), data.get(f"{prefix}_to")
-            if isinstance(start, dt.date) and isinstance(end, dt.date):
+            if period in PERIOD_PRESETS:
+                raw[prefix] = {"last_months": int(period)}
+            elif period == "months" and data.get(f"{prefix}_months"):
+                raw[prefix] = {"last_months": data[f"{prefix}_months"]}
+            elif period == "dates" and isinstance(start, dt.date) and isinstance(end, dt.date):
                 raw[prefix] = {"from": start.isoformat(), "to": end.isoformat()}
         return AudienceFilter.from_dict(raw)
 
@@ -211,12 +328,20 @@ def spec_as_form_data(spec: dict[str, Any]) -> dict[str, Any]:
                             "purpose": spec.get("purpose", "service"),
                             "fallback_language": spec.get("fallback_language") or "",
                             "clinics": list(audience.get("clinics", [])),
-                            "countries": ", ".join(audience.get("countries", []))}
+                            "countries": list(audience.get("countries", []))}
     age = audience.get("age") or {}
     data["age_min"], data["age_max"] = age.get("min", ""), age.get("max", "")
     for prefix in ("visited", "not_visited"):
         period = audience.get(prefix) or {}
         data[f"{prefix}_from"], data[f"{prefix}_to"] = period.get("from", ""), period.get("to", "")
+        months = period.get("last_months")
+        data[f"{prefix}_months"] = ""
+        if months is not None:  # a relative period stays relative: the new campaign looks back from its own day
+            data[f"{prefix}_period"] = str(months) if str(months) in PERIOD_PRESETS else "months"
+            if str(months) not in PERIOD_PRESETS:
+                data[f"{prefix}_months"] = months
+        else:
+            data[f"{prefix}_period"] = "dates" if period.get("from") else ""
     for code, texts in (spec.get("content") or {}).items():
         for key, attr in TEXT_FIELDS:
             data[f"{key}_{code}"] = texts.get(attr, "")

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from masspost.audience.selectors import audience_languages
+from masspost.audience.selectors import audience_countries, audience_languages
 from masspost.campaigns.downloads import preview_list_csv
 from masspost.campaigns.models import Campaign
 from masspost.campaigns.selectors import campaign_counts, campaign_get, campaign_preview
@@ -27,14 +27,15 @@ from masspost.errors import NotFoundError, StaleTokenError
 from masspost.sms import segment, suggest
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
-from masspost.web.forms import BulkForm, sms_label, spec_as_form_data, text_problems
+from masspost.web.forms import BulkForm, default_name, sms_label, spec_as_form_data, text_problems
 from masspost.web.presenting import count_view, language_name, preview_view
 from masspost.web.query import whole_number
 
 DRAFT = "bulk_draft"
 SENT = "bulk_sent"  # the last draft sent, under its token: the same confirmation again finds its campaign
-FILTER_FIELDS = ("clinics", "age_min", "age_max", "countries", "visited_from", "visited_to", "not_visited_from",
-                 "not_visited_to", "channel", "purpose", "fallback_language")
+FILTER_FIELDS = ("clinics", "age_min", "age_max", "countries", "visited_period", "visited_months", "visited_from",
+                 "visited_to", "not_visited_period", "not_visited_months", "not_visited_from", "not_visited_to",
+                 "channel", "purpose", "fallback_language")
 
 
 @staff()
@@ -61,8 +62,8 @@ def _languages(request: StaffRequest, data: MultiValueDict[str, Any] | None) -> 
 
 
 def _form(request: StaffRequest, data: MultiValueDict[str, Any] | None) -> BulkForm:
-    return BulkForm(data=data, clinics=scope_clinics(scope=request.scope),
-                    languages=_languages(request, data), initial={"channel": "sms", "purpose": "service"})
+    return BulkForm(data=data, clinics=scope_clinics(scope=request.scope), languages=_languages(request, data),
+                    initial={"name": default_name(), "channel": "sms", "purpose": "service"})
 
 
 def _draft(request: StaffRequest) -> MultiValueDict[str, Any] | None:
@@ -76,6 +77,7 @@ def _keep_draft(request: StaffRequest) -> None:
 
 def _render_form(request: StaffRequest, form: BulkForm, status: int = 200,
                  extra: dict[str, Any] | None = None) -> HttpResponse:
+    form.offer_countries(audience_countries(scope=request.scope))
     return render(request, "web/bulk.html", {"form": form, "nav": "bulk", "merge_fields": MERGE_FIELDS}
                   | (extra or {}), status=status)
 
@@ -115,6 +117,7 @@ def count(request: StaffRequest) -> HttpResponse:
     """The live answer under the form: patients, recipients per channel, who is left out and why, the tabs'
     numbers. One GROUP BY (campaign_counts), the same rules as the preview."""
     form = _form(request, request.POST)
+    form.live = True
     form.is_valid()
     # Every filter's error slot comes back with the count (out of band): the message stands next to its field
     # while the user types, and goes away once the field is right.
