@@ -72,7 +72,8 @@ def test_a_sender_renews_consent_after_an_sms_stop(alice: Client, stopped: Patie
     rows = history_rows(shown)
     assert [r[1:] for r in rows] == [["SMS", "no", "the patient&#x27;s SMS STOP", ""],
                                      ["SMS", "yes", "alice (staff) — signed form", "Form in the binder"]]
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r[0]) for r in rows)
+    assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", r[0]) for r in rows)  # en-GB, 24-hour
+    assert "times in Tallinn time" in shown
 
 
 def test_the_page_is_in_estonian_and_russian(make_staff: Callable[..., Client], clinic: Any,
@@ -141,3 +142,18 @@ def test_the_form_keeps_a_note_by_the_services_rule(alice: Client, stopped: Pati
     assert ConsentEvent.objects.get(source="staff:alice").note == "Form in the binder, shelf 3"
     refused = html(record(alice, stopped.external_id, note="ok\u202egnp.exe"))
     assert re.search(r'id="id_note_error">A note cannot hold a control character', refused)
+
+
+def test_history_in_the_clinics_local_time_and_the_languages_format(make_staff: Callable[..., Client], clinic: Any,
+                                                                    stopped: Patient) -> None:
+    import datetime as dt
+
+    ConsentEvent.objects.filter(patient=stopped).update(at=dt.datetime(2026, 10, 24, 21, 30, tzinfo=dt.UTC))
+    for language, when, note in [("et", "25.10.2026 00:30", "kellaajad: Tallinna aeg"),
+                                 ("ru", "25.10.2026 00:30", "указано таллинское время"),
+                                 ("en", "25 Oct 2026, 00:30", "times in Tallinn time")]:
+        client = make_staff(f"sender_{language}", "sender", clinic, language=language)
+        shown = html(client.get("/patients/", {"patient": stopped.external_id}))
+        assert [r[0] for r in history_rows(shown)] == [when], language  # summer time: UTC+3, the next day
+        assert note in shown and "Europe/Tallinn" not in shown and "UTC" not in shown
+        assert ("25.10.2026" if language != "en" else "25 Oct 2026") in shown.split('data-testid="consents"')[1]

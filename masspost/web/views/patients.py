@@ -28,6 +28,7 @@ from masspost.clinic.models import PATIENT_OWN_SOURCES, ConsentMethod
 from masspost.clinic.scope import Role
 from masspost.errors import MasspostError, NotFoundError
 from masspost.web.access import StaffRequest, staff
+from masspost.web.templatetags.masspost_format import day, zone_label
 
 CHANNELS = [("sms", _lazy("SMS")), ("email", _lazy("E-mail")), ("marketing", _lazy("Marketing"))]
 METHODS = {ConsentMethod.IN_PERSON: _lazy("in person, at the clinic"), ConsentMethod.SIGNED_FORM: _lazy("signed form"),
@@ -77,7 +78,8 @@ def _page(request: StaffRequest, *, lookup: LookupForm, detail: PatientDetail | 
     if detail is not None:
         ref = detail.patient.external_id
         context |= {"form": form or ConsentForm(initial={"patient": ref}), "history": _history(detail),
-                    "current": _current(detail), "recorded": request.GET.get("recorded", "")}
+                    "current": _current(detail), "recorded": request.GET.get("recorded", ""),
+                    "zone_name": zone_label(detail.time_zone)}
     # Names and contacts: the middleware marks every signed-in page no-store (a shared reception PC keeps none).
     return render(request, "web/patient.html", context, status=status)
 
@@ -138,7 +140,7 @@ def _current(detail: PatientDetail) -> list[dict[str, Any]]:
         own = latest.get(code)
         opted_out = own is not None and not own.accepts and own.source in PATIENT_OWN_SOURCES and not now[code]
         rows.append({"code": code, "label": label, "accepts": now[code],
-                     "opted_out": PATIENT_OPT_OUT[own.source] % {"date": own.at.strftime("%Y-%m-%d")}
+                     "opted_out": PATIENT_OPT_OUT[own.source] % {"date": day(own.at.date())}
                      if opted_out and own is not None else ""})
     return rows
 
