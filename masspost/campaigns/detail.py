@@ -95,11 +95,11 @@ def _range(value: Any) -> tuple[dt.date, dt.date] | int | None:
 
 def campaign_audience(campaign: Campaign) -> Audience:
     """The stored audience (Campaign.audience: the filter, the clinics it resolved to, its reference dates)."""
-    stored = campaign.audience if isinstance(campaign.audience, dict) else {}
-    chosen = stored.get("filter") if isinstance(stored.get("filter"), dict) else {}
+    stored: dict[str, Any] = campaign.audience if isinstance(campaign.audience, dict) else {}
+    chosen: dict[str, Any] = stored["filter"] if isinstance(stored.get("filter"), dict) else {}
     codes = [c for c in stored.get("clinics", []) if isinstance(c, str)]
     names = dict(Clinic.objects.filter(code__in=codes).values_list("code", "name"))
-    age = chosen.get("age") if isinstance(chosen.get("age"), dict) else {}
+    age: dict[str, Any] = chosen["age"] if isinstance(chosen.get("age"), dict) else {}
     references = sorted(d for d in (_date(v) for v in stored.get("reference_dates", [])) if d)
     return Audience(clinics=[names.get(code, code) for code in codes], all_clinics=not chosen.get("clinics"),
                     age_min=age.get("min"), age_max=age.get("max"),
@@ -115,15 +115,16 @@ def _left_out(campaign: Campaign, channels: tuple[str, ...]) -> LeftOut:
             .values_list("detail", flat=True).first())
     if isinstance(sent, dict) and isinstance(sent.get("excluded"), dict):
         stored = sent["excluded"]
-        excluded = {ch: {r: int(n) for r, n in (stored.get(ch) or {}).items() if n} for ch in channels}
         patients = sent.get("patients")
-        return LeftOut(patients=patients if isinstance(patients, int) else None, excluded=excluded)
+        return LeftOut(patients=patients if isinstance(patients, int) else None,
+                       excluded={ch: {r: int(n) for r, n in (stored.get(ch) or {}).items() if n} for ch in channels})
     seen = snapshot_load(token=campaign.token)
     if seen is None:
         return LeftOut(patients=None, excluded=None)
     outcomes: dict[str, list[str]] = seen.header["outcomes"]  # type: ignore[assignment]
-    excluded = {}
-    for index, channel in enumerate(seen.header["channels"]):  # type: ignore[attr-defined]
+    seen_channels: list[str] = seen.header["channels"]  # type: ignore[assignment]
+    excluded: dict[str, dict[str, int]] = {}
+    for index, channel in enumerate(seen_channels):
         tally = Counter(value >> 16 for value in seen.channels[index])
         names = outcomes[channel]
         excluded[channel] = {names[i]: n for i, n in sorted(tally.items()) if names[i] in REASONS and n}

@@ -5,7 +5,7 @@ only: every number comes from campaigns.detail and campaign_status as they are."
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
 from babel.lists import format_list
@@ -46,10 +46,10 @@ def _language() -> str:
     return (get_language() or "en").split("-")[0]
 
 
-def _names(items: list[str]) -> str:
-    """"Tallinn, Tartu and Narva" in the user's language."""
+def _names(items: list[str], style: Literal["standard", "or"] = "standard") -> str:
+    """"Tallinn, Tartu and Narva" (style "or": "Estonia or Finland") in the user's language."""
     try:
-        return format_list(items, locale=_language()) if items else ""
+        return format_list(items, style=style, locale=_language()) if items else ""
     except (UnknownLocaleError, ValueError):
         return ", ".join(items)
 
@@ -88,8 +88,8 @@ def audience_words(audience: Audience) -> str:
     elif high is not None:
         parts.append(_("aged up to %(max)s") % {"max": high})
     if audience.countries:
-        parts.append(_("living in %(countries)s") % {"countries": _names([country_name(c)
-                                                                          for c in audience.countries])})
+        parts.append(_("living in %(countries)s") % {"countries": _names(
+            [country_name(c) for c in audience.countries], "or")})
     if audience.visited is not None:
         parts.append(_period(audience.visited, audience.reference_date, visited=True))
     if audience.not_visited is not None:
@@ -109,7 +109,7 @@ def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
                 for r in REASONS if reasons.get(r)]
         channels.append({"channel": channel, "label": CHANNEL_NAMES[channel],
                          "recipients": detail.recipients.get(channel, 0),
-                         "excluded": sum(r["count"] for r in rows), "reasons": rows})
+                         "excluded": sum(int(r["count"]) for r in rows), "reasons": rows})
     return {"known": known is not None, "patients": patients, "channels": channels}
 
 

@@ -1,0 +1,279 @@
+"""A campaign's page shows what was sent (issue 17, point 9): the texts per language and channel, the audience in
+words, who was left out per channel and why, the statuses that have messages, the speed and the time left while
+sending, and the recipients by name for a role that may see names — alice (sender) does, bob (preparer) sees
+external ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from masspost.campaigns.detail import (
+    SPEED_MIN_SPAN,
+    SPEED_WINDOW,
+    speed_per_minute,
+    speed_samples,
+    speed_start,
+    time_left,
+)
+from masspost.campaigns.models import AuditEvent, Campaign, PreviewSnapshot
+from masspost.campaigns.selectors import campaign_preview
+from masspost.campaigns.services import campaign_send
+from masspost.campaigns.spec import CampaignSpec
+from masspost.clinic.models import Clinic, Patient
+from masspost.clinic.scope import Role, Scope
+from masspost.delivery.models import MessageStatus, OutboxMessage
+from masspost.web.campaign_page import duration_words
+from tests.conftest import campaign
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def alice_scope(clinic: Clinic) -> Scope:
+    return Scope(actor="alice", clinic_ids=frozenset({clinic.id}), role=Role.SENDER)
+
+
+def page(client: Client, url: str, **extra: Any) -> str:
+    response = client.get(url, **extra)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def text(html: str) -> str:
+    """The page's words, without tags, white space collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def send(clinic: Clinic, **overrides: Any) -> int:
+    """A campaign sent as the web sends it: previewed first (its fingerprint kept), then sent with the token."""
+    spec = CampaignSpec.from_dict(campaign(**overrides))
+    preview = campaign_preview(spec=spec, scope=alice_scope(clinic))
+    return campaign_send(spec=spec, scope=alice_scope(clinic), token=str(preview.token)).campaign_id
+
+
+@pytest.fixture
+def people(make_patient: Callable[..., Patient]) -> dict[str, Patient]:
+    return {"mari": make_patient(first_name="Mari", last_name="Maasikas"),
+            "ivan": make_patient(first_name="Ivan", last_name="Ivanov", language="ru"),
+            "anna": make_patient(first_name="Anna", phone="", phone_e164=""),
+            "jaan": make_patient(first_name="Jaan", accepts_sms=False)}
+
+
+# --- the texts -------------------------------------------------------------------------------------------------------
+
+def test_the_texts_per_language_and_channel(alice: Client, clinic: Clinic, people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic, channel="both", content={
+        "et": {"sms": "Tere {first_name}! Aeg kontrolli.", "email_subject": "Kontroll",
+               "email_body": "Tere {first_name} & <teie pere>"},
+        "ru": {"sms": "Здравствуйте, {first_name}!", "email_subject": "Осмотр",
+               "email_body": "<p>Здравствуйте, <b>{first_name}</b>!</p><script>alert(1)</script>"}})
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    et = re.search(r'data-testid="text-et"(.*?)</article>', html, re.S)
+    ru = re.search(r'data-testid="text-ru"(.*?)</article>', html, re.S)
+    assert et is not None and ru is not None
+    assert "Estonian" in et[1] and "Tere {first_name}! Aeg kontrolli." in et[1] and "Kontroll" in et[1]
+    assert "Tere {first_name} &amp; &lt;teie pere&gt;" in et[1]  # a plain-text body, escaped
+    assert "Russian" in ru[1] and "Здравствуйте, {first_name}!" in ru[1] and "Осмотр" in ru[1]
+    assert "<b>{first_name}</b>" in ru[1]  # an HTML body as the patient sees it, cleaned
+    assert "<script" not in html.split('data-testid="text-et"')[1].split("</section>")[0]
+    # how many got each: Mari and Anna (et) by e-mail, Mari by SMS (Anna has no phone, Jaan refuses SMS)
+    assert "SMS · 1 recipient" in et[1] and "E-mail · 3 recipients" in et[1]
+    assert "SMS · 1 recipient" in ru[1] and "E-mail · 1 recipient" in ru[1]
+
+
+def test_stored_html_is_cleaned_again_before_it_is_shown(alice: Client, clinic: Clinic,
+                                                         people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic, channel="email", content={"et": {"email_subject": "S", "email_body": "<p>Tere</p>"}})
+    stored = Campaign.objects.get(id=campaign_id)
+    stored.spec["content"]["et"]["email_body"] = '<p>Tere</p><script>alert(1)</script><img src=x onerror="alert(2)">'
+    stored.save(update_fields=["spec"])
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    assert "<p>Tere</p>" in html
+    assert "alert(1)" not in html and "onerror" not in html
+
+
+# --- the audience in words -------------------------------------------------------------------------------------------
+
+AUDIENCE = {"clinics": ["TLN"], "age": {"min": 18, "max": 65}, "countries": ["EE", "FI"],
+            "visited": {"from": "2024-01-01", "to": "2024-12-31"},
+            "not_visited": {"from": "2025-11-25", "to": "2026-11-25"}, "reference_date": "2026-11-25"}
+
+
+def test_the_audience_in_words(alice: Client, make_staff: Callable[..., Client], clinic: Clinic,
+                               people: dict[str, Patient], make_visit: Callable[..., Any]) -> None:
+    make_visit(people["mari"], dt.datetime(2024, 3, 10, 10, 0))
+    campaign_id = send(clinic, audience=AUDIENCE)
+    words = text(page(alice, f"/campaigns/{campaign_id}/"))
+    assert ("Patients of Hammas Tallinn, aged 18–65, living in Estonia or Finland, visited from 1 Jan 2024 to "
+            "31 Dec 2024, not visited since 25 Nov 2025.") in words
+    estonian = make_staff("mari", "sender", clinic, language="et")
+    assert ("Hammas Tallinn patsiendid, vanus 18–65, elukoht Eesti või Soome, käinud vastuvõtul 01.01.2024 – "
+            "31.12.2024, pole käinud alates 25.11.2025.") in text(page(estonian, f"/campaigns/{campaign_id}/"))
+    russian = make_staff("olga", "sender", clinic, language="ru")
+    assert ("Пациенты Hammas Tallinn, возраст 18–65, страна проживания — Эстония или Финляндия, были на приёме "
+            "с 01.01.2024 по 31.12.2024, не были на приёме с 25.11.2025.") in text(
+        page(russian, f"/campaigns/{campaign_id}/"))
+
+
+def test_no_filter_names_the_clinics_it_reached(alice: Client, clinic: Clinic, people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    assert "Patients of Hammas Tallinn." in text(page(alice, f"/campaigns/{campaign_id}/"))
+
+
+def test_a_relative_period_in_words(alice: Client, clinic: Clinic, people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    stored = Campaign.objects.get(id=campaign_id)
+    stored.audience = {**stored.audience, "filter": {"not_visited": {"last_months": 12}}}
+    stored.save(update_fields=["audience"])
+    assert "not visited in the last 12 months" in text(page(alice, f"/campaigns/{campaign_id}/"))
+
+
+# --- who was left out ------------------------------------------------------------------------------------------------
+
+def reach(html: str, channel: str) -> str:
+    found = re.search(rf'data-testid="reach-{channel}"(.*?)</div>', html, re.S)
+    assert found is not None, channel
+    return text(found[1])
+
+
+def test_left_out_per_channel_and_why(alice: Client, clinic: Clinic, people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic, channel="both", content={"et": {"sms": "Tere!", "email_subject": "S",
+                                                               "email_body": "Tere!"}})
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    assert "The filter selected 4 patients." in text(html)
+    sms = reach(html, "sms")
+    assert "1 message · 3 patients left out" in sms  # Ivan has no Russian text, Anna no phone, Jaan refuses SMS
+    assert "No text in their language 1" in sms and "No phone number 1" in sms and "Does not want SMS 1" in sms
+    email = reach(html, "email")
+    assert "3 messages · 1 patient left out" in email and "No text in their language 1" in email
+    assert "No phone number" not in email and "Does not want SMS" not in email
+
+
+def test_left_out_in_estonian_and_russian(make_staff: Callable[..., Client], clinic: Clinic,
+                                          people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    et = reach(page(make_staff("mari", "sender", clinic, language="et"), f"/campaigns/{campaign_id}/"), "sms")
+    assert "Telefoninumbrit pole 1" in et and "Ei soovi SMS-e 1" in et and "2 patsienti jäi välja" in et
+    ru = reach(page(make_staff("olga", "sender", clinic, language="ru"), f"/campaigns/{campaign_id}/"), "sms")
+    assert "Нет номера телефона 1" in ru and "Отказ от SMS 1" in ru and "2 пациента остались без сообщения" in ru
+
+
+def test_left_out_from_the_sends_record_outlives_the_preview(alice: Client, clinic: Clinic,
+                                                             people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    PreviewSnapshot.objects.all().delete()  # a day later
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    assert 'data-testid="left-out-unknown"' in html and "patients left out" not in html
+    assert "2 messages" in reach(html, "sms")  # the messages are still counted
+    AuditEvent.objects.filter(campaign_id=campaign_id, action="campaign_send").update(
+        detail={"messages": 2, "patients": 4, "excluded": {"sms": {"no_address": 1, "opted_out": 1}}})
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    assert 'data-testid="left-out-unknown"' not in html
+    assert "No phone number 1" in reach(html, "sms") and "The filter selected 4 patients." in text(html)
+
+
+# --- the recipients --------------------------------------------------------------------------------------------------
+
+def test_a_sender_sees_names_a_preparer_external_ids(alice: Client, bob: Client, clinic: Clinic,
+                                                     people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    for client in (alice, bob):
+        for url in (f"/campaigns/{campaign_id}/", f"/campaigns/{campaign_id}/messages/"):
+            html = page(client, url, **HTMX)
+            rows = dict(re.findall(r'<tr data-ref="([^"]+)"[^>]*>(.*?)</tr>', html, re.S))
+            assert set(rows) == {people["mari"].external_id, people["ivan"].external_id}
+            mari, ivan = rows[people["mari"].external_id], rows[people["ivan"].external_id]
+            if client is alice:
+                assert "Mari Maasikas" in mari and "Ivan Ivanov" in ivan
+            else:
+                assert "Maasikas" not in html and "Ivanov" not in html and 'data-testid="name"' not in html
+            assert people["mari"].external_id in text(mari)
+            assert "Estonian" in mari and "Russian" in ivan  # the language by name, not "et"
+
+
+# --- statuses, speed, time left --------------------------------------------------------------------------------------
+
+def test_statuses_with_messages_only_translated(make_staff: Callable[..., Client], clinic: Clinic,
+                                                people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    first = OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id").first()
+    assert first is not None
+    OutboxMessage.objects.filter(id=first.id).update(status=MessageStatus.FAILED)
+    html = page(make_staff("mari", "sender", clinic, language="et"), f"/campaigns/{campaign_id}/")
+    table = re.search(r'data-testid="counts">(.*?)</table>', html, re.S)
+    assert table is not None
+    assert re.findall(r'data-count="(\w+)"', table[1]) == ["queued", "failed", "total"]
+    assert "järjekorras 1 ebaõnnestus 1 Kokku 2" in text(table[1])
+
+
+def test_speed_samples_and_the_time_left() -> None:
+    # the first poll: one sample, no speed yet
+    assert speed_samples((), at=1000, sent=0) == ((1000, 0),)
+    assert speed_per_minute(((1000, 0),), at=1000, sent=0) is None
+    # within SPEED_MIN_SPAN: still none
+    assert speed_per_minute(((1000, 0),), at=1000 + SPEED_MIN_SPAN - 1, sent=5) is None
+    # 30 messages in 15 s: 120 a minute; 600 waiting take 5 minutes
+    kept = speed_samples(((1000, 0),), at=1015, sent=30)
+    assert kept == ((1000, 0), (1015, 30))
+    assert speed_per_minute(kept, at=1015, sent=30) == 120
+    assert time_left(pending=600, per_minute=120) == dt.timedelta(minutes=5)
+    # the oldest stays until the newer is SPEED_WINDOW old: the window is between one and two of them
+    assert speed_samples(kept, at=1015 + SPEED_WINDOW - 1, sent=90) == kept
+    slid = speed_samples(kept, at=1015 + SPEED_WINDOW, sent=150)
+    assert slid == ((1015, 30), (1015 + SPEED_WINDOW, 150))
+    assert speed_per_minute(slid, at=1015 + SPEED_WINDOW, sent=150) == 120
+    # a stall: nothing going out, no time left to tell; a sample from the future or beyond the count is ignored
+    assert time_left(pending=10, per_minute=0) is None and time_left(pending=10, per_minute=None) is None
+    assert speed_samples(((5000, 0),), at=1000, sent=3) == ((1000, 3),)
+    assert speed_samples(((900, 99),), at=1000, sent=3) == ((1000, 3),)
+
+
+def test_duration_words() -> None:
+    assert duration_words(dt.timedelta(seconds=20)) == "under a minute"
+    assert duration_words(dt.timedelta(minutes=14, seconds=20)) == "14 min"
+    assert duration_words(dt.timedelta(hours=2)) == "2 h"
+    assert duration_words(dt.timedelta(hours=2, minutes=5)) == "2 h 5 min"
+
+
+def test_speed_start_counts_what_went_out_recently(clinic: Clinic, people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    now = timezone.now()
+    assert speed_start(campaign_id=campaign_id, now=now, sent=0) == ((int(now.timestamp()), 0),)
+    first, second = OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id")
+    OutboxMessage.objects.filter(id=first.id).update(status="sent", sent_at=now - dt.timedelta(seconds=60))
+    OutboxMessage.objects.filter(id=second.id).update(status="sent", sent_at=now - dt.timedelta(minutes=30))
+    # only the one in the last five minutes: as if watched since it went out
+    assert speed_start(campaign_id=campaign_id, now=now, sent=2) == (
+        (int((now - dt.timedelta(seconds=60)).timestamp()), 1), (int(now.timestamp()), 2))
+
+
+def test_the_page_shows_speed_and_time_left_while_sending(alice: Client, clinic: Clinic,
+                                                          make_patient: Callable[..., Patient]) -> None:
+    for _ in range(10):
+        make_patient()
+    campaign_id = send(clinic)
+    now = timezone.now()
+    ids = list(OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True))
+    # 4 handed over in the last 2 minutes (2 a minute): the 6 waiting take 3 minutes
+    for i, message_id in enumerate(ids[:4]):
+        OutboxMessage.objects.filter(id=message_id).update(status="delivered",
+                                                           sent_at=now - dt.timedelta(seconds=120 - 30 * i))
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    speed = re.search(r'data-testid="speed">(.*?)</p>', html, re.S)
+    assert speed is not None
+    assert "2.0 per minute" in text(speed[1]) and "about 3 min left" in text(speed[1])
+    # the poll carries its samples: the next answer measures over them, with no query of its own
+    poll = re.search(r'hx-get="(/campaigns/\d+/progress/\?[^"]+)"', html)
+    assert poll is not None and "s=" in poll[1]
+    answer = page(alice, poll[1].replace("&amp;", "&"), **HTMX)
+    assert "per minute" in answer and "min left" in answer
+    # once done: no speed
+    OutboxMessage.objects.filter(campaign_id=campaign_id).update(status="delivered")
+    assert 'data-testid="speed"' not in page(alice, f"/campaigns/{campaign_id}/")
