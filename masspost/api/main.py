@@ -1,15 +1,21 @@
-"""The API object: its routers under /api/v1/, the schema at /api/openapi.json, docs at /api/docs."""
+"""The API object: its routers under /api/v1/, the schema at /api/openapi.json, docs at /api/docs (Swagger UI under
+a bar back to masspost) and the guide, docs/api.md, at /api/guide/."""
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, URLResolver, re_path
+from django.shortcuts import render
+from django.urls import URLPattern, URLResolver, path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger, _csrf_needed
 
 from masspost import version
 from masspost.api import audit, campaigns, consents, directory, imports, problems, sms
@@ -18,7 +24,32 @@ from masspost.api.auth import BearerToken
 DESCRIPTION = """Bulk SMS and e-mail for a dental clinic's patient system: import patients and visits, preview
 and send campaigns, follow every message. Every request carries `Authorization: Bearer TOKEN` (made with
 `masspost token create USERNAME` or on the staff page); a token reaches what its user reaches. Errors are RFC 9457
-problem details. A walk-through with curl: docs/api.md."""
+problem details. A walk-through with curl: [the API guide](/api/guide/) (docs/api.md)."""
+
+# The guide is the repository's docs/api.md, served as written (Markdown reads as plain text; rendering it would
+# take a Markdown library as a dependency for one page). A package installed without the repository's docs has
+# no guide: the bar leaves its link out and /api/guide/ is a 404.
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+class MasspostSwagger(Swagger):
+    """ninja's Swagger UI page in masspost's template (web/templates/api/docs.html): the same settings and
+    scripts, under a bar with the way back to masspost and the links to the guide and the schema."""
+
+    template = "api/docs.html"
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        return render(request, self.template, {"swagger_settings": json.dumps(self.settings, indent=1), "api": api,
+                                               "add_csrf": _csrf_needed(api), "guide": GUIDE.is_file()})
+
+
+@require_GET
+def guide(request: HttpRequest) -> HttpResponse:
+    if not GUIDE.is_file():
+        return _no_such_path(request)
+    return render(request, "api/guide.html", {"text": GUIDE.read_text(encoding="utf-8"), "guide": True,
+                                              "version": version()})
 
 # Answers any operation may give, added to each in the schema (the handlers in `problems` make them).
 COMMON: dict[str, str] = {
@@ -57,7 +88,7 @@ class MasspostApi(NinjaAPI):
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         """ninja's URLs, each answering a method it does not take with a problem (405), and a last one answering
         any other path under the API with a problem (404), not the site's HTML pages."""
-        urls = super()._get_urls()
+        urls = [*super()._get_urls(), path("guide/", guide, name="guide")]
         for url in urls:
             if isinstance(url, URLPattern):
                 url.callback = _problem_for_405(url.callback)
@@ -84,7 +115,7 @@ def _no_such_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespon
 
 
 api = MasspostApi(title="masspost", version=version(), description=DESCRIPTION, auth=BearerToken(),
-                  urls_namespace="api", openapi_url="/openapi.json", docs_url="/docs")
+                  urls_namespace="api", openapi_url="/openapi.json", docs_url="/docs", docs=MasspostSwagger())
 problems.install(api)
 api.add_router("/v1/", directory.router)
 api.add_router("/v1/", consents.router)

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from masspost.campaigns.audit import audit_record
@@ -21,8 +22,19 @@ from masspost.staff.services import staff_set_language
 from masspost.web.middleware import client_address
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in, its refusals in the page's own words: "user name" as the field says it (Django's own
+    Estonian says "kasutajatunnus" where the field says "Kasutajanimi")."""
+
+    error_messages = {
+        "invalid_login": _lazy("Wrong user name or password. Capital and small letters count."),
+        "inactive": _lazy("This user has been disabled. Ask an administrator."),
+    }
+
+
 class SignInView(LoginView):
     template_name = "web/sign_in.html"
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:

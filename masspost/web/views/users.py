@@ -32,6 +32,7 @@ from masspost.staff.selectors import scope_clinics, staff_list
 from masspost.staff.services import staff_add, staff_change, staff_disable
 from masspost.web.access import StaffRequest, staff
 from masspost.web.query import whole_number
+from masspost.web.roles import role_choices, role_name
 
 ROLES = [("preparer", _lazy("preparer: filter, compose, preview")), ("sender", _lazy("sender: also send and control")),
          ("admin", _lazy("admin: also staff and the audit log"))]
@@ -90,9 +91,14 @@ def _page(request: StaffRequest, form: UserForm | None = None, status: int = 200
     token_form.fields["username"].widget.choices = [
         (u.username, u.username) for u in users
         if u.active and api_tokens.token_may_make(scope=request.scope, user_id=u.user_id, role=u.role)]
+    # Clinics by name and roles in words, as the rest of the page says them (staff_list keeps the codes).
+    clinic_names = {c.code: c.name for c in scope_clinics(scope=request.scope)}
+    rows = [{"u": u, "role_name": role_name(u.role), "clinics": [clinic_names.get(code, code) for code in u.clinics]}
+            for u in users]
     return render(request, "web/users.html", {
-        "form": form or _form(request), "users": users, "roles": ROLES, "nav": "users", "token_form": token_form,
-        "tokens": api_tokens.token_list(scope=request.scope), "new_token": new_token}, status=status)
+        "form": form or _form(request), "rows": rows, "roles": role_choices(), "nav": "users",
+        "token_form": token_form, "tokens": api_tokens.token_list(scope=request.scope), "new_token": new_token},
+        status=status)
 
 
 def _form(request: StaffRequest, data: object = None) -> UserForm:

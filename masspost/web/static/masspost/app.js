@@ -1,5 +1,5 @@
-// masspost's own script: tabs, merge-field buttons, the send confirmation, focus on the first error, and the
-// language switch. No inline script anywhere (CSP script-src 'self'); everything works without it too, only
+// masspost's own script: tabs, merge-field buttons, the send confirmation, focus on the first error, the
+// language switch, the phone's sideways menu and the Copy button of a new API token. No inline script anywhere (CSP script-src 'self'); everything works without it too, only
 // less conveniently (all language panels shown, a Change button for the language).
 (function () {
   "use strict";
@@ -69,6 +69,61 @@
     }
   });
 
+  // A row that scrolls sideways (the phone's menu) says on which side it has more: data-more="left right",
+  // which the stylesheet shows as a fade; the current page is scrolled into view.
+  function scrollRow(row) {
+    function mark() {
+      var more = [];
+      if (row.scrollLeft > 2) more.push("left");
+      if (row.scrollLeft + row.clientWidth < row.scrollWidth - 2) more.push("right");
+      row.setAttribute("data-more", more.join(" "));
+    }
+    var current = row.querySelector('[aria-current="page"]');
+    if (current && row.scrollWidth > row.clientWidth) {
+      row.scrollLeft = Math.max(0, current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2);
+    }
+    mark();
+    row.addEventListener("scroll", mark, { passive: true });
+    window.addEventListener("resize", mark);
+  }
+
+  // Copy: the text of the element named by data-copy, into the clipboard; the outcome said in the button's
+  // status element (role="status", so a screen reader announces it). Without the clipboard API (a page not on
+  // HTTPS) the text is selected and the browser's own copy command tried.
+  function copy(button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status") || "");
+    if (!source) return;
+    var text = source.value !== undefined ? source.value : source.textContent;
+    function said(ok) {
+      if (!status) return;
+      status.textContent = "";
+      // a fresh text each time, so that copying twice is announced twice
+      window.setTimeout(function () {
+        status.textContent = button.getAttribute(ok ? "data-copied" : "data-copy-failed") || "";
+      }, 50);
+    }
+    function fallback() {
+      var ok = false;
+      if (source.select) {
+        source.focus();
+        source.select();
+        try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      }
+      said(ok);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { said(true); }, fallback);
+    } else {
+      fallback();
+    }
+  }
+
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-copy]");
+    if (button) copy(button);
+  });
+
   function channelFields(form) {
     var checked = form.querySelector('input[name="channel"]:checked');
     var channel = checked ? checked.value : "sms";
@@ -88,6 +143,7 @@
         if (e.target.name === "channel") channelFields(form);
       });
     }
+    document.querySelectorAll("[data-scroll-row]").forEach(scrollRow);
     document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });
     });
