@@ -50,8 +50,8 @@ def template_message(error: TemplateError, text: str = "") -> str:
         return _("{%(field)s} is not a field masspost knows — use the buttons below.") % {"field": error.field}
     if error.code == TemplateError.EMPTY:
         return _("Empty braces {} — put a field between them with the buttons below, or remove them.")
-    start = max(0, error.position - 9)
-    near = text[start:error.position + 8].replace("\n", " ").strip() if text else ""
+    at = error.position - 1
+    near = text[max(0, at - 10):at + 14].replace("\n", " ").strip()
     if error.code == TemplateError.UNCLOSED:
         return _("A “{” is not closed (at “%(near)s”): close it with “}”, or use the buttons below.") \
             % {"near": near}

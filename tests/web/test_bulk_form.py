@@ -1,0 +1,162 @@
+"""Bulk Mail's form as a receptionist fills it (issue 17, points 3 and 10): a merge-field mistake said once, in the
+user's language, next to its box; visit periods as "the last 12 months" that stay relative when a campaign is used
+as a start; countries ticked by name; a campaign name already there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from masspost.audience import selectors
+from masspost.campaigns.models import Campaign
+from masspost.clinic.models import Patient, Visit
+from masspost.web import forms
+from tests.web.conftest import form_data, preview, token_of
+
+pytestmark = pytest.mark.django_db
+
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+
+
+def html(response: Any) -> str:
+    return str(response.content.decode())
+
+
+def speaking(client: Client, language: str) -> Client:
+    client.cookies["masspost_language"] = language
+    return client
+
+
+def on_day(monkeypatch: pytest.MonkeyPatch, day: dt.date) -> None:
+    """A fixed clock for the audience and the form (noon UTC of `day`, the same date in Tallinn) — not for the
+    session, which would expire a month on."""
+    moment = dt.datetime(day.year, day.month, day.day, 12, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(selectors, "timezone", SimpleNamespace(now=lambda: moment))
+    monkeypatch.setattr(forms, "timezone", SimpleNamespace(localdate=lambda: day))
+
+
+# --- a merge-field mistake --------------------------------------------------------------------------------------
+WORDS = {
+    "en": "{eesnimi} is not a field masspost knows — use the buttons below.",
+    "et": "{eesnimi} – sellist välja masspost ei tunne. Kasutage allolevaid nuppe.",
+    "ru": "{eesnimi} — такого поля masspost не знает. Используйте кнопки ниже.",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "et", "ru"])
+def test_a_merge_field_mistake_is_said_once_in_the_users_language(alice: Client, patients: dict[str, Patient],
+                                                                  language: str) -> None:
+    speaking(alice, language)
+    refused = preview(alice, sms_et="Tere {eesnimi}! Aeg kontrolliks.")
+    assert refused.status_code == 422
+    page = html(refused)
+    assert page.count(WORDS[language]) == 1  # once: in the box's slot, not also in the counter
+    slot = re.search(r'<div class="field-errors" id="merge-error-sms_et">(.*?)</div>', page, re.S)
+    assert slot and WORDS[language] in slot.group(1)
+    for english in ("unknown merge field", "Position", "position", "allowed:"):
+        assert english not in page
+    # The live counter says it in the same slot (out of band) and nowhere else.
+    counter = html(alice.post("/bulk/sms/", {"field": "sms_et", "sms_et": "Tere {eesnimi}! Aeg kontrolliks."}))
+    assert counter.count(WORDS[language]) == 1 and 'id="merge-error-sms_et" hx-swap-oob="true"' in counter
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Tere {first_name", "A “{” is not closed (at “Tere {first_name”)"),
+    ("Tere } Mari", "A “}” has no “{” before it (at “Tere } Mari”)"),
+    ("Tere {}!", "Empty braces {}"),
+    ("Tere {first_name.__class__}!", "{first_name.__class__} is not a field masspost knows"),
+])
+def test_every_kind_of_merge_field_mistake_has_its_own_words(alice: Client, text: str, words: str) -> None:
+    page = html(alice.post("/bulk/text/", {"field": "subject_et", "subject_et": text}))
+    assert words in page and "position" not in page.lower()
+
+
+def test_a_merge_field_mistake_in_estonian_for_every_kind(alice: Client) -> None:
+    speaking(alice, "et")
+    said = [html(alice.post("/bulk/text/", {"field": "body_et", "body_et": text}))
+            for text in ("Tere {eesnimi", "Tere }", "Tere {}", "Tere {x!r}", "Tere {eesnimi}")]
+    for page in said:
+        message = re.search(r'<p class="error"[^>]*>(.*?)</p>', page, re.S)
+        assert message, page
+        assert not re.search(r"\b(field|position|brace|unknown|the|is)\b", message.group(1)), message.group(1)
+
+
+# --- relative periods ---------------------------------------------------------------------------------------------
+def test_a_relative_period_stays_relative_when_the_campaign_is_used_a_month_later(
+        alice: Client, patients: dict[str, Patient], make_visit: Callable[..., Visit],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    make_visit(patients["ivan"], dt.datetime(2025, 7, 1, 10, 0))  # 11½ months before the first send
+    on_day(monkeypatch, dt.date(2026, 6, 15))
+    first = preview(alice, not_visited_period="12", sms_ru="Привет!")
+    assert first.status_code == 200, html(first)[:500]
+    # Tallinn's active patients who can be selected: Mari (visit in 2024), Ivan, Olga, Anna, Jaan — Ivan visited.
+    assert first.context["p"]["audience"]["patients"] == 4
+    sent = alice.post("/bulk/send/", {"token": token_of(first)})
+    campaign_id = int(sent["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert Campaign.objects.get(id=campaign_id).spec["audience"]["not_visited"] == {"last_months": 12}
+
+    on_day(monkeypatch, dt.date(2026, 7, 15))  # a month later Ivan's visit is more than 12 months back
+    assert alice.post("/bulk/", {"start": str(campaign_id)}).status_code == 302
+    form = html(alice.get("/bulk/"))
+    assert re.search(r'<option value="12" selected>', form)  # the choice, not two dates
+    assert not re.search(r'name="not_visited_from"[^>]*value="\d', form)
+    again = alice.get("/bulk/preview/", headers=SAME_ORIGIN)
+    assert again.status_code == 200
+    assert again.context["p"]["audience"]["patients"] == 5
+
+
+@pytest.mark.parametrize(("choice", "months", "audience"), [
+    ("6", "", {"last_months": 6}),
+    ("24", "", {"last_months": 24}),
+    ("months", "18", {"last_months": 18}),
+])
+def test_the_period_choices_make_relative_periods(alice: Client, patients: dict[str, Patient], choice: str,
+                                                  months: str, audience: dict[str, int]) -> None:
+    response = preview(alice, visited_period=choice, visited_months=months)
+    assert response.status_code == 200
+    assert response.context["p"]["audience"]["filter"] == {"visited": audience}
+
+
+def test_exact_dates_are_still_a_choice(alice: Client, patients: dict[str, Patient]) -> None:
+    response = preview(alice, visited_period="dates", visited_from="2024-01-01", visited_to="2024-12-31")
+    assert response.status_code == 200 and response.context["p"]["audience"]["patients"] == 1  # Mari
+    missing = preview(alice, visited_period="dates", visited_from="2024-01-01")
+    assert missing.status_code == 422 and "Give both dates of the period." in html(missing)
+    no_number = preview(alice, visited_period="months", visited_months="")
+    assert no_number.status_code == 422 and "How many months?" in html(no_number)
+
+
+def test_a_period_chosen_but_not_filled_in_is_no_error_while_counting(alice: Client,
+                                                                      patients: dict[str, Patient]) -> None:
+    page = html(alice.post("/bulk/count/", form_data(visited_period="dates")))
+    assert 'data-testid="patients"' in page and 'data-testid="filter-errors"' not in page
+
+
+# --- countries by name ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("language", "finland", "estonia"), [
+    ("en", "Finland", "Estonia"), ("et", "Soome", "Eesti"), ("ru", "Финляндия", "Эстония")])
+def test_countries_are_ticked_by_name_in_the_users_language(alice: Client, patients: dict[str, Patient],
+                                                            language: str, finland: str, estonia: str) -> None:
+    page = html(speaking(alice, language).get("/bulk/"))
+    boxes = dict((name, code) for code, name in re.findall(
+        r'<input type="checkbox" name="countries" value="(\w\w)"[^>]*>\s*([^<]+?)\s*</label>', page))
+    assert boxes == {estonia: "EE", finland: "FI"}  # the countries Tallinn's patients live in, no others
+    assert 'name="countries" type="text"' not in page and "ISO" not in page
+    ticked = preview(alice, countries="FI")
+    assert ticked.status_code == 200 and ticked.context["p"]["audience"]["patients"] == 1  # Olga
+
+
+# --- the name -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("language", "name"), [
+    ("et", "Masspostitus 15.06.2026"), ("en", "Bulk mail 15.06.2026"), ("ru", "Рассылка 15.06.2026")])
+def test_the_campaign_name_is_prefilled(alice: Client, monkeypatch: pytest.MonkeyPatch, language: str,
+                                        name: str) -> None:
+    on_day(monkeypatch, dt.date(2026, 6, 15))
+    page = html(speaking(alice, language).get("/bulk/"))
+    assert re.search(rf'name="name" value="{name}"', page)
