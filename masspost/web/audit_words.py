@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape, format_html
@@ -23,6 +24,7 @@ from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from masspost.campaigns.audit import ACTIONS
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
+from masspost.delivery.models import OutboxMessage
 from masspost.web.presenting import CHANNELS, REASONS
 from masspost.web.views.patients import CHANNELS as CONSENT_CHANNELS
 from masspost.web.views.patients import METHODS
@@ -70,7 +72,7 @@ class Known:
 
     campaigns: Mapping[int, Campaign]
     clinics: Mapping[str, str]  # code → name
-    patients_by_token: Mapping[str, int]  # a preview's token → the patients it counted
+    patients_by_campaign: Mapping[int, int]  # a sent campaign → the patients its messages went to
 
 
 def known_for(events: Iterable[AuditEvent]) -> Known:
@@ -86,15 +88,11 @@ def known_for(events: Iterable[AuditEvent]) -> Known:
         if isinstance(e.detail, dict):
             codes.update(_codes(e.detail.get("clinics")))
     clinics = dict(Clinic.objects.filter(code__in=codes).values_list("code", "name"))
-    tokens = [e.detail["token"] for e in events if e.action == "campaign_send" and isinstance(e.detail, dict)
-              and isinstance(e.detail.get("token"), str)]
-    patients: dict[str, int] = {}
-    if tokens:
-        for detail in AuditEvent.objects.filter(action="preview", detail__token__in=tokens).values_list(
-                "detail", flat=True):
-            if isinstance(detail, dict) and isinstance(detail.get("patients"), int):
-                patients[detail["token"]] = detail["patients"]
-    return Known(campaigns=campaigns, clinics=clinics, patients_by_token=patients)
+    # To how many patients a campaign went: the outbox's rows (one per patient and channel), one grouped query.
+    sends = [e.campaign_id for e in events if e.action == "campaign_send" and e.campaign_id]
+    patients = dict(OutboxMessage.objects.filter(campaign_id__in=sends).values("campaign_id").annotate(
+        n=Count("patient_id", distinct=True)).values_list("campaign_id", "n")) if sends else {}
+    return Known(campaigns=campaigns, clinics=clinics, patients_by_campaign=patients)
 
 
 def _codes(value: Any) -> list[str]:
@@ -170,7 +168,7 @@ def _preview(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeStr
 
 def _send(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
     messages = _messages(_n(detail.get("messages")))
-    patients = known.patients_by_token.get(str(detail.get("token", "")))
+    patients = known.patients_by_campaign.get(event.campaign_id) if event.campaign_id else None
     what = messages if patients is None else _("%(messages)s %(to_patients)s") % {
         "messages": messages,
         "to_patients": ngettext("to %(n)s patient", "to %(n)s patients", patients) % {"n": _number(patients)}}
