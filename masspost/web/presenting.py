@@ -3,11 +3,21 @@ exclusions with their labels. Presentation only: every number comes from the pre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from django.utils.translation import get_language
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.functional import Promise
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext_lazy as _nlazy
+
+from masspost.sms import ucs2_reasons
+from masspost.web.sms_words import limits, names_sentence, why_ucs2
 
 REASONS = {
     "opted_out": _lazy("does not accept this channel"),
@@ -18,6 +28,42 @@ REASONS = {
     "no_sender": _lazy("their clinic has no sender for this channel"),
 }
 CHANNELS = {"sms": _lazy("SMS"), "email": _lazy("E-mail")}
+
+# Why patients are left out of a channel, as a sentence with its number ("6 patients have opted out of SMS"):
+# per channel where the channel changes the words, in each language's plural forms. `count` picks the form,
+# `n` is the number as shown (grouped).
+_ANY = "*"
+REASON_SENTENCES: dict[tuple[str, str], Promise] = {
+    ("sms", "opted_out"): _nlazy("%(n)s patient has opted out of SMS", "%(n)s patients have opted out of SMS",
+                                 "count"),
+    ("email", "opted_out"): _nlazy("%(n)s patient has opted out of e-mail",
+                                   "%(n)s patients have opted out of e-mail", "count"),
+    (_ANY, "no_marketing_consent"): _nlazy("%(n)s patient has not agreed to marketing",
+                                           "%(n)s patients have not agreed to marketing", "count"),
+    (_ANY, "no_content"): _nlazy("%(n)s patient has no text in their language",
+                                 "%(n)s patients have no text in their language", "count"),
+    ("sms", "no_address"): _nlazy("%(n)s patient has no phone number", "%(n)s patients have no phone number",
+                                  "count"),
+    ("email", "no_address"): _nlazy("%(n)s patient has no e-mail address",
+                                    "%(n)s patients have no e-mail address", "count"),
+    ("sms", "invalid_address"): _nlazy("%(n)s patient has a phone number that cannot be used",
+                                       "%(n)s patients have a phone number that cannot be used", "count"),
+    ("email", "invalid_address"): _nlazy("%(n)s patient has an e-mail address that cannot be used",
+                                         "%(n)s patients have an e-mail address that cannot be used", "count"),
+    ("sms", "no_sender"): _nlazy("%(n)s patient: their clinic has no SMS sender set up",
+                                 "%(n)s patients: their clinic has no SMS sender set up", "count"),
+    ("email", "no_sender"): _nlazy("%(n)s patient: their clinic has no e-mail sender set up",
+                                   "%(n)s patients: their clinic has no e-mail sender set up", "count"),
+}
+
+
+def reason_sentence(channel: str, reason: str, n: int) -> str:
+    """"6 patients have opted out of SMS", "1 patient has no e-mail address": a reason with its number, in the
+    user's language; a reason without a sentence of its own keeps its label after the number."""
+    sentence = REASON_SENTENCES.get((channel, reason)) or REASON_SENTENCES.get((_ANY, reason))
+    if sentence is None:
+        return f"{intcomma(n)} {REASONS.get(reason, reason)}"
+    return str(sentence % {"count": n, "n": intcomma(n)})
 
 
 def language_name(code: str) -> str:
@@ -38,39 +84,86 @@ def ui_language_name(code: str) -> str:
     return name or code
 
 
-def preview_view(data: dict[str, Any]) -> dict[str, Any]:
+def preview_view(data: dict[str, Any], *, order: Sequence[str] = (),
+                 clinic_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The page's context. `order`: the languages in the order of the form's tabs (the rows follow it; a language
+    not among them comes after, by code); `clinic_names`: code → name of the clinics the patients are drawn from
+    (named in the confirmation and wherever a clinic is meant)."""
+    names = clinic_names or {}
+    position = {code: i for i, code in enumerate(order)}
     rows = []
-    for lang, by_channel in data["recipients"].items():
+    for lang, by_channel in sorted(data["recipients"].items(), key=lambda kv: (position.get(kv[0], len(position)),
+                                                                               kv[0])):
         sms = data["sms"].get(lang)
         email = data["email"].get(lang)
         rows.append({"code": lang, "name": language_name(lang), "sms": by_channel.get("sms", 0),
-                     "email": by_channel.get("email", 0), "sms_info": sms, "email_info": email})
-    exclusions = []
-    for channel, reasons in data["excluded"].items():
-        for reason, n in reasons.items():
-            if n:
-                detail = ""
-                if reason == "no_content":
-                    langs = data["no_content_languages"].get(channel, {})
-                    detail = ", ".join(f"{language_name(k) if k else '?'} {v}" for k, v in sorted(langs.items()))
-                elif reason == "no_sender":
-                    clinics = data["no_sender_clinics"].get(channel, {})
-                    detail = ", ".join(code for code, v in clinics.items() if v["messages"])
-                exclusions.append({"channel": channel, "channel_label": CHANNELS[channel], "reason": reason,
-                                   "label": REASONS[reason], "count": n, "detail": detail})
+                     "email": by_channel.get("email", 0), "sms_info": sms, "email_info": email,
+                     "ucs2": _row_ucs2(sms)})
+    channel = data["campaign"]["channel"]
+    channels = ["sms", "email"] if channel == "both" else [channel]
+    recipients = {"sms": sum(r["sms"] for r in rows), "email": sum(r["email"] for r in rows)}
+    left_out = []
+    for channel in channels:
+        reasons = []
+        for reason, n in data["excluded"].get(channel, {}).items():
+            if not n:
+                continue
+            detail = ""
+            if reason == "no_content":
+                langs = data["no_content_languages"].get(channel, {})
+                detail = ", ".join(f"{language_name(k) if k else '?'} {intcomma(v)}" for k, v in sorted(langs.items()))
+            elif reason == "no_sender":
+                clinics = data["no_sender_clinics"].get(channel, {})
+                detail = ", ".join(names.get(code, code) for code, v in clinics.items() if v["messages"])
+            reasons.append({"reason": reason, "count": n, "sentence": reason_sentence(channel, reason, n),
+                            "detail": detail})
+        left_out.append({"channel": channel, "label": CHANNELS[channel], "recipients": recipients[channel],
+                         "excluded": sum(r["count"] for r in reasons), "reasons": reasons})
     warnings = []
     for channel, by_lang in data["empty_merge_fields"].items():
         for lang, w in by_lang.items():
             warnings.append({"channel": CHANNELS[channel], "language": language_name(lang),
                              "recipients": w["recipients"], "fields": list(w["fields"]), "patients": w["patients"]})
-    sms_recipients = sum(r["sms"] for r in rows)
-    email_recipients = sum(r["email"] for r in rows)
-    return {"p": data, "rows": rows, "exclusions": exclusions, "warnings": warnings,
+    return {"p": data, "rows": rows, "left_out": left_out, "warnings": warnings,
             "no_language": no_language_view(data.get("no_language", {})),
-            "sms_recipients": sms_recipients, "email_recipients": email_recipients,
-            "excluded_total": sum(e["count"] for e in exclusions),
-            "channels": [c for c in ("sms", "email") if c in data["campaign"]["channel"]
-                         or data["campaign"]["channel"] == "both"]}
+            "sms_recipients": recipients["sms"], "email_recipients": recipients["email"],
+            "channels": channels, "clinics": list(names.values()),
+            "messages_sentence": messages_sentence(messages=data["messages_total"], sms=recipients["sms"],
+                                                   parts=data["sms_parts_total"], emails=data["emails_total"],
+                                                   channels=channels)}
+
+
+def _row_ucs2(sms: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Why a language's SMS are UCS-2: its text's own characters (the letters named once, or what could be
+    replaced), and apart from them letters that only some patients' names bring (then only their SMS are)."""
+    if not sms or not sms.get("ucs2_characters"):
+        return None
+    multi = (sms.get("parts_max") or 1) > 1
+    in_text = "".join(c["char"] for c in sms["ucs2_characters"] if c["source"] == "text")
+    in_names = "".join(c["char"] for c in sms["ucs2_characters"] if c["source"] != "text")
+    out: dict[str, Any] = {"text": why_ucs2(in_text, multi_part=multi), "names": None}
+    if in_names and not (out["text"] and out["text"]["letters"]):  # the text's own letters make every SMS UCS-2
+        ucs2, gsm7 = limits(multi_part=multi)
+        out["names"] = names_sentence(ucs2_reasons(in_names), ucs2=ucs2, gsm7=gsm7)
+    return out
+
+
+def messages_sentence(*, messages: int, sms: int, parts: int, emails: int, channels: Sequence[str]) -> SafeString:
+    """"216 messages: 129 SMS (319 parts) and 87 e-mails" — the way it adds up; SMS alone "129 SMS (319 parts)",
+    e-mail alone "87 e-mails". Each number is marked (data-n) so that a test can add them up as a reader would."""
+    def number(name: str, n: int) -> SafeString:
+        return format_html('<b data-n="{}">{}</b>', name, intcomma(n))
+
+    sms_part = format_html(ngettext("{n} SMS", "{n} SMS", sms), n=number("sms", sms))
+    parts_part = format_html(ngettext("{n} part", "{n} parts", parts), n=number("parts", parts))
+    emails_part = format_html(ngettext("{n} e-mail", "{n} e-mails", emails), n=number("emails", emails))
+    if list(channels) == ["email"]:
+        return emails_part
+    if list(channels) == ["sms"]:
+        return format_html(_("{sms} ({parts})"), sms=sms_part, parts=parts_part)
+    messages_part = format_html(ngettext("{n} message", "{n} messages", messages), n=number("messages", messages))
+    return format_html(_("{messages}: {sms} ({parts}) and {emails}"), messages=messages_part, sms=sms_part,
+                       parts=parts_part, emails=emails_part)
 
 
 def count_view(counts: dict[str, Any], channel: str, tabs: list[str], written: set[str] | None = None,
@@ -81,8 +174,8 @@ def count_view(counts: dict[str, Any], channel: str, tabs: list[str], written: s
     per_channel = []
     for ch in channels:
         recipients = sum(by.get(ch, 0) for by in counts["recipients"].values())
-        reasons = [{"reason": r, "label": REASONS[r], "count": n} for r, n in counts["excluded"].get(ch, {}).items()
-                   if n]
+        reasons = [{"reason": r, "label": REASONS[r], "count": n, "sentence": reason_sentence(ch, r, n)}
+                   for r, n in counts["excluded"].get(ch, {}).items() if n]
         per_channel.append({"channel": ch, "label": CHANNELS[ch], "recipients": recipients,
                             "excluded": sum(r["count"] for r in reasons), "reasons": reasons})
     return {"patients": counts["audience"]["patients"], "per_channel": per_channel,

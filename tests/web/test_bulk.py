@@ -199,16 +199,6 @@ def test_counter_gsm7_and_ucs2_limits(alice: Client, text: str, encoding: str, p
     assert stat(page, "chars") == f"{len(text)} characters"
 
 
-def test_counter_names_the_characters_that_force_ucs2(alice: Client) -> None:
-    page = counter(alice, "Tere õhtust, Õie! Kõik hästi.")
-    forcing = re.search(r'data-testid="forcing">(.*?)</div>', page, re.S)
-    assert forcing
-    marks = re.findall(r'<mark title="([^"]+)">(.)</mark>(<small>×(\d+)</small>)?', forcing.group(1))
-    assert {(char, n or "1") for _title, char, _small, n in marks} == {("õ", "2"), ("Õ", "1")}
-    assert "U+00F5 LATIN SMALL LETTER O WITH TILDE" in forcing.group(1)
-    assert 'data-testid="forcing"' not in counter(alice, "Tere ohtust, Oie! Äge, öö, ü.")  # ä ö ü are GSM-7
-
-
 def test_counter_refills_the_boxs_merge_field_slot(alice: Client) -> None:
     # The counter says it in the box's own error slot (out of band), not in the counter: once, next to the box.
     page = counter(alice, "Tere {foo}!")

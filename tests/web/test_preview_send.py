@@ -103,7 +103,8 @@ def test_preview_numbers_are_the_domains(alice: Client, patients: dict[str, Pati
     assert re.search(rf'data-testid="parts-total"[^>]*>{expected["sms_parts_total"]}<', page)
     for reason, n in expected["excluded"]["sms"].items():
         if n:
-            assert re.search(rf'data-testid="reason-sms-{reason}"><span class="num">{n}</span>', page)
+            assert re.search(rf'data-testid="reason-sms-{reason}" data-count="{n}">'
+                             rf'<span class="sentence">{n} patients? ', page)
     assert response.context["p"]["token"] == expected["token"]
 
 

@@ -24,12 +24,13 @@ from masspost.clinic.scope import Role
 from masspost.content import TemplateError, compile_template
 from masspost.content.template import MERGE_FIELDS
 from masspost.errors import NotFoundError, StaleTokenError
-from masspost.sms import segment, suggest
+from masspost.sms import UCS2, segment, suggest
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
 from masspost.web.forms import BulkForm, default_name, sms_label, spec_as_form_data, text_problems
 from masspost.web.presenting import count_view, language_name, preview_view
 from masspost.web.query import whole_number
+from masspost.web.sms_words import encoding_title, why_ucs2
 
 DRAFT = "bulk_draft"
 SENT = "bulk_sent"  # the last draft sent, under its token: the same confirmation again finds its campaign
@@ -148,11 +149,10 @@ def _counter_context(name: str, text: str) -> dict[str, Any]:
     except ValueError:
         context["invalid"] = True
         return context
-    forcing: dict[str, int] = {}
-    for _position, char in seg.forcing:
-        forcing[char] = forcing.get(char, 0) + 1
     better = suggest(text)
-    context |= {"seg": seg, "parts": len(seg.parts), "forcing": sorted(forcing.items()),
+    # Why UCS-2: the language's own letters named once, or the characters that could be replaced (masspost.sms).
+    why = why_ucs2(text, multi_part=len(seg.parts) > 1) if seg.encoding == UCS2 else None
+    context |= {"seg": seg, "parts": len(seg.parts), "why": why, "encoding_title": encoding_title(seg.encoding),
                 "has_fields": "{" in text,
                 "suggestion": better if better.parts_saved > 0 else None}
     return context
@@ -220,7 +220,10 @@ def preview(request: StaffRequest) -> HttpResponse:
     if not again:
         _keep_draft(request)
     result = campaign_preview(spec=spec, scope=request.scope)
-    return render(request, "web/preview.html", preview_view(result.to_dict()) | {"nav": "bulk"})
+    # The rows in the order of the form's tabs (most used language first), the clinics by name.
+    context = preview_view(result.to_dict(), order=[code for code, _name in form.languages],
+                           clinic_names={c.code: c.name for c in result.audience.clinics})
+    return render(request, "web/preview.html", context | {"nav": "bulk"})
 
 
 def _own_navigation(request: StaffRequest) -> bool:
