@@ -148,6 +148,7 @@ def campaign_detail(*, campaign: Campaign) -> CampaignDetail:
                           # cleaned again on the way out: the page never trusts stored HTML
                           email_body=sanitise_html(body).html if html else body, email_html=html,
                           recipients=per_language.get(language, {})))
+    texts.sort(key=lambda t: (-sum(t.recipients.values()), t.language))  # the languages most got first
     recipients: dict[str, int] = {}
     for by_channel in per_language.values():
         for channel, n in by_channel.items():

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from masspost.campaigns.detail import Audience, CampaignDetail
 from masspost.campaigns.rules import REASONS
+from masspost.clinic.scope import COMMAND_LINE_LABEL
 from masspost.web.forms_campaigns import MESSAGE_STATUSES
 from masspost.web.presenting import ui_language_name
 from masspost.web.templatetags.masspost_format import day
@@ -40,6 +41,11 @@ LEFT_OUT = {
     },
 }
 CHANNEL_NAMES = {"sms": _lazy("SMS"), "email": _lazy("E-mail")}
+
+
+def _capital(words: str) -> str:
+    """A heading's first letter in capitals ("eesti" → "Eesti"), as every heading on the page."""
+    return words[:1].upper() + words[1:]
 
 
 def _language() -> str:
@@ -94,8 +100,7 @@ def audience_words(audience: Audience) -> str:
         parts.append(_period(audience.visited, audience.reference_date, visited=True))
     if audience.not_visited is not None:
         parts.append(_period(audience.not_visited, audience.reference_date, visited=False))
-    sentence = ", ".join(parts)
-    return sentence[:1].upper() + sentence[1:]
+    return _capital(", ".join(parts))
 
 
 def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
@@ -113,10 +118,17 @@ def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
     return {"known": known is not None, "patients": patients, "channels": channels}
 
 
+def author_words(created_by: str, user_id: int | None) -> str:
+    """Who sent it: a user's name as it was, or "command line (root)" in the user's language."""
+    if user_id is None and created_by.startswith(COMMAND_LINE_LABEL):
+        return _("command line") + created_by[len(COMMAND_LINE_LABEL):]
+    return created_by
+
+
 def texts_view(detail: CampaignDetail) -> list[dict[str, Any]]:
-    return [{"code": t.language, "name": ui_language_name(t.language), "sms": t.sms, "subject": t.email_subject,
-             "body": t.email_body, "html": t.email_html, "sms_count": t.recipients.get("sms", 0),
-             "email_count": t.recipients.get("email", 0),
+    return [{"code": t.language, "name": _capital(ui_language_name(t.language)), "sms": t.sms,
+             "subject": t.email_subject, "body": t.email_body, "html": t.email_html,
+             "sms_count": t.recipients.get("sms", 0), "email_count": t.recipients.get("email", 0),
              "fallback": t.language == detail.fallback_language} for t in detail.texts]
 
 
@@ -126,17 +138,20 @@ def statuses_view(counts: dict[str, int]) -> list[dict[str, Any]]:
             if counts.get(s, 0)]
 
 
-def duration_words(left: dt.timedelta) -> str:
-    """"under a minute", "14 min", "2 h 5 min" — short units, no plural to agree with."""
+def time_left_words(left: dt.timedelta) -> str:
+    """"less than a minute left", "about 14 min left", "about 2 h 5 min left" — short units, no plural to
+    agree with."""
     minutes = round(left.total_seconds() / 60)
     if minutes < 1:
-        return _("under a minute")
+        return _("less than a minute left")
     hours, minutes = divmod(minutes, 60)
     if not hours:
-        return _("%(m)s min") % {"m": minutes}
-    if not minutes:
-        return _("%(h)s h") % {"h": hours}
-    return _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+        duration = _("%(m)s min") % {"m": minutes}
+    elif not minutes:
+        duration = _("%(h)s h") % {"h": hours}
+    else:
+        duration = _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+    return _("about %(left)s left") % {"left": duration}
 
 
 def speed_words(per_minute: float) -> str:

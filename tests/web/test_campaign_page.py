@@ -27,9 +27,9 @@ from masspost.campaigns.selectors import campaign_preview
 from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, Patient
-from masspost.clinic.scope import Role, Scope
+from masspost.clinic.scope import ActorKind, Role, Scope
 from masspost.delivery.models import MessageStatus, OutboxMessage
-from masspost.web.campaign_page import duration_words
+from masspost.web.campaign_page import time_left_words
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
@@ -235,11 +235,11 @@ def test_speed_samples_and_the_time_left() -> None:
     assert speed_samples(((900, 99),), at=1000, sent=3) == ((1000, 3),)
 
 
-def test_duration_words() -> None:
-    assert duration_words(dt.timedelta(seconds=20)) == "under a minute"
-    assert duration_words(dt.timedelta(minutes=14, seconds=20)) == "14 min"
-    assert duration_words(dt.timedelta(hours=2)) == "2 h"
-    assert duration_words(dt.timedelta(hours=2, minutes=5)) == "2 h 5 min"
+def test_time_left_words() -> None:
+    assert time_left_words(dt.timedelta(seconds=20)) == "less than a minute left"
+    assert time_left_words(dt.timedelta(minutes=14, seconds=20)) == "about 14 min left"
+    assert time_left_words(dt.timedelta(hours=2)) == "about 2 h left"
+    assert time_left_words(dt.timedelta(hours=2, minutes=5)) == "about 2 h 5 min left"
 
 
 def test_speed_start_counts_what_went_out_recently(clinic: Clinic, people: dict[str, Patient]) -> None:
@@ -277,3 +277,13 @@ def test_the_page_shows_speed_and_time_left_while_sending(alice: Client, clinic:
     # once done: no speed
     OutboxMessage.objects.filter(campaign_id=campaign_id).update(status="delivered")
     assert 'data-testid="speed"' not in page(alice, f"/campaigns/{campaign_id}/")
+
+
+def test_the_command_line_as_the_author_in_the_users_language(make_staff: Callable[..., Client], clinic: Clinic,
+                                                              people: dict[str, Patient]) -> None:
+    spec = CampaignSpec.from_dict(campaign())
+    campaign_id = campaign_send(spec=spec, scope=Scope(actor="root", clinic_ids=None,
+                                                       kind=ActorKind.COMMAND_LINE)).campaign_id
+    html = page(make_staff("mari", "sender", clinic, language="et"), f"/campaigns/{campaign_id}/")
+    meta = re.search(r'data-testid="meta">(.*?)</p>', html, re.S)
+    assert meta is not None and text(meta[1]).startswith("käsurida (root) · ")

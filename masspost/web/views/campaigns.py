@@ -34,11 +34,12 @@ from masspost.delivery.selectors import outbox_page
 from masspost.web.access import StaffRequest, staff
 from masspost.web.campaign_page import (
     audience_words,
-    duration_words,
+    author_words,
     left_out_view,
     speed_words,
     statuses_view,
     texts_view,
+    time_left_words,
 )
 from masspost.web.forms_campaigns import (
     CAMPAIGN_STATUSES,
@@ -79,7 +80,7 @@ def _progress(status: dict[str, Any], samples: tuple[Sample, ...] = (), now: dt.
         per_minute = speed_per_minute(kept, at=at, sent=sent)
         left = time_left(pending=progress["pending"], per_minute=per_minute)
         progress |= {"speed": speed_words(per_minute) if per_minute is not None else "",
-                     "left": duration_words(left) if left is not None else "",
+                     "left": time_left_words(left) if left is not None else "",
                      "poll": urlencode({"polling": 1, "s": " ".join(f"{t}:{n}" for t, n in kept)})}
     return progress
 
@@ -97,7 +98,8 @@ def _samples(text: str) -> tuple[Sample, ...]:
 
 
 def _header(campaign: Campaign) -> dict[str, Any]:
-    return {"id": campaign.id, "name": campaign.name, "author": campaign.created_by,
+    return {"id": campaign.id, "name": campaign.name,
+            "author": author_words(campaign.created_by, campaign.created_by_user_id),
             "created_at": campaign.created_at, "deadline": campaign.deadline,
             "purpose": PURPOSES.get(campaign.purpose, campaign.purpose),
             "channel": CHANNELS.get(campaign.channel, campaign.channel)}
