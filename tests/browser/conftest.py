@@ -1,10 +1,12 @@
 """Fixtures for the browser tests: a real masspost (demo data, a sender, `masspost serve`, `masspost worker` when a
 test needs delivery) on its own data directory and database, and Debian's Chromium driven by Playwright.
 
-Everything expensive is session-scoped: one demo database, one server, one browser; each test gets a fresh browser
-context (cookies, viewport). Without /usr/bin/chromium the tests skip — unless MASSPOST_REQUIRE_BROWSER=1 (CI),
-then they fail. On PostgreSQL (DATABASE_URL=postgres://…) the server gets a database of its own,
-`masspost_browser` on the same server, dropped and created afresh: never the one pytest-django uses.
+Everything expensive is session-scoped: one demo database, one server, one Chromium per UI language (its date and
+time inputs are written in the language's way: see `browsers`); each test gets a fresh browser context (cookies,
+viewport, locale) — `context` for a test parametrized by `lang`, or `open_context(lang, size)` for several.
+Without /usr/bin/chromium the tests skip — unless MASSPOST_REQUIRE_BROWSER=1 (CI), then they fail. On PostgreSQL
+(DATABASE_URL=postgres://…) the server gets a database of its own, `masspost_browser` on the same server, dropped
+and created afresh: never the one pytest-django uses.
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ REPO = Path(__file__).resolve().parents[2]
 USERNAME = "mari"
 PASSWORD = "correct horse battery staple"
 DEMO_CLINICS = ("TLN", "TRT", "NRV")  # masspost/clinic/demo.py
-DESKTOP = {"width": 1366, "height": 900}
-NARROW = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}  # a clinic PC's screen (issue 17)
+PHONE = {"width": 390, "height": 844}
+NARROW = PHONE
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+# A UI language's browser locale: a clinic PC in Estonia writes dates 07.12.2026 (et, ru) or 07/12/2026 (en-GB),
+# never the American 12/07/2026.
+BROWSER_LOCALE = {"et": "et-EE", "ru": "ru-RU", "en": "en-GB"}
 BROWSER_DATABASE = "masspost_browser"
 SERVER_START_TIMEOUT = 30.0
 
@@ -220,28 +227,77 @@ def worker(request: pytest.FixtureRequest, site: Site) -> Iterator[Callable[[], 
 
 
 @pytest.fixture(scope="session")
-def browser(chromium: str) -> Iterator[Any]:
+def browsers(chromium: str) -> Iterator[Callable[[str], Any]]:
+    """`browsers(lang)`: Chromium for the UI language `lang`, launched once (on first use) and kept for the session.
+
+    One per language, because the language of a date or time input (dd.mm.yyyy or mm/dd/yyyy, 24- or 12-hour) is
+    the browser's own, not a context's: on Linux Chromium takes it from LANGUAGE in its environment (not from
+    --lang, which it ignores there, nor from Playwright's `locale`, which sets navigator.language, Intl and
+    Accept-Language only), and only for a language whose translations are installed (Debian's chromium-l10n:
+    scripts/browser.sh). Without them every input reads 12/07/2026."""
     from playwright.sync_api import sync_playwright
 
+    launched: dict[str, Any] = {}
     with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+
+        def get(lang: str) -> Any:
+            if lang not in launched:
+                locale = BROWSER_LOCALE.get(lang, "en-GB").replace("-", "_")
+                env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANGUAGE")}
+                env |= {"LANGUAGE": f"{locale}:{lang}", "LANG": f"{locale}.UTF-8"}
+                launched[lang] = pw.chromium.launch(executable_path=chromium, headless=True, env=env,
+                                                    args=[*CHROMIUM_ARGS, f"--lang={locale.replace('_', '-')}"])
+            return launched[lang]
+
         try:
-            yield launched
+            yield get
         finally:
-            launched.close()
+            for each in launched.values():
+                each.close()
 
 
-BROWSER_LOCALE = {"et": "et-EE", "ru": "ru-RU", "en": "en-GB"}
+@pytest.fixture(scope="session")
+def browser(browsers: Callable[[str], Any]) -> Any:
+    """The English (en-GB) Chromium."""
+    return browsers("en")
+
+
+def new_context(browsers: Callable[[str], Any], site: Site, lang: str, size: str = "desktop") -> Any:
+    """A fresh browser profile speaking `lang` as a clinic PC in Estonia does: the UI language's cookie (as the
+    header's select leaves it), the browser's locale and Accept-Language (et-EE, en-GB, ru-RU), that language's
+    Chromium (dates in its inputs as 07.12.2026); `size` "desktop" (1366×768) or "phone" (390×844). Playwright
+    waits up to 10 s for what it expects."""
+    locale = BROWSER_LOCALE.get(lang, "en-GB")
+    ctx = browsers(lang).new_context(base_url=site.url, viewport=VIEWPORTS[size], accept_downloads=True,
+                                     locale=locale, extra_http_headers={"Accept-Language": f"{locale},{lang};q=0.9"})
+    ctx.set_default_timeout(10_000)
+    set_language(ctx, site, lang)
+    return ctx
 
 
 @pytest.fixture
-def context(browser: Any, site: Site, request: Any) -> Iterator[Any]:
-    """A fresh browser profile (no cookies) at desktop size, its locale that of the test's UI language (a clinic
-    PC in Estonia shows dates as 03.12.2026); Playwright waits up to 10 s for what it expects."""
+def open_context(browsers: Callable[[str], Any], site: Site) -> Iterator[Callable[..., Any]]:
+    """`open_context(lang, size="desktop")`: a context as `new_context` makes it, closed at the test's end."""
+    opened: list[Any] = []
+
+    def make(lang: str, size: str = "desktop") -> Any:
+        opened.append(new_context(browsers, site, lang, size))
+        return opened[-1]
+
+    yield make
+    for ctx in opened:
+        ctx.close()
+
+
+@pytest.fixture
+def context(browsers: Callable[[str], Any], site: Site, request: Any) -> Iterator[Any]:
+    """A fresh browser profile (no cookies) at desktop size, the browser and locale of the test's UI language
+    (its `lang` parameter; English without one) — but no language cookie, so a test chooses the UI language itself
+    (set_language) or sees what a browser in that locale gets by default."""
     callspec = getattr(request.node, "callspec", None)
     lang = callspec.params.get("lang", "en") if callspec else "en"
-    ctx = browser.new_context(base_url=site.url, viewport=DESKTOP, accept_downloads=True,
-                              locale=BROWSER_LOCALE.get(lang, "en-GB"))
+    ctx = browsers(lang).new_context(base_url=site.url, viewport=DESKTOP, accept_downloads=True,
+                                     locale=BROWSER_LOCALE.get(lang, "en-GB"))
     ctx.set_default_timeout(10_000)
     try:
         yield ctx
