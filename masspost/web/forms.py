@@ -50,12 +50,22 @@ def template_message(error: TemplateError, text: str = "") -> str:
         return _("{%(field)s} is not a field masspost knows — use the buttons below.") % {"field": error.field}
     if error.code == TemplateError.EMPTY:
         return _("Empty braces {} — put a field between them with the buttons below, or remove them.")
-    at = error.position - 1
-    near = text[max(0, at - 10):at + 14].replace("\n", " ").strip()
+    near = _around(text, error.position - 1)
     if error.code == TemplateError.UNCLOSED:
         return _("A “{” is not closed (at “%(near)s”): close it with “}”, or use the buttons below.") \
             % {"near": near}
     return _("A “}” has no “{” before it (at “%(near)s”): remove it, or use the buttons below.") % {"near": near}
+
+
+def _around(text: str, at: int, reach: int = 10) -> str:
+    """The words around character `at` (about `reach` characters each side, never cut mid-word): where the brace
+    is, as the user sees it."""
+    start, end = max(0, at - reach), min(len(text), at + 1 + reach)
+    while start > 0 and not text[start - 1].isspace() and at - start < 3 * reach:
+        start -= 1
+    while end < len(text) and not text[end].isspace() and end - at < 3 * reach:
+        end += 1
+    return " ".join(text[start:end].split())
 
 
 def template_problem(text: str) -> str | None:
@@ -164,13 +174,17 @@ class BulkForm(forms.Form):
     def __init__(self, *args: Any, clinics: list[Clinic], languages: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.is_bound:
-            # A draft of the old form (two dates, no choice of period) reads as the choice it was: exact dates.
+            # A draft of the old form reads as the choice it was: two dates are "exact dates", "EE, FI" two ticks.
             legacy = [p for p in ("visited", "not_visited") if not self.data.get(f"{p}_period")
                       and (self.data.get(f"{p}_from") or self.data.get(f"{p}_to"))]
-            if legacy:
+            typed = self.data.getlist("countries") if hasattr(self.data, "getlist") else []
+            codes = CountriesField().to_python(typed)
+            if legacy or codes != typed:
                 data = cast(Any, self.data).copy()
                 for prefix in legacy:
                     data[f"{prefix}_period"] = "dates"
+                if codes != typed:  # a list typed the old way ("EE, FI"): ticked, one box each
+                    data.setlist("countries", codes)
                 self.data = data
         self.languages = languages  # (code, name) of every tab, in order
         cast(forms.ChoiceField, self.fields["clinics"]).choices = [(c.code, c.name) for c in clinics]
