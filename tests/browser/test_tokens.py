@@ -1,6 +1,7 @@
-"""The staff page's API tokens in the browser, as an admin uses them: make a token, see it once, copy it, find it
-listed by its prefix, revoke it through the confirmation. Screenshots in Estonian, English and Russian, desktop and
-narrow; axe-core on the page with the new token shown."""
+"""The staff page's API tokens in the browser, as an admin uses them: make a token, see it once, copy it with the
+Copy button (the clipboard holds the whole token, a screen reader hears "Copied"), find it listed by its prefix,
+revoke it through the confirmation. Screenshots in Estonian, English and Russian, desktop and narrow; axe-core on
+the page with the new token shown."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from tests.browser.conftest import DEMO_CLINICS, DESKTOP, NARROW, PASSWORD, USER
 from tests.browser.test_accessibility import FAILING, axe, describe
 
 TITLES = {"et": "Uus API-võti", "en": "New API token", "ru": "Новый API-токен"}
+COPIED = {"et": "Kopeeritud: kleebi see nüüd programmi.", "en": "Copied: paste it into the program now.",
+          "ru": "Скопировано: вставьте его в программу сейчас."}
 
 
 @pytest.mark.parametrize("lang", ["et", "en", "ru"])
@@ -41,6 +44,14 @@ def test_an_admin_makes_sees_once_and_revokes_a_token(lang: str, page: Any, cont
     expect(shown).to_be_visible()
     secret = page.locator("#new-token-secret").input_value()
     assert secret.startswith("mp_") and len(secret) == 46
+    # Copy puts the whole token on the clipboard and says so in a status a screen reader announces.
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
+    page.evaluate("() => navigator.clipboard.writeText('')")
+    copy = page.get_by_test_id("copy-token")
+    expect(copy).to_be_visible()
+    copy.click()
+    expect(page.locator("#copy-status[role=status]")).to_have_text(COPIED[lang])
+    assert page.evaluate("() => navigator.clipboard.readText()") == secret
     row = page.locator("#api-tokens table tbody tr", has_text=name)
     expect(row).to_have_count(1)
     expect(row.locator("code")).to_have_text(secret[:10] + "…")
