@@ -172,14 +172,17 @@ def recipient_names(*, scope: Scope, message_ids: list[int]) -> dict[int, str]:
 Sample = tuple[int, int]  # (unix seconds, messages handed over by then)
 
 
-def speed_start(*, campaign_id: int, now: dt.datetime, sent: int) -> tuple[Sample, ...]:
-    """The first sample, from the outbox: as if the page had been watching since the first message handed over in
-    the last SPEED_LOOKBACK (one query, when the page loads; the polls carry their samples themselves)."""
-    recent = (OutboxMessage.objects.filter(campaign_id=campaign_id, sent_at__gte=now - SPEED_LOOKBACK)
+def speed_start(*, campaign_id: int, now: dt.datetime, sent: int, created_at: dt.datetime) -> tuple[Sample, ...]:
+    """The first samples, from the outbox: as if the page had been watching since the first message handed over
+    in the last SPEED_LOOKBACK — or, when none was, since the campaign began or the lookback did, with nothing
+    handed over since (a speed of 0: the page says so rather than guess). One query, when the page loads; the
+    polls carry their samples themselves."""
+    since = max(created_at, now - SPEED_LOOKBACK)
+    recent = (OutboxMessage.objects.filter(campaign_id=campaign_id, sent_at__gte=since)
               .aggregate(n=Count("*"), first=Min("sent_at")))
     at = int(now.timestamp())
     if not recent["n"] or recent["first"] is None:
-        return ((at, sent),)
+        return ((int(since.timestamp()), sent), (at, sent))
     return ((int(recent["first"].timestamp()), max(0, sent - recent["n"])), (at, sent))
 
 

@@ -244,14 +244,23 @@ def test_time_left_words() -> None:
 
 def test_speed_start_counts_what_went_out_recently(clinic: Clinic, people: dict[str, Patient]) -> None:
     campaign_id = send(clinic)
-    now = timezone.now()
-    assert speed_start(campaign_id=campaign_id, now=now, sent=0) == ((int(now.timestamp()), 0),)
+    created = Campaign.objects.get(id=campaign_id).created_at
+    now = created + dt.timedelta(seconds=5)
+    at = int(now.timestamp())
+    # just sent, nothing out yet: since it began, too short a time to tell
+    start = speed_start(campaign_id=campaign_id, now=now, sent=0, created_at=created)
+    assert start == ((int(created.timestamp()), 0), (at, 0))
+    assert speed_per_minute(start, at=at, sent=0) is None
+    # an hour on and nothing out in the last five minutes: a speed of 0, no time left to tell
+    later = created + dt.timedelta(hours=1)
+    start = speed_start(campaign_id=campaign_id, now=later, sent=0, created_at=created)
+    assert speed_per_minute(start, at=int(later.timestamp()), sent=0) == 0
     first, second = OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id")
-    OutboxMessage.objects.filter(id=first.id).update(status="sent", sent_at=now - dt.timedelta(seconds=60))
-    OutboxMessage.objects.filter(id=second.id).update(status="sent", sent_at=now - dt.timedelta(minutes=30))
+    OutboxMessage.objects.filter(id=first.id).update(status="sent", sent_at=later - dt.timedelta(seconds=60))
+    OutboxMessage.objects.filter(id=second.id).update(status="sent", sent_at=later - dt.timedelta(minutes=30))
     # only the one in the last five minutes: as if watched since it went out
-    assert speed_start(campaign_id=campaign_id, now=now, sent=2) == (
-        (int((now - dt.timedelta(seconds=60)).timestamp()), 1), (int(now.timestamp()), 2))
+    assert speed_start(campaign_id=campaign_id, now=later, sent=2, created_at=created) == (
+        (int((later - dt.timedelta(seconds=60)).timestamp()), 1), (int(later.timestamp()), 2))
 
 
 def test_the_page_shows_speed_and_time_left_while_sending(alice: Client, clinic: Clinic,
@@ -260,6 +269,7 @@ def test_the_page_shows_speed_and_time_left_while_sending(alice: Client, clinic:
         make_patient()
     campaign_id = send(clinic)
     now = timezone.now()
+    Campaign.objects.filter(id=campaign_id).update(created_at=now - dt.timedelta(minutes=10))
     ids = list(OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True))
     # 4 handed over in the last 2 minutes (2 a minute): the 6 waiting take 3 minutes
     for i, message_id in enumerate(ids[:4]):
