@@ -19,13 +19,14 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext, pgettext, pgettext_lazy
+from django.utils.translation import ngettext, pgettext
 
 from masspost.campaigns.audit import ACTIONS
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
 from masspost.delivery.models import OutboxMessage
 from masspost.web.presenting import CHANNELS, REASONS
+from masspost.web.roles import role_name
 from masspost.web.views.patients import CHANNELS as CONSENT_CHANNELS
 from masspost.web.views.patients import METHODS
 
@@ -51,8 +52,6 @@ ACTION_NAMES: dict[str, Promise] = {
     "consent_record": _lazy("Consent recorded"),
 }
 OTHER_ACTION = _lazy("Other action")
-ROLES = {"preparer": pgettext_lazy("audit role", "preparer"), "sender": pgettext_lazy("audit role", "sender"),
-         "admin": pgettext_lazy("audit role", "admin")}
 IMPORT_KINDS = {"clinics": _lazy("clinics"), "patients": _lazy("patients"), "visits": _lazy("visits")}
 
 
@@ -212,7 +211,7 @@ def _user(detail: dict[str, Any]) -> str:
 
 
 def _role(value: Any) -> str:
-    return str(ROLES.get(str(value), value))
+    return role_name(str(value))
 
 
 def _user_add(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:

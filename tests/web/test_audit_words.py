@@ -90,7 +90,7 @@ EXPECTED = {
         "“Recall A”: 5 messages of unknown fate sent again",
         "“Recall A”: its messages, 216 rows",
         "“mari”: sender, Hammas Tallinn",
-        "“mari”: role: admin; 2 API tokens revoked",
+        "“mari”: role: administrator; 2 API tokens revoked",
         "1 clinic, 4,000 patients, 12,000 visits",
         "removed: 1 clinic, 4,000 patients, 12,000 visits, 2 campaigns, 300 messages, 0 consent changes",
         "patients: 1,200 rows, 1,190 saved, 10 with errors",
