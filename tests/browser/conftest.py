@@ -243,7 +243,8 @@ def browsers(chromium: str) -> Iterator[Callable[[str], Any]]:
         def get(lang: str) -> Any:
             if lang not in launched:
                 locale = BROWSER_LOCALE.get(lang, "en-GB").replace("-", "_")
-                env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANGUAGE")}
+                env: dict[str, str | float | bool] = {
+                    k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANGUAGE")}
                 env |= {"LANGUAGE": f"{locale}:{lang}", "LANG": f"{locale}.UTF-8"}
                 launched[lang] = pw.chromium.launch(executable_path=chromium, headless=True, env=env,
                                                     args=[*CHROMIUM_ARGS, f"--lang={locale.replace('_', '-')}"])

@@ -1,7 +1,8 @@
 """The tour: every page a receptionist or an admin sees, in Estonian, English and Russian, on a clinic PC
 (1366×768) and on a phone (390×844) — a full-page screenshot of each, named <lang>-<desktop|phone>-<page>.png in
-the screenshots directory (MASSPOST_SCREENSHOTS, default var/screenshots/), to be looked at (issue 17, "How it is
-judged"), and on each page what a test can see for itself:
+the screenshots directory (MASSPOST_SCREENSHOTS, default var/screenshots/; also <…>-<page>-screen.png, the first
+screen, where what stays in view matters), to be looked at (issue 17, "How it is judged"), and on each page what a
+test can see for itself:
 
 - axe-core: no violation of impact serious or critical (tests/browser/test_accessibility.py's way of running it);
 - on the phone nothing needs a sideways scroll: the page is no wider than the screen;
@@ -82,13 +83,11 @@ class Tour:
     problems: list[str] = field(default_factory=list)
     shot: list[str] = field(default_factory=list)
 
-    def check(self, name: str, *, english: bool = True) -> None:
-        """Screenshot, then the checks of the module's docstring; `english=False` for a page that is English by
-        design (the API's Swagger UI, for programmers)."""
+    def check(self, name: str, *, english: bool = True, screen: bool = False) -> None:
+        """The checks of the module's docstring, then the screenshot; `english=False` for a page that is English by
+        design (the API's Swagger UI, for programmers); `screen` also shoots the first screen as it is seen,
+        <lang>-<size>-<name>-screen.png (what stays in view: a sticky bar, the actions)."""
         settle(self.page)
-        path = self.screenshots / f"{self.lang}-{self.size}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        self.shot.append(path.name)
         found: list[str] = []
         html_lang = self.page.evaluate("() => document.documentElement.lang")
         if html_lang != self.lang and english:
@@ -106,8 +105,28 @@ class Tour:
         if english:
             found += untranslated(text, self.lang)
             found += time_problems(text, self.lang)
+        path = self.shoot(name, screen=screen)
         if found:
-            self.problems.append(f"{self.lang} {self.size} {name} ({path.name}):\n    " + "\n    ".join(found))
+            self.problems.append(f"{self.lang} {self.size} {name} ({path}):\n    " + "\n    ".join(found))
+
+    def shoot(self, name: str, *, screen: bool) -> str:
+        """The whole page, on a screen as tall as the page: a sticky bar then sits where the page ends, as at the
+        end of a scroll, not across the middle of the picture (as Playwright's full_page leaves it)."""
+        base = f"{self.lang}-{self.size}-{name}"
+        if screen:
+            self.page.screenshot(path=str(self.screenshots / f"{base}-screen.png"))
+            self.shot.append(f"{base}-screen.png")
+        viewport = self.page.viewport_size
+        height = self.page.evaluate("() => Math.ceil(document.scrollingElement.scrollHeight)")
+        if height > viewport["height"]:
+            self.page.set_viewport_size({"width": viewport["width"], "height": height})
+            self.page.wait_for_timeout(150)
+        try:
+            self.page.screenshot(path=str(self.screenshots / f"{base}.png"), full_page=True)
+        finally:
+            self.page.set_viewport_size(viewport)
+        self.shot.append(f"{base}.png")
+        return f"{base}.png"
 
 
 # The elements that stick out past the phone's screen, outermost first: where a sideways scroll comes from.
@@ -220,29 +239,29 @@ def walk(tour: Tour, sent: Sent) -> None:
     sign_in_as_admin(page)
     page.goto("/bulk/")
     expect(page.locator("#answer [data-testid=patients]")).to_be_visible()
-    tour.check("bulk")
+    tour.check("bulk", screen=True)
 
     fill_bulk(page, f"Tour {lang} {tour.size}", bad_merge=lang if lang in TEXTS else "et")
     page.locator("button[name=preview]").click()  # refused: the merge field, said beside its box
     expect(page.locator(".has-error, [aria-invalid=true]").first).to_be_visible()
     open_language_tab(page, lang)
-    tour.check("bulk-filled")
+    tour.check("bulk-filled", screen=True)
 
     page.locator(f"#id_sms_{lang}").fill(TEXTS[lang]["sms"])
     settle(page)
     page.locator("button[name=preview]").click()
     expect(page).to_have_url(re.compile(r"/bulk/preview/$"))
     expect(page.locator("button[data-open-dialog=confirm-send]")).to_be_visible()
-    tour.check("preview")
+    tour.check("preview", screen=True)
     page.locator("button[data-open-dialog=confirm-send]").click()
     expect(page.locator("dialog#confirm-send")).to_be_visible()
-    tour.check("send-dialog")
+    tour.check("send-dialog", screen=True)
 
     page.goto("/campaigns/")
     tour.check("campaigns")
     page.goto(f"/campaigns/{sent.campaign}/")
     expect(page.locator("#progress")).to_be_visible()
-    tour.check("campaign")
+    tour.check("campaign", screen=True)
 
     page.goto(f"/patients/?patient={sent.patient}")
     expect(page.locator("h1")).to_contain_text(sent.patient)
