@@ -225,6 +225,9 @@ class BulkForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if (found := header_problem(data.get("name") or "")) is not None:
+            self.add_error("name", _("The name holds an invisible character that cannot be shown (%(code)s): remove "
+                                     "it.") % {"code": found[1].rsplit(" ", 1)[-1]})
         lo, hi = data.get("age_min"), data.get("age_max")
         if lo is not None and hi is not None and lo > hi:
             self.add_error("age_max", _("The upper age is below the lower one."))
@@ -331,6 +334,8 @@ class BulkForm(forms.Form):
         try:
             return CampaignSpec.from_dict(draft.to_dict())
         except SpecError as exc:
+            # Every rule the form knows is said on its field above, in the user's words; this is a rule it does
+            # not (yet) know: said as the campaign file says it, rather than not at all.
             self.add_error(None, str(exc))
             return None
 

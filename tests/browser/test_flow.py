@@ -116,7 +116,8 @@ def fill_form(page: Any, lang: str) -> dict[str, Any]:
     adults = wait_patients_change(page, tallinn)
     assert 0 < adults < tallinn, (adults, tallinn)
 
-    page.locator("input[name=countries]").fill(values["countries"])
+    page.locator(f"input[name=countries][value={values['countries']}]").check()  # ticked by name
+    page.locator("select[name=visited_period]").select_option("dates")  # the two dates show once chosen
     page.locator("input[name=visited_from]").fill(values["visited_from"])
     page.locator("input[name=visited_to]").fill(values["visited_to"])
     page.locator("input[name=channel][value=sms]").check()
@@ -173,8 +174,10 @@ def fill_form(page: Any, lang: str) -> dict[str, Any]:
 
 def check_form_kept(page: Any, values: dict[str, Any]) -> None:
     """Back: every filter and text as it was left."""
-    for name in ("name", "age_min", "age_max", "countries", "visited_from", "visited_to"):
+    for name in ("name", "age_min", "age_max", "visited_from", "visited_to"):
         expect(page.locator(f"input[name={name}]")).to_have_value(values[name])
+    expect(page.locator(f"input[name=countries][value={values['countries']}]")).to_be_checked()
+    expect(page.locator("select[name=visited_period]")).to_have_value("dates")
     expect(page.locator("input[name=clinics][value=TLN]")).to_be_checked()
     for code in ("TRT", "NRV"):
         expect(page.locator(f"input[name=clinics][value={code}]")).not_to_be_checked()

@@ -160,3 +160,14 @@ def test_the_campaign_name_is_prefilled(alice: Client, monkeypatch: pytest.Monke
     on_day(monkeypatch, dt.date(2026, 6, 15))
     page = html(speaking(alice, language).get("/bulk/"))
     assert re.search(rf'name="name" value="{name}"', page)
+
+
+def test_an_invisible_character_in_the_name_or_a_text_is_said_on_its_box(alice: Client,
+                                                                          patients: dict[str, Patient]) -> None:
+    speaking(alice, "et")
+    response = preview(alice, name="Recall\u0007", sms_et="Tere\u0001 {first_name}!")
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert errors["name"] == ["Nimes on nähtamatu märk, mida ei saa näidata (U+0007): kustutage see."]
+    assert errors["sms_et"] == ["Tekstis on nähtamatu märk, mida ei saa saata (U+0001): kustutage see."]
+    assert not response.context["form"].non_field_errors()  # nothing left for the campaign file's English words
