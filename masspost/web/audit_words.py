@@ -76,9 +76,10 @@ class Known:
 
 def known_for(events: Iterable[AuditEvent]) -> Known:
     events = list(events)
-    campaign_ids = {e.campaign_id for e in events if e.campaign_id} | {
-        e.detail.get("campaign") for e in events if isinstance(e.detail, dict)
-        and isinstance(e.detail.get("campaign"), int)}
+    campaign_ids: set[int] = {e.campaign_id for e in events if e.campaign_id is not None}
+    for e in events:  # an export of a campaign's messages names it in its detail too
+        if isinstance(e.detail, dict) and isinstance(e.detail.get("campaign"), int):
+            campaign_ids.add(e.detail["campaign"])
     campaigns = {c.id: c for c in Campaign.objects.filter(id__in=campaign_ids).only("id", "name", "audience")}
     codes: set[str] = set()
     for c in campaigns.values():
@@ -283,7 +284,8 @@ def _import(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeStri
 def _consent(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
     channel = _lower(str(dict(CONSENT_CHANNELS).get(str(detail.get("channel")), detail.get("channel", ""))))
     answer = pgettext("consent", "yes") if detail.get("accepts") else pgettext("consent", "no")
-    method = str(METHODS.get(detail.get("method"), detail.get("method", "")))  # type: ignore[call-overload]
+    methods = {str(code): str(words) for code, words in METHODS.items()}
+    method = methods.get(str(detail.get("method")), str(detail.get("method", "")))
     return _fill(_("patient %(patient)s, %(channel)s: %(answer)s (%(method)s)"),
                  patient=str(detail.get("patient", "")), channel=channel, answer=answer, method=method)
 
