@@ -149,3 +149,13 @@ def test_without_the_repositorys_docs_the_guide_is_a_404_and_not_linked(client: 
     monkeypatch.setattr(api_main, "GUIDE", tmp_path / "api.md")
     assert client.get("/api/guide/").status_code == 404
     assert "/api/guide/" not in page(client, "/api/docs").split("</header>")[0]
+
+
+@pytest.mark.parametrize(("lang", "words"), [("et", "käsurida (root)"), ("ru", "командная строка (root)")])
+def test_the_campaign_list_names_the_command_line_in_the_users_language(alice: Client, tln_campaign: int,
+                                                                        lang: str, words: str) -> None:
+    from masspost.campaigns.models import Campaign
+
+    Campaign.objects.filter(id=tln_campaign).update(created_by="command line (root)", created_by_user=None)
+    html = page(speaking(alice, lang), "/campaigns/")
+    assert f"<bdi>{words}</bdi>" in html and "command line" not in html

@@ -129,7 +129,8 @@ def campaign_list(request: StaffRequest) -> HttpResponse:
                             statuses=frozenset({values["status"]}) if values["status"] else None)
     page = Paginator(listed, PER_PAGE).get_page(values["page"])
     rows = [{"c": c, "status_label": CAMPAIGN_STATUSES.get(c.status, c.status),
-             "purpose": PURPOSES.get(c.purpose, c.purpose), "channel": CHANNELS.get(c.channel, c.channel)}
+             "purpose": PURPOSES.get(c.purpose, c.purpose), "channel": CHANNELS.get(c.channel, c.channel),
+             "author": author_words(c.author, None)}  # no user name has a space: "command line (…)" is the CLI
             for c in page.object_list]
     query = urlencode({"status": values["status"]}) if values["status"] else ""
     return _render(request, "web/campaigns.html", {"nav": "campaigns", "filter": form, "page": page, "rows": rows,
