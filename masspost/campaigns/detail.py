@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Min
+from django.db.models import Count, Max, Min
 
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.campaigns.rules import REASONS
@@ -120,7 +120,7 @@ def _left_out(campaign: Campaign, channels: tuple[str, ...]) -> LeftOut:
                        excluded={ch: {r: int(n) for r, n in (stored.get(ch) or {}).items() if n} for ch in channels})
     seen = snapshot_load(token=campaign.token)
     if seen is None:
-        return LeftOut(patients=None, excluded=None)
+        return LeftOut(patients=_previewed_patients(campaign), excluded=None)
     outcomes: dict[str, list[str]] = seen.header["outcomes"]  # type: ignore[assignment]
     seen_channels: list[str] = seen.header["channels"]  # type: ignore[assignment]
     excluded: dict[str, dict[str, int]] = {}
@@ -129,6 +129,24 @@ def _left_out(campaign: Campaign, channels: tuple[str, ...]) -> LeftOut:
         names = outcomes[channel]
         excluded[channel] = {names[i]: n for i, n in sorted(tally.items()) if names[i] in REASONS and n}
     return LeftOut(patients=len(seen.ids), excluded={ch: excluded.get(ch, {}) for ch in channels})
+
+
+def _previewed_patients(campaign: Campaign) -> int | None:
+    """The patients of the preview the send was confirmed with, from its audit row (kept as long as the log): the
+    same token is the same preview. Looked for in the day before the send (along the log's time index)."""
+    detail = (AuditEvent.objects.filter(action="preview", at__lte=campaign.created_at,
+                                        at__gte=campaign.created_at - dt.timedelta(days=1),
+                                        detail__token=campaign.token)
+              .order_by("-at").values_list("detail", flat=True).first())
+    patients = detail.get("patients") if isinstance(detail, dict) else None
+    return patients if isinstance(patients, int) else None
+
+
+def campaign_last_sent(*, campaign_id: int) -> dt.datetime | None:
+    """When the campaign's last message was handed over (None: none was)."""
+    last: dt.datetime | None = OutboxMessage.objects.filter(campaign_id=campaign_id).aggregate(
+        last=Max("sent_at"))["last"]
+    return last
 
 
 def campaign_detail(*, campaign: Campaign) -> CampaignDetail:

@@ -297,3 +297,29 @@ def test_the_command_line_as_the_author_in_the_users_language(make_staff: Callab
     html = page(make_staff("mari", "sender", clinic, language="et"), f"/campaigns/{campaign_id}/")
     meta = re.search(r'data-testid="meta">(.*?)</p>', html, re.S)
     assert meta is not None and text(meta[1]).startswith("käsurida (root) · ")
+
+
+def test_when_unsent_messages_expire_and_when_the_last_went_out(alice: Client, clinic: Clinic,
+                                                              people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    Campaign.objects.filter(id=campaign_id).update(deadline=dt.datetime(2026, 12, 8, 10, 0, tzinfo=dt.UTC))
+    for url in (f"/campaigns/{campaign_id}/", f"/campaigns/{campaign_id}/progress/?polling=1"):
+        html = page(alice, url, **HTMX)
+        assert "Messages not sent by 8 Dec 2026, 12:00 are not sent at all." in html  # Tallinn time
+    OutboxMessage.objects.filter(campaign_id=campaign_id).update(
+        status="delivered", sent_at=dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC))
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    assert 'data-testid="deadline"' not in html and "The last message went out 7 Dec 2026, 11:30." in html
+
+
+def test_each_status_leads_to_its_messages(alice: Client, clinic: Clinic, people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    assert f'href="/campaigns/{campaign_id}/?status=queued#messages-title"' in html
+
+
+def test_the_patients_previewed_outlive_the_preview(alice: Client, clinic: Clinic,
+                                                    people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    PreviewSnapshot.objects.all().delete()
+    assert "The filter selected 4 patients." in text(page(alice, f"/campaigns/{campaign_id}/"))

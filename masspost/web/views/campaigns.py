@@ -19,7 +19,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from masspost.campaigns.controls import controls_applicable
-from masspost.campaigns.detail import Sample, recipient_names, speed_per_minute, speed_samples, speed_start, time_left
+from masspost.campaigns.detail import (
+    Sample,
+    campaign_last_sent,
+    recipient_names,
+    speed_per_minute,
+    speed_samples,
+    speed_start,
+    time_left,
+)
 from masspost.campaigns.detail import campaign_detail as campaign_detail_of
 from masspost.campaigns.downloads import campaign_messages_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
@@ -159,7 +167,8 @@ def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
                "done_count": whole_number("n", request.GET.get("n", ""), low=0, high=COUNT_MAX),
                "audience": audience_words(detail.audience), "left_out": left_out_view(detail),
                "texts": texts_view(detail), "fallback_language": detail.fallback_language and
-               ui_language_name(detail.fallback_language)}
+               ui_language_name(detail.fallback_language),
+               "last_sent": campaign_last_sent(campaign_id=campaign.id) if progress["status"] == "done" else None}
     return _render(request, "web/campaign.html", context | _messages_context(request, campaign.id, request.GET))
 
 
@@ -170,9 +179,11 @@ def campaign_progress(request: StaffRequest, campaign_id: int) -> HttpResponse:
     stops by itself (listmonk). When the status leaves "sending" under a poll, the page reloads once: its
     controls and messages are then those of the new status. Each poll brings back the samples the speed is
     measured over (`s`), so that it costs no query of its own."""
-    progress = _progress(campaign_status(campaign_id=campaign_id, scope=request.scope),
+    campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
+    progress = _progress(campaign_status(campaign_id=campaign.id, scope=request.scope),
                          _samples(request.GET.get("s", "")))
-    response = _render(request, "web/partials/progress.html", {"c": {"id": campaign_id}, "p": progress})
+    response = _render(request, "web/partials/progress.html",
+                       {"c": {"id": campaign.id, "deadline": campaign.deadline}, "p": progress})
     if request.htmx and request.GET.get("polling") and progress["status"] != "sending":
         response["HX-Refresh"] = "true"
     return response
