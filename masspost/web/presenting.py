@@ -154,14 +154,17 @@ def messages_sentence(*, messages: int, sms: int, parts: int, emails: int, chann
     def number(name: str, n: int) -> SafeString:
         return format_html('<b data-n="{}">{}</b>', name, intcomma(n))
 
-    sms_part = format_html(ngettext("{n} SMS", "{n} SMS", sms), n=number("sms", sms))
-    parts_part = format_html(ngettext("{n} part", "{n} parts", parts), n=number("parts", parts))
-    emails_part = format_html(ngettext("{n} e-mail", "{n} e-mails", emails), n=number("emails", emails))
+    def piece(words: str, name: str, n: int) -> SafeString:  # "87 e-mails" never breaks inside
+        return format_html('<span class="piece">{}</span>', format_html(words, n=number(name, n)))
+
+    sms_part = piece(ngettext("{n} SMS", "{n} SMS", sms), "sms", sms)
+    parts_part = piece(ngettext("{n} part", "{n} parts", parts), "parts", parts)
+    emails_part = piece(ngettext("{n} e-mail", "{n} e-mails", emails), "emails", emails)
     if list(channels) == ["email"]:
         return emails_part
     if list(channels) == ["sms"]:
         return format_html(_("{sms} ({parts})"), sms=sms_part, parts=parts_part)
-    messages_part = format_html(ngettext("{n} message", "{n} messages", messages), n=number("messages", messages))
+    messages_part = piece(ngettext("{n} message", "{n} messages", messages), "messages", messages)
     return format_html(_("{messages}: {sms} ({parts}) and {emails}"), messages=messages_part, sms=sms_part,
                        parts=parts_part, emails=emails_part)
 
