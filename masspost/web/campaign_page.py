@@ -155,9 +155,14 @@ def time_left_words(left: dt.timedelta) -> str:
 
 
 def speed_words(per_minute: float) -> str:
-    """"120 per minute"; below ten, one decimal ("2,5"); a trickle under 0.1 as "under 0.1"."""
-    if 0 < per_minute < 0.1:
+    """"120 per minute"; below ten, to a tenth ("2,5"); a trickle under 0.1 as "under 0.1"; none at all said so."""
+    if per_minute <= 0:
+        return _("nothing sent in the last few minutes")
+    if per_minute < 0.1:
         return _("under %(n)s per minute") % {"n": number_format(0.1, 1)}
-    shown = number_format(round(per_minute, 1), 1) if per_minute < 10 else number_format(
-        round(per_minute), 0, force_grouping=True)
+    tenths = round(per_minute, 1)
+    if per_minute < 10 and tenths != int(tenths):
+        shown = number_format(tenths, 1)
+    else:
+        shown = number_format(round(per_minute), 0, force_grouping=True)
     return _("%(n)s per minute") % {"n": shown}

@@ -29,7 +29,7 @@ from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, Patient
 from masspost.clinic.scope import ActorKind, Role, Scope
 from masspost.delivery.models import MessageStatus, OutboxMessage
-from masspost.web.campaign_page import time_left_words
+from masspost.web.campaign_page import speed_words, time_left_words
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
@@ -235,6 +235,13 @@ def test_speed_samples_and_the_time_left() -> None:
     assert speed_samples(((900, 99),), at=1000, sent=3) == ((1000, 3),)
 
 
+def test_speed_words() -> None:
+    assert speed_words(0) == "nothing sent in the last few minutes"
+    assert speed_words(0.05) == "under 0.1 per minute"
+    assert speed_words(2.0) == "2 per minute" and speed_words(2.54) == "2.5 per minute"
+    assert speed_words(1234.4) == "1,234 per minute"
+
+
 def test_time_left_words() -> None:
     assert time_left_words(dt.timedelta(seconds=20)) == "less than a minute left"
     assert time_left_words(dt.timedelta(minutes=14, seconds=20)) == "about 14 min left"
@@ -278,7 +285,7 @@ def test_the_page_shows_speed_and_time_left_while_sending(alice: Client, clinic:
     html = page(alice, f"/campaigns/{campaign_id}/")
     speed = re.search(r'data-testid="speed">(.*?)</p>', html, re.S)
     assert speed is not None
-    assert "2.0 per minute" in text(speed[1]) and "about 3 min left" in text(speed[1])
+    assert "2 per minute" in text(speed[1]) and "about 3 min left" in text(speed[1])
     # the poll carries its samples: the next answer measures over them, with no query of its own
     poll = re.search(r'hx-get="(/campaigns/\d+/progress/\?[^"]+)"', html)
     assert poll is not None and "s=" in poll[1]
@@ -316,6 +323,13 @@ def test_each_status_leads_to_its_messages(alice: Client, clinic: Clinic, people
     campaign_id = send(clinic)
     html = page(alice, f"/campaigns/{campaign_id}/")
     assert f'href="/campaigns/{campaign_id}/?status=queued#messages-title"' in html
+    assert 'data-testid="problems"' not in html
+    OutboxMessage.objects.filter(campaign_id=campaign_id).update(status=MessageStatus.UNKNOWN)
+    html = page(alice, f"/campaigns/{campaign_id}/")
+    link = f'href="/campaigns/{campaign_id}/?status=unknown#messages-title" data-testid="problems">2 problems'
+    assert link in html
+    filtered = page(alice, f"/campaigns/{campaign_id}/?status=unknown")
+    assert filtered.count("<tr data-ref=") == 2
 
 
 def test_the_patients_previewed_outlive_the_preview(alice: Client, clinic: Clinic,

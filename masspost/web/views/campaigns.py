@@ -81,7 +81,8 @@ def _progress(status: dict[str, Any], samples: tuple[Sample, ...] = (), now: dt.
     sent = sum(counts[s] for s in HANDED_OVER)
     progress = {"status": status["status"], "status_label": CAMPAIGN_STATUSES.get(status["status"], status["status"]),
                 "total": status["total"], "sent": sent, "problems": sum(counts[s] for s in PROBLEMS),
-                "counts": counts, "per_status": statuses_view(counts), "pending": sum(counts[s] for s in PENDING)}
+                "counts": counts, "per_status": statuses_view(counts), "pending": sum(counts[s] for s in PENDING),
+                "problem_status": next((s for s in PROBLEMS if counts[s]), "")}
     if status["status"] == "sending":
         at = int((now or timezone.now()).timestamp())
         kept = speed_samples(samples, at=at, sent=sent)
