@@ -25,6 +25,10 @@ class Problem(Schema):
     detail: str | None = None
     errors: list[dict[str, Any]] | None = None
     changes: list[str] | None = None
+    code: str | None = Field(None, description="a campaign text's template error, stable for a client to say in its "
+                             "own words: unknown_field, not_a_field_name, empty_field, unclosed_brace, "
+                             "unopened_brace (docs/campaign.md)")
+    params: dict[str, Any] | None = Field(None, description="the template error's values: field, position, allowed")
 
 
 class Strict(Schema):
