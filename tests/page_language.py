@@ -44,9 +44,12 @@ ENGLISH_OUTSIDE_CATALOGUE = (
 # any Cyrillic break a run) with two or more English function words that are no Estonian words.
 LATIN_RUN = re.compile(r"(?:[A-Za-z][A-Za-z'’-]*[ ,;:()\"“”]+){3,}[A-Za-z][A-Za-z'’-]*")
 FUNCTION_WORDS = frozenset((
-    "the", "and", "of", "is", "are", "was", "not", "to", "with", "for", "this", "that", "which", "from", "your", "you",
-    "has", "have", "will", "be", "by", "or", "an", "it", "its", "at", "into", "than", "instead", "only", "when", "who",
-    "what", "can", "cannot"))
+    "the", "and", "of", "is", "are", "was", "were", "been", "not", "to", "with", "for", "this", "that", "which", "from",
+    "your", "you", "has", "have", "will", "be", "by", "or", "an", "it", "its", "at", "into", "than", "instead", "only",
+    "when", "who", "what", "can", "cannot", "they", "their", "there", "each", "every", "after", "before", "about",
+    "but", "if", "do", "does", "did", "yet", "out", "went",
+    # masspost's own English nouns, no Estonian word
+    "message", "messages", "patient", "patients", "campaign", "campaigns", "recipient", "recipients"))
 
 # Codes a receptionist should never read, in any language: the audit log's actions and its details' keys, a Python
 # repr. In et and ru also the roles' values and Python's None/True/False (in English those are words too).

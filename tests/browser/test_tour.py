@@ -19,6 +19,7 @@ Each collects every problem of every page and fails once, listing them page by p
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -173,6 +174,15 @@ def fill_bulk(page: Any, name: str, *, bad_merge: str = "") -> None:
     page.locator("input[name=name]").fill(name)
     page.locator("input[name=clinics][value=TLN]").check()
     page.locator("input[name=channel][value=both]").check()
+    if bad_merge:  # the tour's form: every kind of filter, dates in the browser's own format (07.12.2026 in et)
+        page.locator("input[name=age_min]").fill("18")
+        page.locator("input[name=age_max]").fill("80")
+        if page.locator("select[name=visited_period] option[value=dates]").count():
+            page.locator("select[name=visited_period]").select_option("dates")
+            page.locator("input[name=visited_from]").fill(f"{dt.date.today().year - 2}-01-01")
+            page.locator("input[name=visited_to]").fill(dt.date.today().isoformat())
+        if page.locator("select[name=not_visited_period] option[value='12']").count():
+            page.locator("select[name=not_visited_period]").select_option("12")
     for code, texts in TEXTS.items():
         if not open_language_tab(page, code):
             continue

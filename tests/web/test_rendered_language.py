@@ -28,6 +28,8 @@ from tests.web.conftest import PASSWORD, form_data, token_of
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 TEXTS = {"sms_et": "Tere {first_name}! Aeg hambaarsti juurde. Helista {clinic_phone}.",
+         "sms_en": "Hello {first_name}! It is time for your check-up. Call {clinic_phone}.",
+         "subject_en": "Your check-up", "body_en": "Hello {first_name}!\nIt is time for your check-up.",
          "sms_ru": "Здравствуйте, {first_name}! Пора на осмотр. Звоните {clinic_phone}.",
          "subject_et": "Kontroll", "body_et": "Tere {first_name}!\nAeg kontrolli tulla.",
          "subject_ru": "Осмотр", "body_ru": "Здравствуйте, {first_name}!\nПора на осмотр."}
@@ -36,7 +38,8 @@ TEXTS = {"sms_et": "Tere {first_name}! Aeg hambaarsti juurde. Helista {clinic_ph
 @dataclass
 class Day:
     boss: Callable[[str], Client]  # the admin, speaking a language
-    campaign: int
+    campaign: int  # still sending: 3 delivered, 1 failed, the rest queued
+    done: int  # every message delivered
     patient: str  # an external id
 
 
@@ -48,16 +51,23 @@ def speaking(client: Client, lang: str) -> Client:
 
 @pytest.fixture
 def day(make_staff: Callable[..., Client], clinic: Clinic, other_clinic: Clinic, alice: Client, bob: Client,
-        patients: dict[str, Patient]) -> Day:
+        patients: dict[str, Patient], make_patient: Callable[..., Patient]) -> Day:
+    """An English-speaking patient too: the English texts shown on an Estonian page are marked as English."""
+    make_patient(first_name="John", last_name="Smith", language="en")
     boss = make_staff("juhataja", "admin", clinic, other_clinic)
     make_staff("kati", "preparer", other_clinic)
-    fields = form_data(name="Kontroll detsembris", channel="both", clinics=[clinic.code, other_clinic.code],
-                       **TEXTS)
-    preview = boss.post("/bulk/preview/", fields)
-    assert preview.status_code == 200, preview
-    sent = boss.post("/bulk/send/", {"token": token_of(preview)})
-    assert sent.status_code == 302, sent
-    campaign = int(sent["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+    def send(name: str) -> int:
+        fields = form_data(name=name, channel="both", clinics=[clinic.code, other_clinic.code], **TEXTS)
+        preview = boss.post("/bulk/preview/", fields)
+        assert preview.status_code == 200, preview
+        sent = boss.post("/bulk/send/", {"token": token_of(preview)})
+        assert sent.status_code == 302, sent
+        return int(sent["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+    done = send("Kontroll novembris")
+    OutboxMessage.objects.filter(campaign_id=done).update(status=MessageStatus.DELIVERED, sent_at=timezone.now())
+    campaign = send("Kontroll detsembris")
     messages = list(OutboxMessage.objects.filter(campaign_id=campaign).order_by("id").values_list("id", flat=True))
     OutboxMessage.objects.filter(id__in=messages[:3]).update(status=MessageStatus.DELIVERED, sent_at=timezone.now())
     OutboxMessage.objects.filter(id__in=messages[3:4]).update(status=MessageStatus.FAILED,
@@ -67,7 +77,8 @@ def day(make_staff: Callable[..., Client], clinic: Clinic, other_clinic: Clinic,
     assert boss.get(f"/campaigns/{campaign}/messages.csv").status_code == 200
     assert boss.post("/users/tokens/", {"username": "bob", "name": "aruanded"}).status_code == 200
     Client().post("/sign-in/", {"username": "juhataja", "password": PASSWORD + "x"})
-    return Day(boss=lambda lang: speaking(boss, lang), campaign=campaign, patient=patients["jaan"].external_id)
+    return Day(boss=lambda lang: speaking(boss, lang), campaign=campaign, done=done,
+               patient=patients["jaan"].external_id)
 
 
 def _sign_in(day: Day, lang: str) -> Any:
@@ -113,6 +124,10 @@ def _campaign(day: Day, lang: str) -> Any:
     return day.boss(lang).get(f"/campaigns/{day.campaign}/")
 
 
+def _campaign_done(day: Day, lang: str) -> Any:
+    return day.boss(lang).get(f"/campaigns/{day.done}/")
+
+
 def _campaign_messages(day: Day, lang: str) -> Any:
     return day.boss(lang).get(f"/campaigns/{day.campaign}/messages/", headers=HTMX)
 
@@ -144,10 +159,9 @@ def _not_found(day: Day, lang: str) -> Any:
 PAGES: dict[str, Callable[[Day, str], Any]] = {
     "sign-in": _sign_in, "sign-in-error": _sign_in_error, "bulk": _bulk, "bulk-merge-error": _bulk_merge_error,
     "bulk-count": _bulk_count, "bulk-sms-counter": _bulk_sms_counter, "bulk-text-check": _bulk_text_check,
-    "preview": _preview,
-    "campaigns": _campaigns, "campaign": _campaign, "campaign-messages": _campaign_messages,
-    "campaign-progress": _campaign_progress, "patient": _patient, "staff": _staff,
-    "staff-new-token": _staff_new_token, "audit": _audit, "404": _not_found,
+    "preview": _preview, "campaigns": _campaigns, "campaign": _campaign, "campaign-done": _campaign_done,
+    "campaign-messages": _campaign_messages, "campaign-progress": _campaign_progress, "patient": _patient,
+    "staff": _staff, "staff-new-token": _staff_new_token, "audit": _audit, "404": _not_found,
 }
 STATUS = {"404": (404,), "bulk-merge-error": (200, 422), "sign-in-error": (200, 400, 401, 403, 422)}
 PARTIAL = {"bulk-count", "bulk-sms-counter", "bulk-text-check", "campaign-messages", "campaign-progress"}
