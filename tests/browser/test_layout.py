@@ -127,7 +127,7 @@ def test_the_campaign_list_filter_applies_on_change_without_a_show_click(page: A
     status.focus()
     status.select_option("paused")
     expect(page).to_have_url(re.compile(r"/campaigns/\?status=paused$"))
-    rows = page.locator("table.campaigns tbody tr")
+    rows = page.locator("table.campaigns tbody tr[data-campaign]")
     expect(page.locator(f"tr[data-campaign='{campaign}']")).to_have_count(1)
     for i in range(rows.count()):
         expect(rows.nth(i).locator(".status-cell")).to_have_text("paused")
@@ -137,6 +137,7 @@ def test_the_campaign_list_filter_applies_on_change_without_a_show_click(page: A
     status.select_option("done")
     expect(page).to_have_url(re.compile(r"status=done$"))
     expect(page.locator(f"tr[data-campaign='{campaign}']")).to_have_count(0)
+    expect(page.locator("#campaign-count")).to_have_text(re.compile(rf"^{rows.count()} campaigns?$"))
     page.go_back()
     expect(page).to_have_url(re.compile(r"status=paused$"))
     expect(page.locator(f"tr[data-campaign='{campaign}']")).to_have_count(1)
