@@ -25,7 +25,7 @@ from masspost.campaigns.audit import ACTIONS
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
 from masspost.delivery.models import OutboxMessage
-from masspost.web.presenting import CHANNELS, REASONS
+from masspost.web.presenting import CHANNELS, reason_sentence
 from masspost.web.roles import role_name
 from masspost.web.views.patients import CHANNELS as CONSENT_CHANNELS
 from masspost.web.views.patients import METHODS
@@ -197,14 +197,15 @@ def _export(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeStri
         if campaign is None:
             return _fill(_("the campaign's messages, %(rows)s"), rows=lines)
         return _fill(_("%(campaign)s: its messages, %(rows)s"), campaign=campaign, rows=lines)
-    narrower = [_lower(str(CHANNELS.get(detail.get("channel", ""), ""))),
-                str(REASONS.get(detail.get("reason", ""), ""))]
-    which = "; ".join(w for w in narrower if w)
     if kind == "recipients":
         text = _("the preview's recipients, %(rows)s") % {"rows": lines}
+    elif detail.get("reason"):  # "12 patients have no phone number", in the words of the preview
+        who = reason_sentence(str(detail.get("channel", "")), str(detail["reason"]), rows)
+        return _fill(_("the preview's patients left out: %(who)s"), who=who)
     else:
         text = _("the preview's patients left out, %(rows)s") % {"rows": lines}
-    return _fill("%(text)s (%(which)s)" if which else "%(text)s", text=text, which=which)
+    channel = _lower(str(CHANNELS.get(detail.get("channel", ""), "")))
+    return _fill("%(text)s (%(channel)s)" if channel else "%(text)s", text=text, channel=channel)
 
 
 def _user(detail: dict[str, Any]) -> str:
