@@ -82,6 +82,7 @@ def test_short_leaves_out_what_today_says(monkeypatch: pytest.MonkeyPatch) -> No
 def test_naive_and_empty_values() -> None:
     assert in_language("et", when, dt.datetime(2026, 12, 7, 12, 5)) == "07.12.2026 14:05"  # naive is UTC
     assert when(None) == "" and day(None) == "" and money(None) == ""
+    assert in_language("et", when, dt.date(2026, 12, 7)) == "07.12.2026"  # a date alone: as `day` shows it
 
 
 @pytest.mark.parametrize(("value", "et", "en"), [

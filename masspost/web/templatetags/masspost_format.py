@@ -71,7 +71,7 @@ def when(value: Any, style: str = "") -> str:
     """A date-time in local time, the language's format; style "short" leaves out what today already says
     (only the time today, no year this year); "zone" names the zone on the value. See the module's rule."""
     if not isinstance(value, dt.datetime):
-        return "" if value in (None, "") else str(value)
+        return day(value)  # a date alone: as `day` shows it
     local = _local(value)
     if style == "short":
         today = timezone.localtime().date()
