@@ -337,3 +337,14 @@ def test_the_patients_previewed_outlive_the_preview(alice: Client, clinic: Clini
     campaign_id = send(clinic)
     PreviewSnapshot.objects.all().delete()
     assert "The filter selected 4 patients." in text(page(alice, f"/campaigns/{campaign_id}/"))
+
+
+def test_a_campaign_stored_without_its_file_still_has_a_page(alice: Client, clinic: Clinic) -> None:
+    """Campaigns stored before their file was kept whole (or by hand): no texts, no filter, nothing known of who
+    was left out — the page says so instead of failing."""
+    stored = Campaign.objects.create(name="Old", purpose="service", channel="sms", spec={},
+                                     audience={"clinics": [clinic.code]}, token="old",
+                                     deadline=timezone.now() + dt.timedelta(days=1), created_by="alice")
+    html = page(alice, f"/campaigns/{stored.id}/")
+    assert "No texts." in html and "Patients of Hammas Tallinn." in text(html)
+    assert 'data-testid="left-out-unknown"' in html
