@@ -17,6 +17,7 @@ from django.utils import timezone
 from masspost.clinic.scope import Scope
 
 DEFAULT_ZONE = "Europe/Tallinn"
+API_PATH = "/api/"
 
 
 def default_zone() -> ZoneInfo:
@@ -51,5 +52,7 @@ class TimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PATH):  # the API speaks UTC, with offsets (docs/api.md)
+            return self.get_response(request)
         with timezone.override(display_zone(getattr(request, "scope", None))):
             return self.get_response(request)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone, translation
 
 from masspost.clinic.models import Clinic
@@ -148,3 +148,21 @@ def test_each_request_shows_its_users_zone(ada: Client, clinic: Clinic) -> None:
     Clinic.objects.filter(id=clinic.id).update(time_zone="Europe/Helsinki")
     assert "When (Helsinki time)" in ada.get("/audit/").content.decode()
     assert timezone.get_current_timezone_name() == "Europe/Tallinn"  # the request's zone did not stay behind
+
+
+def test_the_api_keeps_utc(rf: RequestFactory) -> None:
+    from django.http import HttpResponse
+
+    from masspost.web.timezone import TimeZoneMiddleware
+
+    seen: list[str] = []
+
+    def view(request: object) -> HttpResponse:
+        seen.append(timezone.get_current_timezone_name())
+        return HttpResponse()
+
+    timezone.deactivate()
+    middleware = TimeZoneMiddleware(view)  # type: ignore[arg-type]
+    middleware(rf.get("/api/audit"))
+    middleware(rf.get("/audit/"))
+    assert seen == ["UTC", "Europe/Tallinn"]
