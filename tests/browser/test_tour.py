@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - the test extras install it
     pytest.skip("the playwright package is not installed", allow_module_level=True)
 
 from tests.browser.conftest import DEMO_CLINICS, PASSWORD, PHONE, REPO, Site, new_context, sign_in
-from tests.browser.test_accessibility import FAILING, axe, describe
+from tests.browser.test_accessibility import AXE, FAILING, axe, describe
 from tests.page_language import time_problems, untranslated, visible_text
 
 ADMIN = "juhataja"
@@ -84,16 +84,17 @@ class Tour:
     problems: list[str] = field(default_factory=list)
     shot: list[str] = field(default_factory=list)
 
-    def check(self, name: str, *, english: bool = True, screen: bool = False) -> None:
+    def check(self, name: str, *, english: bool = True, screen: bool = False, foreign: str = "") -> None:
         """The checks of the module's docstring, then the screenshot; `english=False` for a page that is English by
         design (the API's Swagger UI, for programmers); `screen` also shoots the first screen as it is seen,
-        <lang>-<size>-<name>-screen.png (what stays in view: a sticky bar, the actions)."""
+        <lang>-<size>-<name>-screen.png (what stays in view: a sticky bar, the actions); `foreign`, a selector of
+        a part axe leaves out because masspost does not write it (Swagger UI's own rendering)."""
         settle(self.page)
         found: list[str] = []
         html_lang = self.page.evaluate("() => document.documentElement.lang")
         if html_lang != self.lang and english:
             found.append(f'<html lang="{html_lang}">, not {self.lang}')
-        bad = [v for v in axe(self.page) if v["impact"] in FAILING]
+        bad = [v for v in axe_except(self.page, foreign) if v["impact"] in FAILING]
         if bad:
             found.append(describe("axe", bad))
         if self.size == "phone":
@@ -143,6 +144,17 @@ WIDEST = """() => {
   }
   return out.slice(0, 5).map(o => o.what).join(', ');
 }"""
+
+
+def axe_except(page: Any, foreign: str) -> list[dict[str, Any]]:
+    """axe's violations on the page, but for the part `foreign` selects (none: tests/browser/test_accessibility)."""
+    if not foreign:
+        return axe(page)
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    assert page.locator(foreign).count(), f"nothing to leave out: {foreign}"
+    results = page.evaluate("(s) => axe.run({exclude: [s]}, {resultTypes: ['violations']})", foreign)
+    return list(results["violations"])
 
 
 def settle(page: Any) -> None:
@@ -294,4 +306,6 @@ def walk(tour: Tour, sent: Sent) -> None:
 
     page.goto("/api/docs")
     page.wait_for_load_state("networkidle")
-    tour.check("api-docs", english=False)
+    # Swagger UI is English, for programmers, and its own markup has axe findings masspost cannot change (a button
+    # inside a button, its badges' contrast): axe checks masspost's own part, the bar back to the UI and the guide.
+    tour.check("api-docs", english=False, foreign="#swagger-ui")
