@@ -1,6 +1,7 @@
 // masspost's own script: tabs, merge-field buttons, the send confirmation, focus on the first error, the
-// language switch, the phone's sideways menu and the Copy button of a new API token. No inline script anywhere (CSP script-src 'self'); everything works without it too, only
-// less conveniently (all language panels shown, a Change button for the language).
+// language switch, the phone's sideways menu and the Copy button of a new API token. No inline script anywhere
+// (CSP script-src 'self'); everything works without it too, only less conveniently (all language panels shown, a
+// Change button for the language, a Show button for the campaign list's filter, the token copied by hand).
 (function () {
   "use strict";
 
