@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.campaigns.rules import REASONS
@@ -22,6 +22,7 @@ from masspost.clinic.selectors import sees_contacts
 from masspost.content.html import looks_like_html
 from masspost.content.sanitise import sanitise_html
 from masspost.delivery.models import OutboxMessage
+from masspost.delivery.selectors import OutboxPage, OutboxRow, outbox_page
 
 # How far back the page's first estimate of the sending speed looks, and how long a later estimate's window is
 # at least (it is between SPEED_WINDOW and twice that: see speed_samples).
@@ -173,6 +174,34 @@ def campaign_detail(*, campaign: Campaign) -> CampaignDetail:
             recipients[channel] = recipients.get(channel, 0) + n
     return CampaignDetail(texts=texts, audience=campaign_audience(campaign), left_out=_left_out(campaign, channels),
                           channels=channels, fallback_language=campaign.fallback_language, recipients=recipients)
+
+
+ROW_FIELDS = tuple(f.name for f in fields(OutboxRow))  # the outbox's columns of the same names
+NAME_WORDS_MAX = 4  # words of a name searched for: a first name, a last name, and a double one of each
+
+
+def recipients_page(*, scope: Scope, campaign_id: int, status: str = "", query: str = "", page: int = 1,
+                    per_page: int = 50) -> OutboxPage:
+    """delivery.selectors.outbox_page, with the search by name too for a role that may see names: `query` is the
+    beginning of an external id, or (sees_contacts) words each the beginning of the patient's first or last name
+    ("mari", "Maasikas", "mari maa"). A preparer's query is an external id only, as before: a name searched for
+    would tell them who is in the campaign."""
+    words = query.split()[:NAME_WORDS_MAX]
+    if not words or not sees_contacts(scope):
+        return outbox_page(campaign_id=campaign_id, status=status, ref_prefix=query, page=page, per_page=per_page)
+    rows = OutboxMessage.objects.filter(campaign_id=campaign_id)
+    if status:
+        rows = rows.filter(status=status)
+    by_name = Q()
+    for word in words:
+        by_name &= Q(patient__first_name__istartswith=word) | Q(patient__last_name__istartswith=word)
+    rows = rows.filter(Q(patient_ref__startswith=query) | by_name)
+    count = rows.count()
+    number = min(max(page, 1), max(1, -(-count // per_page)))
+    start = (number - 1) * per_page
+    listed = rows.order_by("id").values_list(*ROW_FIELDS)[start:start + per_page]
+    return OutboxPage(rows=[OutboxRow(**dict(zip(ROW_FIELDS, values, strict=True))) for values in listed],
+                      number=number, per_page=per_page, count=count)
 
 
 def recipient_names(*, scope: Scope, message_ids: list[int]) -> dict[int, str]:

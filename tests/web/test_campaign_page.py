@@ -348,3 +348,22 @@ def test_a_campaign_stored_without_its_file_still_has_a_page(alice: Client, clin
     html = page(alice, f"/campaigns/{stored.id}/")
     assert "No texts." in html and "Patients of Hammas Tallinn." in text(html)
     assert 'data-testid="left-out-unknown"' in html
+
+
+def test_a_sender_finds_a_recipient_by_name_a_preparer_by_id_only(alice: Client, bob: Client, clinic: Clinic,
+                                                                  people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    url = f"/campaigns/{campaign_id}/messages/"
+    mari, ivan = people["mari"].external_id, people["ivan"].external_id
+
+    def found(client: Client, query: str) -> set[str]:
+        return set(re.findall(r'<tr data-ref="([^"]+)"', page(client, f"{url}?q={query}", **HTMX)))
+
+    assert found(alice, "ivan") == {ivan} and found(alice, "Maasikas") == {mari}
+    assert found(alice, "mari+maa") == {mari} and found(alice, "mari+ivanov") == set()
+    assert found(alice, mari) == {mari}  # the ID as before
+    assert found(alice, "ivan&status=failed") == set()
+    # a preparer may not learn who is in the campaign by trying names
+    assert found(bob, "ivan") == set() and found(bob, "Maasikas") == set() and found(bob, mari) == {mari}
+    assert "a name, or the ID" in page(alice, f"/campaigns/{campaign_id}/")
+    assert "a name, or the ID" not in page(bob, f"/campaigns/{campaign_id}/")

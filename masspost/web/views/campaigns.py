@@ -23,6 +23,7 @@ from masspost.campaigns.detail import (
     Sample,
     campaign_last_sent,
     recipient_names,
+    recipients_page,
     speed_per_minute,
     speed_samples,
     speed_start,
@@ -38,7 +39,6 @@ from masspost.campaigns.services import campaign_cancel, campaign_pause, campaig
 from masspost.clinic.scope import Role
 from masspost.clinic.selectors import sees_contacts
 from masspost.delivery.models import PENDING
-from masspost.delivery.selectors import outbox_page
 from masspost.web.access import StaffRequest, staff
 from masspost.web.campaign_page import (
     audience_words,
@@ -119,8 +119,8 @@ def _messages_context(request: StaffRequest, campaign_id: int, data: Any) -> dic
     (campaigns.detail.recipient_names) and each language by name."""
     form = MessagesFilter(data)
     values = form.values()
-    page = outbox_page(campaign_id=campaign_id, status=values["status"], ref_prefix=values["q"],
-                       page=values["page"] or 1, per_page=PER_PAGE)
+    page = recipients_page(scope=request.scope, campaign_id=campaign_id, status=values["status"], query=values["q"],
+                           page=values["page"] or 1, per_page=PER_PAGE)
     query = {k: v for k, v in (("status", values["status"]), ("q", values["q"])) if v}
     names = recipient_names(scope=request.scope, message_ids=[r.id for r in page.rows])
     rows = [{"m": r, "label": MESSAGE_STATUSES.get(r.status, r.status), "name": names.get(r.id, ""),
