@@ -31,6 +31,7 @@ from masspost.web.forms import BulkForm, default_name, sms_label, spec_as_form_d
 from masspost.web.presenting import count_view, language_name, preview_view
 from masspost.web.query import whole_number
 from masspost.web.sms_words import encoding_title, why_ucs2
+from masspost.web.stale_words import stale_view
 
 DRAFT = "bulk_draft"
 SENT = "bulk_sent"  # the last draft sent, under its token: the same confirmation again finds its campaign
@@ -276,7 +277,8 @@ def send(request: StaffRequest) -> HttpResponse:
     try:
         outcome = campaign_send(spec=spec, scope=request.scope, token=token)
     except StaleTokenError as exc:
-        return render(request, "web/stale.html", {"reason": str(exc), "nav": "bulk"}, status=409)
+        # What changed, in the user's language (the domain says it in English, for the CLI and the API).
+        return render(request, "web/stale.html", stale_view(exc) | {"nav": "bulk"}, status=409)
     if (draft := request.session.pop(DRAFT, None)) is not None:
         request.session[SENT] = {"token": token, "draft": draft}
     return HttpResponseRedirect(reverse("web:campaign", args=[outcome.campaign_id]))
