@@ -169,7 +169,6 @@ class BulkForm(forms.Form):
     purpose = forms.ChoiceField(label=_lazy("Purpose"), choices=PURPOSES, initial="service",
                                 widget=forms.RadioSelect)
     fallback_language = forms.ChoiceField(label=_lazy("Fallback language"), required=False)
-    live = False  # the live count's check (views.bulk.count): a period not filled in yet is no error there
 
     def __init__(self, *args: Any, clinics: list[Clinic], languages: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -239,8 +238,6 @@ class BulkForm(forms.Form):
             if period != "dates":
                 continue
             start, end = data.get(f"{prefix}_from"), data.get(f"{prefix}_to")
-            if self.live and start is None and end is None:
-                continue  # just chosen, not filled in yet: no red while counting, a filter only once both are given
             if (start is None or end is None) and f"{prefix}_from" not in self.errors \
                     and f"{prefix}_to" not in self.errors:
                 self.add_error(f"{prefix}_to" if start is not None else f"{prefix}_from",

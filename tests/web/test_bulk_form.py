@@ -132,10 +132,12 @@ def test_exact_dates_are_still_a_choice(alice: Client, patients: dict[str, Patie
     assert no_number.status_code == 422 and "How many months?" in html(no_number)
 
 
-def test_a_period_chosen_but_not_filled_in_is_no_error_while_counting(alice: Client,
-                                                                      patients: dict[str, Patient]) -> None:
+def test_choosing_exact_dates_asks_for_them_while_counting(alice: Client, patients: dict[str, Patient]) -> None:
+    # Said at once, next to the box, and again on a refused preview: the same words, never a red box without them.
     page = html(alice.post("/bulk/count/", form_data(visited_period="dates")))
-    assert 'data-testid="patients"' in page and 'data-testid="filter-errors"' not in page
+    slot = re.search(r'<div class="field-errors" id="errors-visited_from" hx-swap-oob="true">(.*?)</div>', page, re.S)
+    assert slot and "Give both dates of the period." in slot.group(1)
+    assert 'data-testid="filter-errors"' in page
 
 
 # --- countries by name ----------------------------------------------------------------------------------------------

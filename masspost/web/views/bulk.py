@@ -119,7 +119,6 @@ def count(request: StaffRequest) -> HttpResponse:
     """The live answer under the form: patients, recipients per channel, who is left out and why, the tabs'
     numbers. One GROUP BY (campaign_counts), the same rules as the preview."""
     form = _form(request, request.POST)
-    form.live = True
     form.is_valid()
     # Every filter's error slot comes back with the count (out of band): the message stands next to its field
     # while the user types, and goes away once the field is right.
