@@ -105,7 +105,11 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             campaign.save(update_fields=["token", "messages"])
             audit_record(scope=scope, action="campaign_send", campaign=campaign,
                          detail={"messages": writer.written, "token": str(current),
-                                 "sms_parts": sum(t.parts_total for t in result.tallies.get("sms", {}).values())})
+                                 "sms_parts": sum(t.parts_total for t in result.tallies.get("sms", {}).values()),
+                                 # who was left out, kept for the campaign's page (campaigns.detail): counts only
+                                 "patients": result.patients,
+                                 "excluded": {ch: {r: n for r, n in reasons.items() if n}
+                                              for ch, reasons in result.excluded.items()}})
     except _Stale:
         assert previewed is not None and current is not None
         changed = _what_changed(spec, audience, previewed, current)
