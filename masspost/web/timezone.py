@@ -41,7 +41,13 @@ def display_zone(scope: Scope | None) -> ZoneInfo:
 
 
 def local_day_start(day: dt.date) -> dt.datetime:
-    """Midnight of `day` in the active zone: a date filter's bound ("from 07.12.2026" = from local midnight)."""
+    """Midnight of `day` in the active zone: a date filter's bound ("from 07.12.2026" = from local midnight).
+    The first and last days a date can hold are taken as the ends of time (in UTC): their local midnight is out
+    of the datetime range once converted (0001-01-01 00:00 in Tallinn is in the year 0 in UTC)."""
+    if day <= dt.date.min + dt.timedelta(days=1):
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    if day >= dt.date.max - dt.timedelta(days=1):
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
     return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_current_timezone())
 
 

@@ -98,7 +98,7 @@ def test_the_audit_log_tells_the_command_line_from_a_user_named_cli(
     everything = boss.get("/audit/?actor=command+line").content.decode()
     operator_rows = AuditEvent.objects.filter(actor_kind="cli").count()
     assert operator_rows == 3 and len(re.findall(r'<tr data-action="user_add">', everything)) == operator_rows
-    assert re.search(r"<td>command line( \(<bdi>[^<]+</bdi>\))?<", everything)
+    assert re.search(r"<td class=\"who\"[^>]*>command line( \(<bdi>[^<]+</bdi>\))?<", everything)
     assert '<option value="command line"' in everything and '<option value="cli"' in everything
 
 
