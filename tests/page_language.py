@@ -7,8 +7,9 @@ by the Django-client check (tests/web/test_rendered_language.py) and the browser
 - `untranslated(text, lang)`: the catalogue's English source strings found verbatim in an Estonian or Russian
   page (every run of two or more words of a msgid between its placeholders and tags, for the msgids that
   language translates differently), English sentences in no catalogue yet (four or more Latin words, two of them
-  English function words), the English of domain errors that never went through the catalogue, and raw codes
-  (an audit action's `campaign_send`, a role's `preparer`, a Python dict's `{'`).
+  English function words), the English of domain errors that never went through the catalogue, raw codes (an
+  audit action's `campaign_send`, a role's `preparer`, a Python dict's `{'`), and another word for what the UI
+  names with the seed's (Russian "кампания" for "рассылка").
 - `time_problems(text, lang)`: dates and times not in the language's one format — et and ru "07.12.2026 14:05",
   en (as used in Estonia) "7 Dec 2026, 14:05"; never ISO "2026-12-07", "12/07/2026", "a.m."/"p.m." or seconds.
 """
@@ -58,7 +59,12 @@ RAW_CODES = (
                r"campaign_resend_unknown|user_add|user_disable|user_change|token_create|token_revoke|demo\.generate|"
                r"demo\.reset|email_sanitised|no_address|opted_out|patient_ids|clinic_ids)\b"),
     re.compile(r"\{'|'\}|\['|'\]"),
+    re.compile(r"\((?:et|ru|en|fi|lv|lt|de|uk)\)"),  # a language by its code: "the fallback language (et)"
 )
+# One word for one thing: the seed's words for what the UI names everywhere else (tests/web/test_translations.py,
+# test_the_project_words_are_the_seeds) — a Russian page that says "кампания" in one place and "рассылка" in the
+# others makes two things of one.
+OTHER_WORDS = {"ru": ((re.compile(r"(?<![а-яё])[Кк]ампани[а-яё]*"), "рассылка"),)}
 RAW_WORDS = (re.compile(r"\b(?:preparer|sender|admin)s?\b"), re.compile(r"\b(?:None|True|False)\b"))
 
 
@@ -175,6 +181,9 @@ def untranslated(text: str, lang: str) -> list[str]:
         for pattern in ENGLISH_OUTSIDE_CATALOGUE:
             if match := pattern.search(text):
                 found.append(f"English (not from the catalogue) {match.group(0)!r}: …{_around(text, match)}…")
+    for pattern, word in OTHER_WORDS.get(lang, ()):
+        for match in pattern.finditer(text):
+            found.append(f"{match.group(0)!r} where the UI says {word!r}: …{_around(text, match)}…")
     for pattern in RAW_CODES + (RAW_WORDS if lang != "en" else ()):
         for match in pattern.finditer(text):
             found.append(f"raw code {match.group(0)!r}: …{_around(text, match)}…")

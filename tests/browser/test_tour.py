@@ -182,10 +182,10 @@ def fill_bulk(page: Any, name: str, *, bad_merge: str = "") -> None:
         page.locator("input[name=age_max]").fill("80")
         if page.locator("select[name=visited_period] option[value=dates]").count():
             page.locator("select[name=visited_period]").select_option("dates")
-            page.locator("input[name=visited_from]").fill(f"{dt.date.today().year - 2}-01-01")
+            page.locator("input[name=visited_from]").fill(f"{dt.date.today().year - 5}-01-01")
             page.locator("input[name=visited_to]").fill(dt.date.today().isoformat())
-        if page.locator("select[name=not_visited_period] option[value='12']").count():
-            page.locator("select[name=not_visited_period]").select_option("12")
+        if page.locator("select[name=fallback_language] option[value=et]").count():
+            page.locator("select[name=fallback_language]").select_option("et")  # Finnish patients get Estonian
     for code, texts in TEXTS.items():
         if not open_language_tab(page, code):
             continue

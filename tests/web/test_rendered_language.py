@@ -54,6 +54,7 @@ def day(make_staff: Callable[..., Client], clinic: Clinic, other_clinic: Clinic,
         patients: dict[str, Patient], make_patient: Callable[..., Patient]) -> Day:
     """An English-speaking patient too: the English texts shown on an Estonian page are marked as English."""
     make_patient(first_name="John", last_name="Smith", language="en")
+    make_patient(first_name="Aino", last_name="Virtanen", language="fi")  # no Finnish text: the fallback
     boss = make_staff("juhataja", "admin", clinic, other_clinic)
     make_staff("kati", "preparer", other_clinic)
 
@@ -113,7 +114,9 @@ def _bulk_text_check(day: Day, lang: str) -> Any:
 
 
 def _preview(day: Day, lang: str) -> Any:
-    return day.boss(lang).post("/bulk/preview/", form_data(channel="both", name="Kontroll", **TEXTS))
+    """Both channels, and a fallback language: a patient whose language has no text gets Estonian."""
+    fields = form_data(channel="both", name="Kontroll", fallback_language="et", **TEXTS)
+    return day.boss(lang).post("/bulk/preview/", fields)
 
 
 def _campaigns(day: Day, lang: str) -> Any:
@@ -235,4 +238,6 @@ def test_the_checks_find_english_raw_codes_and_other_time_formats() -> None:
     assert time_problems("7 Dec 2026, 14:05 · 7 Dec, 09:30 · 14:05", "en") == []
     assert time_problems("07.12.2026 14:05 · 07.12 09:30", "ru") == []
     assert time_problems("7 Dec 2026", "et") and time_problems("07.12.2026", "en")
+    assert untranslated("Кампания отправлена", "ru") and not untranslated("Рассылка отправлена", "ru")
+    assert untranslated("5 saajat saavad varukeele (et).", "et")
     assert time_problems("7 декабря 2026 г.", "ru") and time_problems("7. detsember 2026", "et")
