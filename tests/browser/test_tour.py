@@ -6,6 +6,7 @@ test can see for itself:
 
 - axe-core: no violation of impact serious or critical (tests/browser/test_accessibility.py's way of running it);
 - on the phone nothing needs a sideways scroll: the page is no wider than the screen;
+- no text with a number in it is cut off with an ellipsis and nothing to read the rest by;
 - on an Estonian or Russian page no English UI string, English domain error or raw code (tests/page_language.py,
   over the text of the page as the browser holds it, after htmx has filled it in);
 - dates and times in the language's one format (07.12.2026 14:05 in et and ru, 7 Dec 2026, 14:05 in en).
@@ -94,6 +95,8 @@ class Tour:
                 wide = self.page.evaluate(WIDEST)
                 found.append(f"the page is {width} px wide on a {PHONE['width']} px phone: a sideways scroll "
                              f"(widest: {wide})")
+        for cut in self.page.evaluate(CUT_OFF):
+            found.append(f"text cut off with '…', the rest unreadable (no title, no other place on screen): {cut}")
         text = visible_text(self.page.content())
         if english:
             found += untranslated(text, self.lang)
@@ -134,6 +137,21 @@ WIDEST = """() => {
     }
   }
   return out.slice(0, 5).map(o => o.what).join(', ');
+}"""
+
+
+# Text the page cuts short with an ellipsis (CSS text-overflow) that holds a number: the reader cannot know what
+# the number at the end was, and nothing (a title) says it.
+CUT_OFF = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const style = getComputedStyle(el);
+    if (style.textOverflow !== 'ellipsis' || el.scrollWidth <= el.clientWidth + 1 || el.title) continue;
+    if (el.closest('[title]') || !/\\d/.test(el.innerText)) continue;
+    if (out.some(o => o.el.contains(el))) continue;
+    out.push({el, text: el.innerText.replace(/\\s+/g, ' ').trim().slice(0, 160)});
+  }
+  return out.map(o => JSON.stringify(o.text));
 }"""
 
 
