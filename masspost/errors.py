@@ -5,6 +5,12 @@ Messages name the row, field, language or campaign — never patient data beyond
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from masspost.campaigns.changes import Change
+
 
 class MasspostError(Exception):
     """A problem the user can fix; its message is shown as it is."""
@@ -19,12 +25,20 @@ class SpecError(MasspostError):
 
 
 class StaleTokenError(MasspostError):
-    """The preview token no longer matches the audience or the content; `changes` says what changed, one item
-    each, in the user's words."""
+    """The preview token no longer matches the audience or the content: `changes` says what changed, one
+    campaigns.changes.Change each (its str() in masspost's English, its code and numbers for an interface that
+    says it in other words). A token that cannot be compared at all (from an older masspost, cut short) has no
+    changes: `unreadable` is the Change that says why."""
 
-    def __init__(self, message: str, changes: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.changes = list(changes or [])
+    def __init__(self, changes: Sequence[Change] = (), *, unreadable: Change | None = None) -> None:
+        self.changes = list(changes)
+        self.unreadable = unreadable
+        super().__init__(str(unreadable) if unreadable else "preview again: " + "; ".join(map(str, self.changes)))
+
+    @property
+    def said(self) -> list[Change]:
+        """What to tell the user, one item each: the changes, or why the token cannot be compared."""
+        return self.changes or ([self.unreadable] if self.unreadable else [])
 
 
 class StateError(MasspostError):

@@ -95,7 +95,12 @@ def _domain(request: HttpRequest, exc: MasspostError) -> HttpResponse:
     status, slug, title = next((s, t, ti) for cls, s, t, ti in DOMAIN if isinstance(exc, cls))
     extra: dict[str, Any] = {}
     if isinstance(exc, StaleTokenError):
-        extra["changes"] = exc.changes
+        # Each change in English, and the same changes as stable codes with their values (docs/api.md, "Errors");
+        # a token that cannot be compared at all: its code, as a template error's.
+        extra["changes"] = [str(change) for change in exc.changes]
+        extra["change_codes"] = [change.as_dict() for change in exc.changes]
+        if exc.unreadable is not None:
+            extra |= exc.unreadable.as_dict()
     if isinstance(exc, SpecError):
         match = SPEC_PATH.match(str(exc))
         if match and match.group(1).split(".")[0] not in Campaign.model_fields:

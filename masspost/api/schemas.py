@@ -24,10 +24,14 @@ class Problem(Schema):
     status: int
     detail: str | None = None
     errors: list[dict[str, Any]] | None = None
-    changes: list[str] | None = None
+    changes: list[str] | None = Field(None, description="stale-token: what changed since the preview, in English")
+    change_codes: list[dict[str, Any]] | None = Field(
+        None, description="stale-token: the same changes in the same order, each {code, params}, stable for a client "
+        "to say in its own words (docs/api.md, \"Errors\")")
     code: str | None = Field(None, description="a campaign text's template error, stable for a client to say in its "
                              "own words: unknown_field, not_a_field_name, empty_field, unclosed_brace, "
-                             "unopened_brace (docs/campaign.md)")
+                             "unopened_brace (docs/campaign.md); stale-token: a preview token that cannot be "
+                             "compared, token_malformed or token_from_older_version")
     params: dict[str, Any] | None = Field(None, description="the template error's values: field, position, allowed")
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from masspost.audience.selectors import ResolvedAudience, audience_resolve
 from masspost.bulk import statistics_refresh
 from masspost.campaigns.audit import audit_record
-from masspost.campaigns.changes import recipient_changes
+from masspost.campaigns.changes import Change, recipient_changes
 from masspost.campaigns.controls import control_refusal
 from masspost.campaigns.models import Campaign, CampaignState, IdempotentSend
 from masspost.campaigns.selectors import campaign_get, preview_token
@@ -67,7 +67,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                                audience=audience.fingerprint(), clinics=previewed.clinics,
                                digest=int(previewed.recipients, 16), messages=previewed.messages)
         if changes := now_setup.setup_changes_since(previewed):
-            raise StaleTokenError(f"preview again: {'; '.join(changes)}", changes)
+            raise StaleTokenError(changes)
         if previewed.messages == 0:
             raise NothingToSendError(NOTHING_TO_SEND)
         existing = Campaign.objects.filter(token=str(previewed)).first()
@@ -113,7 +113,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
     except _Stale:
         assert previewed is not None and current is not None
         changed = _what_changed(spec, audience, previewed, current)
-        raise StaleTokenError(f"preview again: {'; '.join(changed)}", changed) from None
+        raise StaleTokenError(changed) from None
     except IntegrityError:
         # Another confirmation of the same preview committed first: that campaign is this one.
         existing = Campaign.objects.filter(token=str(current)).first() if current else None
@@ -168,11 +168,11 @@ def campaign_send_once(*, spec: CampaignSpec, scope: Scope, token: str, key: str
     return outcome
 
 
-def _what_changed(spec: CampaignSpec, audience: ResolvedAudience, previewed: Token, current: Token) -> list[str]:
+def _what_changed(spec: CampaignSpec, audience: ResolvedAudience, previewed: Token, current: Token) -> list[Change]:
     """The send's refusal in the user's words: with counts when the preview's fingerprint is still kept, from a
     second pass over the audience (only a refused send pays for it)."""
     before = snapshot_load(token=str(previewed))
-    details: list[str] = []
+    details: list[Change] = []
     if before is not None:
         result = sweep(spec=spec, resolved=audience, fingerprint=True)
         assert result.fingerprint is not None

@@ -13,8 +13,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from masspost.campaigns.changes import CLINICS, FILTERS, RECIPIENTS, SETTINGS, TEXTS, TOKEN_MALFORMED, TOKEN_OLD, Change
 from masspost.errors import StaleTokenError
-from masspost.wording import count
 
 VERSION = "v3"  # v3: the recipients' digest from CRC-32s of names and addresses (campaigns.sweep)
 
@@ -47,36 +47,32 @@ class Token:
     def parse(cls, text: str) -> Token:
         bits = text.strip().split(".")
         if (len(bits) == 6 and bits[0] == "v1") or (len(bits) == 7 and bits[0] == "v2"):
-            raise StaleTokenError("the preview token is from an older version of masspost: preview again")
+            raise StaleTokenError(unreadable=Change(TOKEN_OLD))
         if len(bits) != 7 or bits[0] != VERSION or not bits[6].isdigit():
-            raise StaleTokenError("the preview token is malformed: copy it whole from the preview")
+            raise StaleTokenError(unreadable=Change(TOKEN_MALFORMED))
         return cls(settings=bits[1], content=bits[2], audience=bits[3], clinics=bits[4], recipients=bits[5],
                    messages=int(bits[6]))
 
-    def setup_changes_since(self, previewed: Token) -> list[str]:
-        """What differs in the campaign itself (known without looking at a patient), in the user's words."""
+    def setup_changes_since(self, previewed: Token) -> list[Change]:
+        """What differs in the campaign itself (known without looking at a patient)."""
         out = []
         if previewed.settings != self.settings:
-            out.append("the campaign's name, purpose, channel or fallback language changed")
+            out.append(Change(SETTINGS))
         if previewed.content != self.content:
-            out.append("the texts changed")
+            out.append(Change(TEXTS))
         if previewed.audience != self.audience:
-            out.append("the audience filter changed (or the date ages and visits are counted from)")
+            out.append(Change(FILTERS))
         return out
 
-    def changes_since(self, previewed: Token, recipients: list[str] | None = None) -> list[str]:
+    def changes_since(self, previewed: Token, recipients: list[Change] | None = None) -> list[Change]:
         """Everything that differs. `recipients`: what changed for them, with counts, when the preview's
-        fingerprint could say; without it, the numbers of messages then and now."""
+        fingerprint could say; always the numbers of messages then and now."""
         out = self.setup_changes_since(previewed)
         recipients_changed = previewed.recipients != self.recipients or previewed.messages != self.messages
         if recipients_changed or previewed.clinics != self.clinics:
-            then = count(previewed.messages, "message")
-            counts = f"({then} at preview, {self.messages} now)"
-            if recipients:
-                out.append(f"the recipients changed: {'; '.join(recipients)} {counts}")
-            elif recipients_changed:
-                out.append(f"the recipients changed {counts}")
+            if recipients or recipients_changed:
+                out.append(Change(RECIPIENTS, {"then": previewed.messages, "now": self.messages,
+                                               "items": list(recipients or [])}))
             else:
-                out.append("the details of a clinic that the messages show or are sent with changed (name, phone, "
-                           "SMS sender or e-mail)")
+                out.append(Change(CLINICS))
         return out

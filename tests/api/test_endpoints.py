@@ -155,7 +155,13 @@ def test_a_stale_token_is_409_with_what_changed(alice: Api, three: list[Patient]
     response = alice.post("/campaigns", {"campaign": recall(), "token": token}, headers={"Idempotency-Key": "s"})
     problem = assert_problem(response, 409)
     assert problem["type"] == "urn:masspost:problem:stale-token"
-    assert problem["changes"] and all(isinstance(c, str) and c for c in problem["changes"])
+    # In English as before, and the same change as a stable code with its numbers, for a client's own words.
+    changed = "the recipients changed: 1 patient newly matches the audience (2 messages at preview, 3 now)"
+    assert problem["changes"] == [changed]
+    assert problem["detail"] == f"preview again: {changed}"
+    assert problem["change_codes"] == [{"code": "recipients_changed", "params": {
+        "then": 2, "now": 3, "items": [{"code": "patients_new", "params": {"n": 1}}]}}]
+    assert "code" not in problem
     assert "Uus" not in response.content.decode()
     assert not Campaign.objects.exists() and not OutboxMessage.objects.exists()
     # The key was freed: the same key with a fresh preview sends.
@@ -170,7 +176,17 @@ def test_a_changed_text_is_stale_too(alice: Api, three: list[Patient]) -> None:
     other = recall(content={"et": {"sms": "Tere {first_name}!"}, "ru": {"sms": "Привет!"}})
     problem = assert_problem(alice.post("/campaigns", {"campaign": other, "token": token},
                                         headers={"Idempotency-Key": "t"}), 409)
-    assert problem["changes"]
+    assert problem["changes"] == ["the texts changed"]
+    assert problem["change_codes"] == [{"code": "texts_changed", "params": {}}]
+
+
+def test_a_token_cut_short_is_stale_with_its_code(alice: Api, three: list[Patient]) -> None:
+    token = alice.post("/campaigns/preview", recall()).json()["token"]
+    problem = assert_problem(alice.post("/campaigns", {"campaign": recall(), "token": token[:20]},
+                                        headers={"Idempotency-Key": "u"}), 409)
+    assert problem["detail"] == "the preview token is malformed: copy it whole from the preview"
+    assert (problem["code"], problem["params"], problem["changes"]) == ("token_malformed", {}, [])
+    assert not Campaign.objects.exists()
 
 
 def test_the_same_key_with_another_body_is_422_and_sends_nothing(alice: Api, three: list[Patient]) -> None:

@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
+from masspost.campaigns import changes
+from masspost.campaigns.changes import Change
 from masspost.clinic.models import Patient
+from masspost.web.stale_words import SAY, say
 from tests.web.conftest import form_data, token_of
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +74,49 @@ def test_new_patients_and_a_changed_filter_in_estonian_and_russian(alice: Client
     client.post("/bulk/preview/", form_data(sms_ru=RU + " Ootame!"))  # the kept draft now has other texts
     said = refused(client, token)
     assert said == {"et": "Tekstid on muutunud.", "ru": "Изменились тексты."}[lang]
+
+
+# --- every change the domain can give has its words ---------------------------------------------------------------
+def example(code: str) -> Change:
+    """A Change with each value its code may have (counts over one, for the plural forms)."""
+    params: dict[str, Any] = {"n": 2, "channel": "sms", "reasons": {"opted_out": 2}}
+    if code == changes.RECIPIENTS:
+        params = {"then": 5, "now": 3, "items": [Change(changes.GONE, {"n": 2})]}
+    return Change(code, params)
+
+
+@pytest.mark.parametrize("lang", ["et", "ru", "en"])
+@pytest.mark.parametrize("code", sorted(changes.CODES))
+def test_every_change_the_domain_gives_has_its_words(code: str, lang: str) -> None:
+    assert code in SAY
+    for channel in ("sms", "email"):
+        change = example(code)
+        if "channel" in change.params:
+            change.params["channel"] = channel
+        with translation.override(lang):
+            said = say(change)
+        assert said and "%(" not in said and "opted_out" not in said, said
+        if lang != "en":
+            assert not ENGLISH.search(said), said
+            assert said != str(change)
+
+
+def test_a_change_is_said_from_its_code_not_from_its_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    change = Change(changes.RECIPIENTS, {"then": 3, "now": 3, "items": [
+        Change(changes.ADDRESSES, {"n": 1, "channel": "sms"}),
+        Change(changes.LEFT_OUT, {"n": 2, "channel": "email", "reasons": {"opted_out": 1, "no_address": 1}})]})
+    with translation.override("et"):
+        before = say(change)
+        monkeypatch.setitem(changes.ENGLISH, changes.ADDRESSES, lambda p: "some phones are different now")
+        monkeypatch.setitem(changes.ENGLISH, changes.RECIPIENTS, lambda p: "who gets it is different")
+        assert say(change) == before
+    assert "1 saaja telefoninumber on muutunud" in before and "2 saajat jäävad nüüd e-kirjast välja" in before, before
+
+
+def test_an_english_page_says_why_in_words_not_codes(alice: Client, patients: dict[str, Patient]) -> None:
+    client = speaking(alice, "en")
+    token = token_of(client.post("/bulk/preview/", form_data(sms_ru=RU)))
+    Patient.objects.filter(id=patients["ivan"].id).update(accepts_sms=False)
+    said = refused(client, token)
+    assert "1 recipient is now left out of the SMS (1 patient has opted out of SMS)" in said, said
+    assert "opted_out" not in said and "audience" not in said

@@ -276,7 +276,7 @@ def send(request: StaffRequest) -> HttpResponse:
     try:
         outcome = campaign_send(spec=spec, scope=request.scope, token=token)
     except StaleTokenError as exc:
-        # What changed, in the user's language (the domain says it in English, for the CLI and the API).
+        # What changed, in the user's language (from the changes' codes: their str() is English, for the CLI and API).
         return render(request, "web/stale.html", stale_view(exc) | {"nav": "bulk"}, status=409)
     if (draft := request.session.pop(DRAFT, None)) is not None:
         request.session[SENT] = {"token": token, "draft": draft}
