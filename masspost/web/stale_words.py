@@ -37,11 +37,9 @@ def _left_out(p: dict[str, Any]) -> str:
 
 
 def _recipients(p: dict[str, Any]) -> str:
+    """The headline; what changed for the recipients (`items`) is a list of its own (stale_view)."""
     counts = ngettext("%(then)s message at preview, %(now)s now", "%(then)s messages at preview, %(now)s now",
                       p["then"]) % {"then": intcomma(p["then"]), "now": intcomma(p["now"])}
-    if p["items"]:
-        what = "; ".join(say(item) for item in p["items"])
-        return _("the recipients changed: %(what)s (%(counts)s)") % {"what": what, "counts": counts}
     return _("the recipients changed (%(counts)s)") % {"counts": counts}
 
 
@@ -92,4 +90,7 @@ def say(change: Change) -> str:
 
 
 def stale_view(exc: StaleTokenError) -> dict[str, Any]:
-    return {"changes": [say(change) for change in exc.said]}
+    """`changes`: each change's sentence (`text`) and, for the recipients', what changed for them (`details`), a
+    list to read at a glance rather than one long sentence."""
+    return {"changes": [{"text": say(change), "details": [say(item) for item in change.params.get("items", [])]}
+                        for change in exc.said]}

@@ -16,7 +16,8 @@ from django.utils import translation
 from masspost.campaigns import changes
 from masspost.campaigns.changes import Change
 from masspost.clinic.models import Patient
-from masspost.web.stale_words import SAY, say
+from masspost.errors import StaleTokenError
+from masspost.web.stale_words import SAY, say, stale_view
 from tests.web.conftest import form_data, token_of
 
 pytestmark = pytest.mark.django_db
@@ -41,10 +42,10 @@ ENGLISH = re.compile(r"\b(changed|recipients?|patients?|preview|audience|message
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
-    ("et", "Saajad on muutunud: 1 saaja telefoninumber on muutunud (eelvaates 3 sõnumit, nüüd 3)."),
-    ("ru", "Изменились получатели: у 1 получателя изменился номер телефона (в предпросмотре 3 сообщения, "
-           "сейчас 3)."),
-    ("en", "The recipients changed: 1 recipient's phone number changed (3 messages at preview, 3 now)."),
+    ("et", "Saajad on muutunud (eelvaates 3 sõnumit, nüüd 3): 1 saaja telefoninumber on muutunud"),
+    ("ru", "Изменились получатели (в предпросмотре 3 сообщения, сейчас 3): У 1 получателя изменился номер "
+           "телефона"),
+    ("en", "The recipients changed (3 messages at preview, 3 now): 1 recipient's phone number changed"),
 ])
 def test_a_changed_phone_is_said_in_the_users_language(alice: Client, patients: dict[str, Patient], lang: str,
                                                         expected: str) -> None:
@@ -102,15 +103,22 @@ def test_every_change_the_domain_gives_has_its_words(code: str, lang: str) -> No
 
 
 def test_a_change_is_said_from_its_code_not_from_its_english(monkeypatch: pytest.MonkeyPatch) -> None:
-    change = Change(changes.RECIPIENTS, {"then": 3, "now": 3, "items": [
+    refusal = StaleTokenError([Change(changes.TEXTS), Change(changes.RECIPIENTS, {"then": 3, "now": 3, "items": [
         Change(changes.ADDRESSES, {"n": 1, "channel": "sms"}),
-        Change(changes.LEFT_OUT, {"n": 2, "channel": "email", "reasons": {"opted_out": 1, "no_address": 1}})]})
+        Change(changes.LEFT_OUT, {"n": 2, "channel": "email", "reasons": {"opted_out": 1, "no_address": 1}})]})])
     with translation.override("et"):
-        before = say(change)
+        before = stale_view(refusal)
         monkeypatch.setitem(changes.ENGLISH, changes.ADDRESSES, lambda p: "some phones are different now")
         monkeypatch.setitem(changes.ENGLISH, changes.RECIPIENTS, lambda p: "who gets it is different")
-        assert say(change) == before
-    assert "1 saaja telefoninumber on muutunud" in before and "2 saajat jäävad nüüd e-kirjast välja" in before, before
+        assert stale_view(refusal) == before
+    texts, recipients = before["changes"]
+    assert texts == {"text": "tekstid on muutunud", "details": []}
+    assert recipients["text"] == "saajad on muutunud (eelvaates 3 sõnumit, nüüd 3)"
+    phone, left_out = recipients["details"]
+    assert phone == "1 saaja telefoninumber on muutunud"
+    # each reason in words (presenting.reason_sentence), never its code
+    assert left_out.startswith("2 saajat jäävad nüüd e-kirjast välja (1 ") and "loobunud" in left_out
+    assert "opted_out" not in left_out and "no_address" not in left_out
 
 
 def test_an_english_page_says_why_in_words_not_codes(alice: Client, patients: dict[str, Patient]) -> None:
