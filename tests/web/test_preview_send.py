@@ -281,7 +281,7 @@ def test_a_new_patient_makes_the_token_stale(alice: Client, patients: dict[str, 
     token = token_of(preview(alice, sms_ru=RU))
     make_patient(first_name="Uus")
     page = _stale(alice.post("/bulk/send/", {"token": token}))
-    assert re.search(r"\b1\b", re.search(r'data-testid="stale-reason">(.*?)</p>', page, re.S).group(1))
+    assert re.search(r"\b1\b", re.search(r'data-testid="stale-reason">(.*?)</div>', page, re.S).group(1))
 
 
 def test_no_token_no_send(alice: Client, patients: dict[str, Patient]) -> None:
