@@ -5,15 +5,15 @@ is out of range (page 0, the year 9999) is a 400 page saying so (web.query)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 
-from masspost.campaigns.audit import ACTIONS
 from masspost.campaigns.listing import STATUSES
 from masspost.delivery.models import MessageStatus
+from masspost.web.audit_words import action_choices
 from masspost.web.query import PageField, QueryDateField, refuse_out_of_range
 
 CAMPAIGN_STATUSES = {
@@ -62,19 +62,17 @@ class MessagesFilter(_Filter):
                         help_text=_lazy("the whole ID or its beginning"))
 
 
+def _action_choices() -> list[tuple[str, Any]]:
+    return [*ALL, *action_choices()]
+
+
 class AuditFilter(_Filter):
-    action = forms.ChoiceField(required=False, label=_lazy("Action"), choices=ALL + [(a, a) for a in ACTIONS])
+    # The actions by name in the user's language, sorted when the form is built (so in the request's language).
+    action = forms.ChoiceField(required=False, label=_lazy("Action"), choices=_action_choices)
     # A user's name, or COMMAND_LINE; the choices, those the admin may pick, are set by the view (web.views.audit).
     actor = forms.CharField(required=False, max_length=150, strip=True, label=_lazy("Who"), widget=forms.Select)
-    since = QueryDateField(required=False, label=_lazy("From (UTC date)"),
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    until = QueryDateField(required=False, label=_lazy("To (UTC date, inclusive)"),
-                            widget=forms.DateInput(attrs={"type": "date"}))
-
-    def period(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        """[from 00:00 UTC, the day after "to" 00:00 UTC): both dates inclusive, as the log shows times in UTC."""
-        values = self.values()
-        since, until = values["since"], values["until"]
-        start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
-        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if until else None
-        return start, end
+    # Local dates: the view turns them into local midnights (web.timezone.local_day_start), both inclusive.
+    since = QueryDateField(required=False, label=pgettext_lazy("audit filter", "From"),
+                           widget=forms.DateInput(attrs={"type": "date"}))
+    until = QueryDateField(required=False, label=pgettext_lazy("audit filter", "To (inclusive)"),
+                           widget=forms.DateInput(attrs={"type": "date"}))

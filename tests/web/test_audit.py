@@ -69,6 +69,11 @@ def test_filters(ada: Client, campaign_id: int) -> None:
     assert rows(ada.get(f"/audit/?until={today - dt.timedelta(days=1)}").content.decode()) == []
     # a filter that does not parse is as if it were not given
     assert len(rows(ada.get("/audit/?action=nonsense&since=soon&actor=alice").content.decode())) == 3
+    # the first and last days a date can hold: all of time (their Tallinn midnights do not fit in UTC), not a 500
+    widest = ada.get("/audit/?since=0001-01-01&until=9998-12-31")
+    assert widest.status_code == 200 and rows(widest.content.decode()) == rows(ada.get("/audit/").content.decode())
+    page = ada.get("/audit/").content.decode()  # the dates are local ones, and the labels say no other zone
+    assert ">From</label>" in page and ">To (inclusive)</label>" in page and "UTC" not in page
 
 
 def test_pages_of_a_hundred(ada: Client) -> None:

@@ -16,14 +16,13 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from masspost.campaigns.audit import audit_actors, audit_events, audit_sees_all
 from masspost.campaigns.models import AuditEvent
 from masspost.clinic.scope import COMMAND_LINE_LABEL, ActorKind, Role
 from masspost.web.access import StaffRequest, staff
-from masspost.web.audit_words import Known, action_choices, action_name, known_for, sentence
+from masspost.web.audit_words import Known, action_name, known_for, sentence
 from masspost.web.forms_campaigns import AuditFilter
 from masspost.web.timezone import local_day_start
 
@@ -41,12 +40,9 @@ def _entry(event: AuditEvent, known: Known) -> dict[str, Any]:
 def audit_log(request: StaffRequest) -> HttpResponse:
     form = AuditFilter(request.GET)
     sees_all = audit_sees_all(scope=request.scope)
-    form.fields["action"].choices = [("", _("all")), *action_choices()]  # type: ignore[attr-defined]
     form.fields["actor"].widget.choices = [  # type: ignore[attr-defined]
         ("", _("all")), *([(COMMAND_LINE_LABEL, _("command line"))] if sees_all else []),
         *((a.name, a.name) for a in audit_actors(scope=request.scope))]
-    form.fields["since"].label = pgettext("audit filter", "From")
-    form.fields["until"].label = pgettext("audit filter", "To (inclusive)")
     values = form.values()
     since = local_day_start(values["since"]) if values["since"] else None
     until = local_day_start(values["until"] + dt.timedelta(days=1)) if values["until"] else None
