@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "masspost.delivery",
     "masspost.staff",
     "masspost.web",
+    "masspost.api",
     "masspost.cli",
 ]
 

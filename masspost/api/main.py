@@ -4,8 +4,7 @@ a bar back to masspost) and the guide, docs/api.md, at /api/guide/."""
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from ninja import NinjaAPI
-from ninja.openapi.docs import Swagger, _csrf_needed
+from ninja.openapi.docs import Swagger
 
 from masspost import version
 from masspost.api import audit, campaigns, consents, directory, imports, problems, sms
@@ -33,15 +32,23 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 class MasspostSwagger(Swagger):
-    """ninja's Swagger UI page in masspost's template (web/templates/api/docs.html): the same settings and
+    """ninja's Swagger UI page in the API's own template (api/templates/api/docs.html): the same settings and
     scripts, under a bar with the way back to masspost and the links to the guide and the schema."""
 
     template = "api/docs.html"
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
         self.settings["url"] = self.get_openapi_url(api, kwargs)
-        return render(request, self.template, {"swagger_settings": json.dumps(self.settings, indent=1), "api": api,
-                                               "add_csrf": _csrf_needed(api), "guide": GUIDE.is_file()})
+        return render(request, self.template, {"swagger_settings": self.settings, "api": api,
+                                               "add_csrf": csrf_needed(api), "guide": GUIDE.is_file()})
+
+
+def csrf_needed(api: NinjaAPI) -> bool:
+    """Whether the Swagger UI must send the CSRF token: when an auth of the API reads the session cookie (its
+    `csrf` flag, as ninja's own docs page decides; ninja's helper for it is private). masspost's bearer tokens
+    need none."""
+    auths = api.auth if isinstance(api.auth, Sequence) else [api.auth]
+    return any(getattr(auth, "csrf", False) for auth in auths)
 
 
 @require_GET

@@ -155,8 +155,9 @@ def test_countries_are_ticked_by_name_in_the_users_language(alice: Client, patie
 
 
 # --- the name -----------------------------------------------------------------------------------------------------
+# the day as every other date of the language is shown (masspost_format.day): English names the month
 @pytest.mark.parametrize(("language", "name"), [
-    ("et", "Masspostitus 15.06.2026"), ("en", "Bulk mail 15.06.2026"), ("ru", "Рассылка 15.06.2026")])
+    ("et", "Masspostitus 15.06.2026"), ("en", "Bulk mail 15 Jun 2026"), ("ru", "Рассылка 15.06.2026")])
 def test_the_campaign_name_is_prefilled(alice: Client, monkeypatch: pytest.MonkeyPatch, language: str,
                                         name: str) -> None:
     on_day(monkeypatch, dt.date(2026, 6, 15))
@@ -173,3 +174,55 @@ def test_an_invisible_character_in_the_name_or_a_text_is_said_on_its_box(alice: 
     assert errors["name"] == ["Nimes on nähtamatu märk, mida ei saa näidata (U+0007): kustutage see."]
     assert errors["sms_et"] == ["Tekstis on nähtamatu märk, mida ei saa saata (U+0001): kustutage see."]
     assert not response.context["form"].non_field_errors()  # nothing left for the campaign file's English words
+
+
+# --- every campaign rule the form can break is said on its box, in the user's words -----------------------------
+BROKEN = {  # a rule of the campaign file (CampaignSpec.from_dict, AudienceFilter.from_dict) → a form that breaks it
+    "no SMS text": {"sms_et": ""},
+    "an e-mail without its text": {"channel": "email", "sms_et": "", "subject_et": "Tere"},
+    "an e-mail with nothing left once cleaned": {"channel": "email", "sms_et": "", "subject_et": "Tere",
+                                                 "body_et": "<script>x()</script>"},
+    "a subject of two lines": {"channel": "email", "subject_et": "Tere\nMari", "body_et": "Tere"},
+    "a control character in the SMS": {"sms_et": "Tere\u0001"},
+    "a name of two lines": {"name": "Recall\u0007"},
+    "a fallback language with no text": {"fallback_language": "ru"},
+    "an unknown country": {"countries": "XX"},
+    "a clinic not the user's": {"clinics": ["NOPE"]},
+    "ages the wrong way round": {"age_min": "60", "age_max": "20"},
+    "an age beyond a life": {"age_max": "151"},
+    "too many months": {"visited_period": "months", "visited_months": "9999"},
+    "a period the wrong way round": {"visited_period": "dates", "visited_from": "2026-05-01",
+                                     "visited_to": "2026-01-01"},
+}
+
+
+@pytest.mark.parametrize("rule", list(BROKEN))
+def test_a_broken_campaign_rule_is_said_on_its_box_not_in_the_files_english(alice: Client,
+                                                                          patients: dict[str, Patient],
+                                                                          rule: str) -> None:
+    response = preview(speaking(alice, "et"), **BROKEN[rule])
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert form.errors and not form.non_field_errors(), form.errors  # on a box, not above the form
+
+
+HAND_POSTED = "Selle vormi põhjal ei saa kampaaniat koostada: laadige leht uuesti ja täitke vorm uuesti."
+
+
+@pytest.mark.parametrize("tampered", [{"sms_zz": "Tere"}, {"sms_ET": "Tere"}])  # no language; et twice
+def test_a_form_posted_by_hand_is_refused_in_the_users_language(alice: Client, patients: dict[str, Patient],
+                                                                 tampered: dict[str, str]) -> None:
+    response = preview(speaking(alice, "et"), **tampered)
+    assert response.status_code == 422
+    assert response.context["form"].non_field_errors() == [HAND_POSTED]
+    page = html(response)
+    assert "ISO 639" not in page and "language code" not in page and "same language" not in page
+
+
+def test_with_no_language_tab_the_missing_text_is_said_above_the_form(alice: Client) -> None:
+    from django.utils import translation
+
+    with translation.override("et"):
+        form = forms.BulkForm(data=form_data(sms_et=""), clinics=[], languages=[])
+        assert form.spec() is None
+        assert form.non_field_errors() == ["Kirjutage SMS vähemalt ühes keeles."]

@@ -5,6 +5,7 @@ docs with a way back to masspost and to the API guide."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -130,6 +131,11 @@ def test_the_api_docs_lead_back_to_masspost_and_to_the_guide(client: Client) -> 
     assert re.search(r'<a class="api-home" href="/bulk/"[^>]*>← masspost</a>', html)
     assert 'href="/api/guide/"' in html and 'href="/api/openapi.json"' in html
     assert "<script>" not in html  # no inline script (CSP script-src 'self')
+    # Swagger UI's settings: JSON made safe for a <script> element by json_script, read by ninja's init script
+    settings = re.search(r'<script id="swagger-settings" type="application/json">(.*?)</script>', html, re.S)
+    assert settings is not None and json.loads(settings[1])["url"] == "/api/openapi.json"
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]*api-docs\.css)">', html)
+    assert stylesheet is not None and client.get(stylesheet[1]).status_code == 200
 
 
 def test_the_api_guide_is_served_as_written(client: Client) -> None:
