@@ -150,6 +150,31 @@ def test_each_request_shows_its_users_zone(ada: Client, clinic: Clinic) -> None:
     assert timezone.get_current_timezone_name() == "Europe/Tallinn"  # the request's zone did not stay behind
 
 
+@pytest.mark.django_db
+def test_a_progress_poll_makes_no_zone_query_and_keeps_its_pages_zone(alice: Client, tln_campaign: int,
+                                                                      clinic: Clinic,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import masspost.web.timezone as web_timezone
+
+    worked_out: list[str] = []
+
+    def counted(scope: Scope | None) -> ZoneInfo:
+        zone = display_zone(scope)
+        worked_out.append(zone.key)
+        return zone
+
+    monkeypatch.setattr(web_timezone, "display_zone", counted)
+    assert alice.get(f"/campaigns/{tln_campaign}/").status_code == 200
+    assert worked_out == ["Europe/Tallinn"]  # the page: once
+    Clinic.objects.filter(id=clinic.id).update(time_zone="Europe/Helsinki")
+    for _ in range(3):  # the polls: none, and in the zone of the page they update
+        poll = alice.get(f"/campaigns/{tln_campaign}/progress/", HTTP_HX_REQUEST="true")
+        assert poll.status_code == 200
+    assert worked_out == ["Europe/Tallinn"]
+    alice.get(f"/campaigns/{tln_campaign}/")  # the next page: the clinic's zone as it is now
+    assert worked_out == ["Europe/Tallinn", "Europe/Helsinki"]
+
+
 def test_the_api_keeps_utc(rf: RequestFactory) -> None:
     from django.http import HttpResponse
 
@@ -165,4 +190,5 @@ def test_the_api_keeps_utc(rf: RequestFactory) -> None:
     middleware = TimeZoneMiddleware(view)  # type: ignore[arg-type]
     middleware(rf.get("/api/audit"))
     middleware(rf.get("/audit/"))
-    assert seen == ["UTC", "Europe/Tallinn"]
+    middleware(rf.get("/api/audit", SCRIPT_NAME="/masspost"))  # the site under a prefix: path /masspost/api/…
+    assert seen == ["UTC", "Europe/Tallinn", "UTC"]
