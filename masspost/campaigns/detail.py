@@ -47,8 +47,7 @@ class Text:
 class Audience:
     """The filter as the send resolved it: clinics by name, the dates the age and "today" were taken on."""
 
-    clinics: list[str]  # names, in the order of their codes
-    all_clinics: bool  # no clinic chosen: every clinic the sender could reach
+    clinics: list[str]  # names, in the order of their codes (none chosen: every clinic the sender could reach)
     age_min: int | None
     age_max: int | None
     countries: list[str]  # ISO 3166-1 codes
@@ -56,7 +55,6 @@ class Audience:
     visited: tuple[dt.date, dt.date] | int | None
     not_visited: tuple[dt.date, dt.date] | int | None
     reference_date: dt.date | None  # the day ages and "until today" were counted on
-    purpose: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -102,11 +100,10 @@ def campaign_audience(campaign: Campaign) -> Audience:
     names = dict(Clinic.objects.filter(code__in=codes).values_list("code", "name"))
     age: dict[str, Any] = chosen["age"] if isinstance(chosen.get("age"), dict) else {}
     references = sorted(d for d in (_date(v) for v in stored.get("reference_dates", [])) if d)
-    return Audience(clinics=[names.get(code, code) for code in codes], all_clinics=not chosen.get("clinics"),
-                    age_min=age.get("min"), age_max=age.get("max"),
+    return Audience(clinics=[names.get(code, code) for code in codes], age_min=age.get("min"), age_max=age.get("max"),
                     countries=[c for c in chosen.get("countries", []) if isinstance(c, str)],
                     visited=_range(chosen.get("visited")), not_visited=_range(chosen.get("not_visited")),
-                    reference_date=references[-1] if references else None, purpose=campaign.purpose)
+                    reference_date=references[-1] if references else None)
 
 
 def _left_out(campaign: Campaign, channels: tuple[str, ...]) -> LeftOut:
@@ -150,23 +147,33 @@ def campaign_last_sent(*, campaign_id: int) -> dt.datetime | None:
     return last
 
 
-def campaign_detail(*, campaign: Campaign) -> CampaignDetail:
-    """The campaign's texts with how many got each, its audience, and who was left out."""
+def _email_body(content: dict[str, Any]) -> tuple[str, bool]:
+    """A language's e-mail body and whether it is HTML: an HTML body cleaned again on the way out (the page never
+    trusts stored HTML)."""
+    body = str(content.get("email_body") or "")
+    html = looks_like_html(body)
+    return (sanitise_html(body).html if html else body), html
+
+
+def _contents(campaign: Campaign) -> dict[str, dict[str, Any]]:
     spec = campaign.spec if isinstance(campaign.spec, dict) else {}
+    contents = spec.get("content") if isinstance(spec.get("content"), dict) else {}
+    return {language: c for language, c in (contents or {}).items() if isinstance(c, dict)}
+
+
+def campaign_summary(*, campaign: Campaign) -> CampaignDetail:
+    """The campaign's texts with how many got each, its audience, and who was left out."""
     channels = ("sms", "email") if campaign.channel == "both" else (campaign.channel,)
     per_language: dict[str, dict[str, int]] = {}
     for language, channel, n in (OutboxMessage.objects.filter(campaign_id=campaign.id).order_by()
                                  .values_list("language", "channel").annotate(n=Count("*"))):
         per_language.setdefault(language, {})[channel] = n
     texts = []
-    for language, content in sorted((spec.get("content") or {}).items()):
-        body = str(content.get("email_body") or "") if "email" in channels else ""
-        html = looks_like_html(body)
+    for language, content in sorted(_contents(campaign).items()):
+        body, html = _email_body(content) if "email" in channels else ("", False)
         texts.append(Text(language=language, sms=str(content.get("sms") or "") if "sms" in channels else "",
                           email_subject=str(content.get("email_subject") or "") if body else "",
-                          # cleaned again on the way out: the page never trusts stored HTML
-                          email_body=sanitise_html(body).html if html else body, email_html=html,
-                          recipients=per_language.get(language, {})))
+                          email_body=body, email_html=html, recipients=per_language.get(language, {})))
     texts.sort(key=lambda t: (-sum(t.recipients.values()), t.language))  # the languages most got first
     recipients: dict[str, int] = {}
     for by_channel in per_language.values():
@@ -176,26 +183,38 @@ def campaign_detail(*, campaign: Campaign) -> CampaignDetail:
                           channels=channels, fallback_language=campaign.fallback_language, recipients=recipients)
 
 
+def campaign_email_html(*, campaign: Campaign, language: str) -> tuple[str, str] | None:
+    """The subject and the cleaned HTML body of the campaign's e-mail in `language`, merge fields as written; None
+    when the campaign sent no e-mail in it or its body is plain text."""
+    content = _contents(campaign).get(language)
+    if content is None or campaign.channel not in ("email", "both"):
+        return None
+    body, html = _email_body(content)
+    return (str(content.get("email_subject") or ""), body) if html else None
+
+
 ROW_FIELDS = tuple(f.name for f in fields(OutboxRow))  # the outbox's columns of the same names
 NAME_WORDS_MAX = 4  # words of a name searched for: a first name, a last name, and a double one of each
 
 
-def recipients_page(*, scope: Scope, campaign_id: int, status: str = "", query: str = "", page: int = 1,
-                    per_page: int = 50) -> OutboxPage:
+def campaign_recipients_page(*, scope: Scope, campaign_id: int, status: str = "", query: str = "",
+                             by_name: bool = True, page: int = 1, per_page: int = 50) -> OutboxPage:
     """delivery.selectors.outbox_page, with the search by name too for a role that may see names: `query` is the
-    beginning of an external id, or (sees_contacts) words each the beginning of the patient's first or last name
-    ("mari", "Maasikas", "mari maa"). A preparer's query is an external id only, as before: a name searched for
-    would tell them who is in the campaign."""
+    beginning of an external id, or (sees_contacts and `by_name`) words each the beginning of the patient's first
+    or last name ("mari", "Maasikas", "mari maa"). A preparer's query is an external id only, as before: a name
+    searched for would tell them who is in the campaign. The web passes by_name=False for a query read from a URL:
+    a name is searched for only when it came in a POST body, so that it never lands in an address, a history or
+    a log."""
     words = query.split()[:NAME_WORDS_MAX]
-    if not words or not sees_contacts(scope):
+    if not words or not by_name or not sees_contacts(scope):
         return outbox_page(campaign_id=campaign_id, status=status, ref_prefix=query, page=page, per_page=per_page)
     rows = OutboxMessage.objects.filter(campaign_id=campaign_id)
     if status:
         rows = rows.filter(status=status)
-    by_name = Q()
+    named = Q()
     for word in words:
-        by_name &= Q(patient__first_name__istartswith=word) | Q(patient__last_name__istartswith=word)
-    rows = rows.filter(Q(patient_ref__startswith=query) | by_name)
+        named &= Q(patient__first_name__istartswith=word) | Q(patient__last_name__istartswith=word)
+    rows = rows.filter(Q(patient_ref__startswith=query) | named)
     count = rows.count()
     number = min(max(page, 1), max(1, -(-count // per_page)))
     start = (number - 1) * per_page
@@ -204,7 +223,7 @@ def recipients_page(*, scope: Scope, campaign_id: int, status: str = "", query: 
                       number=number, per_page=per_page, count=count)
 
 
-def recipient_names(*, scope: Scope, message_ids: list[int]) -> dict[int, str]:
+def campaign_recipient_names(*, scope: Scope, message_ids: list[int]) -> dict[int, str]:
     """Message id → the patient's name, for a role that may see names (clinic.selectors.sees_contacts); nothing
     for any other, who sees external ids."""
     if not message_ids or not sees_contacts(scope):
@@ -219,7 +238,8 @@ def recipient_names(*, scope: Scope, message_ids: list[int]) -> dict[int, str]:
 Sample = tuple[int, int]  # (unix seconds, messages handed over by then)
 
 
-def speed_start(*, campaign_id: int, now: dt.datetime, sent: int, created_at: dt.datetime) -> tuple[Sample, ...]:
+def campaign_speed_start(*, campaign_id: int, now: dt.datetime, sent: int, created_at: dt.datetime
+                         ) -> tuple[Sample, ...]:
     """The first samples, from the outbox: as if the page had been watching since the first message handed over
     in the last SPEED_LOOKBACK — or, when none was, since the campaign began or the lookback did, with nothing
     handed over since (a speed of 0: the page says so rather than guess). One query, when the page loads; the
@@ -235,7 +255,11 @@ def speed_start(*, campaign_id: int, now: dt.datetime, sent: int, created_at: dt
 
 def speed_samples(samples: tuple[Sample, ...], *, at: int, sent: int) -> tuple[Sample, ...]:
     """The samples a poll passes on: the oldest kept until a newer one is SPEED_WINDOW old, so that the speed is
-    always measured over SPEED_WINDOW to twice that (once there has been that long)."""
+    always measured over SPEED_WINDOW to twice that (once there has been that long).
+
+    The samples come back from the browser (the poll's URL): any that could not be true now — from the future, or
+    more handed over than there are — are dropped, and at most two are kept. What is left can only mislead the
+    page that sent them about its own campaign's speed, which is also all they are used for."""
     valid = tuple(s for s in samples if s[0] <= at and 0 <= s[1] <= sent)[-2:]
     if not valid:
         return ((at, sent),)

@@ -17,9 +17,9 @@ from django.utils import timezone
 from masspost.campaigns.detail import (
     SPEED_MIN_SPAN,
     SPEED_WINDOW,
+    campaign_speed_start,
     speed_per_minute,
     speed_samples,
-    speed_start,
     time_left,
 )
 from masspost.campaigns.models import AuditEvent, Campaign, PreviewSnapshot
@@ -81,8 +81,11 @@ def test_the_texts_per_language_and_channel(alice: Client, clinic: Clinic, peopl
     assert "Estonian" in et[1] and "Tere {first_name}! Aeg kontrolli." in et[1] and "Kontroll" in et[1]
     assert "Tere {first_name} &amp; &lt;teie pere&gt;" in et[1]  # a plain-text body, escaped
     assert "Russian" in ru[1] and "Здравствуйте, {first_name}!" in ru[1] and "Осмотр" in ru[1]
-    assert "<b>{first_name}</b>" in ru[1]  # an HTML body as the patient sees it, cleaned
-    assert "<script" not in html.split('data-testid="text-et"')[1].split("</section>")[0]
+    # an HTML body as the patient sees it, cleaned, on a page of its own in a frame (test_an_html_email_…)
+    assert f'src="/campaigns/{campaign_id}/email/ru/"' in ru[1] and "<b>{first_name}</b>" not in html
+    assert "iframe" not in et[1]  # a plain-text body is on the page itself
+    email = page(alice, f"/campaigns/{campaign_id}/email/ru/")
+    assert "<b>{first_name}</b>" in email and "<script" not in email and "alert(1)" not in email
     # how many got each: Mari and Anna (et) by e-mail, Mari by SMS (Anna has no phone, Jaan refuses SMS)
     assert "SMS · 1 recipient" in et[1] and "E-mail · 3 recipients" in et[1]
     assert "SMS · 1 recipient" in ru[1] and "E-mail · 1 recipient" in ru[1]
@@ -94,9 +97,61 @@ def test_stored_html_is_cleaned_again_before_it_is_shown(alice: Client, clinic: 
     stored = Campaign.objects.get(id=campaign_id)
     stored.spec["content"]["et"]["email_body"] = '<p>Tere</p><script>alert(1)</script><img src=x onerror="alert(2)">'
     stored.save(update_fields=["spec"])
-    html = page(alice, f"/campaigns/{campaign_id}/")
+    html = page(alice, f"/campaigns/{campaign_id}/email/et/")
     assert "<p>Tere</p>" in html
     assert "alert(1)" not in html and "onerror" not in html
+
+
+# An e-mail that looks as a clinic's does: styled, with its logo and its own headings.
+STYLED = ('<h1 style="color: #0b5cad">Hammas</h1><p style="font-size: 16px">Tere {first_name}!</p>'
+          '<img src="https://hammas.example/logo.png" alt="Hammas">')
+
+
+def test_an_html_email_is_shown_in_a_frame_under_its_own_policy(alice: Client, clinic: Clinic,
+                                                                people: dict[str, Patient]) -> None:
+    """The page's strict policy holds and the e-mail's headings stay out of its outline: the e-mail is a page of
+    its own in a sandboxed frame (no scripts, not same-origin), with a policy that lets its styles and https:
+    images show as in an e-mail client and nothing more."""
+    campaign_id = send(clinic, channel="email", content={"et": {"email_subject": "Kontroll", "email_body": STYLED}})
+    response = alice.get(f"/campaigns/{campaign_id}/")
+    html = response.content.decode()
+    assert "style-src 'self'" in response["Content-Security-Policy"]  # unchanged for the page
+    frame = re.search(r"<iframe [^>]*>", html)
+    assert frame is not None and f'src="/campaigns/{campaign_id}/email/et/"' in frame[0]
+    sandbox = re.search(r'sandbox="([^"]*)"', frame[0])
+    assert sandbox is not None and "allow-scripts" not in sandbox[1] and "allow-same-origin" not in sandbox[1]
+    assert 'title="Estonian: Kontroll"' in frame[0]
+    assert "Hammas</h1>" not in html and "logo.png" not in html and 'style="' not in html
+
+    email = alice.get(f"/campaigns/{campaign_id}/email/et/")
+    assert email.status_code == 200 and email["X-Frame-Options"] == "SAMEORIGIN"
+    policy = dict((d.split(" ", 1) + [""])[:2] for d in email["Content-Security-Policy"].split("; "))
+    assert policy["default-src"] == "'none'" and "script-src" not in policy  # no script at all
+    assert policy["style-src"] == "'unsafe-inline'" and policy["img-src"] == "https: data:"
+    assert policy["frame-ancestors"] == "'self'" and policy["form-action"] == "'none'"
+    assert policy["sandbox"] == "allow-popups allow-popups-to-escape-sandbox"  # opened on its own too
+    body = email.content.decode()
+    assert '<html lang="et">' in body and "<title>Kontroll</title>" in body
+    assert re.search(r'<h1 style="color: ?#0b5cad;?">Hammas</h1>', body)
+    assert 'src="https://hammas.example/logo.png"' in body
+    assert "app.css" not in body and "<script" not in body
+
+
+def test_the_email_page_is_only_for_an_html_email_the_user_may_see(alice: Client, charlie: Client, clinic: Clinic,
+                                                                    people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic, channel="both", content={
+        "et": {"sms": "Tere!", "email_subject": "S", "email_body": STYLED},
+        "ru": {"sms": "Привет!", "email_subject": "S", "email_body": "Здравствуйте, {first_name}!"}})
+    url = f"/campaigns/{campaign_id}/email/"
+    assert alice.get(url + "et/").status_code == 200
+    assert alice.get(url + "ru/").status_code == 404  # plain text: shown on the page itself
+    assert alice.get(url + "fi/").status_code == 404  # no text in that language
+    assert charlie.get(url + "et/").status_code == 404  # another clinic's campaign
+    assert alice.post(url + "et/").status_code == 405
+    signed_out = Client().get(url + "et/")
+    assert signed_out.status_code == 302 and signed_out["Location"].startswith("/sign-in/")
+    sms_only = send(clinic, content={"et": {"sms": "Tere!", "email_subject": "S", "email_body": STYLED}})
+    assert alice.get(f"/campaigns/{sms_only}/email/et/").status_code == 404  # no e-mail was sent
 
 
 # --- the audience in words -------------------------------------------------------------------------------------------
@@ -255,24 +310,24 @@ def test_time_left_words() -> None:
     assert time_left_words(dt.timedelta(hours=2, minutes=5)) == "about 2 h 5 min left"
 
 
-def test_speed_start_counts_what_went_out_recently(clinic: Clinic, people: dict[str, Patient]) -> None:
+def test_campaign_speed_start_counts_what_went_out_recently(clinic: Clinic, people: dict[str, Patient]) -> None:
     campaign_id = send(clinic)
     created = Campaign.objects.get(id=campaign_id).created_at
     now = created + dt.timedelta(seconds=5)
     at = int(now.timestamp())
     # just sent, nothing out yet: since it began, too short a time to tell
-    start = speed_start(campaign_id=campaign_id, now=now, sent=0, created_at=created)
+    start = campaign_speed_start(campaign_id=campaign_id, now=now, sent=0, created_at=created)
     assert start == ((int(created.timestamp()), 0), (at, 0))
     assert speed_per_minute(start, at=at, sent=0) is None
     # an hour on and nothing out in the last five minutes: a speed of 0, no time left to tell
     later = created + dt.timedelta(hours=1)
-    start = speed_start(campaign_id=campaign_id, now=later, sent=0, created_at=created)
+    start = campaign_speed_start(campaign_id=campaign_id, now=later, sent=0, created_at=created)
     assert speed_per_minute(start, at=int(later.timestamp()), sent=0) == 0
     first, second = OutboxMessage.objects.filter(campaign_id=campaign_id).order_by("id")
     OutboxMessage.objects.filter(id=first.id).update(status="sent", sent_at=later - dt.timedelta(seconds=60))
     OutboxMessage.objects.filter(id=second.id).update(status="sent", sent_at=later - dt.timedelta(minutes=30))
     # only the one in the last five minutes: as if watched since it went out
-    assert speed_start(campaign_id=campaign_id, now=later, sent=2, created_at=created) == (
+    assert campaign_speed_start(campaign_id=campaign_id, now=later, sent=2, created_at=created) == (
         (int((later - dt.timedelta(seconds=60)).timestamp()), 1), (int(later.timestamp()), 2))
 
 
@@ -356,20 +411,98 @@ def test_a_campaign_stored_without_its_file_still_has_a_page(alice: Client, clin
     assert 'data-testid="left-out-unknown"' in html
 
 
+def posted(client: Client, url: str, data: dict[str, str], **extra: Any) -> str:
+    response = client.post(url, data, **extra)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
 def test_a_sender_finds_a_recipient_by_name_a_preparer_by_id_only(alice: Client, bob: Client, clinic: Clinic,
                                                                   people: dict[str, Patient]) -> None:
     campaign_id = send(clinic)
     url = f"/campaigns/{campaign_id}/messages/"
     mari, ivan = people["mari"].external_id, people["ivan"].external_id
 
-    def found(client: Client, query: str) -> set[str]:
-        return set(re.findall(r'<tr data-ref="([^"]+)"', page(client, f"{url}?q={query}", **HTMX)))
+    def found(client: Client, query: str, status: str = "") -> set[str]:
+        html = posted(client, url, {"q": query, "status": status}, **HTMX)
+        return set(re.findall(r'<tr data-ref="([^"]+)"', html))
 
     assert found(alice, "ivan") == {ivan} and found(alice, "Maasikas") == {mari}
-    assert found(alice, "mari+maa") == {mari} and found(alice, "mari+ivanov") == set()
+    assert found(alice, "mari maa") == {mari} and found(alice, "mari ivanov") == set()
     assert found(alice, mari) == {mari}  # the ID as before
-    assert found(alice, "ivan&status=failed") == set()
+    assert found(alice, "ivan", status="failed") == set()
     # a preparer may not learn who is in the campaign by trying names
     assert found(bob, "ivan") == set() and found(bob, "Maasikas") == set() and found(bob, mari) == {mari}
     assert "a name, or the ID" in page(alice, f"/campaigns/{campaign_id}/")
     assert "a name, or the ID" not in page(bob, f"/campaigns/{campaign_id}/")
+
+
+URL_ATTRIBUTES = re.compile(r'\b(?:href|src|action|hx-get|hx-post|hx-put|hx-delete|formaction|data-url)="([^"]*)"')
+
+
+def urls_in(html: str) -> list[str]:
+    return URL_ATTRIBUTES.findall(html)
+
+
+def test_a_name_searched_for_goes_into_no_url(alice: Client, clinic: Clinic, people: dict[str, Patient]) -> None:
+    """Issue 17's rule, no patient data in URLs: the filter posts the name (htmx's hx-post, or a plain POST that
+    answers with the whole page) and nothing on the answer links to it; a name in a hand-made URL finds nobody."""
+    campaign_id = send(clinic)
+    base = f"/campaigns/{campaign_id}/"
+    html = page(alice, base)
+    form = re.search(r'<form method="post" action="([^"]*)" class="filters"[^>]*>', html)
+    assert form is not None and form[1] == f"{base}#messages" and f'hx-post="{base}messages/"' in form[0]
+    assert "hx-get" not in form[0] and 'name="csrfmiddlewaretoken"' in html.split('class="filters"')[1]
+    for answer in (posted(alice, base + "messages/", {"q": "Maasikas"}, **HTMX),
+                   posted(alice, base, {"q": "Maasikas"}), posted(alice, base + "messages/", {"q": "Maasikas"})):
+        assert 'data-testid="name">Mari Maasikas' in answer  # found…
+        assert not [u for u in urls_in(answer) if "maasikas" in u.lower()]  # …linked nowhere
+    assert len(urls_in(answer)) > 10  # the whole page's links and forms were looked at
+    for url, extra in ((base, {}), (base + "messages/", HTMX)):  # a GET's query is an ID only
+        assert "No messages match." in page(alice, url + "?q=Maasikas", **extra)
+
+
+def test_paging_through_a_name_search(alice: Client, clinic: Clinic, make_patient: Callable[..., Patient]) -> None:
+    """The pager of a name search is a POST form carrying the name; its pages are those of the search."""
+    kask = {make_patient(first_name="Liis", last_name="Kask").external_id for _ in range(53)}
+    others = {make_patient(first_name="Peeter", last_name="Tamm").external_id for _ in range(3)}
+    campaign_id = send(clinic)
+    base = f"/campaigns/{campaign_id}/"
+    first = posted(alice, base + "messages/", {"q": "kask"}, **HTMX)
+    rows = set(re.findall(r'<tr data-ref="([^"]+)"', first))
+    assert len(rows) == 50 and rows <= kask and "53 messages · page 1 of 2" in text(first)
+    pager = re.search(r'<nav class="pager".*?</nav>', first, re.S)
+    assert pager is not None and "<a " not in pager[0]  # no link: a button of a POST form
+    assert re.search(rf'<form method="post" action="{base}#messages" class="pager-form" hx-post="{base}messages/"',
+                     pager[0])
+    assert '<input type="hidden" name="q" value="kask">' in pager[0]
+    assert 'name="page" value="2"' in pager[0] and "csrfmiddlewaretoken" in pager[0]
+    assert not [u for u in urls_in(first) if "kask" in u.lower()]
+    second = posted(alice, base + "messages/", {"q": "kask", "page": "2"}, **HTMX)
+    assert set(re.findall(r'<tr data-ref="([^"]+)"', second)) == kask - rows
+    assert "page 2 of 2" in text(second) and 'name="page" value="1"' in second and 'value="3"' not in second
+    # without JavaScript: the same page of the same search, as the whole page
+    whole = posted(alice, base, {"q": "kask", "page": "2"})
+    assert set(re.findall(r'<tr data-ref="([^"]+)"', whole)) == kask - rows and not others & set(
+        re.findall(r'<tr data-ref="([^"]+)"', whole))
+    # no search text: the pager stays links (a status and a page are no patient's data)
+    plain = page(alice, base + "messages/?status=queued", **HTMX)
+    assert f'hx-get="{base}messages/?status=queued&amp;page=2"' in plain and "pager-form" not in plain
+
+
+def test_the_search_is_refused_without_the_csrf_token(alice: Client, clinic: Clinic,
+                                                      people: dict[str, Patient]) -> None:
+    campaign_id = send(clinic)
+    base = f"/campaigns/{campaign_id}/"
+    alice.handler.enforce_csrf_checks = True
+    html = page(alice, base)
+    for url, extra in ((base + "messages/", HTMX), (base, {})):
+        assert alice.post(url, {"q": "Maasikas"}, **extra).status_code == 403, url
+    header = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', html)  # htmx sends it from <body>
+    assert header is not None
+    answer = alice.post(base + "messages/", {"q": "Maasikas"}, HTTP_X_CSRFTOKEN=header[1], **HTMX)
+    assert answer.status_code == 200 and "Mari Maasikas" in answer.content.decode()
+    field = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)  # the form's own, without JavaScript
+    assert field is not None
+    answer = alice.post(base, {"q": "Maasikas", "csrfmiddlewaretoken": field[1]})
+    assert answer.status_code == 200 and "Mari Maasikas" in answer.content.decode()

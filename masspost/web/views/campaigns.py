@@ -16,20 +16,22 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHt
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from masspost.campaigns.controls import controls_applicable
 from masspost.campaigns.detail import (
     Sample,
+    campaign_email_html,
     campaign_last_sent,
-    recipient_names,
-    recipients_page,
+    campaign_recipient_names,
+    campaign_recipients_page,
+    campaign_speed_start,
+    campaign_summary,
     speed_per_minute,
     speed_samples,
-    speed_start,
     time_left,
 )
-from masspost.campaigns.detail import campaign_detail as campaign_detail_of
 from masspost.campaigns.downloads import campaign_messages_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
 from masspost.campaigns.listing import campaign_list as list_campaigns
@@ -67,10 +69,14 @@ CONTROLS: dict[str, Callable[..., int]] = {
     "resend-unknown": campaign_resend_unknown,
 }
 
-
-def _render(request: StaffRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """Times in the user's clinics' zone: masspost.web.timezone activates it for every request."""
-    return render(request, template, context, status=status)
+# The page of one e-mail, shown in a frame on the campaign's page (or on its own): as an e-mail client shows it,
+# with the styles and https: images the cleaning kept (masspost.content.sanitise), and nothing else — no script,
+# no form, no font or request of its own; framed by this site only, and sandboxed even when opened on its own
+# (links open in a new tab, outside the sandbox). The app's pages keep their strict policy (settings); this one is
+# set on the response itself, which the CSP middleware then leaves as it is.
+EMAIL_CSP = "; ".join((
+    "default-src 'none'", "style-src 'unsafe-inline'", "img-src https: data:", "form-action 'none'",
+    "base-uri 'none'", "frame-ancestors 'self'", "sandbox allow-popups allow-popups-to-escape-sandbox"))
 
 
 def _progress(status: dict[str, Any], samples: tuple[Sample, ...] = (), now: dt.datetime | None = None
@@ -96,7 +102,12 @@ def _progress(status: dict[str, Any], samples: tuple[Sample, ...] = (), now: dt.
 
 def _samples(text: str) -> tuple[Sample, ...]:
     """The samples a poll brought back ("t:n t:n"); anything else is no sample (the speed is then worked out
-    anew)."""
+    anew).
+
+    They come from the client, and that is acceptable: at most two, each at most 12 digits, and speed_samples
+    drops any that could not be true now. A forged sample changes only the speed and time left shown to the
+    page that sent it, for a campaign its user may already see; it reaches no query, no other page and nothing
+    stored. Keeping them in the poll spares the server a query, or state, per poll every 2 s."""
     samples = []
     for item in text.split()[:2]:
         t, _sep, n = item.partition(":")
@@ -114,18 +125,25 @@ def _header(campaign: Campaign) -> dict[str, Any]:
             "channel": CHANNELS.get(campaign.channel, campaign.channel)}
 
 
-def _messages_context(request: StaffRequest, campaign_id: int, data: Any) -> dict[str, Any]:
+def _messages_context(request: StaffRequest, campaign_id: int) -> dict[str, Any]:
     """One page of the recipients' messages, with the patients' names for a role that may see them
-    (campaigns.detail.recipient_names) and each language by name."""
-    form = MessagesFilter(data)
+    (campaigns.detail.campaign_recipient_names) and each language by name.
+
+    A patient's name never goes into a URL: the filter form is a POST (htmx's hx-post, or a plain POST that renders
+    the whole page), and while it holds a search text the pager is a POST form carrying it too. A GET's `q` (a
+    hand-made URL) is searched for as an external id only; the status and the page stay links."""
+    posted = request.method == "POST"
+    form = MessagesFilter(request.POST if posted else request.GET)
     values = form.values()
-    page = recipients_page(scope=request.scope, campaign_id=campaign_id, status=values["status"], query=values["q"],
-                           page=values["page"] or 1, per_page=PER_PAGE)
-    query = {k: v for k, v in (("status", values["status"]), ("q", values["q"])) if v}
-    names = recipient_names(scope=request.scope, message_ids=[r.id for r in page.rows])
+    page = campaign_recipients_page(scope=request.scope, campaign_id=campaign_id, status=values["status"],
+                                    query=values["q"], by_name=posted, page=values["page"] or 1, per_page=PER_PAGE)
+    names = campaign_recipient_names(scope=request.scope, message_ids=[r.id for r in page.rows])
     rows = [{"m": r, "label": MESSAGE_STATUSES.get(r.status, r.status), "name": names.get(r.id, ""),
              "language": ui_language_name(r.language) if r.language else ""} for r in page.rows]
-    return {"filter": form, "page": page, "rows": rows, "query": urlencode(query), "filtered": bool(query),
+    # a GET's own query goes on in its links: it is in the URL already, and searched for as an ID only
+    query = {k: v for k, v in (("status", values["status"]), ("q", "" if posted else values["q"])) if v}
+    return {"filter": form, "page": page, "rows": rows, "status": values["status"], "query": urlencode(query),
+            "posted_search": values["q"] if posted else "", "filtered": bool(values["status"] or values["q"]),
             "sees_names": sees_contacts(request.scope)}
 
 
@@ -142,24 +160,29 @@ def campaign_list(request: StaffRequest) -> HttpResponse:
              "author": author_words(c.author, None)}  # no user name has a space: "command line (…)" is the CLI
             for c in page.object_list]
     query = urlencode({"status": values["status"]}) if values["status"] else ""
-    return _render(request, "web/campaigns.html", {"nav": "campaigns", "filter": form, "page": page, "rows": rows,
+    return render(request, "web/campaigns.html", {"nav": "campaigns", "filter": form, "page": page, "rows": rows,
                                                    "query": query})
 
 
 @staff()
-@require_GET
+@require_http_methods(["GET", "POST"])
 def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
     """Header, progress, the controls that apply now (campaigns.controls: pause while messages wait, resume while
     paused, cancel while messages wait, resend-unknown while some are unknown), who it went to and who was left
-    out, its texts, the messages."""
+    out, its texts, the messages. A POST is the messages' filter or pager without JavaScript: the same page,
+    filtered (_messages_context)."""
+    return _campaign_page(request, campaign_id)
+
+
+def _campaign_page(request: StaffRequest, campaign_id: int) -> HttpResponse:
     campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
     status = campaign_status(campaign_id=campaign.id, scope=request.scope)
     now = timezone.now()
     sent = sum(status["messages"][s] for s in HANDED_OVER)
-    start = (speed_start(campaign_id=campaign.id, now=now, sent=sent, created_at=campaign.created_at)
+    start = (campaign_speed_start(campaign_id=campaign.id, now=now, sent=sent, created_at=campaign.created_at)
              if status["status"] == "sending" else ())
     progress = _progress(status, start, now)
-    detail = campaign_detail_of(campaign=campaign)
+    detail = campaign_summary(campaign=campaign)
     done = request.GET.get("done", "")
     context = {"nav": "campaigns", "c": _header(campaign), "p": progress,
                "may_send": request.scope.may(Role.SENDER),
@@ -170,7 +193,7 @@ def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
                "texts": texts_view(detail), "fallback_language": detail.fallback_language and
                ui_language_name(detail.fallback_language),
                "last_sent": campaign_last_sent(campaign_id=campaign.id) if progress["status"] == "done" else None}
-    return _render(request, "web/campaign.html", context | _messages_context(request, campaign.id, request.GET))
+    return render(request, "web/campaign.html", context | _messages_context(request, campaign.id))
 
 
 @staff()
@@ -183,7 +206,7 @@ def campaign_progress(request: StaffRequest, campaign_id: int) -> HttpResponse:
     campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
     progress = _progress(campaign_status(campaign_id=campaign.id, scope=request.scope),
                          _samples(request.GET.get("s", "")))
-    response = _render(request, "web/partials/progress.html",
+    response = render(request, "web/partials/progress.html",
                        {"c": {"id": campaign.id, "deadline": campaign.deadline}, "p": progress})
     if request.htmx and request.GET.get("polling") and progress["status"] != "sending":
         response["HX-Refresh"] = "true"
@@ -191,15 +214,35 @@ def campaign_progress(request: StaffRequest, campaign_id: int) -> HttpResponse:
 
 
 @staff()
-@require_GET
+@require_http_methods(["GET", "POST"])
 def campaign_messages(request: StaffRequest, campaign_id: int) -> HttpResponse:
-    """The per-recipient list, re-fetched by the filter form; without htmx, the campaign's page shows it."""
+    """The per-recipient list, re-fetched by the filter form (a POST) and the pager; without htmx, the campaign's
+    page shows it (a GET is sent there, a POST answered with it)."""
     campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
     if not request.htmx:
+        if request.method == "POST":
+            return _campaign_page(request, campaign.id)
         target = reverse("web:campaign", args=[campaign.id])
         return HttpResponseRedirect(f"{target}?{request.GET.urlencode()}" if request.GET else target)
-    return _render(request, "web/partials/messages.html", {"c": {"id": campaign.id}}
-                   | _messages_context(request, campaign.id, request.GET))
+    return render(request, "web/partials/messages.html", {"c": {"id": campaign.id}}
+                  | _messages_context(request, campaign.id))
+
+
+@staff()
+@require_GET
+@xframe_options_sameorigin
+def campaign_email(request: StaffRequest, campaign_id: int, language: str) -> HttpResponse:
+    """One language's HTML e-mail as a document of its own (EMAIL_CSP), cleaned again as it is read: the campaign's
+    page frames it, so that the e-mail's styles and images show as the patient sees them while the page keeps
+    its own policy, outline and stylesheet. A plain-text body is shown on the page itself; it has no such page."""
+    campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
+    email = campaign_email_html(campaign=campaign, language=language)
+    if email is None:
+        raise Http404(language)
+    subject, body = email
+    response = render(request, "web/email_body.html", {"language": language, "subject": subject, "body": body})
+    response["Content-Security-Policy"] = EMAIL_CSP
+    return response
 
 
 @staff(Role.SENDER)
