@@ -99,6 +99,15 @@ def test_an_html_email_in_its_frame_and_no_policy_refused(lang: str, open_contex
     page.set_viewport_size(DESKTOP)
     assert not refused, "CSP refused:\n" + "\n".join(refused)
 
+    # a link in the e-mail opens in a tab of its own, as from an e-mail client: the page stays
+    ctx.route("https://hammas.example/**", lambda route: route.fulfill(body="Broneeri", content_type="text/plain"))
+    with ctx.expect_page() as opened:
+        mail.locator("a").click()
+    opened.value.wait_for_load_state()
+    assert opened.value.url == "https://hammas.example/broneeri", opened.value.url
+    opened.value.close()
+    assert page.url.endswith(f"/campaigns/{campaign}/")
+
     # on its own the e-mail keeps its sandbox and policy: still nothing refused
     page.goto(f"/campaigns/{campaign}/email/{lang}/")
     expect(page.locator("h1")).to_have_text("Hammas")
@@ -143,6 +152,9 @@ def test_a_name_searched_for_travels_in_no_address(open_context: Any, site: Site
     for name in page.locator("table.recipients-table .name").all_inner_texts():
         assert any(w.lower().startswith(word.lower()) for w in name.split()), name
     page.screenshot(path=str(screenshots / "en-desktop-name-search-page-2.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    page.locator("section.recipients").screenshot(path=str(screenshots / "en-phone-name-search-page-2.png"))
     assert not [u for _m, u, _d in requests if re.search(rf"[?&]q={word}\b", u, re.I)], requests
     assert "q=" not in page.url
     assert not refused, "CSP refused:\n" + "\n".join(refused)
