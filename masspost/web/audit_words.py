@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -19,16 +20,16 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext, ngettext_lazy, pgettext
 
 from masspost.campaigns.audit import ACTIONS
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
 from masspost.delivery.models import OutboxMessage
+from masspost.web.consent_words import CHANNELS as CONSENT_CHANNELS
+from masspost.web.consent_words import METHODS
 from masspost.web.presenting import CHANNELS, reason_sentence
 from masspost.web.roles import role_name
-from masspost.web.views.patients import CHANNELS as CONSENT_CHANNELS
-from masspost.web.views.patients import METHODS
 
 ACTION_NAMES: dict[str, Promise] = {
     "sign_in": _lazy("Signed in"),
@@ -123,8 +124,6 @@ def _n(value: Any) -> int:
 
 
 def _number(n: int) -> str:
-    from django.contrib.humanize.templatetags.humanize import intcomma
-
     return str(intcomma(n))
 
 
@@ -161,9 +160,12 @@ def _nothing(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeStr
 
 
 def _preview(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    """"216 messages; 154 patients match the filters": the patients are those the filters chose, some of whom may be
+    left out of every channel — not the recipients (the send's sentence counts those)."""
     messages, patients = _n(detail.get("messages")), _n(detail.get("patients"))
-    return _fill(_("%(messages)s %(to_patients)s"), messages=_messages(messages),
-                 to_patients=ngettext("to %(n)s patient", "to %(n)s patients", patients) % {"n": _number(patients)})
+    return _fill(ngettext("%(messages)s; %(n)s patient matches the filters",
+                          "%(messages)s; %(n)s patients match the filters", patients),
+                 messages=_messages(messages), n=_number(patients))
 
 
 def _send(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
@@ -181,10 +183,11 @@ def _send(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString
     return _with_campaign(event, known, what)
 
 
-def _control(singular: str, plural: str) -> Callable[[AuditEvent, dict[str, Any], Known], SafeString]:
+def _control(plural: Promise) -> Callable[[AuditEvent, dict[str, Any], Known], SafeString]:
+    """`plural`: an ngettext_lazy(…, "count") of the messages the control touched, with %(n)s the number shown."""
     def words(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
         n = _n(detail.get("messages"))
-        return _with_campaign(event, known, ngettext(singular, plural, n) % {"n": _number(n)})
+        return _with_campaign(event, known, str(plural % {"count": n, "n": _number(n)}))
     return words
 
 
@@ -241,21 +244,27 @@ def _token(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeStrin
     return _fill(_("%(token)s for %(user)s"), token=_quoted(str(detail.get("token", ""))), user=_user(detail))
 
 
+# The counts a detail may hold that have words of their own ("3 clinics"), in the order they are said.
+COUNTS: dict[str, Promise] = {
+    "clinics": ngettext_lazy("%(n)s clinic", "%(n)s clinics", "count"),
+    "patients": ngettext_lazy("%(n)s patient", "%(n)s patients", "count"),
+    "visits": ngettext_lazy("%(n)s visit", "%(n)s visits", "count"),
+    "campaigns": ngettext_lazy("%(n)s campaign", "%(n)s campaigns", "count"),
+    "messages": ngettext_lazy("%(n)s message", "%(n)s messages", "count"),
+    "rows": ngettext_lazy("%(n)s row", "%(n)s rows", "count"),
+    "consent_events": ngettext_lazy("%(n)s consent change", "%(n)s consent changes", "count"),
+}
+COUNTED = tuple(COUNTS)
+
+
 def _counts(detail: dict[str, Any], keys: Iterable[str]) -> str:
-    plurals = {
-        "clinics": lambda n: ngettext("%(n)s clinic", "%(n)s clinics", n),
-        "patients": lambda n: ngettext("%(n)s patient", "%(n)s patients", n),
-        "visits": lambda n: ngettext("%(n)s visit", "%(n)s visits", n),
-        "campaigns": lambda n: ngettext("%(n)s campaign", "%(n)s campaigns", n),
-        "messages": lambda n: ngettext("%(n)s message", "%(n)s messages", n),
-        "consent_events": lambda n: ngettext("%(n)s consent change", "%(n)s consent changes", n),
-    }
     out = []
     for key in keys:
-        value = detail.get(key)
+        if key not in detail:
+            continue
+        value = detail[key]
         n = len(value) if isinstance(value, dict | list) else _n(value)
-        if key in detail:
-            out.append(plurals[key](n) % {"n": _number(n)})
+        out.append(str(COUNTS[key] % {"count": n, "n": _number(n)}))
     return ", ".join(out)
 
 
@@ -296,23 +305,11 @@ def _lower(word: str) -> str:
     return word if word[:2].isupper() else word[:1].lower() + word[1:]
 
 
-HIDDEN = {"token", "prefix", "patient_ids", "visit_ids", "campaigns_after", "receipts_after", "seed"}
-
-
 def _other(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
-    """An action or a detail this module does not know: its numbers and short words, "rows 3, list messages"."""
-    parts = []
-    for key in sorted(detail):
-        value = detail[key]
-        if key in HIDDEN or value in (None, "", [], {}):
-            continue
-        if isinstance(value, dict | list | tuple):
-            value = ", ".join(str(v) for v in value)
-        text = str(value)
-        if len(text) > 40 or any(c in text for c in "{}=[]"):
-            continue
-        parts.append(f"{key.replace('_', ' ')} {text}")
-    return _fill("%(text)s", text=", ".join(parts))
+    """An action or a detail this module does not know: only the counts it can say in the user's language
+    ("3 patients, 5 messages"), never a raw key; nothing when it has none."""
+    keys = [key for key in COUNTED if isinstance(detail.get(key), dict | list) or str(detail.get(key, "")).isdigit()]
+    return _fill("%(counts)s", counts=_counts(detail, keys))
 
 
 SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any], Known], SafeString]] = {
@@ -321,11 +318,13 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any], Known], SafeString]] 
     "sign_out": _nothing,
     "preview": _preview,
     "campaign_send": _send,
-    "campaign_pause": _control("%(n)s message held back", "%(n)s messages held back"),
-    "campaign_resume": _control("%(n)s message back in the queue", "%(n)s messages back in the queue"),
-    "campaign_cancel": _control("%(n)s message will not be sent", "%(n)s messages will not be sent"),
-    "campaign_resend_unknown": _control("%(n)s message of unknown fate sent again",
-                                        "%(n)s messages of unknown fate sent again"),
+    "campaign_pause": _control(ngettext_lazy("%(n)s message held back", "%(n)s messages held back", "count")),
+    "campaign_resume": _control(ngettext_lazy("%(n)s message back in the queue", "%(n)s messages back in the queue",
+                                              "count")),
+    "campaign_cancel": _control(ngettext_lazy("%(n)s message will not be sent", "%(n)s messages will not be sent",
+                                              "count")),
+    "campaign_resend_unknown": _control(ngettext_lazy("%(n)s message of unknown fate sent again",
+                                                      "%(n)s messages of unknown fate sent again", "count")),
     "export": _export,
     "user_add": _user_add,
     "user_change": _user_change,

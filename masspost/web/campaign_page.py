@@ -7,64 +7,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from babel import Locale, UnknownLocaleError
+from babel import UnknownLocaleError
 from babel.lists import format_list
 from django.utils.formats import number_format
-from django.utils.translation import get_language, ngettext
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from masspost.campaigns.detail import Audience, CampaignDetail
 from masspost.campaigns.rules import REASONS
 from masspost.clinic.scope import COMMAND_LINE_LABEL
 from masspost.web.forms_campaigns import MESSAGE_STATUSES
-from masspost.web.presenting import ui_language_name
+from masspost.web.presenting import CHANNELS, LEFT_OUT, babel_language, country_name, ui_language_name
 from masspost.web.templatetags.masspost_format import day
-
-# Per channel: why a patient got nothing on it, as a label beside a count ("No phone number  44").
-LEFT_OUT = {
-    "sms": {
-        "opted_out": _lazy("Does not want SMS"),
-        "no_marketing_consent": _lazy("No consent to marketing"),
-        "no_content": _lazy("No text in their language"),
-        "no_address": _lazy("No phone number"),
-        "invalid_address": _lazy("Phone number cannot be used"),
-        "no_sender": _lazy("Their clinic has no SMS sender name"),
-    },
-    "email": {
-        "opted_out": _lazy("Does not want e-mail"),
-        "no_marketing_consent": _lazy("No consent to marketing"),
-        "no_content": _lazy("No text in their language"),
-        "no_address": _lazy("No e-mail address"),
-        "invalid_address": _lazy("E-mail address cannot be used"),
-        "no_sender": _lazy("Their clinic has no sender e-mail address"),
-    },
-}
-CHANNEL_NAMES = {"sms": _lazy("SMS"), "email": _lazy("E-mail")}
-
-
-def _capital(words: str) -> str:
-    """A heading's first letter in capitals ("eesti" → "Eesti"), as every heading on the page."""
-    return words[:1].upper() + words[1:]
-
-
-def _language() -> str:
-    return (get_language() or "en").split("-")[0]
 
 
 def _names(items: list[str], style: Literal["standard", "or"] = "standard") -> str:
     """"Tallinn, Tartu and Narva" (style "or": "Estonia or Finland") in the user's language."""
     try:
-        return format_list(items, style=style, locale=_language()) if items else ""
+        return format_list(items, style=style, locale=babel_language()) if items else ""
     except (UnknownLocaleError, ValueError):
         return ", ".join(items)
-
-
-def country_name(code: str) -> str:
-    try:
-        return Locale.parse(_language()).territories.get(code.upper(), code)
-    except (UnknownLocaleError, ValueError):
-        return code
 
 
 def _period(period: Any, reference: dt.date | None, *, visited: bool) -> str:
@@ -100,7 +63,7 @@ def audience_words(audience: Audience) -> str:
         parts.append(_period(audience.visited, audience.reference_date, visited=True))
     if audience.not_visited is not None:
         parts.append(_period(audience.not_visited, audience.reference_date, visited=False))
-    return _capital(", ".join(parts))
+    return capfirst(", ".join(parts))
 
 
 def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
@@ -110,9 +73,9 @@ def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
     channels = []
     for channel in detail.channels:
         reasons = (known or {}).get(channel, {})
-        rows = [{"reason": r, "label": LEFT_OUT[channel].get(r, r), "count": reasons[r]}
+        rows: list[dict[str, Any]] = [{"reason": r, "label": LEFT_OUT[channel].get(r, r), "count": reasons[r]}
                 for r in REASONS if reasons.get(r)]
-        channels.append({"channel": channel, "label": CHANNEL_NAMES[channel],
+        channels.append({"channel": channel, "label": CHANNELS[channel],
                          "recipients": detail.recipients.get(channel, 0),
                          "excluded": sum(int(r["count"]) for r in rows), "reasons": rows})
     return {"known": known is not None, "patients": patients, "channels": channels}
@@ -126,7 +89,7 @@ def author_words(created_by: str, user_id: int | None) -> str:
 
 
 def texts_view(detail: CampaignDetail) -> list[dict[str, Any]]:
-    return [{"code": t.language, "name": _capital(ui_language_name(t.language)), "sms": t.sms,
+    return [{"code": t.language, "name": capfirst(ui_language_name(t.language)), "sms": t.sms,
              "subject": t.email_subject, "body": t.email_body, "html": t.email_html,
              "sms_count": t.recipients.get("sms", 0), "email_count": t.recipients.get("email", 0),
              "fallback": t.language == detail.fallback_language} for t in detail.texts]

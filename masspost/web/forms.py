@@ -10,13 +10,12 @@ import json
 import logging
 from typing import Any, cast
 
-from babel import Locale, UnknownLocaleError
 from django import forms
 from django.urls import reverse_lazy
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 
 from masspost.audience.filter import MONTHS_MAX, AudienceFilter
 from masspost.campaigns.spec import CampaignSpec, ChannelChoice, LanguageContent, Purpose
@@ -27,6 +26,7 @@ from masspost.content.html import looks_like_html
 from masspost.content.languages import is_country
 from masspost.content.sanitise import sanitise_html
 from masspost.errors import SpecError
+from masspost.web.presenting import country_name
 from masspost.web.templatetags.masspost_format import day
 
 CHANNELS = [("sms", _lazy("SMS")), ("email", _lazy("E-mail")), ("both", _lazy("SMS and e-mail"))]
@@ -121,15 +121,6 @@ PERIODS = [("", _lazy("any time (no filter)")), ("6", _lazy("in the last 6 month
            ("12", _lazy("in the last 12 months")), ("24", _lazy("in the last 24 months")),
            ("months", _lazy("in the last … months")), ("dates", _lazy("between two dates"))]
 PERIOD_PRESETS = ("6", "12", "24")
-
-
-def country_name(code: str) -> str:
-    """A country by its name in the UI's language ("Soome", "Финляндия", "Finland")."""
-    try:
-        name = Locale.parse(get_language() or "en").territories.get(code)
-    except (UnknownLocaleError, ValueError, TypeError):
-        name = None
-    return name or code
 
 
 class CountriesField(forms.MultipleChoiceField):

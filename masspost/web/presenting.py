@@ -11,59 +11,86 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, ngettext, ngettext_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext_lazy as _nlazy
 
 from masspost.sms import ucs2_reasons
-from masspost.web.sms_words import limits, names_sentence, why_ucs2
+from masspost.web.sms_words import encoding_help, encoding_title, limits, names_sentence, why_ucs2
 
-REASONS = {
-    "opted_out": _lazy("does not accept this channel"),
-    "no_marketing_consent": _lazy("no marketing consent"),
-    "no_content": _lazy("no text in their language"),
-    "no_address": _lazy("no phone number or e-mail address"),
-    "invalid_address": _lazy("phone number or e-mail cannot be used"),
-    "no_sender": _lazy("their clinic has no sender for this channel"),
-}
 CHANNELS = {"sms": _lazy("SMS"), "email": _lazy("E-mail")}
+
+# Per channel: why a patient got nothing on it, as a label beside a count ("No phone number  44").
+LEFT_OUT: dict[str, dict[str, Promise]] = {
+    "sms": {
+        "opted_out": _lazy("Does not want SMS"),
+        "no_marketing_consent": _lazy("No consent to marketing"),
+        "no_content": _lazy("No text in their language"),
+        "no_address": _lazy("No phone number"),
+        "invalid_address": _lazy("Phone number cannot be used"),
+        "no_sender": _lazy("Their clinic has no SMS sender name"),
+    },
+    "email": {
+        "opted_out": _lazy("Does not want e-mail"),
+        "no_marketing_consent": _lazy("No consent to marketing"),
+        "no_content": _lazy("No text in their language"),
+        "no_address": _lazy("No e-mail address"),
+        "invalid_address": _lazy("E-mail address cannot be used"),
+        "no_sender": _lazy("Their clinic has no sender e-mail address"),
+    },
+}
 
 # Why patients are left out of a channel, as a sentence with its number ("6 patients have opted out of SMS"):
 # per channel where the channel changes the words, in each language's plural forms. `count` picks the form,
 # `n` is the number as shown (grouped).
 _ANY = "*"
 REASON_SENTENCES: dict[tuple[str, str], Promise] = {
-    ("sms", "opted_out"): _nlazy("%(n)s patient has opted out of SMS", "%(n)s patients have opted out of SMS",
-                                 "count"),
-    ("email", "opted_out"): _nlazy("%(n)s patient has opted out of e-mail",
-                                   "%(n)s patients have opted out of e-mail", "count"),
-    (_ANY, "no_marketing_consent"): _nlazy("%(n)s patient has not agreed to marketing",
-                                           "%(n)s patients have not agreed to marketing", "count"),
-    (_ANY, "no_content"): _nlazy("%(n)s patient has no text in their language",
-                                 "%(n)s patients have no text in their language", "count"),
-    ("sms", "no_address"): _nlazy("%(n)s patient has no phone number", "%(n)s patients have no phone number",
-                                  "count"),
-    ("email", "no_address"): _nlazy("%(n)s patient has no e-mail address",
-                                    "%(n)s patients have no e-mail address", "count"),
-    ("sms", "invalid_address"): _nlazy("%(n)s patient has a phone number that cannot be used",
-                                       "%(n)s patients have a phone number that cannot be used", "count"),
-    ("email", "invalid_address"): _nlazy("%(n)s patient has an e-mail address that cannot be used",
-                                         "%(n)s patients have an e-mail address that cannot be used", "count"),
-    ("sms", "no_sender"): _nlazy("%(n)s patient: their clinic has no SMS sender set up",
-                                 "%(n)s patients: their clinic has no SMS sender set up", "count"),
-    ("email", "no_sender"): _nlazy("%(n)s patient: their clinic has no e-mail sender set up",
-                                   "%(n)s patients: their clinic has no e-mail sender set up", "count"),
+    ("sms", "opted_out"): ngettext_lazy("%(n)s patient has opted out of SMS",
+                                        "%(n)s patients have opted out of SMS", "count"),
+    ("email", "opted_out"): ngettext_lazy("%(n)s patient has opted out of e-mail",
+                                          "%(n)s patients have opted out of e-mail", "count"),
+    (_ANY, "no_marketing_consent"): ngettext_lazy("%(n)s patient has not agreed to marketing",
+                                                  "%(n)s patients have not agreed to marketing", "count"),
+    (_ANY, "no_content"): ngettext_lazy("%(n)s patient has no text in their language",
+                                        "%(n)s patients have no text in their language", "count"),
+    ("sms", "no_address"): ngettext_lazy("%(n)s patient has no phone number",
+                                         "%(n)s patients have no phone number", "count"),
+    ("email", "no_address"): ngettext_lazy("%(n)s patient has no e-mail address",
+                                           "%(n)s patients have no e-mail address", "count"),
+    ("sms", "invalid_address"): ngettext_lazy("%(n)s patient has a phone number that cannot be used",
+                                              "%(n)s patients have a phone number that cannot be used", "count"),
+    ("email", "invalid_address"): ngettext_lazy("%(n)s patient has an e-mail address that cannot be used",
+                                                "%(n)s patients have an e-mail address that cannot be used",
+                                                "count"),
+    ("sms", "no_sender"): ngettext_lazy("%(n)s patient: their clinic has no SMS sender set up",
+                                        "%(n)s patients: their clinic has no SMS sender set up", "count"),
+    ("email", "no_sender"): ngettext_lazy("%(n)s patient: their clinic has no e-mail sender set up",
+                                          "%(n)s patients: their clinic has no e-mail sender set up", "count"),
 }
 
 
 def reason_sentence(channel: str, reason: str, n: int) -> str:
     """"6 patients have opted out of SMS", "1 patient has no e-mail address": a reason with its number, in the
-    user's language; a reason without a sentence of its own keeps its label after the number."""
+    user's language; a reason without a sentence of its own is its label with the number ("No phone number: 6")."""
     sentence = REASON_SENTENCES.get((channel, reason)) or REASON_SENTENCES.get((_ANY, reason))
     if sentence is None:
-        return f"{intcomma(n)} {REASONS.get(reason, reason)}"
+        return f"{LEFT_OUT.get(channel, {}).get(reason, reason)}: {intcomma(n)}"
     return str(sentence % {"count": n, "n": intcomma(n)})
+
+
+def babel_language() -> str:
+    """The UI's language as Babel names it: "et", "ru", "en" (not "en-us")."""
+    return (get_language() or "en").split("-")[0]
+
+
+def country_name(code: str) -> str:
+    """A country by its name in the UI's language ("Soome", "Финляндия", "Finland"); a code Babel does not know
+    stays as it is."""
+    try:
+        name = Locale.parse(babel_language()).territories.get(code.upper())
+    except (UnknownLocaleError, ValueError, TypeError):
+        name = None
+    return name or code
 
 
 def language_name(code: str) -> str:
@@ -78,7 +105,7 @@ def language_name(code: str) -> str:
 def ui_language_name(code: str) -> str:
     """A language in the UI's language."""
     try:
-        name = Locale.parse(code).get_display_name(get_language() or "en")
+        name = Locale.parse(code).get_display_name(babel_language())
     except (UnknownLocaleError, ValueError, TypeError):
         return code
     return name or code
@@ -96,9 +123,10 @@ def preview_view(data: dict[str, Any], *, order: Sequence[str] = (),
                                                                                kv[0])):
         sms = data["sms"].get(lang)
         email = data["email"].get(lang)
+        encodings = [{"name": enc, "title": encoding_title(enc)} for enc in (sms or {}).get("encodings", {})]
         rows.append({"code": lang, "name": language_name(lang), "sms": by_channel.get("sms", 0),
                      "email": by_channel.get("email", 0), "sms_info": sms, "email_info": email,
-                     "ucs2": _row_ucs2(sms)})
+                     "encodings": encodings, "ucs2": _row_ucs2(sms)})
     channel = data["campaign"]["channel"]
     channels = ["sms", "email"] if channel == "both" else [channel]
     recipients = {"sms": sum(r["sms"] for r in rows), "email": sum(r["email"] for r in rows)}
@@ -127,7 +155,7 @@ def preview_view(data: dict[str, Any], *, order: Sequence[str] = (),
     return {"p": data, "rows": rows, "left_out": left_out, "warnings": warnings,
             "no_language": no_language_view(data.get("no_language", {})),
             "sms_recipients": recipients["sms"], "email_recipients": recipients["email"],
-            "channels": channels, "clinics": list(names.values()),
+            "channels": channels, "clinics": list(names.values()), "encoding_help": encoding_help(),
             "messages_sentence": messages_sentence(messages=data["messages_total"], sms=recipients["sms"],
                                                    parts=data["sms_parts_total"], emails=data["emails_total"],
                                                    channels=channels)}
@@ -177,7 +205,7 @@ def count_view(counts: dict[str, Any], channel: str, tabs: list[str], written: s
     per_channel = []
     for ch in channels:
         recipients = sum(by.get(ch, 0) for by in counts["recipients"].values())
-        reasons = [{"reason": r, "label": REASONS[r], "count": n, "sentence": reason_sentence(ch, r, n)}
+        reasons = [{"reason": r, "count": n, "sentence": reason_sentence(ch, r, n)}
                    for r, n in counts["excluded"].get(ch, {}).items() if n]
         per_channel.append({"channel": ch, "label": CHANNELS[ch], "recipients": recipients,
                             "excluded": sum(r["count"] for r in reasons), "reasons": reasons})

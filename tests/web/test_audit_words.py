@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from masspost.campaigns.audit import ACTIONS
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
 from masspost.clinic.scope import ActorKind
+from masspost.web import audit_words
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +40,7 @@ def log(clinic: Clinic) -> Campaign:
         ("campaign_cancel", {"messages": 3}, campaign),
         ("campaign_resend_unknown", {"messages": 5}, campaign),
         ("export", {"list": "messages", "campaign": campaign.id, "rows": 216}, campaign),
+        ("export", {"list": "messages", "campaign": campaign.id + 1000, "rows": 4}, None),
         ("export", {"list": "excluded", "channel": "sms", "reason": "no_address", "rows": 12, "token": TOKEN}, None),
         ("user_add", {"user": "mari", "role": "sender", "clinics": ["TLN"]}, None),
         ("user_change", {"user": "mari", "role": "admin", "tokens_revoked": 2}, None),
@@ -83,12 +85,13 @@ def visible(html: str) -> str:
 EXPECTED = {
     "en": [
         "“Recall A”: 216 messages of Hammas Tallinn",  # no outbox here: to how many patients, test_audit
-        "216 messages to 154 patients",
+        "216 messages; 154 patients match the filters",  # the filter's patients, not the recipients
         "“Recall A”: 1 message held back",
         "“Recall A”: 21 messages back in the queue",
         "“Recall A”: 3 messages will not be sent",
         "“Recall A”: 5 messages of unknown fate sent again",
         "“Recall A”: its messages, 216 rows",
+        "the campaign's messages, 4 rows",
         "“mari”: sender, Hammas Tallinn",
         "“mari”: role: administrator; 2 API tokens revoked",
         "1 clinic, 4,000 patients, 12,000 visits",
@@ -100,7 +103,7 @@ EXPECTED = {
     ],
     "et": [
         "„Recall A“: 216 sõnumit, kliinik Hammas Tallinn",
-        "216 sõnumit 154 patsiendile",
+        "216 sõnumit; filtritele vastab 154 patsienti",
         "„Recall A“: 1 sõnum jäeti ootele",
         "„Recall A“: 21 sõnumit on taas järjekorras",
         "„Recall A“: 3 sõnumit jääb saatmata",
@@ -111,11 +114,12 @@ EXPECTED = {
         "patsient P01042, SMS: ei (telefonikõne)",
     ],
     "ru": [
-        "«Recall A»: 216 сообщений, клиника Hammas Tallinn",
-        "216 сообщений для 154 пациентов",
+        "«Recall A»: 216 сообщений клиники Hammas Tallinn",
+        "216 сообщений; фильтрам соответствуют 154 пациента",
         "«Recall A»: 1 сообщение приостановлено",
         "«Recall A»: 21 сообщение снова в очереди",
         "«Recall A»: 3 сообщения не будут отправлены",
+        "сообщения рассылки, 4 строки",  # of a campaign that is gone: "рассылка", as the menu says
         "«mari»: отправитель, Hammas Tallinn",
         "«mari»: роль: администратор; 2 API-токена отозваны",
         "1 клиника, 4\xa0000 пациентов, 12\xa0000 визитов",
@@ -127,8 +131,8 @@ NAMES = {
     "en": {"campaign_send": "Campaign sent", "sign_in_failed": "Sign-in failed", "token_create": "API token made",
            "frobnicate": "Other action"},
     "et": {"campaign_send": "Kampaania saadetud", "user_add": "Kasutaja lisatud", "demo.reset": "Demoandmed eemaldatud",
-           "frobnicate": "Muu toiming"},
-    "ru": {"campaign_send": "Кампания отправлена", "campaign_pause": "Кампания приостановлена",
+           "import": "Importimine", "frobnicate": "Muu toiming"},
+    "ru": {"campaign_send": "Рассылка отправлена", "campaign_pause": "Рассылка приостановлена",
            "token_revoke": "API-токен отозван", "frobnicate": "Другое действие"},
 }
 
@@ -145,7 +149,7 @@ def test_every_action_reads_as_a_name_and_a_sentence(language: str, log: Campaig
         assert actions[code] == name
     # a list of those left out names why, in the preview's words ("12 patients have no phone number")
     left_out = {"en": "the preview's patients left out: 12 ", "et": "eelvaatest välja jäetud: 12 ",
-                "ru": "исключённые в предпросмотре: 12 "}[language]
+                "ru": "без сообщения (предпросмотр): 12 "}[language]
     assert any(d.startswith(left_out) and len(d) > len(left_out) + 5 for d in details), details
     # the campaign's name links to its page
     assert f'<a href="/campaigns/{log.id}/">' in html
@@ -163,7 +167,8 @@ def test_no_code_dict_or_token_reaches_the_page(language: str, log: Campaign,
         assert code not in text, code
     assert re.search(r"\b(campaign|send|pause|user|token)_", text) is None
     details = dict(zip(re.findall(r'<tr data-action="([^"]+)">', html), cells(html, "detail"), strict=True))
-    assert details["frobnicate"] == "list x, nested a, rows 3"  # an unknown action: its numbers and words
+    # an unknown action: only the counts it can say in the user's words, never a raw key ("list x, rows 3")
+    assert details["frobnicate"] == {"en": "3 rows", "et": "3 rida", "ru": "3 строки"}[language]
 
 
 @pytest.mark.parametrize(("language", "option"), [
@@ -198,3 +203,30 @@ def test_no_english_heading_on_et_and_ru_pages(language: str, make_staff: Callab
     html = page(make_staff, clinic, language)
     heading = {"en": "When (Tallinn time)", "et": "Millal (Tallinna aeg)", "ru": "Когда (таллинское время)"}
     assert heading[language] in html and "UTC" not in html
+
+
+@pytest.mark.parametrize(("language", "patients", "clinics", "said"), [
+    ("en", 154, ["TLN"], "“Recall”: 216 messages to 154 patients of Hammas Tallinn"),
+    ("et", 154, ["TLN"], "„Recall“: 216 sõnumit 154 patsiendile, kliinik Hammas Tallinn"),
+    ("ru", 154, ["TLN"], "«Recall»: 216 сообщений 154 пациентам клиники Hammas Tallinn"),
+    ("ru", 21, ["TLN", "TRT"], "«Recall»: 216 сообщений 21 пациенту клиник Hammas Tallinn, Hammas Tartu"),
+])
+def test_a_send_says_to_how_many_patients_of_which_clinics(language: str, patients: int, clinics: list[str],
+                                                            said: str) -> None:
+    campaign = Campaign(id=7, name="Recall", audience={"clinics": clinics})
+    known = audit_words.Known(campaigns={7: campaign}, clinics={"TLN": "Hammas Tallinn", "TRT": "Hammas Tartu"},
+                              patients_by_campaign={7: patients})
+    event = AuditEvent(action="campaign_send", campaign_id=7, detail={"messages": 216})
+    with translation.override(language):
+        assert htmllib.unescape(re.sub(r"<[^>]+>", "", audit_words.sentence(event, known))) == said
+
+
+@pytest.mark.parametrize(("detail", "said"), [
+    ({"list": "messages", "reason": "whatever", "job_kind": "x"}, ""),
+    ({"rows": "12", "patients": [1, 2], "colour": "blue"}, "2 patsienti, 12 rida"),
+    ({"messages": "many"}, ""),
+])
+def test_an_unknown_detail_says_only_the_counts_it_has_words_for(detail: dict[str, Any], said: str) -> None:
+    known = audit_words.Known(campaigns={}, clinics={}, patients_by_campaign={})
+    with translation.override("et"):
+        assert audit_words.sentence(AuditEvent(action="frobnicate", detail=detail), known) == said

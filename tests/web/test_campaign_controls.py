@@ -59,7 +59,7 @@ def test_a_paused_campaign_with_nothing_waiting_offers_resume_only(alice: Client
 @pytest.mark.parametrize(("language", "said"), [
     ("en", "No message of this campaign is waiting to be sent any more: nothing was changed."),
     ("et", "Selle kampaania ükski sõnum ei oota enam saatmist: midagi ei muudetud."),
-    ("ru", "Ни одно сообщение этой кампании больше не ждёт отправки: ничего не изменено."),
+    ("ru", "Ни одно сообщение этой рассылки больше не ждёт отправки: ничего не изменено."),
 ])
 def test_the_refusal_says_why_in_the_users_language(make_staff: Callable[..., Client], clinic: Clinic,
                                                     campaign_id: int, language: str, said: str) -> None:

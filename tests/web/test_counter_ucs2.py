@@ -44,7 +44,9 @@ def test_only_replaceable_characters_are_highlighted_each_with_its_count(alice: 
     assert [(char, n or "1") for _title, char, _small, n in marks] == [
         ("“", "2"), ("”", "1"), ("–", "1"), ("…", "1"), ("😀", "1")]
     assert "U+201C LEFT DOUBLE QUOTATION MARK" in said
-    assert "replace or remove them and one SMS holds 160 characters instead of 70" in said
+    assert "replace or remove them and it fits 160 characters per part instead of 70:" in said
+    long = forcing(counter(alice, "Tere! Teie “aeg” on homme. " + "a" * 60))  # two parts: each part's limits
+    assert "replace or remove them and it fits 153 characters per part instead of 67:" in long
     invisible = forcing(counter(alice, "Tere\u00a0Mari"))  # a no-break space is shown, and said what it is
     assert re.search(r'<mark title="U\+00A0 NO-BREAK SPACE">␣</mark>', invisible)
     assert 'data-testid="forcing"' not in counter(alice, "Tere ohtust, Oie! Äge, öö, ü.")  # ä ö ü are GSM-7

@@ -199,3 +199,26 @@ def test_rows_follow_the_forms_tabs(alice: Client, clinic: Clinic, make_patient:
     assert re.findall(r'<tr data-lang="(\w\w)">', page) == ["ru", "et"]
     again = str(alice.get("/bulk/preview/", HTTP_SEC_FETCH_SITE="none").content.decode())
     assert re.findall(r'<tr data-lang="(\w\w)">', again) == ["ru", "et"]
+
+
+@pytest.mark.parametrize(("lang", "title", "help_line", "left_out"), [
+    ("et", "GSM-7: tavaline SMS-i tähestik", "ainult ladina tähti (v.a õ, š ja ž)", "1 patsient on SMS-idest loobunud"),
+    ("ru", "GSM-7: ", "только латинские буквы без õ, š, ž", "1 пациент отказался от SMS"),
+    ("en", "GSM-7: the plain SMS alphabet, 160 characters in one SMS", "only Latin letters without õ, š, ž",
+     "1 patient has opted out of SMS"),
+])
+def test_the_encoding_words_are_the_counters(alice: Client, patients: dict[str, Patient], lang: str, title: str,
+                                             help_line: str, left_out: str) -> None:
+    """The Encoding column's tooltip and the help line under the table are sms_words' — the counter's — words."""
+    from django.utils import translation
+
+    from masspost.web.sms_words import encoding_help, encoding_title
+
+    alice.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+    page = page_of(alice, sms_ru=RU)
+    with translation.override(lang):
+        gsm7, ucs2, said = encoding_title("GSM-7"), encoding_title("UCS-2"), encoding_help()
+    assert gsm7.startswith(title) and help_line in said
+    assert f'<abbr title="{gsm7}">GSM-7</abbr>' in page and f'<abbr title="{ucs2}">UCS-2</abbr>' in page
+    assert f'<p class="help encoding-help">{said}</p>' in page
+    assert re.search(rf'data-testid="reason-sms-opted_out" data-count="1">{SENTENCE}', page).group(1) == left_out  # type: ignore[union-attr]

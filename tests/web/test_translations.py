@@ -126,6 +126,37 @@ def _call_strings(tree: ast.AST) -> Iterator[tuple[str | None, str, int]]:
         yield context, values[0], node.lineno
 
 
+def _unreadable(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, code) of what xgettext cannot read: a translation function imported under a name it is not given
+    (`ngettext_lazy as _nlazy`), and a call whose message is not a string literal (`ngettext(singular, plural, n)`
+    inside a helper that takes the strings as arguments) — both leave their strings out of the catalogue."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+            for alias in node.names:
+                if "gettext" in alias.name and (alias.asname or alias.name) not in KEYWORDS:
+                    yield node.lineno, f"{alias.name} as {alias.asname}"
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name in KEYWORDS and not all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                            for a in node.args[:KEYWORDS[name]]):
+                yield node.lineno, ast.unparse(node)
+
+
+def test_every_translated_string_is_a_literal_under_a_name_makemessages_reads() -> None:
+    found = [f"{path.relative_to(ROOT)}:{line}: {code}" for path in sorted(PACKAGE.rglob("*.py"))
+             if "migrations" not in path.parts
+             for line, code in _unreadable(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not found, f"strings makemessages cannot extract (write the literal in the call, by its own name): {found}"
+
+
+def test_the_check_for_unextractable_strings_finds_an_alias_and_a_variable() -> None:
+    code = ("from django.utils.translation import ngettext_lazy as _nlazy, ngettext\n"
+            "A = _nlazy('%(n)s row', '%(n)s rows', 'count')\n"
+            "def f(one, many, n):\n    return ngettext(one, many, n)\n"
+            "B = ngettext('%(n)s row', '%(n)s rows', 2)\n")
+    assert [line for line, _code in _unreadable(ast.parse(code))] == [1, 4]
+
+
 def code_strings() -> Iterator[tuple[str, str | None, str]]:
     """(where, context, msgid) of every translatable literal in masspost's Python and templates."""
     for path in sorted(PACKAGE.rglob("*.py")):

@@ -28,12 +28,9 @@ from masspost.clinic.models import PATIENT_OWN_SOURCES, ConsentMethod
 from masspost.clinic.scope import Role
 from masspost.errors import MasspostError, NotFoundError
 from masspost.web.access import StaffRequest, staff
+from masspost.web.consent_words import CHANNELS, METHODS
 from masspost.web.templatetags.masspost_format import day, zone_label
 
-CHANNELS = [("sms", _lazy("SMS")), ("email", _lazy("E-mail")), ("marketing", _lazy("Marketing"))]
-METHODS = {ConsentMethod.IN_PERSON: _lazy("in person, at the clinic"), ConsentMethod.SIGNED_FORM: _lazy("signed form"),
-           ConsentMethod.PHONE: _lazy("phone call"), ConsentMethod.EMAIL: _lazy("e-mail from the patient"),
-           ConsentMethod.OTHER: _lazy("other (say how in the note)")}
 SOURCES = {"import": _lazy("import from the clinic's system"), "sms-stop": _lazy("the patient's SMS STOP"),
            "unsubscribe": _lazy("the patient's unsubscribe link")}
 PATIENT_OPT_OUT = {"sms-stop": _lazy("The patient opted out with an SMS STOP on %(date)s."),

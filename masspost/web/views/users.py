@@ -32,10 +32,9 @@ from masspost.staff.selectors import scope_clinics, staff_list
 from masspost.staff.services import staff_add, staff_change, staff_disable
 from masspost.web.access import StaffRequest, staff
 from masspost.web.query import whole_number
-from masspost.web.roles import role_choices, role_name
+from masspost.web.roles import role_choices, role_described_choices, role_name
 
-ROLES = [("preparer", _lazy("preparer: filter, compose, preview")), ("sender", _lazy("sender: also send and control")),
-         ("admin", _lazy("admin: also staff and the audit log"))]
+ROLES = role_described_choices()
 
 
 NAME_PROBLEMS = {
