@@ -152,7 +152,9 @@ def preview_view(data: dict[str, Any], *, order: Sequence[str] = (),
         for lang, w in by_lang.items():
             warnings.append({"channel": CHANNELS[channel], "language": language_name(lang),
                              "recipients": w["recipients"], "fields": list(w["fields"]), "patients": w["patients"]})
+    fallback = data["campaign"].get("fallback_language") or ""
     return {"p": data, "rows": rows, "left_out": left_out, "warnings": warnings,
+            "fallback_name": ui_language_name(fallback) if fallback else "",
             "no_language": no_language_view(data.get("no_language", {})),
             "sms_recipients": recipients["sms"], "email_recipients": recipients["email"],
             "channels": channels, "clinics": list(names.values()), "encoding_help": encoding_help(),
