@@ -18,7 +18,7 @@ from masspost.campaigns.detail import Audience, CampaignDetail
 from masspost.campaigns.rules import REASONS
 from masspost.clinic.scope import COMMAND_LINE_LABEL
 from masspost.web.forms_campaigns import MESSAGE_STATUSES
-from masspost.web.presenting import CHANNELS, LEFT_OUT, babel_language, country_name, ui_language_name
+from masspost.web.presenting import CHANNELS, LEFT_OUT, babel_language, country_name, language_name
 from masspost.web.templatetags.masspost_format import day
 
 
@@ -89,7 +89,7 @@ def author_words(created_by: str, user_id: int | None) -> str:
 
 
 def texts_view(detail: CampaignDetail) -> list[dict[str, Any]]:
-    return [{"code": t.language, "name": capfirst(ui_language_name(t.language)), "sms": t.sms,
+    return [{"code": t.language, "name": language_name(t.language), "sms": t.sms,
              "subject": t.email_subject, "body": t.email_body, "html": t.email_html,
              "sms_count": t.recipients.get("sms", 0), "email_count": t.recipients.get("email", 0),
              "fallback": t.language == detail.fallback_language} for t in detail.texts]

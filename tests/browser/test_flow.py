@@ -323,7 +323,9 @@ def test_bulk_mail_to_campaign(lang: str, page: Any, site: Site, worker: Any, sc
     shoot(page, screenshots, f"{lang}-{{size}}-ask-replace.png")
     page.locator("[data-testid=start-over]").click()
     expect(page).to_have_url(re.compile(r"/bulk/$"))
-    expect(page.locator("input[name=name]")).to_have_value("")
+    # A fresh draft: the old name is gone, the day's prefilled one ("Masspostitus 07.12.2026") is there.
+    expect(page.locator("input[name=name]")).not_to_have_value(values["name"])
+    expect(page.locator("input[name=name]")).to_have_value(re.compile(r"\S+.* \d{1,2}\D+\d{4}$"))
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

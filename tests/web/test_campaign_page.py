@@ -78,9 +78,9 @@ def test_the_texts_per_language_and_channel(alice: Client, clinic: Clinic, peopl
     et = re.search(r'data-testid="text-et"(.*?)</article>', html, re.S)
     ru = re.search(r'data-testid="text-ru"(.*?)</article>', html, re.S)
     assert et is not None and ru is not None
-    assert "Estonian" in et[1] and "Tere {first_name}! Aeg kontrolli." in et[1] and "Kontroll" in et[1]
+    assert "Eesti" in et[1] and "Tere {first_name}! Aeg kontrolli." in et[1] and "Kontroll" in et[1]
     assert "Tere {first_name} &amp; &lt;teie pere&gt;" in et[1]  # a plain-text body, escaped
-    assert "Russian" in ru[1] and "Здравствуйте, {first_name}!" in ru[1] and "Осмотр" in ru[1]
+    assert "Русский" in ru[1] and "Здравствуйте, {first_name}!" in ru[1] and "Осмотр" in ru[1]
     # an HTML body as the patient sees it, cleaned, on a page of its own in a frame (test_an_html_email_…)
     assert f'src="/campaigns/{campaign_id}/email/ru/"' in ru[1] and "<b>{first_name}</b>" not in html
     assert "iframe" not in et[1]  # a plain-text body is on the page itself
@@ -120,7 +120,7 @@ def test_an_html_email_is_shown_in_a_frame_under_its_own_policy(alice: Client, c
     assert frame is not None and f'src="/campaigns/{campaign_id}/email/et/"' in frame[0]
     sandbox = re.search(r'sandbox="([^"]*)"', frame[0])
     assert sandbox is not None and "allow-scripts" not in sandbox[1] and "allow-same-origin" not in sandbox[1]
-    assert 'title="Estonian: Kontroll"' in frame[0]
+    assert 'title="Eesti: Kontroll"' in frame[0]
     assert "Hammas</h1>" not in html and "logo.png" not in html and 'style="' not in html
 
     email = alice.get(f"/campaigns/{campaign_id}/email/et/")
@@ -256,7 +256,7 @@ def test_a_sender_sees_names_a_preparer_external_ids(alice: Client, bob: Client,
             else:
                 assert "Maasikas" not in html and "Ivanov" not in html and 'data-testid="name"' not in html
             assert people["mari"].external_id in text(mari)
-            assert "Estonian" in mari and "Russian" in ivan  # the language by name, not "et"
+            assert "Eesti" in mari and "Русский" in ivan  # the language by its own name, as on Bulk Mail, not "et"
 
 
 # --- statuses, speed, time left --------------------------------------------------------------------------------------
