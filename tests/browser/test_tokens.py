@@ -22,7 +22,7 @@ from tests.browser.conftest import DEMO_CLINICS, DESKTOP, NARROW, PASSWORD, USER
 from tests.browser.test_accessibility import FAILING, axe, describe
 
 TITLES = {"et": "Uus API-võti", "en": "New API token", "ru": "Новый API-токен"}
-COPIED = {"et": "Kopeeritud: kleebi see nüüd programmi.", "en": "Copied: paste it into the program now.",
+COPIED = {"et": "Kopeeritud: kleepige see kohe programmi.", "en": "Copied: paste it into the program now.",
           "ru": "Скопировано: вставьте его в программу сейчас."}
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
+
 from django import forms
 from django.core.validators import MaxLengthValidator
 from django.http import HttpResponse
@@ -76,7 +78,7 @@ def _page(request: StaffRequest, *, lookup: LookupForm, detail: PatientDetail | 
         ref = detail.patient.external_id
         context |= {"form": form or ConsentForm(initial={"patient": ref}), "history": _history(detail),
                     "current": _current(detail), "recorded": request.GET.get("recorded", ""),
-                    "zone_name": zone_label(detail.time_zone)}
+                    "zone_name": zone_label(detail.time_zone), "phone": _phone(detail.patient.phone)}
     # Names and contacts: the middleware marks every signed-in page no-store (a shared reception PC keeps none).
     return render(request, "web/patient.html", context, status=status)
 
@@ -121,6 +123,16 @@ def _record(request: StaffRequest) -> HttpResponse:
             query = urlencode({"patient": ref, "recorded": entry.id})
             return redirect(f"{reverse('web:patients')}?{query}#history")
     return _page(request, lookup=LookupForm({"patient": ref}), detail=detail, form=form, status=422)
+
+
+def _phone(number: str | None) -> str:
+    """A stored phone number (E.164) as a person reads it: "+372 5733 4375"; one that does not parse, as stored."""
+    if not number:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(number, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return number
 
 
 def _current(detail: PatientDetail) -> list[dict[str, Any]]:
