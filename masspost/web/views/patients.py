@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import phonenumbers
-
 from django import forms
 from django.core.validators import MaxLengthValidator
 from django.http import HttpResponse
@@ -130,9 +129,10 @@ def _phone(number: str | None) -> str:
     if not number:
         return ""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(number, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _current(detail: PatientDetail) -> list[dict[str, Any]]:

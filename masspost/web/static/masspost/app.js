@@ -70,24 +70,6 @@
     }
   });
 
-  // A row that scrolls sideways (the phone's menu) says on which side it has more: data-more="left right",
-  // which the stylesheet shows as a fade; the current page is scrolled into view.
-  function scrollRow(row) {
-    function mark() {
-      var more = [];
-      if (row.scrollLeft > 2) more.push("left");
-      if (row.scrollLeft + row.clientWidth < row.scrollWidth - 2) more.push("right");
-      row.setAttribute("data-more", more.join(" "));
-    }
-    var current = row.querySelector('[aria-current="page"]');
-    if (current && row.scrollWidth > row.clientWidth) {
-      row.scrollLeft = Math.max(0, current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2);
-    }
-    mark();
-    row.addEventListener("scroll", mark, { passive: true });
-    window.addEventListener("resize", mark);
-  }
-
   // Copy: the text of the element named by data-copy, into the clipboard; the outcome said in the button's
   // status element (role="status", so a screen reader announces it). Without the clipboard API (a page not on
   // HTTPS) the text is selected and the browser's own copy command tried.
@@ -144,7 +126,6 @@
         if (e.target.name === "channel") channelFields(form);
       });
     }
-    document.querySelectorAll("[data-scroll-row]").forEach(scrollRow);
     document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });
     });
