@@ -266,14 +266,25 @@ class BulkForm(forms.Form):
         return channel in ChannelChoice(data.get("channel") or "sms").channels
 
     # --- the campaign ------------------------------------------------------------------------------------------
-    def draft_spec(self) -> CampaignSpec:
+    def faulty_languages(self) -> set[str]:
+        """The tabs with a typed text refused for a mistake (a merge field, an invisible character): not "no
+        text", a text to fix. Call after is_valid()."""
+        return {code for code, _lang in self.languages
+                if any(f"{key}_{code}" in self.errors and self.typed(f"{key}_{code}").strip()
+                       for key, _attr in TEXT_FIELDS)}
+
+    def draft_spec(self, *, mended: bool = False) -> CampaignSpec:
         """The campaign as far as it is written, for the live count: texts that do not compile yet count as
-        absent. Call after is_valid() has run (the filter fields must be clean)."""
+        absent — or, `mended`, as if fixed (a plain stand-in), to count the patients who wait for the fix. Call
+        after is_valid() has run (the filter fields must be clean)."""
         data = self.cleaned_data
         content = []
         for code, _lang in self.languages:
             texts: dict[str, str] = {attr: data.get(f"{key}_{code}") or "" for key, attr in TEXT_FIELDS
                                      if f"{key}_{code}" not in self.errors}
+            if mended:
+                texts |= {attr: "-" for key, attr in TEXT_FIELDS
+                          if f"{key}_{code}" in self.errors and self.typed(f"{key}_{code}").strip()}
             if any(t.strip() for t in texts.values()):
                 item = LanguageContent(sms=texts.get("sms", ""), email_subject=texts.get("email_subject", ""),
                                        email_body=texts.get("email_body", ""))

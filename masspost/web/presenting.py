@@ -200,21 +200,31 @@ def messages_sentence(*, messages: int, sms: int, parts: int, emails: int, chann
 
 
 def count_view(counts: dict[str, Any], channel: str, tabs: list[str], written: set[str] | None = None,
-               fallback: str | None = None) -> dict[str, Any]:
+               fallback: str | None = None, faulty: set[str] | None = None,
+               mended: dict[str, Any] | None = None) -> dict[str, Any]:
     """The live answer line: patients, then per channel recipients and those left out, by reason; and per tab
-    its patients, with a warning where they have no text of their own (they get the fallback, or nothing)."""
+    its patients, with a warning where they have no text of their own (they get the fallback, or nothing) or
+    where the text has a mistake (`faulty`). `mended`: the counts as if those texts were fixed — its reasons
+    are the true ones, and the patients it reaches beyond `counts` wait for the fix (not "no text")."""
     channels = ("sms", "email") if channel == "both" else (channel,)
     per_channel = []
     for ch in channels:
         recipients = sum(by.get(ch, 0) for by in counts["recipients"].values())
+        reasons_from = mended or counts
+        wait = sum(by.get(ch, 0) for by in mended["recipients"].values()) - recipients if mended else 0
         reasons = [{"reason": r, "count": n, "sentence": reason_sentence(ch, r, n)}
-                   for r, n in counts["excluded"].get(ch, {}).items() if n]
+                   for r, n in reasons_from["excluded"].get(ch, {}).items() if n]
+        if wait:
+            reasons.append({"reason": "text_mistake", "count": wait, "sentence": ngettext(
+                "the text for %(n)s patient has a mistake", "the text for %(n)s patients has a mistake", wait)
+                % {"n": intcomma(wait)}})
         per_channel.append({"channel": ch, "label": CHANNELS[ch], "recipients": recipients,
                             "excluded": sum(r["count"] for r in reasons), "reasons": reasons})
     return {"patients": counts["audience"]["patients"], "per_channel": per_channel,
             "languages": {code: counts["audience"]["languages"].get(code, 0) for code in tabs},
             "untexted": {code for code in tabs if written is not None and code not in written
                          and counts["audience"]["languages"].get(code, 0)},
+            "faulty": faulty or set(),
             "fallback": fallback, "no_language": no_language_view(counts.get("no_language", {}))}
 
 

@@ -36,6 +36,14 @@ def box(page: Any, selector: str) -> dict[str, float]:
     return dict(found)
 
 
+def cut(page: Any) -> list[str]:
+    """The texts in the answer bar that do not fit their box (cut off, or hidden behind an ellipsis)."""
+    return list(page.evaluate("""() => [...document.querySelectorAll('footer.answer *')]
+        .filter(e => e.checkVisibility() && e.scrollWidth > e.clientWidth + 1
+                && getComputedStyle(e).overflowX !== 'visible')
+        .map(e => e.textContent.trim())"""))
+
+
 def open_form(page: Any, context: Any, site: Site, lang: str) -> None:
     set_language(context, site, lang)
     page.set_viewport_size(LAPTOP)
@@ -78,6 +86,16 @@ def test_the_form_lines_up_and_its_answer_stays_short_and_in_view(lang: str, pag
     answer = box(page, "footer.answer")
     assert answer["height"] <= 100, answer
     assert answer["y"] + answer["height"] <= LAPTOP["height"] + 1  # in view at the bottom
+    assert not cut(page), cut(page)
+    # "N left out" opens its reasons above the bar, whole.
+    left_out = page.locator("#answer summary[data-testid^=left-out-]").first
+    left_out.click()
+    reasons = page.locator("#answer details[open] .reasons")
+    expect(reasons).to_be_visible()
+    assert box(page, "#answer details[open] .reasons")["y"] >= 0 and not cut(page)
+    page.screenshot(path=str(screenshots / f"bulk-form-{lang}-desktop-left-out.png"))
+    left_out.click()
+    expect(reasons).to_be_hidden()
 
     # On a phone: short, sticky, the patients and Preview always in reach — at the top and at the middle of the page.
     page.set_viewport_size(PHONE)
@@ -89,5 +107,6 @@ def test_the_form_lines_up_and_its_answer_stays_short_and_in_view(lang: str, pag
         preview = box(page, "footer.answer button[name=preview]")
         assert preview["y"] >= 0 and preview["y"] + preview["height"] <= PHONE["height"] + 1
         expect(page.locator("#answer [data-testid=patients]")).to_be_in_viewport()
+        assert not cut(page), cut(page)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots / f"bulk-form-{lang}-phone.png"))

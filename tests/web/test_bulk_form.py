@@ -226,3 +226,30 @@ def test_with_no_language_tab_the_missing_text_is_said_above_the_form(alice: Cli
         form = forms.BulkForm(data=form_data(sms_et=""), clinics=[], languages=[])
         assert form.spec() is None
         assert form.non_field_errors() == ["Kirjutage SMS vähemalt ühes keeles."]
+
+
+# --- a text with a mistake is not a missing text ------------------------------------------------------------------
+def test_a_text_with_a_mistake_is_not_counted_as_no_text(alice: Client, patients: dict[str, Patient]) -> None:
+    """The Estonian SMS has a merge-field mistake: the answer bar says those patients wait for the text to be
+    fixed, not that they have no text in their language; the tab's ⚠ says the same."""
+    russian = "Здравствуйте, {first_name}!"
+    good = html(alice.post("/bulk/count/", form_data(sms_ru=russian)))
+    sent = re.search(r'data-testid="recipients-sms">.*?<b>(\d+)</b>', good, re.S)
+    assert sent is not None and 'data-testid="excluded-sms-no_content"' not in good
+    page = html(alice.post("/bulk/count/", form_data(sms_et="Tere {eesnimi}!", sms_ru=russian)))
+    waiting = re.search(r'data-testid="excluded-sms-text_mistake">the text for (\d+) patients? has a mistake<', page)
+    assert waiting is not None
+    left = re.search(r'data-testid="recipients-sms">.*?<b>(\d+)</b>', page, re.S)
+    assert left is not None and int(left[1]) + int(waiting[1]) == int(sent[1])  # the same patients, not more
+    assert 'data-testid="excluded-sms-no_content"' not in page  # nobody "has no text in their language"
+    assert 'data-testid="text-mistake-et"' in page and 'data-testid="text-mistake-ru"' not in page
+    # A language really without a text is still said as such.
+    page = html(alice.post("/bulk/count/", form_data(sms_et="Tere {eesnimi}!")))
+    assert 'data-testid="excluded-sms-no_content"' in page and 'data-testid="excluded-sms-text_mistake"' in page
+
+
+def test_an_empty_sms_box_counts_no_parts(alice: Client) -> None:
+    empty = html(alice.post("/bulk/sms/", {"field": "sms_et", "sms_et": ""}))
+    assert 'data-testid="parts"' not in empty and 'data-testid="chars"' not in empty
+    written = html(alice.post("/bulk/sms/", {"field": "sms_et", "sms_et": "Tere!"}))
+    assert re.search(r'data-testid="parts"><b>1</b> part<', written)

@@ -168,7 +168,7 @@ def test_reasons_have_their_languages_plural_forms(alice: Client, make_patient: 
         found = re.search(rf'data-testid="reason-sms-opted_out" data-count="\d+">{SENTENCE}', page)
         assert found and found.group(1).strip() == sentence
         count = str(alice.post("/bulk/count/", form_data()).content.decode())
-        assert re.search(rf'data-testid="excluded-sms-opted_out">{re.escape(sentence)}</span>', count), count
+        assert re.search(rf'data-testid="excluded-sms-opted_out">{re.escape(sentence)}</li>', count), count
 
 
 @pytest.mark.parametrize(("lang", "sentence"), [

@@ -130,9 +130,13 @@ def count(request: StaffRequest) -> HttpResponse:
         counts = campaign_counts(spec=spec, scope=request.scope)
         written = {code for code, _name in form.languages if all(code in spec.languages_with(ch)
                                                                  for ch in spec.channels)}
+        # A text with a mistake is not a missing text: those it would reach wait for the fix, said as such
+        # (a second count, only while a text has a mistake).
+        faulty = form.faulty_languages()
+        mended = campaign_counts(spec=form.draft_spec(mended=True), scope=request.scope) if faulty else None
         context["c"] = count_view(counts, form.cleaned_data.get("channel") or "sms",
                                   [code for code, _name in form.languages], written=written,
-                                  fallback=spec.fallback_language)
+                                  fallback=spec.fallback_language, faulty=faulty, mended=mended)
     return render(request, "web/partials/count.html", context)
 
 
