@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q
@@ -22,7 +22,7 @@ from masspost.clinic.selectors import sees_contacts
 from masspost.content.html import looks_like_html
 from masspost.content.sanitise import sanitise_html
 from masspost.delivery.models import OutboxMessage
-from masspost.delivery.selectors import OutboxPage, OutboxRow, outbox_page
+from masspost.delivery.selectors import OutboxPage, outbox_page
 
 # How far back the page's first estimate of the sending speed looks, and how long a later estimate's window is
 # at least (it is between SPEED_WINDOW and twice that: see speed_samples).
@@ -193,7 +193,6 @@ def campaign_email_html(*, campaign: Campaign, language: str) -> tuple[str, str]
     return (str(content.get("email_subject") or ""), body) if html else None
 
 
-ROW_FIELDS = tuple(f.name for f in fields(OutboxRow))  # the outbox's columns of the same names
 NAME_WORDS_MAX = 4  # words of a name searched for: a first name, a last name, and a double one of each
 
 
@@ -208,19 +207,11 @@ def campaign_recipients_page(*, scope: Scope, campaign_id: int, status: str = ""
     words = query.split()[:NAME_WORDS_MAX]
     if not words or not by_name or not sees_contacts(scope):
         return outbox_page(campaign_id=campaign_id, status=status, ref_prefix=query, page=page, per_page=per_page)
-    rows = OutboxMessage.objects.filter(campaign_id=campaign_id)
-    if status:
-        rows = rows.filter(status=status)
     named = Q()
     for word in words:
         named &= Q(patient__first_name__istartswith=word) | Q(patient__last_name__istartswith=word)
-    rows = rows.filter(Q(patient_ref__startswith=query) | named)
-    count = rows.count()
-    number = min(max(page, 1), max(1, -(-count // per_page)))
-    start = (number - 1) * per_page
-    listed = rows.order_by("id").values_list(*ROW_FIELDS)[start:start + per_page]
-    return OutboxPage(rows=[OutboxRow(**dict(zip(ROW_FIELDS, values, strict=True))) for values in listed],
-                      number=number, per_page=per_page, count=count)
+    return outbox_page(campaign_id=campaign_id, status=status, ref_prefix=query, or_patient=named, page=page,
+                       per_page=per_page)
 
 
 def campaign_recipient_names(*, scope: Scope, message_ids: list[int]) -> dict[int, str]:

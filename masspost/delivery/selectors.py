@@ -86,15 +86,18 @@ def _rows(campaign_id: int) -> QuerySet[OutboxMessage]:
     return OutboxMessage.objects.filter(campaign_id=campaign_id)
 
 
-def outbox_page(*, campaign_id: int, status: str = "", ref_prefix: str = "", page: int = 1,
-                per_page: int = 50) -> OutboxPage:
+def outbox_page(*, campaign_id: int, status: str = "", ref_prefix: str = "", or_patient: Q | None = None,
+                page: int = 1, per_page: int = 50) -> OutboxPage:
     """One page of a campaign's messages in the order they were written, optionally of one status and of patients
-    whose external id starts with `ref_prefix` (an exact id is its own prefix). A page past the last is the last.
+    whose external id starts with `ref_prefix` (an exact id is its own prefix) — or, with `or_patient`, who match
+    that condition instead (the campaign page's search by name). A page past the last is the last.
     The caller has checked the campaign is the actor's (campaign_get): this reads by id only."""
     rows = _rows(campaign_id)
     if status:
         rows = rows.filter(status=status)
-    if ref_prefix:
+    if or_patient is not None:
+        rows = rows.filter(Q(patient_ref__startswith=ref_prefix) | or_patient)
+    elif ref_prefix:
         rows = rows.filter(patient_ref__startswith=ref_prefix)
     count = rows.count()
     number = min(max(page, 1), max(1, -(-count // per_page)))
