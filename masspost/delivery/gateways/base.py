@@ -66,18 +66,24 @@ class SendResult:
     # A delivery receipt's state (DELIVRD, UNDELIV, …) that came before the result was returned. A gateway that
     # says so holds that receipt unacknowledged until `settle`, called once the result is recorded.
     receipt: str = ""
+    # Transient only: the provider asked for this many seconds of rest (HTTP 429/503 Retry-After); the channel's
+    # back-off is at least that long.
+    retry_after: float = 0.0
+    # Permanent only: the provider refused because the recipient opted out with it (Twilio 21610); the worker
+    # records the patient's SMS opt-out as a consent event with source "provider".
+    opt_out: bool = False
 
     @classmethod
     def accepted(cls, remote_id: str = "", receipt: str = "") -> SendResult:
         return cls(outcome=Outcome.ACCEPTED, remote_id=remote_id, receipt=receipt)
 
     @classmethod
-    def transient(cls, error: str) -> SendResult:
-        return cls(outcome=Outcome.TRANSIENT, error=error)
+    def transient(cls, error: str, retry_after: float = 0.0) -> SendResult:
+        return cls(outcome=Outcome.TRANSIENT, error=error, retry_after=retry_after)
 
     @classmethod
-    def permanent(cls, error: str) -> SendResult:
-        return cls(outcome=Outcome.PERMANENT, error=error)
+    def permanent(cls, error: str, opt_out: bool = False) -> SendResult:
+        return cls(outcome=Outcome.PERMANENT, error=error, opt_out=opt_out)
 
     @classmethod
     def unknown(cls, error: str) -> SendResult:
