@@ -1,4 +1,5 @@
-"""Gateways by URL (docs/delivery.md): file://, console:, memory:, smtp://, smtps://, smpp://."""
+"""Gateways by URL (docs/delivery.md): file://, console:, memory:, smtp://, smtps://, smpp://, and the HTTP SMS
+providers twilio:// and messente:// (`+http` for a test peer on loopback; see `http_sms`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ _SCHEMES = {
     "smtp": "masspost.delivery.gateways.smtp",
     "smtps": "masspost.delivery.gateways.smtp",
     "smpp": "masspost.delivery.gateways.smpp",
+    "twilio": "masspost.delivery.gateways.twilio",
+    "twilio+http": "masspost.delivery.gateways.twilio",
+    "messente": "masspost.delivery.gateways.messente",
+    "messente+http": "masspost.delivery.gateways.messente",
 }
 
 

@@ -13,9 +13,27 @@ No Django here: the webhook views call `masspost.delivery.webhooks`, which takes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import email.utils
+import ipaddress
+import logging
+import re
+import ssl
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import UTC, datetime
+from importlib import import_module
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from masspost.delivery.gateways.base import STOPS_A_GROUP, Outcome, OutgoingMessage, SendResult
+from masspost.delivery.gateways.url import parse_gateway_url
+from masspost.errors import GatewayConfigError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -78,3 +96,358 @@ class HTTPProvider(Protocol):
     def webhook_urls(self, public_url: str) -> dict[str, str]:
         """Each webhook to register with the provider (name → full URL under `public_url`)."""
         ...
+
+
+# -- the sending side ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProviderRequest:
+    """One request to the provider's API, relative to the base URL (the gateway adds the host and Basic auth)."""
+
+    method: str
+    path: str
+    form: dict[str, str] | None = None  # sent form-encoded (Twilio)
+    json: dict[str, Any] | None = None  # sent as JSON (Messente)
+
+
+class SendingProvider(HTTPProvider, Protocol):
+    """What a provider module gives the gateway: its requests, and how its answers read."""
+
+    def account_request(self) -> ProviderRequest:
+        """The cheap authenticated request `open` makes to check the credentials (nothing is sent)."""
+        ...
+
+    def read_account(self, response: httpx.Response) -> str:
+        """What the account answer says ("Twilio account AC…a1b2 active"); `GatewayConfigError` when the
+        credentials are refused or the account cannot send; `ProviderUnavailable` when the provider could not say."""
+        ...
+
+    def message_request(self, message: OutgoingMessage) -> ProviderRequest: ...
+
+    def read_answer(self, response: httpx.Response) -> SendResult:
+        """The answer to `message_request` as a result, its documented error codes classified."""
+        ...
+
+
+class ProviderUnavailable(Exception):  # noqa: N818 - a state of the provider, not our error
+    """The account request got no usable answer (a 5xx, a 429): the credentials are neither accepted nor refused."""
+
+
+# The Retry-After the gateway honours at most: a provider asking for an hour is backed off an hour, not a day.
+RETRY_AFTER_MAX = 3600.0
+# What could be a phone number in a provider's error text: never copied into an error (docs/delivery.md).
+_NUMBER = re.compile(r"\+?\d[\d ().-]{3,}\d")
+_EMAIL = re.compile(r"\S+@\S+")
+
+
+def retry_after(headers: Mapping[str, str]) -> float:
+    """Seconds the provider asked to wait (RFC 9110 Retry-After: seconds, or an HTTP date); 0 when it did not say."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 0.0
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(RETRY_AFTER_MAX, max(0.0, seconds))
+
+
+def scrubbed(text: str, limit: int = 160) -> str:
+    """A provider's free-form error text with anything that looks like a phone number or an e-mail address taken
+    out (the provider may quote the recipient), cut to `limit` characters: safe for `last_error` and logs."""
+    text = _EMAIL.sub("…", _NUMBER.sub("…", " ".join(str(text).split())))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The answer's JSON, or None when it is not JSON (a proxy's HTML error page)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def status_result(provider: str, response: httpx.Response, detail: str) -> SendResult | None:
+    """The classification every provider shares, by HTTP status alone, or None when the provider's code decides:
+    429 and 503 are transient with their Retry-After, any other 5xx transient, 401 and 403 misconfigured."""
+    status = response.status_code
+    said = f"{provider} HTTP {status}" + (f" ({detail})" if detail else "")
+    if status in (429, 503):
+        return SendResult.transient(said, retry_after=retry_after(response.headers))
+    if status >= 500:
+        return SendResult.transient(said)
+    if status in (401, 403):
+        return SendResult.misconfigured(f"{said}: check the credentials in MASSPOST_SMS_URL and the account with the "
+                                        "provider")
+    return None
+
+
+# -- provider URLs ------------------------------------------------------------------------------------------------
+
+_PROVIDERS = {"twilio": "masspost.delivery.gateways.twilio", "messente": "masspost.delivery.gateways.messente"}
+DEFAULT_WINDOW = 10
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProviderURL:
+    """A provider URL taken apart: where the API is, the credentials, and the gateway's options."""
+
+    provider: str  # "twilio": the scheme without "+http"
+    base_url: str  # "https://api.twilio.com" (with the port when one is given)
+    username: str
+    password: str
+    window: int
+    timeout: float
+    options: dict[str, str]
+
+
+def parse_provider_url(url: str, *, provider: str, options: frozenset[str] = frozenset()) -> ProviderURL:
+    """`provider://USER:PASSWORD@host[:port][?window=10&timeout=10&…]` (https), or `provider+http://…` (plain HTTP,
+    refused unless the host is loopback: credentials and patients' numbers never cross a network unencrypted).
+    ValueError, naming no part of the credentials, for anything amiss."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in (provider, f"{provider}+http"):
+        raise ValueError(f"not a {provider} URL: it starts with {provider}:// (or {provider}+http:// on loopback)")
+    parts = parse_gateway_url(url, kind=provider.capitalize(), options={"window", "timeout", *options})
+    if not parts.username or not parts.password:
+        raise ValueError(f"{provider} URL needs the credentials before the host: {provider}://USER:PASSWORD@host")
+    plain = scheme.endswith("+http")
+    if plain and not _loopback(parts.host):
+        raise ValueError(f"{scheme}:// (plain HTTP) is only for a host on this machine (127.0.0.1, ::1, localhost); "
+                         f"use {provider}:// for the provider")
+    window = parts.integer("window", DEFAULT_WINDOW) or 0
+    if not 1 <= window <= 100:
+        raise ValueError("window= must be from 1 to 100")
+    timeout = parts.number("timeout", 10.0)
+    if not timeout > 0:
+        raise ValueError("timeout= must be more than 0 seconds")
+    host = f"[{parts.host}]" if ":" in parts.host else parts.host
+    port = f":{parts.port}" if parts.port else ""
+    return ProviderURL(provider=provider, base_url=f"{'http' if plain else 'https'}://{host}{port}",
+                       username=parts.username, password=parts.password, window=window, timeout=timeout,
+                       options=parts.options)
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def provider_from_url(url: str, public_url: str = "") -> SendingProvider:
+    """The provider object (webhook side, and the gateway's requests) for an SMS gateway URL; `GatewayConfigError`
+    when the URL is no HTTP provider's (file:, smpp:, …) or cannot be used. Never quotes the URL. `public_url` is
+    only needed for the callbacks its messages ask for."""
+    scheme = urlsplit(url).scheme.lower()
+    module = _PROVIDERS.get(scheme.removesuffix("+http"))
+    if module is None:
+        raise GatewayConfigError("MASSPOST_SMS_URL is not an HTTP SMS provider's URL (twilio://, messente://)")
+    try:
+        provider: SendingProvider = import_module(module).provider_from_url(url, public_url=public_url)
+    except ValueError as exc:
+        raise GatewayConfigError(f"bad {scheme} gateway URL: {exc}") from None
+    return provider
+
+
+# -- the gateway --------------------------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class _Batch:
+    """Messages handed to the pool by `HTTPSMSGateway.begin`: a future per request written, in message order, then
+    at most one result for the message at which writing stopped."""
+
+    futures: list[Future[SendResult]] = field(default_factory=list)
+    stopped: SendResult | None = None
+
+
+class HTTPSMSGateway:
+    """SMS through a provider's HTTP API: up to `window` requests in parallel over one kept-alive client.
+
+    `begin` takes a window slot for each message (freed when its answer is read), calls `pace` once per SMS part on
+    the caller's thread, and hands the request to a pool of `window` threads; `finish` waits for the answers, in
+    message order. So no more than `window` requests are ever written and unanswered: what a killed worker can
+    leave `unknown` (docs/delivery.md, "HTTP SMS providers"). Once an answer says to stop (transient, unknown,
+    misconfigured), `begin` writes nothing more of its batch; what it already wrote runs to its own answer, each
+    classified — a batch's results may mix accepted and transient, and the rest go back to the queue.
+    """
+
+    def __init__(self, *, provider: SendingProvider, base_url: str, username: str, password: str,
+                 window: int = DEFAULT_WINDOW, timeout: float = 10.0) -> None:
+        self.provider = provider
+        self.name = provider.scheme
+        self.window = window
+        self.timeout = timeout
+        self.base_url = base_url
+        self.account = ""  # what `open` found: "Twilio account AC…a1b2 active" (never a credential)
+        self._auth = httpx.BasicAuth(username, password)
+        self._slots = threading.BoundedSemaphore(window)
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._misconfigured = ""  # why the provider refused the account: nothing more is sent
+
+    # -- connection ---------------------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Check the credentials with the provider's account request. Refused credentials or an account that
+        cannot send raise `GatewayConfigError`; a provider out of reach is logged, and each send says so itself."""
+        client = self._started()
+        request = self.provider.account_request()
+        try:
+            response = client.request(request.method, request.path, data=request.form, json=request.json)
+        except httpx.HTTPError as exc:
+            misconfigured = _tls_refusal(self.name, exc)
+            if misconfigured:
+                self._misconfigured = misconfigured
+                raise GatewayConfigError(misconfigured) from None
+            logger.warning("%s: account not checked at open: %s", self.name, _transport_text(exc))
+            return
+        try:
+            self.account = self.provider.read_account(response)
+        except GatewayConfigError as exc:
+            self._misconfigured = str(exc)
+            raise
+        except ProviderUnavailable as exc:
+            logger.warning("%s: account not checked at open: %s", self.name, exc)
+            return
+        logger.info("%s: %s", self.name, self.account)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+            client, self._client = self._client, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # every request written gets its answer (or its timeout) first
+        if client is not None:
+            client.close()
+
+    def _started(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                https = self.base_url.startswith("https:")
+                self._client = httpx.Client(
+                    base_url=self.base_url, auth=self._auth, http2=https, timeout=httpx.Timeout(self.timeout),
+                    limits=httpx.Limits(max_connections=self.window, max_keepalive_connections=self.window),
+                    headers={"user-agent": "masspost"}, follow_redirects=False,
+                )
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix=f"{self.name}-http")
+            return self._client
+
+    # -- sending ------------------------------------------------------------------------------------------------
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        return self.send_many([message])[0]
+
+    def send_many(self, messages: Sequence[OutgoingMessage], *,
+                  pace: Callable[[], None] | None = None) -> list[SendResult]:
+        return self.finish(self.begin(messages, pace=pace))
+
+    def begin(self, messages: Sequence[OutgoingMessage], *, pace: Callable[[], None] | None = None) -> _Batch:
+        """Hand `messages` to the pool in order (see the class); returns while their answers are on the way."""
+        batch = _Batch()
+        client = self._started()
+        for message in messages:
+            if self._misconfigured:
+                batch.stopped = SendResult.misconfigured(self._misconfigured)
+                break
+            if any(future.done() and future.result().outcome in STOPS_A_GROUP for future in batch.futures):
+                break
+            if not self._slots.acquire(timeout=self.timeout):
+                batch.stopped = SendResult.transient(f"{self.name}: all {self.window} requests of the window still "
+                                                     f"unanswered after {self.timeout:g}s")
+                break
+            try:
+                for _part in range(max(1, message.parts)):
+                    if pace is not None:
+                        pace()
+                request = self.provider.message_request(message)
+            except ValueError as exc:
+                self._slots.release()
+                batch.futures.append(_done(SendResult.permanent(f"message {message.message_id}: {exc}")))
+                continue
+            except BaseException:
+                self._slots.release()  # not written: its slot is free again
+                raise
+            assert self._pool is not None
+            future = self._pool.submit(self._request, client, message, request)
+            future.add_done_callback(lambda _future: self._slots.release())
+            batch.futures.append(future)
+        return batch
+
+    def finish(self, batch: _Batch) -> list[SendResult]:
+        """The results of a begun batch, in message order (fewer than its messages when writing stopped)."""
+        results = [future.result() for future in batch.futures]
+        if batch.stopped is not None:
+            results.append(batch.stopped)
+        return results
+
+    def _request(self, client: httpx.Client, message: OutgoingMessage, request: ProviderRequest) -> SendResult:
+        """One message's request, on a pool thread; never raises."""
+        try:
+            response = client.request(request.method, request.path, data=request.form, json=request.json)
+            result = self.provider.read_answer(response)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, the message gets a result
+            result = _failure(self.name, exc)
+        if result.outcome is Outcome.MISCONFIGURED:
+            self._misconfigured = self._misconfigured or result.error
+        if result.outcome is Outcome.ACCEPTED:
+            logger.info("%s message %s accepted as %s", self.name, message.message_id, result.remote_id)
+        else:
+            logger.info("%s message %s %s: %s", self.name, message.message_id, result.outcome, result.error)
+        return result
+
+
+def _done(result: SendResult) -> Future[SendResult]:
+    future: Future[SendResult] = Future()
+    future.set_result(result)
+    return future
+
+
+# Before the request left: the provider never saw it, so it may be sent again.
+_NOT_WRITTEN = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout,
+                httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
+
+
+def _failure(name: str, exc: Exception) -> SendResult:
+    """A request that got no answer, classified by how far it went (docs/delivery.md, "Statuses")."""
+    misconfigured = _tls_refusal(name, exc)
+    if misconfigured:
+        return SendResult.misconfigured(misconfigured)
+    if isinstance(exc, _NOT_WRITTEN):
+        return SendResult.transient(f"{name}: {_transport_text(exc)}")
+    if isinstance(exc, httpx.HTTPError):
+        # Read timeout, connection lost or closed before the answer, an answer that cannot be read: the request
+        # was written, so the provider may have the message. Sent again it could reach the patient twice.
+        return SendResult.unknown(f"{name}: {_transport_text(exc)}; written, no answer: the provider may have it")
+    logger.exception("%s: unexpected error reading an answer", name)
+    return SendResult.unknown(f"{name}: {type(exc).__name__} after the request was written: the provider may have it")
+
+
+def _transport_text(exc: Exception) -> str:
+    """What went wrong, without the URL (httpx's messages quote none, but the request's URL must stay out)."""
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {scrubbed(detail, 120)}" if detail else type(exc).__name__
+
+
+def _tls_refusal(name: str, exc: BaseException) -> str:
+    """Why the provider's TLS certificate is not trusted, when that is the failure: only a change of configuration
+    (the host in the URL, the system's CA certificates) helps, so it is *misconfigured*, not transient."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (f"{name}: the provider's TLS certificate is not trusted ({cause.verify_message}); check the host "
+                    "in MASSPOST_SMS_URL")
+        cause = cause.__cause__ or cause.__context__
+    return ""
