@@ -11,7 +11,7 @@ APP = "masspost.cli"
 GROUPS = (
     ("Patient data", ("import", "demo")),
     ("Campaigns", ("preview", "send", "campaigns", "status", "pause", "resume", "cancel", "resend-unknown")),
-    ("Delivery", ("worker",)),
+    ("Delivery", ("worker", "gateway")),
     ("Web UI and staff", ("serve", "user", "token")),
     ("Tools", ("sms-info",)),
 )
