@@ -34,6 +34,7 @@ from django.conf import settings
 
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel, Gateway
+from masspost.delivery.gateways.http_sms import provider_from_url
 from masspost.errors import GatewayConfigError, MasspostError
 
 __all__ = ["CheckStatus", "GatewayCheck", "gateway_check"]
@@ -148,11 +149,6 @@ def _described(gateway: Gateway) -> str:
 def _webhooks(url: str, public_url: str, *, accepted: bool) -> tuple[dict[str, str], str]:
     """The webhooks to register with an HTTP SMS provider (none for SMPP and the local gateways), or what is
     missing before they can be."""
-    try:  # TEMPORARY until H1 lands provider_from_url
-        from masspost.delivery.gateways.http_sms import provider_from_url  # type: ignore[attr-defined]
-    except ImportError:
-        return {}, ""
-
     try:
         provider = provider_from_url(url)
     except GatewayConfigError:
