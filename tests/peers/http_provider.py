@@ -21,6 +21,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import dataclasses
 import json
 import threading
 from collections.abc import Callable
@@ -104,6 +105,7 @@ class ReceivedRequest:
     headers: dict[str, str]  # lower-case names
     body: bytes
     form: dict[str, str] | None  # application/x-www-form-urlencoded bodies (the last value of a repeated key)
+    form_items: tuple[tuple[str, str], ...]  # the same form, every (name, value) in order, repeated names kept
     json: Any  # application/json bodies (None otherwise or when unreadable)
     status: int  # what the peer answered; 0 = the connection was dropped without an answer
 
@@ -260,7 +262,8 @@ class ProviderPeer:
         self.port = 0
         self.latency = latency  # seconds every answer waits (the loop serves others meanwhile): lets a window fill up
         self.in_flight = 0  # requests read and not yet answered
-        self.max_in_flight = 0  # the most at once: with a latency, the client's window as the peer saw it
+        self.max_in_flight = 0  # the most at once: with a latency or hold(), the client's window as the peer saw it
+        self.connections = 0  # TCP connections accepted (keep-alive: far fewer than requests)
         self._changed = threading.Condition()
         self._requests: list[ReceivedRequest] = []
         self._messages: list[AcceptedMessage] = []
@@ -270,8 +273,10 @@ class ProviderPeer:
         self._pending_callbacks = 0
         self._script: list[Answer] = []
         self._loop = asyncio.new_event_loop()
+        self._gate: asyncio.Event | None = None  # cleared by hold(): answers wait until release()
         self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._transports: set[asyncio.Transport] = set()
+        self.errors: list[Exception] = []  # exceptions a provider module raised while answering (answered 500)
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"{self.provider}-peer", daemon=True)
@@ -342,6 +347,29 @@ class ProviderPeer:
         with self._changed:
             self.max_in_flight = self.in_flight
 
+    def hold(self) -> None:
+        """Read requests but answer none until `release()`: the requests in flight pile up to the client's window."""
+        self._set_gate(False)
+
+    def release(self) -> None:
+        self._set_gate(True)
+
+    def _set_gate(self, open_: bool) -> None:
+        async def flip() -> None:
+            assert self._gate is not None
+            self._gate.set() if open_ else self._gate.clear()
+
+        asyncio.run_coroutine_threadsafe(flip(), self._loop).result(5)
+
+    def wait_in_flight(self, n: int, timeout: float = 10.0) -> int:
+        """Block until at least n requests are in flight at once (see `hold()`); TimeoutError otherwise."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.in_flight >= n, timeout):
+                raise TimeoutError(
+                    f"{self.provider} peer: {self.in_flight} requests in flight, not {n}, in {timeout} s"
+                )
+            return self.in_flight
+
     def wait_for(self, n_messages: int, timeout: float = 10.0) -> list[AcceptedMessage]:
         """Block until at least n messages were accepted; TimeoutError (with the count) otherwise."""
         return self._wait(lambda: self._messages, n_messages, timeout, "messages")
@@ -391,9 +419,11 @@ class ProviderPeer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._gate = asyncio.Event()
+        self._gate.set()
         try:
             self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._connection, self.host, 0, backlog=1024)
+                self._loop.create_server(lambda: _Connection(self), self.host, 0, backlog=1024)
             )
             self.port = int(self._server.sockets[0].getsockname()[1])
         except BaseException as exc:  # noqa: BLE001 - handed to start()
@@ -407,83 +437,53 @@ class ProviderPeer:
     async def _shutdown(self) -> None:
         assert self._server is not None
         self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
+        for transport in list(self._transports):
+            transport.abort()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 5)
         self._loop.call_soon(self._loop.stop)
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
-        try:
-            while True:
-                request = await self._read_request(connection, reader)
-                if request is None:
-                    break
-                keep_open = await self._respond(connection, writer, request)
-                if not keep_open or connection.our_state is not h11.DONE:
-                    break
-                connection.start_next_cycle()
-        except (h11.RemoteProtocolError, ValueError):
-            with contextlib.suppress(h11.LocalProtocolError):
-                writer.write(connection.send(h11.Response(status_code=400, headers=[("connection", "close")])))
-                writer.write(connection.send(h11.EndOfMessage()))
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    async def _read_request(self, connection: h11.Connection, reader: asyncio.StreamReader) -> ReceivedRequest | None:
-        head: h11.Request | None = None
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            event = connection.next_event()
-            if event is h11.NEED_DATA:
-                data = await reader.read(65536)
-                connection.receive_data(data)  # b"" = the client closed
-                continue
-            if isinstance(event, h11.Request):
-                head = event
-            elif isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > MAX_BODY:
-                    raise ValueError("request body too large")
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                assert head is not None
-                return _received(head, b"".join(chunks))
-            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
-                return None
-
-    async def _respond(self, connection: h11.Connection, writer: asyncio.StreamWriter, request: Any) -> bool:
+    def _serve(self, connection: _Connection, request: ReceivedRequest) -> None:
+        """A whole request has arrived on `connection`: answer it now, or later when held, delayed or slow."""
         with self._changed:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._changed.notify_all()
+        assert self._gate is not None
+        if self._gate.is_set() and not self.latency:
+            decision = self._decide(request)
+            if not decision.delay:
+                self._complete(connection, request, decision)
+                return
+            self._loop.create_task(self._later(connection, request, decision))
+            return
+        self._loop.create_task(self._later(connection, request, None))
+
+    async def _later(self, connection: _Connection, request: ReceivedRequest, decision: Decision | None) -> None:
+        assert self._gate is not None
+        if not self._gate.is_set():
+            await self._gate.wait()
+        if decision is None:
+            decision = self._decide(request)
+        if decision.delay or self.latency:
+            await asyncio.sleep(decision.delay + self.latency)
+        self._complete(connection, request, decision)
+
+    def _decide(self, request: ReceivedRequest) -> Decision:
         try:
-            decision = self.answer(request)
-            if decision.delay or self.latency:
-                await asyncio.sleep(decision.delay + self.latency)
-        finally:
+            return self.answer(request)
+        except Exception as exc:  # a bug in a peer must fail the test, not hang the client
             with self._changed:
-                self.in_flight -= 1
-        reply, message = decision.reply, decision.message
-        self._record(request, reply, message)
-        if reply is None:
-            return False
-        headers = [("content-type", reply.content_type), ("content-length", str(len(reply.body))), *reply.headers]
-        writer.write(
-            connection.send(h11.Response(status_code=reply.status, headers=headers))
-            + connection.send(h11.Data(data=reply.body))
-            + connection.send(h11.EndOfMessage())
-        )
-        if writer.transport.get_write_buffer_size() > 256 * 1024:
-            await writer.drain()
-        if message is not None and self.receipts:
-            self._send_receipt(message)
-        return True
+                self.errors.append(exc)
+            return Decision(reply=HTTPReply(status=500, body=b"peer error", content_type="text/plain"))
+
+    def _complete(self, connection: _Connection, request: ReceivedRequest, decision: Decision) -> None:
+        with self._changed:
+            self.in_flight -= 1
+        self._record(request, decision.reply, decision.message)
+        connection.reply(decision.reply)
+        if decision.message is not None and self.receipts:
+            self._send_receipt(decision.message)
 
     def _record(self, request: ReceivedRequest, reply: HTTPReply | None, message: AcceptedMessage | None) -> None:
         with self._changed:
@@ -522,16 +522,107 @@ class ProviderPeer:
             self._changed.notify_all()
 
 
+class _Connection(asyncio.Protocol):
+    """One client connection: h11 reads requests off it, one at a time (HTTP/1.1 keep-alive, no pipelining)."""
+
+    def __init__(self, peer: ProviderPeer) -> None:
+        self.peer = peer
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self.transport: asyncio.Transport | None = None
+        self.head: h11.Request | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.busy = False  # a request is being answered: the next one waits in h11's buffer
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer._transports.add(transport)
+        with self.peer._changed:
+            self.peer.connections += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.peer._transports.discard(self.transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.h11.receive_data(data)
+        self._pump()
+
+    def eof_received(self) -> bool:
+        self.h11.receive_data(b"")
+        self._pump()
+        return True  # keep the transport until an answer in hand is written (a drop closes it anyway)
+
+    def _pump(self) -> None:
+        assert self.transport is not None
+        while not self.busy and not self.transport.is_closing():
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError:
+                self._refuse()
+                return
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Request):
+                self.head, self.chunks, self.size = event, [], 0
+            elif isinstance(event, h11.Data):
+                self.size += len(event.data)
+                if self.size > MAX_BODY:
+                    self._refuse()
+                    return
+                self.chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                assert self.head is not None
+                self.busy = True
+                self.peer._serve(self, _received(self.head, b"".join(self.chunks)))
+            elif isinstance(event, h11.ConnectionClosed):
+                self.transport.close()
+                return
+
+    def reply(self, reply: HTTPReply | None) -> None:
+        """Write the answer (None: close without one) and read on."""
+        assert self.transport is not None
+        if self.transport.is_closing():
+            return
+        if reply is None:
+            self.transport.close()
+            return
+        headers = [("content-type", reply.content_type), ("content-length", str(len(reply.body))), *reply.headers]
+        self.transport.write(
+            self.h11.send(h11.Response(status_code=reply.status, headers=headers))
+            + self.h11.send(h11.Data(data=reply.body))
+            + self.h11.send(h11.EndOfMessage())
+        )
+        if self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
+            self.transport.close()
+            return
+        self.h11.start_next_cycle()
+        self.busy = False
+        self._pump()
+
+    def _refuse(self) -> None:
+        assert self.transport is not None
+        with contextlib.suppress(h11.LocalProtocolError):
+            self.transport.write(
+                self.h11.send(h11.Response(status_code=400, headers=[("connection", "close"), ("content-length", "0")]))
+                + self.h11.send(h11.EndOfMessage())
+            )
+        self.transport.close()
+
+
 def _received(head: h11.Request, body: bytes) -> ReceivedRequest:
     target = head.target.decode("latin-1")
     parts = urlsplit(target)
     headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in head.headers}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     form = None
+    items: tuple[tuple[str, str], ...] = ()
     payload = None
     if media_type == "application/x-www-form-urlencoded":
         with contextlib.suppress(UnicodeDecodeError, ValueError):
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+            items = tuple(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            form = dict(items)
     elif media_type == "application/json":
         with contextlib.suppress(UnicodeDecodeError, ValueError):
             payload = json.loads(body)
@@ -542,22 +633,14 @@ def _received(head: h11.Request, body: bytes) -> ReceivedRequest:
         headers=headers,
         body=body,
         form=form,
+        form_items=items,
         json=payload,
         status=0,
     )
 
 
 def _with_status(request: ReceivedRequest, status: int) -> ReceivedRequest:
-    return ReceivedRequest(
-        method=request.method,
-        path=request.path,
-        query=request.query,
-        headers=request.headers,
-        body=request.body,
-        form=request.form,
-        json=request.json,
-        status=status,
-    )
+    return dataclasses.replace(request, status=status)
 
 
 def form_pairs(body: bytes) -> list[tuple[str, str]]:

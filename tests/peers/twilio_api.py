@@ -47,7 +47,6 @@ from tests.peers.http_provider import (
     ProviderPeer,
     ReceivedRequest,
     basic_credentials,
-    form_pairs,
 )
 
 ACCOUNT_SID = "AC5ef8732a3c49700934481addd5ce1659"  # the shape of a Twilio SID, not a real one
@@ -197,7 +196,7 @@ class TwilioPeer(ProviderPeer):
             errors = [f"Content-Type must be {FORM} (got {request.headers.get('content-type', 'none')!r})"]
             code = INVALID_PARAMETER
         else:
-            errors, code = create_message_errors(form_pairs(request.body))
+            errors, code = create_message_errors(list(request.form_items))
         if not errors:
             return None
         self.violation(f"POST {MESSAGES_PATH}", errors)
