@@ -212,6 +212,11 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 MASSPOST_SMS_URL = os.environ.get("MASSPOST_SMS_URL") or f"file://{DATA_DIR / 'outbox-sms.jsonl'}"
 MASSPOST_EMAIL_URL = os.environ.get("MASSPOST_EMAIL_URL") or f"file://{DATA_DIR / 'outbox-email.jsonl'}"
 
+# The public base URL masspost is served at, as an HTTP SMS provider reaches it (https://masspost.clinic.example):
+# the providers' receipts and replies come to its /hooks/… webhooks (docs/delivery.md, "HTTP SMS providers").
+# Unset = no webhooks (nothing asks a provider to call back). Checked where it is used (delivery.webhooks.public_url).
+MASSPOST_PUBLIC_URL = os.environ.get("MASSPOST_PUBLIC_URL", "").strip().rstrip("/")
+
 # Rate limits per gateway, across all workers: messages per second (an SMS counts its parts); 0 = none.
 MASSPOST_SMS_RATE = float(os.environ.get("MASSPOST_SMS_RATE") or 0)
 MASSPOST_EMAIL_RATE = float(os.environ.get("MASSPOST_EMAIL_RATE") or 0)

@@ -1,9 +1,13 @@
 from django.urls import include, path
 
 from masspost.api.main import api
+from masspost.web import hooks
 
 urlpatterns = [
     path("api/", api.urls),
+    # The HTTP SMS providers' receipts and replies (delivery.webhooks); outside the web UI's namespace: no sign-in.
+    path("hooks/<str:provider>/<str:kind>", hooks.receive, name="hook"),
+    path("hooks/<str:provider>/<str:kind>/<str:secret>", hooks.receive, name="hook_with_secret"),
     path("", include("masspost.web.urls")),
 ]
 

@@ -111,8 +111,10 @@ class ConsentChannel(models.TextChoices):
 
 
 IMPORT_SOURCE = "import"
+# An SMS provider refused a message because the patient opted out with the provider (Twilio 21610).
+PROVIDER_SOURCE = "provider"
 # The sources that are the patient's own word: an import never switches back on what one of these switched off.
-PATIENT_OWN_SOURCES = frozenset({"sms-stop", "unsubscribe"})
+PATIENT_OWN_SOURCES = frozenset({"sms-stop", "unsubscribe", PROVIDER_SOURCE})
 
 
 class ConsentMethod(models.TextChoices):
@@ -130,8 +132,9 @@ STAFF_SOURCE = "staff:"  # + the user name, as it was when the event was recorde
 
 class ConsentEvent(models.Model):
     """A change of a patient's consent, with when and where it came from: "sms-stop" (an SMS STOP),
-    "unsubscribe" (an e-mail's unsubscribe link), "import" (the clinic's file), "staff:<user>" (recorded by staff
-    on the patient's page: `staff`, `method` and `note` say who and how; masspost.clinic.consent)."""
+    "unsubscribe" (an e-mail's unsubscribe link), "provider" (the SMS provider refused a message because the
+    patient opted out with it: Twilio 21610), "import" (the clinic's file), "staff:<user>" (recorded by staff on
+    the patient's page: `staff`, `method` and `note` say who and how; masspost.clinic.consent)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_events")
     channel = models.CharField(max_length=10, choices=ConsentChannel.choices)

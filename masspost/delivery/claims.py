@@ -1,6 +1,6 @@
 """The outbox's steps during delivery besides the worker's turn (delivery.turn), each one short statement or
-transaction (docs/delivery.md): record a failed send; give back what was not sent; end dead workers' leases;
-expire what is past its deadline; and a plain claim for callers that send at once.
+transaction (docs/delivery.md): record a failed send (and a provider's opt-out with it); give back what was not
+sent; end dead workers' leases; expire what is past its deadline; and a plain claim for callers that send at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Case, F, TextField, Value, When
 
+from masspost.clinic.models import PROVIDER_SOURCE, ConsentEvent, Patient
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
+from masspost.delivery.inbound import receipt_errors_apply
 from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage, remote_key
 from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
 
@@ -24,6 +26,9 @@ log = logging.getLogger("masspost.delivery")
 Row = OutboxMessage | ClaimedMessage  # a claimed row, as the ORM or as the worker's claim reads it
 RETRY_BASE = timedelta(seconds=10)
 RETRY_CAP = timedelta(hours=1)
+# How far back a stored receipt's error is looked for once its message's result is recorded: the receipt came after
+# the message was handed off (a lease is minutes), and the database's clock may differ a little from ours.
+RECEIPT_ERROR_SPAN = timedelta(minutes=15)
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -65,9 +70,12 @@ def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datet
             _apply_stored([row.id], now)
         return "sent"
     if result.outcome is Outcome.PERMANENT:
-        mine.update(status=MessageStatus.FAILED, last_error=result.error, lease_until=None, sent_at=None,
-                    updated_at=now)
-        log.warning("message %s (patient %s) failed: %s", row.id, row.patient_ref, result.error)
+        with transaction.atomic():
+            failed = mine.update(status=MessageStatus.FAILED, last_error=result.error, lease_until=None, sent_at=None,
+                                 updated_at=now)
+            opted_out = result.opt_out and failed and _provider_opt_out(row.id)
+        log.warning("message %s (patient %s) failed: %s%s", row.id, row.patient_ref, result.error,
+                    "; the patient's SMS opt-out with the provider recorded" if opted_out else "")
         return "failed"
     if result.outcome is Outcome.MISCONFIGURED:
         # Nothing of it was written (credentials refused, a certificate not trusted): back to the queue as it was,
@@ -90,6 +98,21 @@ def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datet
     return "retried"
 
 
+def _provider_opt_out(message_id: int) -> bool:
+    """The provider refused the message because its recipient opted out with the provider (Twilio 21610: the
+    patient texted STOP to the provider's number, not ours): the patient's own word, recorded as an SMS opt-out
+    with source "provider" (clinic.models.PATIENT_OWN_SOURCES: an import never switches it back on), so the next
+    preview leaves them out. Once: a patient already opted out gets no second event. True when recorded."""
+    patient = (Patient.objects.select_for_update()
+               .filter(id__in=OutboxMessage.objects.filter(id=message_id).values("patient_id"), accepts_sms=True)
+               .only("id").first())
+    if patient is None:
+        return False
+    ConsentEvent.objects.create(patient=patient, channel="sms", accepts=False, source=PROVIDER_SOURCE)
+    Patient.objects.filter(id=patient.id).update(accepts_sms=False)
+    return True
+
+
 def outbox_record_many(*, rows: Sequence[Row], results: Sequence[SendResult], worker_id: str,
                        now: dt.datetime) -> list[str]:
     """`outbox_record` for a group that came back from one gateway call: the accepted ones — nearly all — in one
@@ -108,9 +131,11 @@ def outbox_record_many(*, rows: Sequence[Row], results: Sequence[SendResult], wo
 
 def _apply_stored(message_ids: list[int], now: dt.datetime) -> None:
     """Receipts stored before these rows were recorded `sent`: applied by a statement of their own, after the
-    record committed (the hand-shake in delivery.inbound). The turn's stored-receipt part alone."""
+    record committed (the hand-shake in delivery.inbound). The turn's stored-receipt part alone; then the
+    provider's error of an undelivered one (an HTTP provider's webhook) becomes its row's last_error."""
     if message_ids:
         outbox_turn(worker_id="", now=now, lease=timedelta(0), stored_for=message_ids)
+        receipt_errors_apply(since=now - RECEIPT_ERROR_SPAN)
 
 
 def outbox_release(*, rows: Sequence[Row], worker_id: str, now: dt.datetime) -> int:

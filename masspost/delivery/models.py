@@ -100,12 +100,16 @@ class ReceiptStatus(models.TextChoices):
 
 
 class DeliveryReceipt(models.Model):
-    """A delivery receipt as it came in (SMPP deliver_sm), kept so that one arriving before the worker recorded
-    the submit's result still finds its message (docs/delivery.md, "Receipts")."""
+    """A delivery receipt as it came in (SMPP deliver_sm, an HTTP provider's status webhook), kept so that one
+    arriving before the worker recorded the submit's result still finds its message (docs/delivery.md,
+    "Receipts")."""
 
     remote_id = models.CharField(max_length=REMOTE_ID_MAX)  # remote_key(…)
     status = models.CharField(max_length=12, choices=ReceiptStatus.choices)
     stat = models.CharField(max_length=10)  # the SMSC's word: DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED
+    # The provider's error code and text for an undelivered message ("twilio 30003: …"): its row's last_error once
+    # the receipt is applied. Never patient data (the provider modules word it from codes).
+    error = models.TextField(blank=True, db_default="")
     received_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -138,9 +142,9 @@ class InboundKind(models.TextChoices):
 
 
 class InboundMessage(models.Model):
-    """An SMS sent to the clinic (an SMPP deliver_sm that is not a receipt), kept whether or not it matched a
-    patient: nothing that comes in is lost (docs/delivery.md, "Stop words"). The source and the text are patient
-    data: they are kept here and nowhere else — never in a log."""
+    """An SMS sent to the clinic (an SMPP deliver_sm that is not a receipt, an HTTP provider's reply webhook), kept
+    whether or not it matched a patient: nothing that comes in is lost (docs/delivery.md, "Stop words"). The source
+    and the text are patient data: they are kept here and nowhere else — never in a log."""
 
     received_at = models.DateTimeField(db_default=Now())
     source = models.CharField(max_length=16, blank=True)  # the E.164 number it was read as (matched first); "" none
@@ -150,6 +154,11 @@ class InboundMessage(models.Model):
     kind = models.CharField(max_length=5, choices=InboundKind.choices)
     patients = models.PositiveIntegerField()  # patients with that number when it came (0: it matched nobody)
     opted_out = models.PositiveIntegerField(default=0)  # of them, those it turned SMS off for
+    # The provider's id of the message (an HTTP provider's reply; SMPP gives none: ""), remote_key(…). Unique when
+    # given: a provider retries a webhook it got no answer to, and the reply is stored — and acted on — once.
+    remote_id = models.CharField(max_length=REMOTE_ID_MAX, blank=True, db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["received_at"], name="inbound_received_at")]
+        constraints = [models.UniqueConstraint(fields=["remote_id"], condition=~Q(remote_id=""),
+                                               name="inbound_one_per_remote_id")]

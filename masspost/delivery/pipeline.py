@@ -31,10 +31,10 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from masspost.delivery.claims import outbox_record, outbox_release
+from masspost.delivery.claims import RECEIPT_ERROR_SPAN, outbox_record, outbox_release
 from masspost.delivery.gateways.background import BackgroundSender
 from masspost.delivery.gateways.base import STOPS_A_GROUP, Channel, Gateway, Outcome, OutgoingMessage, SendResult
-from masspost.delivery.inbound import RECEIPT_STATES, receipt_record_many
+from masspost.delivery.inbound import RECEIPT_STATES, receipt_errors_apply, receipt_record_many
 from masspost.delivery.models import MessageStatus
 from masspost.delivery.ratelimit import RateLimiter
 from masspost.delivery.turn import Accepted, ClaimedMessage, TurnResult, outbox_due_exists, outbox_turn
@@ -43,6 +43,7 @@ from masspost.errors import GatewayConfigError
 log = logging.getLogger("masspost.delivery")
 
 CHANNEL_BACKOFF_MAX = 30.0
+RETRY_AFTER_MAX = 3600.0  # a provider's Retry-After beyond an hour is taken as an hour (a typo must not stop a day)
 AWAIT_GROUPS = 8  # statements for which an SMS's receipt is held for the worker to write (see _Awaiting)
 
 
@@ -147,15 +148,19 @@ class ChannelState:
 
     def adjust(self, results: list[SendResult]) -> None:
         """Back the channel off after a transient error (and restart its groups at one message); a clean group
-        resets the back-off and doubles the group, up to the most."""
+        resets the back-off and doubles the group, up to the most. A provider that said how long to rest
+        (HTTP 429/503 Retry-After) gets at least that, even past CHANNEL_BACKOFF_MAX: sending sooner would only
+        be refused again, and may count against the account."""
         # A misconfigured channel is stopped, not backed off (worker.worker_run).
         transient = next((r for r in results if r.outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN)), None)
         if transient is not None:
             self.backoff = min(CHANNEL_BACKOFF_MAX, max(1.0, self.backoff * 2))
-            self.resume_at = time.monotonic() + self.backoff * random.uniform(0.8, 1.2)
+            rest = self.backoff * random.uniform(0.8, 1.2)
+            asked = max((r.retry_after for r in results if r.outcome is Outcome.TRANSIENT), default=0.0)
+            rest = max(rest, min(asked, RETRY_AFTER_MAX))
+            self.resume_at = time.monotonic() + rest
             self.group = 1
-            log.warning("%s gateway: transient error, backing off %.0f s: %s", self.name, self.backoff,
-                        transient.error)
+            log.warning("%s gateway: transient error, backing off %.0f s: %s", self.name, rest, transient.error)
         elif any(r.outcome is Outcome.ACCEPTED for r in results):
             self.backoff = 0.0
             self.group = min(self.max_group, self.group * 2)
@@ -238,6 +243,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
     def give_back(rows: list[ClaimedMessage]) -> int:
         return outbox_release(rows=rows, worker_id=worker_id, now=timezone.now())
 
+    started = timezone.now()
     if channel is None:
         # Opened only once there is something to send (an SMPP bind, an SMTP connection), and before the first
         # claim, which must know the gateway's window.
@@ -304,6 +310,10 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
                 unfinished.hold(popped, beginning, in_flight)
         raise
     stats.claimed += claimed
+    if claimed and name == Channel.SMS:
+        # Receipts that came before their messages' results were recorded made them undelivered in the statements
+        # above; their provider's errors (an HTTP provider's webhook), once for the turn.
+        receipt_errors_apply(since=started - RECEIPT_ERROR_SPAN)
     if misconfigured:
         raise GatewayConfigError(misconfigured)
     return claimed

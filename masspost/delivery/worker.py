@@ -44,6 +44,7 @@ from masspost.delivery.gateways.base import Channel
 from masspost.delivery.inbound import (
     inbound_record,
     receipt_apply_recent,
+    receipt_errors_apply,
     receipt_prune,
     receipt_record,
     receipt_record_many,
@@ -51,6 +52,7 @@ from masspost.delivery.inbound import (
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn, connection_works
 from masspost.delivery.ratelimit import RateLimiter
+from masspost.delivery.webhooks import public_url
 from masspost.errors import GatewayConfigError
 
 __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
@@ -227,6 +229,7 @@ def _housekeep(stats: WorkerStats, sweep: bool) -> None:
     stats.expired += outbox_expire_deadlines(now=now)
     if sweep:
         receipt_apply_recent(since=now - RECEIPT_SWEEP_SPAN)
+        receipt_errors_apply(since=now - RECEIPT_SWEEP_SPAN)  # a worker that died before its turn's own
         # In statements of PRUNE_BATCH, for up to PRUNE_FOR seconds a sweep: a day of multipart SMS can store
         # more receipts than one statement should delete.
         prune_until = time.monotonic() + PRUNE_FOR
@@ -242,7 +245,10 @@ def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelS
                                on_delivery_receipts=_on_reader_thread(receipt_record_many),
                                on_incoming=_on_reader_thread(functools.partial(_record_incoming, stats)),
                                # results are recorded before `settle`: early receipts ride along with them
-                               hold_receipts=True, on_hook_thread_exit=_close_thread_connection)
+                               hold_receipts=True, on_hook_thread_exit=_close_thread_connection,
+                               # an HTTP provider asks for its receipts at our webhooks (delivery.webhooks); a bad
+                               # MASSPOST_PUBLIC_URL stops the SMS channel with GatewayConfigError, as a bad URL does
+                               public_url=public_url() if name == Channel.SMS else "")
     try:
         gateway.open()  # GatewayConfigError before anything is claimed: the channel is stopped (`_stop_channel`)
         parts = urlsplit(url)
