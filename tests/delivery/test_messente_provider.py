@@ -52,14 +52,12 @@ def test_a_message_is_one_sms_omnimessage_with_the_sender_and_the_dlr_url() -> N
     request = provider(public_url=PUBLIC).message_request(message())
     assert (request.method, request.path, request.form) == ("POST", "/v1/omnimessage", None)
     assert request.json == {"to": NUMBER, "dlr_url": f"{PUBLIC}/hooks/messente/dlr/{SECRET}",
-                            "messages": [{"channel": "sms", "sender": "Kliinik", "text": "Tere! Aeg on homme.",
-                                          "autoconvert": "off"}]}
+                            "messages": [{"channel": "sms", "sender": "Kliinik", "text": "Tere! Aeg on homme."}]}
 
 
 def test_without_a_sender_or_public_url_neither_is_sent() -> None:
     request = provider().message_request(message(sender=""))
-    assert request.json == {"to": NUMBER, "messages": [{"channel": "sms", "text": "Tere! Aeg on homme.",
-                                                        "autoconvert": "off"}]}
+    assert request.json == {"to": NUMBER, "messages": [{"channel": "sms", "text": "Tere! Aeg on homme."}]}
 
 
 def test_the_account_check_is_an_authenticated_get_that_sends_nothing() -> None:

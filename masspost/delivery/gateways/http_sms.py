@@ -137,7 +137,7 @@ class ProviderUnavailable(Exception):  # noqa: N818 - a state of the provider, n
 RETRY_AFTER_MAX = 3600.0
 # What could be a phone number in a provider's error text: never copied into an error (docs/delivery.md).
 _NUMBER = re.compile(r"\+?\d[\d ().-]{3,}\d")
-_EMAIL = re.compile(r"\S+@\S+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def retry_after(headers: Mapping[str, str]) -> float:
@@ -360,11 +360,13 @@ class HTTPSMSGateway:
             if self._misconfigured:
                 batch.stopped = SendResult.misconfigured(self._misconfigured)
                 break
-            if any(future.done() and future.result().outcome in STOPS_A_GROUP for future in batch.futures):
-                break
             if not self._slots.acquire(timeout=self.timeout):
                 batch.stopped = SendResult.transient(f"{self.name}: all {self.window} requests of the window still "
                                                      f"unanswered after {self.timeout:g}s")
+                break
+            # Looked at once the slot is taken: with a full window, the answer that freed it may say to stop.
+            if any(future.done() and future.result().outcome in STOPS_A_GROUP for future in batch.futures):
+                self._slots.release()
                 break
             try:
                 for _part in range(max(1, message.parts)):

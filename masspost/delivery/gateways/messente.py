@@ -7,9 +7,11 @@ docs/ErrorItemOmnichannel.md, docs/ErrorCodeOmnichannel.md, docs/ErrorCodeOmnich
 docs/DeliveryReportApi.md; https://messente.com/documentation/omnichannel-api/…):
 
 - Send: ``POST /v1/omnimessage`` with HTTP Basic and a JSON Omnimessage: `to`, `messages` (one SMS: channel "sms",
-  `text`, `sender`, `autoconvert` "off" — masspost already chose the encoding and counted the parts) and
-  `dlr_url`. The answer (201) lists the messages, each with its `message_id`: the remote id, which delivery
-  reports name. Errors: ``{"errors": [{"title", "detail", "code", "source"}]}`` with codes 101–107 (`ERRORS`).
+  `text`, `sender`) and `dlr_url`. No `autoconvert`: the published document's enum for it (full, true, false)
+  disagrees with its own description and with older SDKs (on, full, off), and a value Messente refused would fail
+  every message; the account's default ("on", its Auto Replace settings) applies. The answer (201) lists the
+  messages, each with its `message_id`: the remote id, which delivery reports name. Errors:
+  ``{"errors": [{"title", "detail", "code", "source"}]}`` with codes 101–107 (`ERRORS`).
 - The account check: Messente's balance request (``/get_balance``) lives on another host (api2.messente.com) and
   takes the password in the query string, where it would land in every proxy's log; so `open` asks for the
   delivery report of the nil omnimessage id instead (``GET /v1/omnimessage/{id}/status``, Basic auth): 404 means
@@ -124,7 +126,7 @@ class MessenteProvider:
         raise ProviderUnavailable(f"messente HTTP {status} to the account check")
 
     def message_request(self, message: OutgoingMessage) -> ProviderRequest:
-        sms: dict[str, Any] = {"channel": "sms", "text": message.text, "autoconvert": "off"}
+        sms: dict[str, Any] = {"channel": "sms", "text": message.text}
         if message.sender:
             sms["sender"] = message.sender
         payload: dict[str, Any] = {"to": message.to, "messages": [sms]}

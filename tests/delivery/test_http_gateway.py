@@ -1,0 +1,301 @@
+"""The HTTP SMS gateway against the Twilio and Messente peers on loopback (tests/peers/twilio_api.py,
+messente_api.py): the account check, requests in parallel up to the window and no further, results in message
+order, and every way an answer (or its absence) is classified. No Django, no database."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from masspost.delivery.gateways import gateway_from_url
+from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage
+from masspost.delivery.gateways.http_sms import HTTPSMSGateway, WebhookRequest, retry_after, scrubbed
+from masspost.errors import GatewayConfigError
+from tests.peers.http_provider import Answer
+from tests.peers.messente_api import MessentePeer
+from tests.peers.twilio_api import TwilioPeer
+
+PUBLIC = "https://clinic.example.org"
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioPeer]:
+    with TwilioPeer() as peer:
+        yield peer
+
+
+@pytest.fixture
+def messente() -> Iterator[MessentePeer]:
+    with MessentePeer() as peer:
+        yield peer
+
+
+@pytest.fixture(params=["twilio", "messente"])
+def peer(request: pytest.FixtureRequest) -> Iterator[TwilioPeer | MessentePeer]:
+    with (TwilioPeer() if request.param == "twilio" else MessentePeer()) as started:
+        yield started
+
+
+def gateway(url: str, **options: object) -> HTTPSMSGateway:
+    query = "&".join(f"{key}={value}" for key, value in options.items())
+    made = gateway_from_url(f"{url}?{query}" if query else url, public_url=PUBLIC)
+    assert isinstance(made, HTTPSMSGateway)
+    return made
+
+
+def messages(n: int, *, parts: int = 1) -> list[OutgoingMessage]:
+    return [OutgoingMessage(message_id=i, campaign_id=1, patient_ref=f"P-{i}", channel=Channel.SMS,
+                            to=f"+372555{i:05d}", language="et", text=f"Tere {i}", parts=parts, sender="Kliinik")
+            for i in range(1, n + 1)]
+
+
+def with_credentials(url: str, password: str) -> str:
+    user_and_password, _, host = url.partition("@")
+    scheme_and_user = user_and_password.rpartition(":")[0]
+    return f"{scheme_and_user}:{password}@{host}"
+
+
+# -- the account check ------------------------------------------------------------------------------------------------
+
+def test_open_checks_the_twilio_account_and_says_what_it_found(twilio: TwilioPeer) -> None:
+    sms = gateway(twilio.url)
+    sms.open()
+    try:
+        assert sms.account == f"Twilio account AC…{twilio.account_sid[-4:]} active"
+        assert [(r.method, r.path) for r in twilio.requests] == [
+            ("GET", f"/2010-04-01/Accounts/{twilio.account_sid}.json")]
+        assert twilio.messages == [] and twilio.violations == []
+    finally:
+        sms.close()
+
+
+def test_open_checks_the_messente_credentials_without_sending(messente: MessentePeer) -> None:
+    sms = gateway(messente.url)
+    sms.open()
+    sms.close()
+    assert sms.account == "Messente API credentials accepted"
+    assert messente.messages == [] and len(messente.requests) == 1 and messente.violations == []
+
+
+def test_refused_credentials_at_open_are_a_configuration_error_naming_none(peer: TwilioPeer | MessentePeer) -> None:
+    wrong = "wrong-Secret-9"
+    sms = gateway(with_credentials(peer.url, wrong))
+    with pytest.raises(GatewayConfigError) as caught:
+        sms.open()
+    assert wrong not in str(caught.value)
+    # Nothing is sent with refused credentials: the next messages come back misconfigured, unwritten.
+    assert [r.outcome for r in sms.send_many(messages(2))] == [Outcome.MISCONFIGURED]
+    sms.close()
+    assert peer.messages == [] and len(peer.requests) == 1
+
+
+@pytest.mark.parametrize("status", ["suspended", "closed"])
+def test_a_suspended_twilio_account_is_a_configuration_error(twilio: TwilioPeer, status: str) -> None:
+    twilio.account_status = status
+    sms = gateway(twilio.url)
+    with pytest.raises(GatewayConfigError, match=status):
+        sms.open()
+    sms.close()
+
+
+def test_a_provider_out_of_reach_at_open_is_logged_and_each_send_is_transient(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sms = gateway(f"twilio+http://AC1:token@127.0.0.1:{port}", timeout=2, window=1)
+    sms.open()  # no exception: the provider may come back
+    assert "account not checked" in caplog.text and "token" not in caplog.text
+    results = sms.send_many(messages(3))
+    sms.close()
+    assert [r.outcome for r in results] == [Outcome.TRANSIENT]  # the first says so; the rest were never written
+    assert "ConnectError" in results[0].error
+
+
+# -- sending ----------------------------------------------------------------------------------------------------------
+
+def test_messages_go_in_parallel_up_to_the_window_and_come_back_in_order(peer: TwilioPeer | MessentePeer) -> None:
+    peer.latency = 0.2
+    sms = gateway(peer.url, window=4)
+    sms.open()
+    batch = messages(12)
+    results = sms.send_many(batch)
+    sms.close()
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 12
+    by_id = {m.id: m for m in peer.messages}
+    assert [by_id[r.remote_id].to for r in results] == [m.to for m in batch]  # each result is its own message's
+    assert peer.max_in_flight == 4  # in parallel, and never more than the window
+    assert peer.violations == []
+
+
+def test_batches_begun_one_after_another_share_the_window(twilio: TwilioPeer) -> None:
+    twilio.latency = 0.15
+    sms = gateway(twilio.url, window=4)
+    batch = messages(12)
+    handles = [sms.begin(batch[i:i + 3]) for i in range(0, 12, 3)]
+    results = [result for handle in handles for result in sms.finish(handle)]
+    sms.close()
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 12
+    assert twilio.max_in_flight == 4  # what a killed worker can leave unknown: one window
+    by_id = {m.id: m for m in twilio.messages}
+    assert [by_id[r.remote_id].to for r in results] == [m.to for m in batch]
+
+
+def test_each_message_asks_for_its_callback_and_passes_the_providers_published_contract(
+        peer: TwilioPeer | MessentePeer) -> None:
+    sms = gateway(peer.url)
+    sms.send_many(messages(2))
+    sms.close()
+    assert peer.violations == []
+    assert [m.sender for m in peer.messages] == ["Kliinik", "Kliinik"]
+    expected = (f"{PUBLIC}/hooks/twilio/status" if isinstance(peer, TwilioPeer)
+                else sms.provider.webhook_urls(PUBLIC)["dlr"])
+    assert {m.callback_url for m in peer.messages} == {expected}
+
+
+def test_pace_is_called_on_the_callers_thread_once_per_part_before_each_request(twilio: TwilioPeer) -> None:
+    calls: list[tuple[str, int]] = []
+
+    def pace() -> None:
+        calls.append((threading.current_thread().name, len(twilio.requests)))
+
+    sms = gateway(twilio.url, window=1)
+    sms.send_many(messages(3, parts=2), pace=pace)
+    sms.close()
+    assert len(calls) == 6 and {name for name, _seen in calls} == {threading.current_thread().name}
+    # With a window of one, the second message's two slots are taken after the first answer, before its request.
+    assert [seen for _name, seen in calls] == [0, 0, 1, 1, 2, 2]
+
+
+def test_rate_limited_is_transient_with_retry_after_and_stops_the_rest(peer: TwilioPeer | MessentePeer) -> None:
+    peer.script(Answer.rate_limited(7))
+    sms = gateway(peer.url, window=1)
+    results = sms.send_many(messages(3))
+    sms.close()
+    assert [(r.outcome, r.retry_after) for r in results] == [(Outcome.TRANSIENT, 7.0)]
+    assert len(peer.requests) == 1  # a throttling provider is not fed the rest
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_server_error_is_transient(peer: TwilioPeer | MessentePeer, status: int) -> None:
+    peer.script(Answer.server_error(status))
+    sms = gateway(peer.url)
+    result = sms.send(messages(1)[0])
+    sms.close()
+    assert result.outcome is Outcome.TRANSIENT
+
+
+def test_a_dropped_connection_after_the_request_is_unknown(peer: TwilioPeer | MessentePeer) -> None:
+    peer.script(Answer.drop())
+    sms = gateway(peer.url)
+    result = sms.send(messages(1)[0])
+    after = sms.send(messages(1)[0])  # a new connection for the next one
+    sms.close()
+    assert result.outcome is Outcome.UNKNOWN and "may have it" in result.error
+    assert after.outcome is Outcome.ACCEPTED
+
+
+def test_no_answer_within_the_timeout_is_unknown(twilio: TwilioPeer) -> None:
+    twilio.script(Answer.accept(delay=1.5))
+    sms = gateway(twilio.url, timeout=0.3)
+    result = sms.send(messages(1)[0])
+    sms.close()
+    assert result.outcome is Outcome.UNKNOWN and "ReadTimeout" in result.error
+
+
+def test_a_documented_refusal_is_permanent_with_the_code_and_text(twilio: TwilioPeer, messente: MessentePeer) -> None:
+    twilio.script(Answer.error(400, 21211, "The 'To' number +37255500001 is not a valid phone number."))
+    messente.script(Answer.error(400, "105", "Invalid phone number +37255500001"))
+    for peer in (twilio, messente):
+        sms = gateway(peer.url)
+        result = sms.send(messages(1)[0])
+        sms.close()
+        assert result.outcome is Outcome.PERMANENT
+        assert "37255500001" not in result.error
+    assert twilio_result_error(twilio) == "twilio 21211: Invalid 'To' Phone Number"
+
+
+def twilio_result_error(twilio: TwilioPeer) -> str:
+    twilio.script(Answer.error(400, 21211, "x"))
+    sms = gateway(twilio.url)
+    try:
+        return sms.send(messages(1)[0]).error
+    finally:
+        sms.close()
+
+
+def test_an_unsubscribed_recipient_is_permanent_and_an_opt_out(twilio: TwilioPeer) -> None:
+    twilio.script(Answer.error(400, 21610, "Attempt to send to unsubscribed recipient"))
+    sms = gateway(twilio.url)
+    result = sms.send(messages(1)[0])
+    sms.close()
+    assert (result.outcome, result.opt_out) == (Outcome.PERMANENT, True)
+
+
+def test_a_mixed_batch_returns_every_written_result_classified_in_order(twilio: TwilioPeer) -> None:
+    # Written in parallel before any answer came: each gets its own result, and the pipeline records each.
+    twilio.latency = 0.1
+    twilio.script(Answer.accept(), Answer.error(400, 21614, "x"), Answer.rate_limited(2), Answer.accept())
+    sms = gateway(twilio.url, window=4)
+    results = sms.send_many(messages(4))
+    sms.close()
+    outcomes = sorted(r.outcome for r in results)
+    assert len(results) == 4 and outcomes == sorted(
+        [Outcome.ACCEPTED, Outcome.PERMANENT, Outcome.TRANSIENT, Outcome.ACCEPTED])
+    by_id = {m.id: m.to for m in twilio.messages}
+    assert all(by_id[r.remote_id] == m.to for r, m in zip(results, messages(4), strict=True) if r.remote_id)
+
+
+def test_credentials_refused_on_a_send_stop_every_later_send_unwritten(twilio: TwilioPeer) -> None:
+    twilio.script(Answer.unauthorized())
+    sms = gateway(twilio.url, window=1)
+    first = sms.send_many(messages(3))
+    later = sms.send_many(messages(2))
+    sms.close()
+    assert [r.outcome for r in first] == [Outcome.MISCONFIGURED]
+    assert [r.outcome for r in later] == [Outcome.MISCONFIGURED]
+    assert len(twilio.requests) == 1
+
+
+# -- the shared helpers -----------------------------------------------------------------------------------------------
+
+def test_retry_after_reads_seconds_and_dates_and_caps_them() -> None:
+    assert retry_after({"retry-after": "12"}) == 12.0
+    assert retry_after({}) == 0.0 and retry_after({"retry-after": "soon"}) == 0.0
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= retry_after({"retry-after": later}) <= 30
+    assert retry_after({"retry-after": "-5"}) == 0.0 and retry_after({"retry-after": "999999"}) == 3600.0
+
+
+def test_scrubbed_takes_out_numbers_and_addresses() -> None:
+    said = scrubbed("To +372 5551 2345 or (555) 123-4567, mail a.b@example.org: not valid")
+    assert said == "To … or (…, mail …: not valid"
+    assert len(scrubbed("x" * 500)) == 160
+
+
+# -- the peers' callbacks read by the provider objects (two implementations of the signature, one answer) ------------
+
+def callback_request(url: str, headers: dict[str, str], body: bytes, kind: str) -> WebhookRequest:
+    lower = {name.lower(): value for name, value in headers.items()}
+    tail = url.split(f"/hooks/{'twilio' if kind == 'status' else 'messente'}/{kind}", 1)[1]
+    return WebhookRequest(kind=kind, url=url, secret=tail.strip("/"), headers=lower, body=body,
+                          content_type=lower.get("content-type", ""))
+
+
+@pytest.mark.parametrize(("said", "stat"), [("delivered", "DELIVRD"), ("undelivered", "UNDELIV")])
+def test_the_peers_receipts_read_as_receipts_for_the_messages_sent(peer: TwilioPeer | MessentePeer, said: str,
+                                                                   stat: str) -> None:
+    sms = gateway(peer.url)
+    result = sms.send(messages(1)[0])
+    sms.close()
+    peer.receipts = said  # set after the send: the peer posts nothing itself, the test hands its callback over
+    callback = peer.receipt_for(peer.message(result.remote_id))
+    assert callback is not None
+    event = sms.provider.webhook(callback_request(*callback))
+    assert [(r.remote_id, r.stat) for r in event.receipts] == [(result.remote_id, stat)]
+    assert bool(event.receipts[0].error) is (stat == "UNDELIV")
