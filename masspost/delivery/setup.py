@@ -35,6 +35,7 @@ from django.conf import settings
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel, Gateway
 from masspost.delivery.gateways.http_sms import provider_from_url
+from masspost.delivery.webhooks import public_url
 from masspost.errors import GatewayConfigError, MasspostError
 
 __all__ = ["CheckStatus", "GatewayCheck", "gateway_check"]
@@ -72,21 +73,24 @@ class GatewayCheck:
         return self.status in (CheckStatus.OK, CheckStatus.LOCAL)
 
 
-def gateway_check(*, sms_url: str | None = None, email_url: str | None = None,
-                  public_url: str | None = None) -> list[GatewayCheck]:
-    """The SMS and the e-mail gateway, each opened and closed; the URLs default to the settings' (as the worker's),
-    `public_url` to MASSPOST_PUBLIC_URL. Sends nothing and writes nothing."""
-    public = (getattr(settings, "MASSPOST_PUBLIC_URL", "") if public_url is None else public_url).rstrip("/")
+def gateway_check(*, sms_url: str | None = None, email_url: str | None = None) -> list[GatewayCheck]:
+    """The SMS and the e-mail gateway, each opened and closed; the URLs default to the settings' (as the worker's).
+    Sends nothing and writes nothing."""
     urls = {Channel.SMS: settings.MASSPOST_SMS_URL if sms_url is None else sms_url,
             Channel.EMAIL: settings.MASSPOST_EMAIL_URL if email_url is None else email_url}
-    return [_check(channel, url, public) for channel, url in urls.items()]
+    return [_check(channel, url) for channel, url in urls.items()]
 
 
-def _check(channel: Channel, url: str, public_url: str) -> GatewayCheck:
+def _check(channel: Channel, url: str) -> GatewayCheck:
     said = functools.partial(GatewayCheck, channel=channel, setting=SETTING[channel], scheme=urlsplit(url).scheme)
+    try:
+        # As the worker has it: a public URL that cannot be used stops its SMS channel like a bad SMS URL.
+        public = public_url() if channel == Channel.SMS else ""
+    except GatewayConfigError as exc:
+        return said(status=CheckStatus.REFUSED, detail=str(exc), setting="MASSPOST_PUBLIC_URL")
     hooks = _RefusingHooks()
     try:
-        gateway = gateway_from_url(url, public_url=public_url, **hooks.as_kwargs())
+        gateway = gateway_from_url(url, public_url=public, **hooks.as_kwargs())
     except GatewayConfigError as exc:
         return said(status=CheckStatus.REFUSED, detail=f"the URL cannot be used: {exc}")
     if urlsplit(url).scheme in LOCAL_SCHEMES:
@@ -99,7 +103,7 @@ def _check(channel: Channel, url: str, public_url: str) -> GatewayCheck:
                    "which delivers them again to a worker")
     if channel != Channel.SMS:
         return said(status=status, detail=detail)
-    webhooks, note = _webhooks(url, public_url, accepted=status == CheckStatus.OK)
+    webhooks, note = _webhooks(url, public, accepted=status == CheckStatus.OK)
     return said(status=status, detail=detail, webhooks=webhooks, note=note)
 
 
@@ -146,18 +150,18 @@ def _described(gateway: Gateway) -> str:
     return f"{gateway.name} {where}: opened"
 
 
-def _webhooks(url: str, public_url: str, *, accepted: bool) -> tuple[dict[str, str], str]:
+def _webhooks(url: str, public: str, *, accepted: bool) -> tuple[dict[str, str], str]:
     """The webhooks to register with an HTTP SMS provider (none for SMPP and the local gateways), or what is
     missing before they can be."""
     try:
         provider = provider_from_url(url)
     except GatewayConfigError:
         return {}, ""  # not an HTTP provider's URL: it has no webhooks
-    if not public_url:
+    if not public:
         return {}, PUBLIC_URL_NEEDED
     if not accepted:
         return {}, WEBHOOKS_LATER
-    return provider.webhook_urls(public_url), ""
+    return provider.webhook_urls(public), ""
 
 
 class _LeftForTheWorker(Exception):  # noqa: N818 - not an error: a receipt or reply refused on purpose

@@ -5,6 +5,8 @@ no password reaches the output. Through the real command line (a subprocess), as
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -20,16 +22,20 @@ import pytest
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.smpp_pdu import ESME_RX_T_APPN
 from masspost.delivery.gateways.smpp_receipts import deliver, deliver_many
-from masspost.delivery.setup import _RefusingHooks
+from masspost.delivery.setup import PUBLIC_URL_NEEDED, WEBHOOKS_LATER, _RefusingHooks
+from tests.peers.messente_api import PASSWORD as MESSENTE_PASSWORD
+from tests.peers.messente_api import USERNAME as MESSENTE_USER
+from tests.peers.messente_api import MessentePeer
 from tests.peers.net import LOOPBACK, TestCertificates, free_port, make_certificates
 from tests.peers.refusing_smsc import BindRefusingSMSC
 from tests.peers.smsc import SMSCPeer
 from tests.peers.smtp_server import SMTPPeer
+from tests.peers.twilio_api import ACCOUNT_SID, AUTH_TOKEN, TwilioPeer
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "clinic", "Pw-7f3kQ secret"  # a space: percent-encoded in the URL
 WRONG = "Wr0ng-9zXq"
-SECRETS = (PASSWORD, quote(PASSWORD), WRONG)
+SECRETS = (PASSWORD, quote(PASSWORD), WRONG, AUTH_TOKEN, MESSENTE_PASSWORD)
 UNSET = ("DATABASE_URL", "MASSPOST_SMS_URL", "MASSPOST_EMAIL_URL", "MASSPOST_PUBLIC_URL", "MASSPOST_LOG_LEVEL")
 
 
@@ -226,3 +232,118 @@ def test_gateway_without_an_action_says_which_in_one_line(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert result.stderr.strip() == ("masspost gateway: the following arguments are required: check "
                                      "(see masspost gateway --help)")
+
+
+# --- Twilio --------------------------------------------------------------------------------------------------
+
+PUBLIC = "https://masspost.clinic.example"
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioPeer]:
+    with TwilioPeer() as peer:
+        yield peer
+
+
+def test_twilio_with_the_right_token_is_ok_and_prints_the_webhooks(tmp_path: Path, twilio: TwilioPeer) -> None:
+    result = check(tmp_path, "--sms-url", twilio.url, env={"MASSPOST_PUBLIC_URL": PUBLIC + "/"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:4] == [
+        f"SMS gateway (twilio+http): ok: Twilio account AC…{ACCOUNT_SID[-4:]} active",
+        "  register these webhooks with the provider:",
+        f"    status   {PUBLIC}/hooks/twilio/status",
+        f"    inbound  {PUBLIC}/hooks/twilio/inbound",
+    ]
+    assert ACCOUNT_SID not in result.stdout  # shortened: the SID is the URL's user name
+    assert [(r.method, r.path) for r in twilio.requests] == [("GET", f"/2010-04-01/Accounts/{ACCOUNT_SID}.json")]
+    assert twilio.messages == [] and twilio.violations == []
+
+
+def test_twilio_without_a_public_url_says_receipts_and_replies_need_it(tmp_path: Path, twilio: TwilioPeer) -> None:
+    result = check(tmp_path, "--sms-url", twilio.url)
+    assert result.returncode == 0, result.stderr  # the credentials are fine; the webhooks are the operator's next step
+    assert result.stdout.splitlines()[1] == f"  {PUBLIC_URL_NEEDED}"
+    assert "/hooks/" not in result.stdout
+    answer = json.loads(check(tmp_path, "--json", "--sms-url", twilio.url).stdout)
+    assert answer["gateways"][0]["webhooks"] == {} and answer["gateways"][0]["note"] == PUBLIC_URL_NEEDED
+
+
+def test_twilio_with_a_wrong_token_is_refused_in_one_line(tmp_path: Path, twilio: TwilioPeer) -> None:
+    url = twilio.url.replace(AUTH_TOKEN, WRONG)
+    result = check(tmp_path, "--sms-url", url, env={"MASSPOST_PUBLIC_URL": PUBLIC})
+    assert failed_line(result) == "CommandError: the SMS gateway refused: fix MASSPOST_SMS_URL"
+    line = line_of(result, "SMS")
+    assert line.startswith("SMS gateway (twilio+http): refused: twilio 20003") and "Auth Token" in line
+    assert result.stdout.splitlines()[1] == f"  {WEBHOOKS_LATER}"
+    assert AUTH_TOKEN not in result.stdout + result.stderr
+    assert twilio.messages == []
+
+
+def test_a_suspended_twilio_account_is_refused(tmp_path: Path) -> None:
+    with TwilioPeer(account_status="suspended") as twilio:
+        result = check(tmp_path, "--sms-url", twilio.url, env={"MASSPOST_PUBLIC_URL": PUBLIC})
+        assert twilio.messages == []
+    assert failed_line(result) == "CommandError: the SMS gateway refused: fix MASSPOST_SMS_URL"
+    assert line_of(result, "SMS") == (f"SMS gateway (twilio+http): refused: Twilio account AC…{ACCOUNT_SID[-4:]} is "
+                                      "suspended: it cannot send until Twilio reactivates it")
+    assert AUTH_TOKEN not in result.stdout + result.stderr
+
+
+def test_twilio_not_there_is_unreachable(tmp_path: Path) -> None:
+    url = f"twilio+http://{ACCOUNT_SID}:{AUTH_TOKEN}@{LOOPBACK}:{closed_port()}?timeout=5"
+    result = check(tmp_path, "--sms-url", url, env={"MASSPOST_PUBLIC_URL": PUBLIC})
+    assert failed_line(result) == "CommandError: the SMS gateway is unreachable: try again once it can be reached"
+    assert line_of(result, "SMS").startswith("SMS gateway (twilio+http): unreachable: twilio: account not checked")
+    # The URLs do not depend on whether Twilio was reached, but they are shown with the check that passes.
+    assert result.stdout.splitlines()[1] == f"  {WEBHOOKS_LATER}"
+    assert AUTH_TOKEN not in result.stdout + result.stderr
+
+
+def test_plain_http_to_a_provider_elsewhere_is_refused_without_the_url(tmp_path: Path) -> None:
+    result = check(tmp_path, "--sms-url", f"twilio+http://{ACCOUNT_SID}:{AUTH_TOKEN}@api.twilio.com")
+    assert failed_line(result) == "CommandError: the SMS gateway refused: fix MASSPOST_SMS_URL"
+    assert "only for a host on this machine" in line_of(result, "SMS")
+    assert AUTH_TOKEN not in result.stdout + result.stderr and ACCOUNT_SID not in result.stdout
+
+
+# --- Messente ------------------------------------------------------------------------------------------------
+
+def messente_secret(username: str, password: str) -> str:
+    """The contract's secret, computed here on its own: hex HMAC-SHA256(password, "masspost-webhooks:" + user)."""
+    return hmac.new(password.encode(), f"masspost-webhooks:{username}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def test_messente_with_the_right_password_is_ok_and_prints_the_webhooks_with_their_secret(tmp_path: Path) -> None:
+    with MessentePeer() as messente:
+        result = check(tmp_path, "--sms-url", messente.url, env={"MASSPOST_PUBLIC_URL": PUBLIC})
+        assert messente.messages == [] and messente.violations == []
+        assert all(request.method == "GET" for request in messente.requests)
+    assert result.returncode == 0, result.stderr
+    secret = messente_secret(MESSENTE_USER, MESSENTE_PASSWORD)
+    assert result.stdout.splitlines()[:4] == [
+        "SMS gateway (messente+http): ok: Messente API credentials accepted",
+        "  register these webhooks with the provider:",
+        f"    dlr      {PUBLIC}/hooks/messente/dlr/{secret}",
+        f"    inbound  {PUBLIC}/hooks/messente/inbound/{secret}",
+    ]
+    assert MESSENTE_USER not in result.stdout
+
+
+def test_messente_with_a_wrong_password_is_refused_without_a_secret(tmp_path: Path) -> None:
+    with MessentePeer() as messente:
+        wrong = messente.url.replace(MESSENTE_PASSWORD, WRONG)
+        result = check(tmp_path, "--sms-url", wrong, env={"MASSPOST_PUBLIC_URL": PUBLIC})
+        assert messente.messages == []
+    assert failed_line(result) == "CommandError: the SMS gateway refused: fix MASSPOST_SMS_URL"
+    line = line_of(result, "SMS")
+    assert line.startswith("SMS gateway (messente+http): refused: messente HTTP 401")
+    assert "/hooks/" not in result.stdout  # a secret made from a wrong password would be of no use
+    assert messente_secret(MESSENTE_USER, WRONG) not in result.stdout
+
+
+def test_a_public_url_that_cannot_be_used_is_refused_as_the_worker_refuses_it(tmp_path: Path,
+                                                                              twilio: TwilioPeer) -> None:
+    result = check(tmp_path, "--sms-url", twilio.url, env={"MASSPOST_PUBLIC_URL": "masspost.clinic.example"})
+    assert failed_line(result) == "CommandError: the SMS gateway refused: fix MASSPOST_PUBLIC_URL"
+    assert line_of(result, "SMS").startswith("SMS gateway (twilio+http): refused: MASSPOST_PUBLIC_URL must be ")
+    assert twilio.requests == []

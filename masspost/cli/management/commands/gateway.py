@@ -31,12 +31,10 @@ class Command(MasspostCommand):
         check.error = functools.partial(_one_line_usage_error, check)  # type: ignore[method-assign]
         check.add_argument("--sms-url", help="check this SMS gateway URL instead of MASSPOST_SMS_URL")
         check.add_argument("--email-url", help="check this e-mail gateway URL instead of MASSPOST_EMAIL_URL")
-        check.add_argument("--public-url", help="the public base URL for the webhooks instead of MASSPOST_PUBLIC_URL")
         check.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        checks = gateway_check(sms_url=options["sms_url"], email_url=options["email_url"],
-                               public_url=options["public_url"])
+        checks = gateway_check(sms_url=options["sms_url"], email_url=options["email_url"])
         if options["json"]:
             self.print_json({"ok": all(check.fine for check in checks), "gateways": [_as_json(c) for c in checks]})
         else:
