@@ -1,12 +1,13 @@
 """What comes back from the SMS network: delivery receipts and replies (docs/delivery.md, "Receipts", "Stop
 words").
 
-Both arrive on a gateway's hook thread (SMPP deliver_sm) and are written at once, each statement committing on
-its own: a receipt is stored before it is applied, and a send's result is recorded before stored receipts are
-looked up (claims.outbox_record), so whichever comes first, the other finds it. A hook that raises makes the SMSC
-deliver again, so nothing here raises for what can never be written: a receipt's id is keyed to fit
-(`models.remote_key`), one receipt the database refuses is dropped alone, and every reply is stored
-(`InboundMessage`) whether it matches a patient or not.
+Both arrive on a gateway's hook thread (SMPP deliver_sm) or by an HTTP provider's webhook (delivery.webhooks), and
+are written at once, each statement committing on its own: a receipt is stored before it is applied, and a send's
+result is recorded before stored receipts are looked up (claims.outbox_record), so whichever comes first, the other
+finds it. A hook that raises makes the SMSC deliver again (a provider calls its webhook again), so nothing here
+raises for what can never be written: a receipt's id is keyed to fit (`models.remote_key`), one receipt the
+database refuses is dropped alone, and every reply is stored (`InboundMessage`) whether it matches a patient or not;
+a provider's reply once per its message id.
 """
 
 from __future__ import annotations
@@ -165,14 +166,17 @@ def receipt_errors_apply(*, since: dt.datetime) -> int:
     stamp = connection.ops.adapt_datetimefield_value(since)
     latest = (f"SELECT remote_id, status, error FROM {receipts} WHERE id IN (SELECT MAX(id) FROM {receipts} "
               f"WHERE received_at >= %s GROUP BY remote_id)")
+    # Rows locked in id order, as every statement that moves receipts' rows locks them: two workers ending their
+    # turns at once cannot deadlock; the second finds the error there and changes nothing.
+    lock = " ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_error = r.error FROM ({latest}) AS r WHERE {table}.remote_id = r.remote_id "
-            f"AND r.status = %s AND r.error <> '' AND {table}.status = %s AND {table}.last_error = '' "
+            f"AND r.status = %s AND r.error <> '' "
             # `remote_id <> ''`: the partial index on remote_id, not a scan of the outbox.
             f"AND {table}.id IN (SELECT id FROM {table} WHERE remote_id IN (SELECT remote_id FROM {receipts} "
-            f"WHERE received_at >= %s AND error <> '') AND remote_id <> '')",
-            [stamp, MessageStatus.UNDELIVERED.value, MessageStatus.UNDELIVERED.value, stamp])
+            f"WHERE received_at >= %s AND error <> '') AND remote_id <> '' AND status = %s AND last_error = ''{lock})",
+            [stamp, MessageStatus.UNDELIVERED.value, stamp, MessageStatus.UNDELIVERED.value])
         return int(cursor.rowcount)
 
 

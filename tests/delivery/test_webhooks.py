@@ -20,8 +20,10 @@ from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import ConsentEvent, Patient
 from masspost.clinic.scope import Scope
+from masspost.delivery import worker as worker_module
 from masspost.delivery.gateways.http_sms import provider_from_url
 from masspost.delivery.models import DeliveryReceipt, InboundMessage, OutboxMessage
+from masspost.delivery.pipeline import WorkerStats
 from masspost.delivery.worker import GatewayConfig, worker_run
 from tests.conftest import campaign
 
@@ -284,3 +286,22 @@ def test_nothing_of_the_body_or_the_secret_is_logged(client: Client, messente: d
     assert "incoming SMS" in logged and "refused" in logged
     for secret_or_data in (secret, secret[::-1], "5123", "Maasikas", "please"):
         assert secret_or_data not in logged
+
+
+def test_the_workers_sweep_applies_a_kept_receipt_and_its_error_after_a_worker_died(
+    client: Client, twilio: None, sent: list[OutboxMessage]
+) -> None:
+    """A worker that died between recording a message and applying the receipt kept for it (SM1 still `sent`),
+    or between applying its status and its error (SM2): another worker's sweep finishes the job."""
+    OutboxMessage.objects.filter(remote_id__in=["SM1", "SM2"]).update(status="sending", remote_id="")
+    assert twilio_post(client, "status", status("SMx1", "undelivered", "30003")).status_code == 200
+    assert twilio_post(client, "status", status("SMx2", "undelivered", "30007")).status_code == 200
+    first, second = sent[0].id, sent[1].id
+    OutboxMessage.objects.filter(id=first).update(status="sent", remote_id="SMx1")
+    OutboxMessage.objects.filter(id=second).update(status="undelivered", remote_id="SMx2")
+
+    worker_module._housekeep(WorkerStats(), sweep=True)
+
+    found = statuses()
+    assert found["SMx1"][0] == "undelivered" and found["SMx1"][1].startswith("twilio 30003")
+    assert found["SMx2"][0] == "undelivered" and found["SMx2"][1].startswith("twilio 30007")
