@@ -5,6 +5,7 @@ order, and every way an answer (or its absence) is classified. No Django, no dat
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from masspost.delivery.gateways.http_sms import HTTPSMSGateway, WebhookRequest, 
 from masspost.errors import GatewayConfigError
 from tests.peers.http_provider import Answer
 from tests.peers.messente_api import MessentePeer
+from tests.peers.net import TestCertificates
 from tests.peers.twilio_api import TwilioPeer
 
 PUBLIC = "https://clinic.example.org"
@@ -111,6 +113,7 @@ def test_a_provider_out_of_reach_at_open_is_logged_and_each_send_is_transient(
     sms = gateway(f"twilio+http://AC1:token@127.0.0.1:{port}", timeout=2, window=1)
     sms.open()  # no exception: the provider may come back
     assert "account not checked" in caplog.text and "token" not in caplog.text
+    assert sms.account == "" and sms.unchecked.startswith("ConnectError")
     results = sms.send_many(messages(3))
     sms.close()
     assert [r.outcome for r in results] == [Outcome.TRANSIENT]  # the first says so; the rest were never written
@@ -299,3 +302,46 @@ def test_the_peers_receipts_read_as_receipts_for_the_messages_sent(peer: TwilioP
     event = sms.provider.webhook(callback_request(*callback))
     assert [(r.remote_id, r.stat) for r in event.receipts] == [(result.remote_id, stat)]
     assert bool(event.receipts[0].error) is (stat == "UNDELIV")
+
+
+# -- TLS -------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def untrusted_tls_port(certificates: TestCertificates) -> Iterator[int]:
+    """A TLS server on loopback whose certificate (a throw-away CA's) the system does not trust."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificates.cert_file, certificates.key_file)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _address = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                try:
+                    context.wrap_socket(connection, server_side=True).close()
+                except (ssl.SSLError, OSError):
+                    pass  # the client refused the certificate
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_an_untrusted_tls_certificate_is_a_configuration_error_not_a_retry(untrusted_tls_port: int) -> None:
+    sms = gateway(f"twilio://AC1:token@127.0.0.1:{untrusted_tls_port}", timeout=5)
+    with pytest.raises(GatewayConfigError, match="TLS certificate is not trusted") as caught:
+        sms.open()
+    assert "token" not in str(caught.value)
+    sms.close()
+    unopened = gateway(f"messente://user:password@127.0.0.1:{untrusted_tls_port}", timeout=5)
+    results = unopened.send_many(messages(1))
+    unopened.close()
+    assert [r.outcome for r in results] == [Outcome.MISCONFIGURED] and "not trusted" in results[0].error

@@ -288,6 +288,7 @@ class HTTPSMSGateway:
         self.timeout = timeout
         self.base_url = base_url
         self.account = ""  # what `open` found: "Twilio account AC…a1b2 active" (never a credential)
+        self.unchecked = ""  # why `open` could not check the account (the provider out of reach); "" when it did
         self._auth = httpx.BasicAuth(username, password)
         self._slots = threading.BoundedSemaphore(window)
         self._lock = threading.Lock()
@@ -309,7 +310,8 @@ class HTTPSMSGateway:
             if misconfigured:
                 self._misconfigured = misconfigured
                 raise GatewayConfigError(misconfigured) from None
-            logger.warning("%s: account not checked at open: %s", self.name, _transport_text(exc))
+            self.unchecked = _transport_text(exc)
+            logger.warning("%s: account not checked at open: %s", self.name, self.unchecked)
             return
         try:
             self.account = self.provider.read_account(response)
@@ -317,8 +319,10 @@ class HTTPSMSGateway:
             self._misconfigured = str(exc)
             raise
         except ProviderUnavailable as exc:
+            self.unchecked = str(exc)
             logger.warning("%s: account not checked at open: %s", self.name, exc)
             return
+        self.unchecked = ""
         logger.info("%s: %s", self.name, self.account)
 
     def close(self) -> None:
@@ -360,9 +364,11 @@ class HTTPSMSGateway:
             if self._misconfigured:
                 batch.stopped = SendResult.misconfigured(self._misconfigured)
                 break
-            if not self._slots.acquire(timeout=self.timeout):
+            # A slot frees when an answer is read or a timeout ends the request: its connect, write and read each
+            # have `timeout`, so a window still full after three of them is a provider in trouble.
+            if not self._slots.acquire(timeout=3 * self.timeout):
                 batch.stopped = SendResult.transient(f"{self.name}: all {self.window} requests of the window still "
-                                                     f"unanswered after {self.timeout:g}s")
+                                                     f"unanswered after {3 * self.timeout:g}s")
                 break
             # Looked at once the slot is taken: with a full window, the answer that freed it may say to stop.
             if any(future.done() and future.result().outcome in STOPS_A_GROUP for future in batch.futures):
