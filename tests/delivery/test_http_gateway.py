@@ -4,6 +4,7 @@ order, and every way an answer (or its absence) is classified. No Django, no dat
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -321,11 +322,8 @@ def untrusted_tls_port(certificates: TestCertificates) -> Iterator[int]:
                 connection, _address = listener.accept()
             except TimeoutError:
                 continue
-            with connection:
-                try:
-                    context.wrap_socket(connection, server_side=True).close()
-                except (ssl.SSLError, OSError):
-                    pass  # the client refused the certificate
+            with connection, contextlib.suppress(ssl.SSLError, OSError):  # the client refuses the certificate
+                context.wrap_socket(connection, server_side=True).close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
