@@ -106,8 +106,11 @@ def messente_signature(shared_secret: str, body: bytes) -> str:
     return hmac.new(shared_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def iso_now() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+def iso_now(*, zone: bool = False) -> str:
+    """UTC now; without a zone as in the documented delivery report ("2020-02-04T08:09:42.389630"), with "Z" where
+    the OpenAPI document says `format: date-time`."""
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return now + "Z" if zone else now
 
 
 def messente_status(status: str) -> str:
@@ -202,7 +205,7 @@ class MessentePeer(ProviderPeer):
             "message_id": message.id,
             "sender": message.sender,
             "status": status,
-            "timestamp": iso_now(),
+            "timestamp": iso_now(zone=True),
         }
         report = {"omnimessage_id": omnimessage_id, "statuses": [result], "to": message.to}
         return Decision(reply=HTTPReply.json(200, report))
@@ -241,7 +244,7 @@ class MessentePeer(ProviderPeer):
         return error_reply(400, code, errors[0], source=source)
 
     def _accept(self, body: dict[str, Any]) -> AcceptedMessage:
-        sms = next((m for m in body.get("messages", []) if m.get("channel", "sms") == "sms"), {})
+        sms: dict[str, Any] = next((m for m in body.get("messages", []) if m.get("channel", "sms") == "sms"), {})
         return AcceptedMessage(
             id=str(uuid.uuid4()),
             to=str(body.get("to", "")),

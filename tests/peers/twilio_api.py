@@ -345,7 +345,7 @@ def create_message_errors(pairs: list[tuple[str, str]]) -> tuple[list[str], tupl
             errors.append(f"{name}: not a CreateMessage parameter (Twilio ignores it)")
             continue
         typed = coerce(spec.resolve(properties[name]), value)
-        form[name] = [*form.get(name, []), typed] if isinstance(typed, list) else typed
+        form[name] = [*form.get(name, []), *typed] if isinstance(typed, list) else typed
     errors.extend(spec.request_errors(MESSAGES_PATH, "post", FORM, form))
     code = INVALID_PARAMETER
     if "To" not in form:
