@@ -439,6 +439,9 @@ class ProviderPeer:
         self._server.close()
         for transport in list(self._transports):
             transport.abort()
+        for task in asyncio.all_tasks(self._loop):
+            if task is not asyncio.current_task():
+                task.cancel()  # answers still held or delayed: their clients are gone
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), 5)
         self._loop.call_soon(self._loop.stop)

@@ -96,8 +96,8 @@ def rfc2822_now() -> str:
 
 
 def segments(text: str) -> int:
-    """SMS parts Twilio would bill (GSM-7 160/153, else UCS-2 70/67 code units); rough, for num_segments only."""
-    gsm = all(ord(char) < 128 for char in text)
+    """SMS parts Twilio would bill (ASCII as GSM-7 160/153, else UCS-2 70/67 code units); rough, for num_segments."""
+    gsm = text.isascii()
     units = len(text) if gsm else len(text.encode("utf-16-le")) // 2
     single, multi = (160, 153) if gsm else (70, 67)
     return 1 if units <= single else math.ceil(units / multi)
