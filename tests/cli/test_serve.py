@@ -141,6 +141,20 @@ def test_access_log_when_asked(tmp_path: Path) -> None:
     assert f'"GET {HTMX} HTTP/1.1" 200' in out
 
 
+def test_the_access_log_never_shows_a_webhooks_secret(tmp_path: Path) -> None:
+    """Messente's webhooks are authenticated by the secret in their path: whoever reads the log could post fake
+    receipts with it. Whatever the answer (here 405 to a GET), the log shows the path without it."""
+    secret = "5f2b9c0d8e7a6b5c4d3e2f1a0b9c8d7e"
+    server = start(tmp_path / "var", "--access-log")
+    try:
+        server.get(f"/hooks/messente/dlr/{secret}")
+    finally:
+        code, out, err = server.stop()
+    assert code == 0
+    assert '"GET /hooks/messente/dlr/… HTTP/1.1"' in out
+    assert secret not in out + err
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_server_and_its_workers(tmp_path: Path, sig: int) -> None:
     server = start(tmp_path / "var", "--workers", "2")

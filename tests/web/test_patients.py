@@ -165,3 +165,17 @@ def test_history_in_the_clinics_local_time_and_the_languages_format(make_staff: 
         assert [r[0] for r in history_rows(shown)] == [when], language  # summer time: UTC+3, the next day
         assert note in shown and "Europe/Tallinn" not in shown and "UTC" not in shown
         assert ("25.10.2026" if language != "en" else "25 Oct 2026") in shown.split('data-testid="consents"')[1]
+
+
+def test_a_provider_opt_out_shows_in_words(alice: Client, make_patient: Callable[..., Patient]) -> None:
+    """Twilio refused a message because the patient opted out with it (21610): the page says so in a sentence and
+    the history names the source — not a bare "provider", and not a server error."""
+    juri = make_patient(first_name="Juri", last_name="Tamm")
+    ConsentEvent.objects.create(patient=juri, channel="sms", accepts=False, source="provider")
+    Patient.objects.filter(id=juri.id).update(accepts_sms=False)
+    page = alice.get("/patients/", {"patient": juri.external_id})
+    assert page.status_code == 200
+    text = main(page)
+    assert "The patient opted out with the SMS provider: it refused a message on" in text
+    sources = [cell for row in history_rows(text) for cell in row if "provider" in cell]
+    assert sources == ["the patient&#x27;s opt-out with the SMS provider"]

@@ -29,13 +29,8 @@ from masspost.clinic.models import PATIENT_OWN_SOURCES, ConsentMethod
 from masspost.clinic.scope import Role
 from masspost.errors import MasspostError, NotFoundError
 from masspost.web.access import StaffRequest, staff
-from masspost.web.consent_words import CHANNELS, METHODS
+from masspost.web.consent_words import CHANNELS, METHODS, PATIENT_OPT_OUT, SOURCES
 from masspost.web.templatetags.masspost_format import day, zone_label
-
-SOURCES = {"import": _lazy("import from the clinic's system"), "sms-stop": _lazy("the patient's SMS STOP"),
-           "unsubscribe": _lazy("the patient's unsubscribe link")}
-PATIENT_OPT_OUT = {"sms-stop": _lazy("The patient opted out with an SMS STOP on %(date)s."),
-                   "unsubscribe": _lazy("The patient opted out with an e-mail's unsubscribe link on %(date)s.")}
 
 
 class LookupForm(forms.Form):

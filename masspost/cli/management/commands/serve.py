@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import sys
 import threading
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from masspost.cli.base import MasspostCommand
 from masspost.cli.production import refuse_development_key
@@ -68,6 +70,7 @@ class Command(MasspostCommand):
             "timeout": 60,
             "keepalive": 5,
             "accesslog": "-" if options["access_log"] else None,
+            "logger_class": AccessLog,
             "errorlog": "-",
             "loglevel": "warning",  # gunicorn's start-up chatter off; its errors still show
             "forwarded_allow_ips": options["forwarded_allow_ips"],
@@ -104,6 +107,21 @@ def _start_threads(worker: Any) -> None:
 
     for _ in range(threads):
         pool.submit(wait)
+
+
+# A webhook path's last segment is the secret that authenticates the provider's calls (Messente's): never logged.
+_HOOK_SECRET = re.compile(r"(/hooks/[^/?\s]+/[^/?\s]+/)[^/?\s]+")
+
+
+class AccessLog(Logger):
+    """gunicorn's logger, with the secret in a webhook path (/hooks/messente/dlr/<secret>) shown as "…"."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = _HOOK_SECRET.sub(r"\1…", atoms[key])
+        return atoms
 
 
 class WebServer(BaseApplication):
