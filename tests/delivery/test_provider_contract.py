@@ -550,3 +550,26 @@ def test_messente_send_status_and_reply(messente: MessentePeer, receiver: Receiv
 def test_a_contract_loads_a_vendored_file_by_name() -> None:
     assert OpenAPIContract("twilio_api_v2010.subset.json").document["info"]["title"]
     assert Path(OPENAPI_DIR / "cut.py").exists()
+
+
+def test_a_drop_after_accepting_keeps_the_message_and_sends_its_receipt(receiver: Receiver) -> None:
+    """What a client must count as unknown: no answer came, yet the provider has the message."""
+    callback = f"{receiver.url}/hooks/twilio/status"
+    with TwilioPeer(receipts="delivered") as twilio, twilio_client(twilio) as client:
+        twilio.script(Answer.drop(accepted=True))
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post(MESSAGES, data={**SMS, "StatusCallback": callback})
+        [message] = twilio.wait_for(1)
+        [result] = twilio.wait_for_callbacks(1)
+    assert result.remote_id == message.id and result.status_code == 200
+    assert [r.status for r in twilio.requests] == [0]
+
+    dlr = f"{receiver.url}/hooks/messente/dlr/secret"
+    with MessentePeer(receipts="delivered") as messente, messente_client(messente) as client:
+        messente.script(Answer.drop(accepted=True))
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/v1/omnimessage", json={**OMNI, "dlr_url": dlr})
+        [message] = messente.wait_for(1)
+        [result] = messente.wait_for_callbacks(1)
+    assert result.remote_id == message.id and result.status_code == 200
+    assert [r.status for r in messente.requests] == [0]

@@ -9,6 +9,7 @@ how to answer a request; this module owns what every provider shares:
 - the record: every request received (`requests`), every message accepted (`messages`), every request the
   provider's published OpenAPI document refuses (`violations`);
 - the script: `peer.script(Answer.rate_limited(2), Answer.drop())` answers the next message requests so;
+- the pace: `latency` delays every answer, `hold()` … `release()` keeps them all back (see `wait_in_flight`);
 - callbacks: receipts the peer posts by itself after accepting a message (`receipts="delivered"`), from a small
   thread pool, and the answers it got (`callbacks`);
 - `OpenAPIContract`: a request or response checked against the vendored subset of the provider's document
@@ -67,6 +68,7 @@ class Answer:
     message: str = ""
     retry_after: int | None = None
     delay: float = 0.0  # seconds the answer waits (another request on another connection is not held up)
+    accepted: bool = False  # drop only: the provider took the message (recorded, receipted) before the line broke
 
     @classmethod
     def accept(cls, *, delay: float = 0.0) -> Answer:
@@ -87,9 +89,10 @@ class Answer:
         return cls(kind="server_error", status=http_status, retry_after=retry_after)
 
     @classmethod
-    def drop(cls) -> Answer:
-        """Read the request, then close the connection without a byte of answer (the provider may have it)."""
-        return cls(kind="drop")
+    def drop(cls, *, accepted: bool = False) -> Answer:
+        """Read the request, then close the connection without a byte of answer. `accepted=True`: the provider
+        did take the message (it is in `messages` and gets its receipt) — what a client must count as unknown."""
+        return cls(kind="drop", accepted=accepted)
 
     @classmethod
     def unauthorized(cls) -> Answer:
@@ -270,7 +273,6 @@ class ProviderPeer:
         self._by_id: dict[str, AcceptedMessage] = {}
         self._violations: list[Violation] = []
         self._callbacks: list[CallbackResult] = []
-        self._pending_callbacks = 0
         self._script: list[Answer] = []
         self._loop = asyncio.new_event_loop()
         self._gate: asyncio.Event | None = None  # cleared by hold(): answers wait until release()
@@ -644,8 +646,3 @@ def _received(head: h11.Request, body: bytes) -> ReceivedRequest:
 
 def _with_status(request: ReceivedRequest, status: int) -> ReceivedRequest:
     return dataclasses.replace(request, status=status)
-
-
-def form_pairs(body: bytes) -> list[tuple[str, str]]:
-    """Every (name, value) of a form body, repeated names kept (Twilio's MediaUrl may repeat)."""
-    return parse_qsl(body.decode("utf-8"), keep_blank_values=True)

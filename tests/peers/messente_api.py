@@ -218,6 +218,12 @@ class MessentePeer(ProviderPeer):
             if refusal is not None:
                 return Decision(reply=refusal)
         scripted = self.next_answer()
+        if scripted is not None and scripted.kind == "drop" and scripted.accepted:
+            return Decision(
+                reply=None,
+                message=self._accept(request.json if isinstance(request.json, dict) else {}),
+                delay=scripted.delay,
+            )
         if scripted is not None and scripted.kind != "accept":
             return Decision(reply=scripted_reply(scripted), delay=scripted.delay)
         message = self._accept(request.json if isinstance(request.json, dict) else {})

@@ -179,6 +179,8 @@ class TwilioPeer(ProviderPeer):
             if refusal is not None:
                 return Decision(reply=refusal)
         scripted = self.next_answer()
+        if scripted is not None and scripted.kind == "drop" and scripted.accepted:
+            return Decision(reply=None, message=self._accept(request.form or {}), delay=scripted.delay)
         if scripted is not None and scripted.kind != "accept":
             return Decision(reply=scripted_reply(scripted), delay=scripted.delay)
         if self.account_status != "active":
