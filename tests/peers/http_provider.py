@@ -12,8 +12,8 @@ how to answer a request; this module owns what every provider shares:
 - the pace: `latency` delays every answer, `hold()` … `release()` keeps them all back (see `wait_in_flight`);
 - callbacks: receipts the peer posts by itself after accepting a message (`receipts="delivered"`), from a small
   thread pool, and the answers it got (`callbacks`);
-- `OpenAPIContract`: a request or response checked against the vendored subset of the provider's document
-  (tests/peers/openapi/, see its SOURCE.md) with jsonschema_rs, OpenAPI 3.0's `nullable` read as JSON Schema.
+- the contract: requests checked against the vendored subset of the provider's OpenAPI document
+  (tests/peers/openapi/contract.py, the documents' origin in tests/peers/openapi/SOURCE.md).
 """
 
 from __future__ import annotations
@@ -28,17 +28,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import h11
 import httpx
-import jsonschema_rs
 
 from tests.peers.net import LOOPBACK
+from tests.peers.openapi.contract import OPENAPI_DIR, OpenAPIContract
 
-OPENAPI_DIR = Path(__file__).resolve().parent / "openapi"
 MAX_BODY = 1 << 20  # providers refuse far smaller bodies; this only keeps a runaway test from filling memory
 
 __all__ = [
@@ -47,6 +45,7 @@ __all__ = [
     "CallbackResult",
     "Decision",
     "HTTPReply",
+    "OPENAPI_DIR",
     "OpenAPIContract",
     "ProviderPeer",
     "ReceivedRequest",
@@ -177,74 +176,6 @@ def basic_credentials(headers: dict[str, str]) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return (user, password) if colon else None
-
-
-# -- the published contract --------------------------------------------------------------------------------------
-
-
-def _nullable_as_json_schema(node: Any) -> Any:
-    """OpenAPI 3.0 writes "may be null" as `nullable: true`, which JSON Schema does not know: spell it out."""
-    if isinstance(node, list):
-        return [_nullable_as_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    converted = {key: _nullable_as_json_schema(value) for key, value in node.items()}
-    if converted.pop("nullable", False) is not True:
-        return converted
-    if isinstance(converted.get("type"), str):
-        converted["type"] = [converted["type"], "null"]
-        if "enum" in converted:
-            converted["enum"] = [*converted["enum"], None]
-        return converted
-    return {"anyOf": [converted, {"type": "null"}]}
-
-
-class OpenAPIContract:
-    """Requests and responses checked against a vendored OpenAPI 3.0 subset, one compiled validator per schema."""
-
-    def __init__(self, filename: str) -> None:
-        self.document: dict[str, Any] = json.loads((OPENAPI_DIR / filename).read_text(encoding="utf-8"))
-        self._components = _nullable_as_json_schema(self.document.get("components", {}))
-        self._validators: dict[tuple[str, ...], jsonschema_rs.Validator] = {}
-        self._lock = threading.Lock()
-
-    def operation(self, path: str, method: str) -> dict[str, Any]:
-        return dict(self.document["paths"][path][method.lower()])
-
-    def request_schema(self, path: str, method: str, media_type: str) -> dict[str, Any]:
-        return dict(self.operation(path, method)["requestBody"]["content"][media_type]["schema"])
-
-    def response_schema(self, path: str, method: str, status: int, media_type: str = "application/json") -> Any:
-        return self.operation(path, method)["responses"][str(status)]["content"][media_type]["schema"]
-
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        """A `$ref` to #/components/schemas/… followed (one level: what form coercion needs)."""
-        ref = schema.get("$ref", "")
-        if ref.startswith("#/components/schemas/"):
-            return dict(self.document["components"]["schemas"][ref.rsplit("/", 1)[1]])
-        return schema
-
-    def request_errors(self, path: str, method: str, media_type: str, body: Any) -> list[str]:
-        key = ("request", path, method.lower(), media_type)
-        return self._errors(key, lambda: self.request_schema(path, method, media_type), body)
-
-    def response_errors(self, path: str, method: str, status: int, body: Any) -> list[str]:
-        key = ("response", path, method.lower(), str(status))
-        return self._errors(key, lambda: self.response_schema(path, method, status), body)
-
-    def _errors(self, key: tuple[str, ...], schema: Callable[[], Any], instance: Any) -> list[str]:
-        validator = self._validators.get(key)
-        if validator is None:
-            with self._lock:
-                root = dict(_nullable_as_json_schema(schema()))
-                root["components"] = self._components  # $refs resolve against the document's components
-                validator = self._validators.setdefault(key, jsonschema_rs.Draft4Validator(root))
-        return [_describe(error) for error in validator.iter_errors(instance)]
-
-
-def _describe(error: jsonschema_rs.ValidationError) -> str:
-    where = "/".join(str(part) for part in error.instance_path)
-    return f"{where or '(body)'}: {error.message}"
 
 
 # -- the server -------------------------------------------------------------------------------------------------
