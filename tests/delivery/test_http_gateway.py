@@ -243,16 +243,20 @@ def test_an_unsubscribed_recipient_is_permanent_and_an_opt_out(twilio: TwilioPee
 
 def test_a_mixed_batch_returns_every_written_result_classified_in_order(twilio: TwilioPeer) -> None:
     # Written in parallel before any answer came: each gets its own result, and the pipeline records each.
-    twilio.latency = 0.1
-    twilio.script(Answer.accept(), Answer.error(400, 21614, "x"), Answer.rate_limited(2), Answer.accept())
+    twilio.latency = 0.2
+    answers = [Answer.accept(), Answer.error(400, 21614, "x"), Answer.rate_limited(2), Answer.accept()]
+    twilio.script(*answers)
     sms = gateway(twilio.url, window=4)
     results = sms.send_many(messages(4))
     sms.close()
-    outcomes = sorted(r.outcome for r in results)
-    assert len(results) == 4 and outcomes == sorted(
-        [Outcome.ACCEPTED, Outcome.PERMANENT, Outcome.TRANSIENT, Outcome.ACCEPTED])
+    # The peer answers in the order the requests came; the gateway writes no more once the 429 is back (the fourth
+    # is normally written long before, but a slow machine may not get to it in time).
+    written = len(twilio.requests)
+    assert len(results) == written >= 3
+    kinds = {"accept": Outcome.ACCEPTED, "error": Outcome.PERMANENT, "rate_limited": Outcome.TRANSIENT}
+    assert sorted(r.outcome for r in results) == sorted(kinds[a.kind] for a in answers[:written])
     by_id = {m.id: m.to for m in twilio.messages}
-    assert all(by_id[r.remote_id] == m.to for r, m in zip(results, messages(4), strict=True) if r.remote_id)
+    assert all(by_id[r.remote_id] == m.to for r, m in zip(results, messages(4), strict=False) if r.remote_id)
 
 
 def test_credentials_refused_on_a_send_stop_every_later_send_unwritten(twilio: TwilioPeer) -> None:

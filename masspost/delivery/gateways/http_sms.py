@@ -362,7 +362,9 @@ class HTTPSMSGateway:
         client = self._started()
         for message in messages:
             if self._misconfigured:
-                batch.stopped = SendResult.misconfigured(self._misconfigured)
+                # Said once per batch: by its own refused request, or here when it has written nothing.
+                if not batch.futures:
+                    batch.stopped = SendResult.misconfigured(self._misconfigured)
                 break
             # A slot frees when an answer is read or a timeout ends the request: its connect, write and read each
             # have `timeout`, so a window still full after three of them is a provider in trouble.
