@@ -122,6 +122,15 @@ def test_smtp_with_a_wrong_password_is_refused_in_one_line(tmp_path: Path, smtp:
     assert smtp.received == []
 
 
+def test_an_smtp_certificate_not_trusted_is_refused_before_the_password_is_sent(tmp_path: Path,
+                                                                                  smtp: SMTPPeer) -> None:
+    url = f"smtp://{USER}:{quote(PASSWORD)}@{smtp.host}:{smtp.port}?starttls=1&timeout=5"  # no cafile=
+    result = check(tmp_path, "--email-url", url)
+    assert failed_line(result) == "CommandError: the e-mail gateway refused: fix MASSPOST_EMAIL_URL"
+    assert "TLS certificate is not trusted" in line_of(result, "e-mail")
+    assert smtp.auth_attempts == []
+
+
 def test_an_smtp_server_not_there_is_unreachable(tmp_path: Path, certificates: TestCertificates) -> None:
     url = f"smtp://{USER}:{quote(PASSWORD)}@{LOOPBACK}:{closed_port()}?starttls=1&timeout=5"
     result = check(tmp_path, "--email-url", url)
