@@ -420,9 +420,12 @@ def test_refused_credentials_stop_the_sms_channel_and_the_worker_exits_non_zero(
     message = str(raised.value)
     assert raised.value.returncode != 0
     assert message.startswith("sms gateway stopped: ") and "\n" not in message, message
+    assert "MASSPOST_SMS_URL" in message  # what to fix
     printed = "\n".join([message, out.getvalue(), err.getvalue(), caplog.text, *capfd.readouterr()])
     assert wrong not in printed and real not in printed  # no credential, whichever was given
-    assert setup.peer.messages == []  # the account request only: not one message was tried
+    # The account request only, once: not one message tried, and no second try of refused credentials (a provider
+    # may lock an account after a few).
+    assert [(r.method, r.status) for r in setup.peer.requests] == [("GET", 200 if refusal == "suspended" else 401)]
     with setup.app.alone():
         assert statuses(campaign_id) == {"queued": len(patients)}
         assert set(OutboxMessage.objects.values_list("attempts", flat=True)) == {0}
