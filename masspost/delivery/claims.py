@@ -113,6 +113,18 @@ def _provider_opt_out(message_id: int) -> bool:
     return True
 
 
+def provider_opt_out_by_remote_id(remote_ids: Sequence[str]) -> int:
+    """A provider's receipt said the message was undelivered because its recipient opted out with the provider
+    (Twilio 21610 in a status callback): the same opt-out as a refused send's (`_provider_opt_out`), for the
+    SMS rows with these remote ids. Returns how many patients it opted out (once each)."""
+    opted_out = 0
+    with transaction.atomic():
+        for message_id in OutboxMessage.objects.filter(remote_id__in=[remote_key(r) for r in remote_ids],
+                                                       channel="sms").values_list("id", flat=True):
+            opted_out += _provider_opt_out(message_id)
+    return opted_out
+
+
 def outbox_record_many(*, rows: Sequence[Row], results: Sequence[SendResult], worker_id: str,
                        now: dt.datetime) -> list[str]:
     """`outbox_record` for a group that came back from one gateway call: the accepted ones — nearly all — in one

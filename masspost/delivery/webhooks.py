@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from masspost.delivery.claims import provider_opt_out_by_remote_id
 from masspost.delivery.gateways.http_sms import (
     HTTPProvider,
     WebhookEvent,
@@ -129,6 +130,9 @@ def _record(provider: str, kind: str, event: WebhookEvent) -> WebhookAnswer:
                                     errors={receipt.remote_id: receipt.error for receipt in event.receipts
                                             if receipt.error})
     opted_out = repeated = 0
+    if any(receipt.opt_out for receipt in event.receipts):
+        opted_out += provider_opt_out_by_remote_id([receipt.remote_id for receipt in event.receipts
+                                                    if receipt.opt_out])
     for reply in event.replies:
         # Whatever format the provider gives the number in ("+372…", "372…"): read as an SMSC's of unknown type.
         recorded = inbound_record(reply.source, reply.text, TON_UNKNOWN, remote_id=reply.remote_id)

@@ -149,6 +149,22 @@ def test_the_same_receipt_twice_changes_nothing_more(client: Client, twilio: Non
     assert statuses()["SM2"][1].startswith("twilio 30005")
 
 
+def test_a_receipt_saying_the_recipient_opted_out_with_twilio_opts_the_patient_out_once(
+        client: Client, twilio: None, sent: list[OutboxMessage]) -> None:
+    """A Messaging Service reports 21610 in the status callback, not in the send's answer: the same opt-out as a
+    refused send's — the patient's own word, source "provider" — and a retried callback records nothing more."""
+    patient = Patient.objects.get(id=sent[1].patient_id)
+    assert twilio_post(client, "status", status("SM2", "undelivered", "21610")).status_code == 200
+    assert twilio_post(client, "status", status("SM2", "undelivered", "21610")).status_code == 200
+    assert twilio_post(client, "status", status("SM3", "undelivered", "30003")).status_code == 200
+
+    patient.refresh_from_db()
+    assert patient.accepts_sms is False
+    assert list(ConsentEvent.objects.values_list("patient_id", "channel", "accepts", "source")) == [
+        (patient.id, "sms", False, "provider")]
+    assert statuses()["SM2"][0] == "undelivered" and statuses()["SM2"][1].startswith("twilio 21610")
+
+
 def test_a_receipt_before_the_result_is_recorded_still_ends_with_its_error(
     client: Client, twilio: None, make_patient: Any, memory_gateway: None
 ) -> None:

@@ -56,6 +56,9 @@ class Receipt:
     remote_id: str
     stat: str
     error: str = ""  # the provider's error code and text for an undelivered message ("twilio 30003: …")
+    # Undelivered because the recipient opted out with the provider (Twilio 21610 in a status callback, as a
+    # Messaging Service reports it): recorded as the patient's own SMS opt-out, as when a send is refused for it.
+    opt_out: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

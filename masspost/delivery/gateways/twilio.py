@@ -54,6 +54,8 @@ from masspost.errors import GatewayConfigError
 logger = logging.getLogger(__name__)
 
 Kind = Literal["transient", "permanent", "misconfigured", "opt_out"]
+# The recipient opted out with Twilio (texted STOP to the sender): on a send, or in a status callback.
+OPTED_OUT = 21610
 
 # Twilio's error codes as masspost treats them (https://www.twilio.com/docs/api/errors/{code}). The text is
 # Twilio's title for the code: Twilio's own `message` may quote the recipient's number, so it is never kept.
@@ -90,7 +92,7 @@ ERRORS: dict[int, tuple[Kind, str]] = {
     21617: ("permanent", "The concatenated message body exceeds the 1600 character limit"),
     21635: ("permanent", "'To' number cannot be a landline"),
     # The recipient texted STOP to this sender: failed, and the patient's opt-out is recorded (source "provider").
-    21610: ("opt_out", "Attempt to send to unsubscribed recipient"),
+    OPTED_OUT: ("opt_out", "Attempt to send to unsubscribed recipient"),
 }
 # Codes Twilio reports in a status callback for a message it could not deliver (ErrorCode).
 DELIVERY_ERRORS: dict[int, str] = {
@@ -259,7 +261,7 @@ def _receipt(sid: str, fields: Mapping[str, str]) -> Receipt:
     error = ""
     if stat == "UNDELIV":
         error = error_text(int(code)) if code.isdigit() else f"twilio: message {status}"
-    return Receipt(remote_id=sid, stat=stat, error=error)
+    return Receipt(remote_id=sid, stat=stat, error=error, opt_out=stat == "UNDELIV" and code == str(OPTED_OUT))
 
 
 # -- URLs -----------------------------------------------------------------------------------------------------------
