@@ -396,6 +396,28 @@ def test_twilio_21610_fails_the_message_and_records_the_providers_opt_out(
         assert previewed_patients() == {p.id for p in patients} - {failed.patient_id}
 
 
+def test_a_twilio_receipt_saying_21610_records_the_providers_opt_out(
+    provider: Callable[..., Setup], patients: list[Patient]
+) -> None:
+    setup = provider("twilio")
+    with setup.app.alone():
+        campaign_id = send_campaign(patients)
+    setup.run_worker()
+    with setup.app.alone():
+        row = rows(campaign_id)[0]
+
+    assert setup.peer.send_status(row.remote_id, "undelivered", error_code=21610) == 200
+    assert setup.peer.send_status(row.remote_id, "undelivered", error_code=21610) == 200  # retried: once only
+
+    with setup.app.alone():
+        row.refresh_from_db()
+        assert (row.status, row.last_error.startswith("twilio 21610")) == ("undelivered", True), row.last_error
+        assert list(Patient.objects.filter(accepts_sms=False).values_list("id", flat=True)) == [row.patient_id]
+        assert list(ConsentEvent.objects.values_list("patient_id", "channel", "accepts", "source")) == [
+            (row.patient_id, "sms", False, "provider")]
+        assert previewed_patients() == {p.id for p in patients} - {row.patient_id}
+
+
 @pytest.mark.parametrize(("name", "refusal"), [("twilio", "credentials"), ("twilio", "suspended"),
                                                ("messente", "credentials")])
 def test_refused_credentials_stop_the_sms_channel_and_the_worker_exits_non_zero(
