@@ -1,6 +1,8 @@
 """The shared half of the HTTP SMS provider peers (tests/peers/twilio_api.py, tests/peers/messente_api.py).
 
-A peer is an HTTP/1.1 server on 127.0.0.1 (a free port) run by asyncio and h11 in its own thread, so a test or a
+A peer is an HTTP/1.1 server on 127.0.0.1 (a free port) run by asyncio and h11 in its own thread (over TLS when
+given a server `ssl.SSLContext`: `tls=`; it offers only "http/1.1" by ALPN, so a client asking for h2 too gets
+HTTP/1.1 — `alpn` keeps what each connection agreed), so a test or a
 benchmark can drive it at thousands of requests a second over kept-alive connections. Each provider module says
 how to answer a request; this module owns what every provider shares:
 
@@ -24,6 +26,7 @@ import binascii
 import contextlib
 import dataclasses
 import json
+import ssl
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -187,9 +190,19 @@ class ProviderPeer:
     provider: ClassVar[str] = ""
 
     def __init__(
-        self, *, receipts: str | None = None, validate: bool = True, keep_requests: bool = True, latency: float = 0.0
+        self,
+        *,
+        receipts: str | None = None,
+        validate: bool = True,
+        keep_requests: bool = True,
+        latency: float = 0.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.receipts = receipts
+        self.tls = tls  # a server context: the peer speaks HTTPS (HTTP/1.1 by ALPN)
+        if tls is not None:
+            tls.set_alpn_protocols(["http/1.1"])
+        self.alpn: list[str | None] = []  # TLS: the protocol each connection agreed by ALPN (None: none offered)
         self.validate = validate
         self.keep_requests = keep_requests  # a long benchmark may not want every request kept
         self.host = LOOPBACK
@@ -243,7 +256,12 @@ class ProviderPeer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        """The gateway URL's scheme for this peer: `provider://` over TLS, else `provider+http://` (loopback)."""
+        return self.provider if self.tls else f"{self.provider}+http"
 
     # -- what the tests read and set ------------------------------------------------------------------------
 
@@ -356,7 +374,7 @@ class ProviderPeer:
         self._gate.set()
         try:
             self._server = self._loop.run_until_complete(
-                self._loop.create_server(lambda: _Connection(self), self.host, 0, backlog=1024)
+                self._loop.create_server(lambda: _Connection(self), self.host, 0, backlog=1024, ssl=self.tls)
             )
             self.port = int(self._server.sockets[0].getsockname()[1])
         except BaseException as exc:  # noqa: BLE001 - handed to start()
@@ -474,8 +492,11 @@ class _Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.peer._transports.add(transport)
+        tls = transport.get_extra_info("ssl_object")
         with self.peer._changed:
             self.peer.connections += 1
+            if tls is not None:
+                self.peer.alpn.append(tls.selected_alpn_protocol())
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:

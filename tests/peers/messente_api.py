@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import re
+import ssl
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -133,8 +134,11 @@ class MessentePeer(ProviderPeer):
         balance: str = "100.00",
         keep_requests: bool = True,
         latency: float = 0.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(receipts=receipts, validate=validate, keep_requests=keep_requests, latency=latency)
+        super().__init__(
+            receipts=receipts, validate=validate, keep_requests=keep_requests, latency=latency, tls=tls
+        )
         self.username = username
         self.password = password
         self.number = number
@@ -152,7 +156,7 @@ class MessentePeer(ProviderPeer):
     @property
     def url(self) -> str:
         """The gateway URL masspost is configured with for this peer."""
-        return f"messente+http://{self.username}:{self.password}@{self.host}:{self.port}"
+        return f"{self.scheme}://{self.username}:{self.password}@{self.host}:{self.port}"
 
     # -- answers ---------------------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import math
 import re
+import ssl
 import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -118,8 +119,11 @@ class TwilioPeer(ProviderPeer):
         receipt_error_code: int = 30003,
         keep_requests: bool = True,
         latency: float = 0.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(receipts=receipts, validate=validate, keep_requests=keep_requests, latency=latency)
+        super().__init__(
+            receipts=receipts, validate=validate, keep_requests=keep_requests, latency=latency, tls=tls
+        )
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.number = number
@@ -135,7 +139,7 @@ class TwilioPeer(ProviderPeer):
     @property
     def url(self) -> str:
         """The gateway URL masspost is configured with for this peer."""
-        return f"twilio+http://{self.account_sid}:{self.auth_token}@{self.host}:{self.port}"
+        return f"{self.scheme}://{self.account_sid}:{self.auth_token}@{self.host}:{self.port}"
 
     # -- answers ---------------------------------------------------------------------------------------------
 
