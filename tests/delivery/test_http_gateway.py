@@ -5,17 +5,21 @@ order, and every way an answer (or its absence) is classified. No Django, no dat
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import httpcore
+import httpx
 import pytest
 
 from masspost.delivery.gateways import gateway_from_url
-from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage
+from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage, SendResult
 from masspost.delivery.gateways.http_sms import HTTPSMSGateway, WebhookRequest, retry_after, scrubbed
 from masspost.errors import GatewayConfigError
 from tests.peers.http_provider import Answer
@@ -123,31 +127,56 @@ def test_a_provider_out_of_reach_at_open_is_logged_and_each_send_is_transient(
 
 # -- sending ----------------------------------------------------------------------------------------------------------
 
+def in_background(work: Callable[[], list[SendResult]]) -> Callable[[], list[SendResult]]:
+    """Run `work` on a thread; the returned function joins it and gives its results (or raises its exception)."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(work)
+    pool.shutdown(wait=False)
+    return lambda: future.result(timeout=30)
+
+
+def window_filled(peer: TwilioPeer | MessentePeer, window: int) -> None:
+    """With the peer holding every answer: the window fills up, and no request beyond it is written."""
+    assert peer.wait_in_flight(window, timeout=10) == window
+    with pytest.raises(TimeoutError):  # a gateway writing past its window would show a fifth at once
+        peer.wait_in_flight(window + 1, timeout=0.3)
+
+
 def test_messages_go_in_parallel_up_to_the_window_and_come_back_in_order(peer: TwilioPeer | MessentePeer) -> None:
-    peer.latency = 0.2
     sms = gateway(peer.url, window=4)
     sms.open()
     batch = messages(12)
-    results = sms.send_many(batch)
+    peer.hold()
+    results = in_background(lambda: sms.send_many(batch))
+    window_filled(peer, 4)
+    peer.release()
+    done = results()
     sms.close()
-    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 12
+    assert [r.outcome for r in done] == [Outcome.ACCEPTED] * 12
     by_id = {m.id: m for m in peer.messages}
-    assert [by_id[r.remote_id].to for r in results] == [m.to for m in batch]  # each result is its own message's
+    assert [by_id[r.remote_id].to for r in done] == [m.to for m in batch]  # each result is its own message's
     assert peer.max_in_flight == 4  # in parallel, and never more than the window
     assert peer.violations == []
 
 
 def test_batches_begun_one_after_another_share_the_window(twilio: TwilioPeer) -> None:
-    twilio.latency = 0.15
     sms = gateway(twilio.url, window=4)
     batch = messages(12)
-    handles = [sms.begin(batch[i:i + 3]) for i in range(0, 12, 3)]
-    results = [result for handle in handles for result in sms.finish(handle)]
+
+    def begun_then_finished() -> list[SendResult]:
+        handles = [sms.begin(batch[i:i + 3]) for i in range(0, 12, 3)]
+        return [result for handle in handles for result in sms.finish(handle)]
+
+    twilio.hold()
+    results = in_background(begun_then_finished)
+    window_filled(twilio, 4)  # the second batch waits for the first's slots: one window for all of them
+    twilio.release()
+    done = results()
     sms.close()
-    assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 12
+    assert [r.outcome for r in done] == [Outcome.ACCEPTED] * 12
     assert twilio.max_in_flight == 4  # what a killed worker can leave unknown: one window
     by_id = {m.id: m for m in twilio.messages}
-    assert [by_id[r.remote_id].to for r in results] == [m.to for m in batch]
+    assert [by_id[r.remote_id].to for r in done] == [m.to for m in batch]
 
 
 def test_each_message_asks_for_its_callback_and_passes_the_providers_published_contract(
@@ -185,13 +214,24 @@ def test_rate_limited_is_transient_with_retry_after_and_stops_the_rest(peer: Twi
     assert len(peer.requests) == 1  # a throttling provider is not fed the rest
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_a_server_error_is_transient(peer: TwilioPeer | MessentePeer, status: int) -> None:
-    peer.script(Answer.server_error(status))
+def test_service_unavailable_is_transient_with_its_retry_after(peer: TwilioPeer | MessentePeer) -> None:
+    peer.script(Answer.server_error(503, retry_after=4))
     sms = gateway(peer.url)
     result = sms.send(messages(1)[0])
     sms.close()
-    assert result.outcome is Outcome.TRANSIENT
+    assert (result.outcome, result.retry_after) == (Outcome.TRANSIENT, 4.0)
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_an_internal_or_gateway_error_is_unknown_the_provider_may_have_taken_it(peer: TwilioPeer | MessentePeer,
+                                                                                  status: int) -> None:
+    peer.script(Answer.server_error(status))
+    sms = gateway(peer.url, window=1)
+    results = sms.send_many(messages(2))
+    sms.close()
+    assert [r.outcome for r in results] == [Outcome.UNKNOWN]  # and the rest is not written
+    assert f"HTTP {status}" in results[0].error and "not re-sent by itself" in results[0].error
+    assert len(peer.requests) == 1
 
 
 def test_a_dropped_connection_after_the_request_is_unknown(peer: TwilioPeer | MessentePeer) -> None:
@@ -205,8 +245,8 @@ def test_a_dropped_connection_after_the_request_is_unknown(peer: TwilioPeer | Me
 
 
 def test_no_answer_within_the_timeout_is_unknown(twilio: TwilioPeer) -> None:
-    twilio.script(Answer.accept(delay=1.5))
-    sms = gateway(twilio.url, timeout=0.3)
+    twilio.script(Answer.accept(delay=5))  # cut short when the peer stops
+    sms = gateway(twilio.url, timeout=1)
     result = sms.send(messages(1)[0])
     sms.close()
     assert result.outcome is Outcome.UNKNOWN and "ReadTimeout" in result.error
@@ -268,6 +308,111 @@ def test_credentials_refused_on_a_send_stop_every_later_send_unwritten(twilio: T
     assert [r.outcome for r in first] == [Outcome.MISCONFIGURED]
     assert [r.outcome for r in later] == [Outcome.MISCONFIGURED]
     assert len(twilio.requests) == 1
+
+
+class PaceFailed(Exception):
+    pass
+
+
+def test_an_error_from_pace_returns_what_was_written_and_one_transient(twilio: TwilioPeer) -> None:
+    calls = 0
+
+    def pace() -> None:  # the rate limiter's database failing at the third message
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise PaceFailed("database is locked")
+
+    sms = gateway(twilio.url, window=2)
+    results = sms.send_many(messages(4), pace=pace)
+    after = sms.send_many(messages(2))  # every slot was given back
+    sms.close()
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.ACCEPTED, Outcome.TRANSIENT]
+    assert "PaceFailed" in results[2].error
+    assert [r.outcome for r in after] == [Outcome.ACCEPTED] * 2
+    assert len(twilio.messages) == 4
+
+
+def test_an_interrupt_in_pace_is_raised_and_gives_its_slot_back(twilio: TwilioPeer) -> None:
+    def pace() -> None:
+        raise KeyboardInterrupt
+
+    sms = gateway(twilio.url, window=1)
+    with pytest.raises(KeyboardInterrupt):
+        sms.send_many(messages(1), pace=pace)
+    assert [r.outcome for r in sms.send_many(messages(1))] == [Outcome.ACCEPTED]  # the one slot is free
+    sms.close()
+
+
+def test_a_message_that_cannot_be_built_uses_no_rate_slot(twilio: TwilioPeer) -> None:
+    paced: list[int] = []
+    batch = messages(3, parts=2)
+    no_sender = OutgoingMessage(**{**{f: getattr(batch[1], f) for f in batch[1].__dataclass_fields__}, "sender": ""})
+    sms = gateway(twilio.url, window=1)
+    results = sms.send_many([batch[0], no_sender, batch[2]], pace=lambda: paced.append(len(twilio.requests)))
+    sms.close()
+    assert [r.outcome for r in results] == [Outcome.ACCEPTED, Outcome.PERMANENT, Outcome.ACCEPTED]
+    assert "no SMS sender" in results[1].error
+    assert len(paced) == 4  # two parts each of the two messages sent; none for the one without a sender
+
+
+def test_an_exception_before_the_request_is_written_is_transient(twilio: TwilioPeer,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*args: object, **kwargs: object) -> httpx.Response:
+        raise OverflowError("timeout doesn't fit")  # what socket.settimeout(inf) raised before timeout= was bounded
+
+    sms = gateway(twilio.url)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refused)
+    result = sms.send(messages(1)[0])
+    monkeypatch.undo()
+    sms.close()
+    assert result.outcome is Outcome.TRANSIENT and "before the request was written" in result.error
+    assert twilio.requests == []
+
+
+def test_an_exception_after_the_request_was_written_is_unknown(twilio: TwilioPeer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def lost(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug reading the answer's head")
+
+    sms = gateway(twilio.url)
+    monkeypatch.setattr(httpcore._sync.http11.HTTP11Connection, "_receive_response_headers", lost)
+    result = sms.send(messages(1)[0])
+    monkeypatch.undo()
+    sms.close()
+    assert result.outcome is Outcome.UNKNOWN and "after the request was written" in result.error
+    assert len(twilio.wait_for_requests(1)) == 1
+
+
+def test_an_answer_that_cannot_be_read_is_unknown(twilio: TwilioPeer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(body: object) -> str:
+        raise RuntimeError("a bug reading the answer")
+
+    sms = gateway(twilio.url)
+    monkeypatch.setattr(sms.provider, "remote_id", broken)
+    result = sms.send(messages(1)[0])
+    sms.close()
+    assert result.outcome is Outcome.UNKNOWN and "may have taken the message" in result.error
+    assert len(twilio.messages) == 1  # it was taken: sent again, it would reach the patient twice
+
+
+def test_the_log_names_the_code_and_title_the_error_keeps_the_providers_scrubbed_words(
+        twilio: TwilioPeer, caplog: pytest.LogCaptureFixture) -> None:
+    twilio.script(Answer.error(400, 21999, "Patient Mari Maasikas cannot get this"))
+    caplog.set_level(logging.INFO, logger="masspost.delivery.gateways")
+    sms = gateway(twilio.url)
+    result = sms.send(messages(1)[0])
+    sms.close()
+    assert result.error == "twilio 21999: Patient Mari Maasikas cannot get this"
+    assert "twilio 21999" in caplog.text and "Maasikas" not in caplog.text
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "301", "inf", "nan", "1e400"])
+def test_a_timeout_out_of_bounds_is_refused_naming_no_credential(timeout: str) -> None:
+    with pytest.raises(GatewayConfigError, match="timeout= must be more than 0 and at most 300") as caught:
+        gateway_from_url(f"twilio://AC1:s3cret-token@api.twilio.com?timeout={timeout}")
+    assert "s3cret" not in str(caught.value)
+    assert gateway("twilio://AC1:s3cret-token@api.twilio.com?timeout=300").timeout == 300.0
 
 
 # -- the shared helpers -----------------------------------------------------------------------------------------------
@@ -335,6 +480,32 @@ def untrusted_tls_port(certificates: TestCertificates) -> Iterator[int]:
     stop.set()
     thread.join(5)
     listener.close()
+
+
+def test_a_send_over_tls_trusts_the_system_ca_store_and_takes_http_1_1_when_the_provider_offers_only_that(
+        certificates: TestCertificates, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SSL_CERT_FILE stands for the system's CA store (OpenSSL's default paths, which the gateway's context loads).
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca_file))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(certificates.cert_file, certificates.key_file)
+    made: list[tuple[object, ...]] = []
+    default_context = ssl.create_default_context
+
+    def spy(*args: object, **kwargs: object) -> ssl.SSLContext:
+        made.append((*args, *kwargs.items()))
+        return default_context(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", spy)
+    with TwilioPeer(tls=server) as twilio:
+        assert twilio.url.startswith("twilio://")  # https: the gateway offers h2 and http/1.1 by ALPN
+        sms = gateway(twilio.url, timeout=5)
+        sms.open()
+        results = sms.send_many(messages(2))
+        sms.close()
+        assert sms.account.endswith("active")
+        assert [r.outcome for r in results] == [Outcome.ACCEPTED] * 2 and len(twilio.messages) == 2
+        assert twilio.alpn and set(twilio.alpn) == {"http/1.1"}
+    assert made == [()]  # one context, the system's default paths: no CA bundle of httpx's (certifi) instead
 
 
 def test_an_untrusted_tls_certificate_is_a_configuration_error_not_a_retry(untrusted_tls_port: int) -> None:

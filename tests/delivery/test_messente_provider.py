@@ -71,6 +71,17 @@ def test_an_answer_to_the_account_check_means_the_credentials_were_accepted(stat
     assert described == "Messente API credentials accepted"
 
 
+@pytest.mark.parametrize("answer", [
+    httpx.Response(404, text="<html><h1>Not Found</h1></html>"),  # a web server at a wrong host
+    httpx.Response(404, json={"detail": "not found"}),  # JSON, but not Messente's error body
+    httpx.Response(200, text="<html>Welcome</html>"),
+    httpx.Response(200, json=["not", "a", "report"]),
+])
+def test_an_answer_that_is_not_messentes_checks_nothing(answer: httpx.Response) -> None:
+    with pytest.raises(ProviderUnavailable, match="not an answer of Messente's API: check the host"):
+        provider().read_account(answer)
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_refused_credentials_are_a_configuration_error_naming_none(status: int) -> None:
     with pytest.raises(GatewayConfigError) as caught:
@@ -97,12 +108,20 @@ def test_a_success_without_a_message_id_is_unknown() -> None:
     assert provider().read_answer(httpx.Response(201, json={"to": NUMBER})).outcome is Outcome.UNKNOWN
 
 
-def test_rate_limited_and_server_errors_are_transient() -> None:
+def test_rate_limited_and_unavailable_are_transient_whatever_the_code() -> None:
     limited = provider().read_answer(httpx.Response(429, headers={"Retry-After": "12"}))
     assert (limited.outcome, limited.retry_after) == (Outcome.TRANSIENT, 12.0)
     busy = provider().read_answer(errors(503, "104", "Internal Server Error", headers={"Retry-After": "2"}))
     assert (busy.outcome, busy.retry_after) == (Outcome.TRANSIENT, 2.0)
-    assert provider().read_answer(errors(500, "104", "Internal Server Error")).outcome is Outcome.TRANSIENT
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_an_internal_or_gateway_error_is_unknown_messente_may_have_taken_the_message(status: int) -> None:
+    coded = provider().read_answer(errors(status, "104", "Internal Server Error"))
+    assert coded.outcome is Outcome.UNKNOWN and coded.error.startswith("messente 104 Internal Server Error")
+    assert f"(HTTP {status})" in coded.error and "not re-sent by itself" in coded.error
+    bare = provider().read_answer(httpx.Response(status, text="<html>Bad Gateway</html>"))
+    assert bare.outcome is Outcome.UNKNOWN and f"answered {status}" in bare.error
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -111,7 +130,8 @@ def test_refused_credentials_on_a_send_are_misconfigured(status: int) -> None:
     assert result.outcome is Outcome.MISCONFIGURED and PASSWORD not in result.error
 
 
-KINDS = {"transient": Outcome.TRANSIENT, "permanent": Outcome.PERMANENT, "misconfigured": Outcome.MISCONFIGURED}
+KINDS = {"transient": Outcome.TRANSIENT, "permanent": Outcome.PERMANENT, "misconfigured": Outcome.MISCONFIGURED,
+         "unknown": Outcome.UNKNOWN}
 
 
 @pytest.mark.parametrize("code", sorted(ERRORS))

@@ -120,11 +120,24 @@ def test_rate_limited_is_transient_with_the_retry_after() -> None:
     assert result.error == "twilio 20429: Too Many Requests"
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_are_transient_even_without_a_code(status: int) -> None:
+def test_service_unavailable_is_transient_with_its_retry_after_even_without_a_code() -> None:
+    result = provider().read_answer(answer(503, None, headers={"Retry-After": "3"}))
+    assert (result.outcome, result.retry_after) == (Outcome.TRANSIENT, 3.0)
+
+
+@pytest.mark.parametrize("status", [500, 501, 502, 504, 599])
+def test_any_other_server_error_is_unknown_twilio_may_have_taken_the_message(status: int) -> None:
     result = provider().read_answer(answer(status, None, headers={"Retry-After": "3"}))
-    assert result.outcome is Outcome.TRANSIENT
-    assert result.retry_after == (3.0 if status == 503 else 0.0)
+    assert result.outcome is Outcome.UNKNOWN
+    assert result.error == (f"twilio: the provider answered {status}: the provider may have taken the message; "
+                            "not re-sent by itself")
+
+
+def test_twilios_internal_error_code_is_unknown_and_its_busy_code_transient() -> None:
+    internal = provider().read_answer(error(500, 20500, "Internal Server Error"))
+    assert internal.outcome is Outcome.UNKNOWN and internal.error.startswith("twilio 20500: Internal Server Error")
+    busy = provider().read_answer(error(503, 20503, "Service Unavailable"))
+    assert busy.outcome is Outcome.TRANSIENT
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -133,7 +146,7 @@ def test_refused_credentials_on_a_send_are_misconfigured(status: int) -> None:
 
 
 KINDS = {"transient": Outcome.TRANSIENT, "permanent": Outcome.PERMANENT, "misconfigured": Outcome.MISCONFIGURED,
-         "opt_out": Outcome.PERMANENT}
+         "opt_out": Outcome.PERMANENT, "unknown": Outcome.UNKNOWN}
 
 
 @pytest.mark.parametrize("code", sorted(ERRORS))
@@ -196,6 +209,8 @@ def test_twilio_urls_are_https_with_the_window_and_options() -> None:
     f"twilio://{SID}@api.twilio.com",  # no token
     f"twilio://{SID}:{TOKEN}@api.twilio.com?window=0",
     f"twilio://{SID}:{TOKEN}@api.twilio.com?window=101",
+    f"twilio://{SID}:{TOKEN}@api.twilio.com?timeout=inf",
+    f"twilio://{SID}:{TOKEN}@api.twilio.com?timeout=301",
     f"twilio://{SID}:{TOKEN}@api.twilio.com?messaging_service=PN123",
     f"twilio://{SID}:{TOKEN}@api.twilio.com?colour=red",
     f"twilio://{SID}:{TOKEN}@api.twilio.com:99999",
@@ -271,6 +286,12 @@ def test_a_signed_delivered_status_is_a_delivrd_receipt() -> None:
 def test_an_undelivered_status_keeps_twilios_code_and_title(status: str) -> None:
     event = provider().webhook(hook("status", status_params(status, "30003")))
     assert [(r.stat, r.error) for r in event.receipts] == [("UNDELIV", "twilio 30003: Unreachable destination handset")]
+
+
+@pytest.mark.parametrize("code", ["²", "٣", "3O003", ""])
+def test_an_error_code_that_is_not_ascii_digits_is_the_status_alone(code: str) -> None:
+    event = provider().webhook(hook("status", status_params("undelivered", code)))
+    assert [(r.stat, r.error, r.opt_out) for r in event.receipts] == [("UNDELIV", "twilio: message undelivered", False)]
 
 
 def test_a_status_on_the_way_is_passed_on_upper_case() -> None:

@@ -18,11 +18,15 @@ _SCHEMES = {
     "smtp": "masspost.delivery.gateways.smtp",
     "smtps": "masspost.delivery.gateways.smtp",
     "smpp": "masspost.delivery.gateways.smpp",
-    "twilio": "masspost.delivery.gateways.twilio",
-    "twilio+http": "masspost.delivery.gateways.twilio",
-    "messente": "masspost.delivery.gateways.messente",
-    "messente+http": "masspost.delivery.gateways.messente",
 }
+# The HTTP SMS providers, scheme → the module with what is the provider's own (`http_sms`, "a provider module").
+# Each is reached at `scheme://` (HTTPS) and `scheme+http://` (plain HTTP, loopback only), both built by `http_sms`.
+HTTP_PROVIDERS = {
+    "twilio": "masspost.delivery.gateways.twilio",
+    "messente": "masspost.delivery.gateways.messente",
+}
+_SCHEMES.update({scheme: "masspost.delivery.gateways.http_sms"
+                 for provider in HTTP_PROVIDERS for scheme in (provider, f"{provider}+http")})
 
 
 def gateway_from_url(url: str, **hooks: Any) -> Gateway:

@@ -7,6 +7,15 @@ receipts, replies) are authenticated and read. Everything else — the parallel 
 kept-alive connections, the rate limiter's pace, what a dropped connection means, `unknown` for a request that
 may have reached the provider — is here, the same for every provider (docs/delivery.md, "HTTP SMS providers").
 
+A provider module is one entry in `gateways.HTTP_PROVIDERS` (which gives it `scheme://` and `scheme+http://`) and
+holds `OPTIONS` (the URL options it takes beyond window= and timeout=), `provider(parts, public_url)` (its provider
+object, a `SendingProvider`, from the parsed URL) and its tables of error codes. The gateway and the URLs are
+built here (`from_url`, `provider_from_url`), and an answer is read here too (`classify`): the provider object
+only says where the message's id is in a 2xx body and what its error body's code means (`ProviderError`).
+
+TLS: the provider's certificate is checked against the system's CA certificates (`ssl.create_default_context()`,
+as the SMTP gateway does; `SSL_CERT_FILE` / `SSL_CERT_DIR` point OpenSSL elsewhere), not a bundle of httpx's own.
+
 No Django here: the webhook views call `masspost.delivery.webhooks`, which takes the provider from the SMS URL
 (`provider_from_url`) and hands it a `WebhookRequest`.
 """
@@ -16,6 +25,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
+import math
 import re
 import ssl
 import threading
@@ -24,11 +34,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import import_module
-from typing import Any, Protocol
+from types import ModuleType
+from typing import Any, Literal, Protocol, cast
 from urllib.parse import urlsplit
 
 import httpx
 
+from masspost.delivery.gateways import HTTP_PROVIDERS
 from masspost.delivery.gateways.base import STOPS_A_GROUP, Outcome, OutgoingMessage, SendResult
 from masspost.delivery.gateways.url import parse_gateway_url
 from masspost.errors import GatewayConfigError
@@ -113,8 +125,24 @@ class ProviderRequest:
     json: dict[str, Any] | None = None  # sent as JSON (Messente)
 
 
+# What a provider's error code means for the message (its module's table `ERRORS`). "unknown": the provider may
+# have taken the message (its internal error): never re-sent by itself. "opt_out": permanent, and the recipient
+# opted out with the provider.
+Kind = Literal["transient", "unknown", "permanent", "misconfigured", "opt_out"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProviderError:
+    """A provider's error body, read by its module."""
+
+    code: str  # the provider's error code ("21211", "105")
+    kind: Kind | None  # what its table says, None when the code is not in it (the HTTP status then decides)
+    text: str  # for `last_error`: the code, the table's title or the provider's words scrubbed ("twilio 21999: …")
+    logged: str  # for the log: the code and the table's title only, never the provider's words ("twilio 21999")
+
+
 class SendingProvider(HTTPProvider, Protocol):
-    """What a provider module gives the gateway: its requests, and how its answers read."""
+    """What a provider module gives the gateway: its requests, and what its answers say."""
 
     def account_request(self) -> ProviderRequest:
         """The cheap authenticated request `open` makes to check the credentials (nothing is sent)."""
@@ -125,19 +153,36 @@ class SendingProvider(HTTPProvider, Protocol):
         credentials are refused or the account cannot send; `ProviderUnavailable` when the provider could not say."""
         ...
 
-    def message_request(self, message: OutgoingMessage) -> ProviderRequest: ...
+    def message_request(self, message: OutgoingMessage) -> ProviderRequest:
+        """The message's request; ValueError when this message cannot be sent (no sender): permanent."""
+        ...
+
+    def remote_id(self, body: Any) -> str:
+        """The message's id in a 2xx answer's JSON ("" when there is none)."""
+        ...
+
+    def provider_error(self, body: Any) -> ProviderError | None:
+        """What an error answer's JSON says (None when it is not the provider's error body)."""
+        ...
+
+
+class ProviderAnswers:
+    """Base of a provider object: `read_answer`, the answer to one message's request as a result (`classify`)."""
 
     def read_answer(self, response: httpx.Response) -> SendResult:
-        """The answer to `message_request` as a result, its documented error codes classified."""
-        ...
+        return classify(cast(SendingProvider, self), response)[0]
 
 
 class ProviderUnavailable(Exception):  # noqa: N818 - a state of the provider, not our error
     """The account request got no usable answer (a 5xx, a 429): the credentials are neither accepted nor refused."""
 
 
-# The Retry-After the gateway honours at most: a provider asking for an hour is backed off an hour, not a day.
+# The Retry-After honoured at most: a provider asking for an hour is backed off an hour, not a day (the pipeline's
+# back-off uses it too).
 RETRY_AFTER_MAX = 3600.0
+# The longest `?timeout=`: a longer one would hold a window slot for a quarter of an hour and more.
+TIMEOUT_MAX = 300.0
+MAY_HAVE_IT = "the provider may have taken the message; not re-sent by itself"
 # What could be a phone number in a provider's error text: never copied into an error (docs/delivery.md).
 _NUMBER = re.compile(r"\+?\d[\d ().-]{3,}\d")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -176,24 +221,42 @@ def json_body(response: httpx.Response) -> Any:
         return None
 
 
-def status_result(provider: str, response: httpx.Response, detail: str) -> SendResult | None:
-    """The classification every provider shares, by HTTP status alone, or None when the provider's code decides:
-    429 and 503 are transient with their Retry-After, any other 5xx transient, 401 and 403 misconfigured."""
-    status = response.status_code
-    said = f"{provider} HTTP {status}" + (f" ({detail})" if detail else "")
+def classify(provider: SendingProvider, response: httpx.Response) -> tuple[SendResult, str]:
+    """The answer to one message's request as a result, and what to log of it (never the provider's words).
+
+    2xx with the message's id: accepted; without one: unknown. 429 and 503 say the request was not processed:
+    transient, with their Retry-After. Otherwise the provider's code decides when its table has it; else the
+    status: 401 and 403 misconfigured, any other 5xx unknown (a 500, 502 or 504 may come after the provider took
+    the message, and neither API is idempotent: sent again, it could reach the patient twice), any other 4xx
+    permanent."""
+    name, status = provider.scheme, response.status_code
+    body = json_body(response)
+    if response.is_success:
+        remote_id = provider.remote_id(body)
+        if remote_id:
+            return SendResult.accepted(remote_id), f"accepted as {remote_id}"
+        said = f"{name} HTTP {status} without the message's id: {MAY_HAVE_IT}"
+        return SendResult.unknown(said), said
+    error = provider.provider_error(body)
+    text, logged = (error.text, error.logged) if error else (f"{name} HTTP {status}", f"{name} HTTP {status}")
     if status in (429, 503):
-        return SendResult.transient(said, retry_after=retry_after(response.headers))
-    if status >= 500:
-        return SendResult.transient(said)
-    if status in (401, 403):
-        return SendResult.misconfigured(f"{said}: check the credentials in MASSPOST_SMS_URL and the account with the "
-                                        "provider")
-    return None
+        return SendResult.transient(text, retry_after=retry_after(response.headers)), logged
+    kind: Kind = (error.kind if error and error.kind else
+                  "unknown" if status >= 500 else "misconfigured" if status in (401, 403) else "permanent")
+    if kind == "transient":
+        return SendResult.transient(text, retry_after=retry_after(response.headers)), logged
+    if kind == "unknown":
+        answered = f"{text} (HTTP {status})" if error else f"{name}: the provider answered {status}"
+        return SendResult.unknown(f"{answered}: {MAY_HAVE_IT}"), f"{logged} (HTTP {status})"
+    if kind == "misconfigured":
+        advice = ("check the credentials in MASSPOST_SMS_URL and the account with the provider" if status in (401, 403)
+                  else "fix MASSPOST_SMS_URL, the account or the clinic's SMS sender")
+        return SendResult.misconfigured(f"{text}: {advice}"), logged
+    return SendResult.permanent(text, opt_out=kind == "opt_out"), logged
 
 
 # -- provider URLs ------------------------------------------------------------------------------------------------
 
-_PROVIDERS = {"twilio": "masspost.delivery.gateways.twilio", "messente": "masspost.delivery.gateways.messente"}
 DEFAULT_WINDOW = 10
 
 
@@ -228,8 +291,8 @@ def parse_provider_url(url: str, *, provider: str, options: frozenset[str] = fro
     if not 1 <= window <= 100:
         raise ValueError("window= must be from 1 to 100")
     timeout = parts.number("timeout", 10.0)
-    if not timeout > 0:
-        raise ValueError("timeout= must be more than 0 seconds")
+    if not (math.isfinite(timeout) and 0 < timeout <= TIMEOUT_MAX):
+        raise ValueError(f"timeout= must be more than 0 and at most {TIMEOUT_MAX:g} seconds")
     host = f"[{parts.host}]" if ":" in parts.host else parts.host
     port = f":{parts.port}" if parts.port else ""
     return ProviderURL(provider=provider, base_url=f"{'http' if plain else 'https'}://{host}{port}",
@@ -246,19 +309,41 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _provider_module(url: str) -> ModuleType | None:
+    module = HTTP_PROVIDERS.get(urlsplit(url).scheme.lower().removesuffix("+http"))
+    return None if module is None else import_module(module)
+
+
+def _parsed(url: str, public_url: str) -> tuple[SendingProvider, ProviderURL]:
+    """The provider object and the URL's parts, the URL parsed once; ValueError (naming no credential)."""
+    module = _provider_module(url)
+    if module is None:
+        raise ValueError("not an HTTP SMS provider's URL")
+    scheme = urlsplit(url).scheme.lower().removesuffix("+http")
+    parts = parse_provider_url(url, provider=scheme, options=module.OPTIONS)
+    provider: SendingProvider = module.provider(parts, public_url.rstrip("/"))
+    return provider, parts
+
+
 def provider_from_url(url: str, public_url: str = "") -> SendingProvider:
     """The provider object (webhook side, and the gateway's requests) for an SMS gateway URL; `GatewayConfigError`
     when the URL is no HTTP provider's (file:, smpp:, …) or cannot be used. Never quotes the URL. `public_url` is
     only needed for the callbacks its messages ask for."""
-    scheme = urlsplit(url).scheme.lower()
-    module = _PROVIDERS.get(scheme.removesuffix("+http"))
-    if module is None:
-        raise GatewayConfigError("MASSPOST_SMS_URL is not an HTTP SMS provider's URL (twilio://, messente://)")
+    if _provider_module(url) is None:
+        names = ", ".join(f"{name}://" for name in HTTP_PROVIDERS)
+        raise GatewayConfigError(f"MASSPOST_SMS_URL is not an HTTP SMS provider's URL ({names})")
     try:
-        provider: SendingProvider = import_module(module).provider_from_url(url, public_url=public_url)
+        return _parsed(url, public_url)[0]
     except ValueError as exc:
-        raise GatewayConfigError(f"bad {scheme} gateway URL: {exc}") from None
-    return provider
+        raise GatewayConfigError(f"bad {urlsplit(url).scheme.lower()} gateway URL: {exc}") from None
+
+
+def from_url(url: str, public_url: str = "") -> HTTPSMSGateway:
+    """The gateway for a provider's URL (`scheme://`, or `scheme+http://` on loopback); `public_url` for the
+    callbacks its messages ask for. ValueError, naming no credential, for a URL that cannot be used."""
+    provider, parts = _parsed(url, public_url)
+    return HTTPSMSGateway(provider=provider, base_url=parts.base_url, username=parts.username,
+                          password=parts.password, window=parts.window, timeout=parts.timeout)
 
 
 # -- the gateway --------------------------------------------------------------------------------------------------
@@ -275,8 +360,9 @@ class _Batch:
 class HTTPSMSGateway:
     """SMS through a provider's HTTP API: up to `window` requests in parallel over one kept-alive client.
 
-    `begin` takes a window slot for each message (freed when its answer is read), calls `pace` once per SMS part on
-    the caller's thread, and hands the request to a pool of `window` threads; `finish` waits for the answers, in
+    `begin` takes a window slot for each message (freed when its answer is read), builds its request, calls `pace`
+    once per SMS part on the caller's thread (a message that cannot be built uses no rate slot), and hands the
+    request to a pool of `window` threads; `finish` waits for the answers, in
     message order. So no more than `window` requests are ever written and unanswered: what a killed worker can
     leave `unknown` (docs/delivery.md, "HTTP SMS providers"). Once an answer says to stop (transient, unknown,
     misconfigured), `begin` writes nothing more of its batch; what it already wrote runs to its own answer, each
@@ -341,8 +427,11 @@ class HTTPSMSGateway:
         with self._lock:
             if self._client is None:
                 https = self.base_url.startswith("https:")
+                # The system's CA certificates, as the SMTP gateway trusts (SSL_CERT_FILE / SSL_CERT_DIR honoured by
+                # OpenSSL), not certifi's bundle; HTTP/2 where the provider offers it (ALPN), else HTTP/1.1.
                 self._client = httpx.Client(
                     base_url=self.base_url, auth=self._auth, http2=https, timeout=httpx.Timeout(self.timeout),
+                    verify=ssl.create_default_context() if https else True,
                     limits=httpx.Limits(max_connections=self.window, max_keepalive_connections=self.window),
                     headers={"user-agent": "masspost"}, follow_redirects=False,
                 )
@@ -380,22 +469,41 @@ class HTTPSMSGateway:
                 self._slots.release()
                 break
             try:
-                for _part in range(max(1, message.parts)):
-                    if pace is not None:
-                        pace()
                 request = self.provider.message_request(message)
-            except ValueError as exc:
+            except ValueError as exc:  # this message cannot be sent (no sender): the next one can
                 self._slots.release()
                 batch.futures.append(_done(SendResult.permanent(f"message {message.message_id}: {exc}")))
                 continue
+            except Exception as exc:  # noqa: BLE001 - not written: the batch so far, and this one back to the queue
+                self._slots.release()
+                batch.stopped = self._not_written(message, "building its request", exc)
+                break
             except BaseException:
                 self._slots.release()  # not written: its slot is free again
                 raise
-            assert self._pool is not None
-            future = self._pool.submit(self._request, client, message, request)
+            try:
+                for _part in range(max(1, message.parts)):
+                    if pace is not None:
+                        pace()
+                assert self._pool is not None, "the gateway was closed while a batch was begun"
+                future = self._pool.submit(self._request, client, message, request)
+            except Exception as exc:  # noqa: BLE001 - the rate limiter's database, a closed pool: as above
+                self._slots.release()
+                batch.stopped = self._not_written(message, "pacing or handing over its request", exc)
+                break
+            except BaseException:
+                self._slots.release()
+                raise
             future.add_done_callback(lambda _future: self._slots.release())
             batch.futures.append(future)
         return batch
+
+    def _not_written(self, message: OutgoingMessage, doing: str, exc: Exception) -> SendResult:
+        """The result for a message `begin` could not hand over: transient, it goes back to the queue. What was
+        written before it still gets its answers (the caller records them)."""
+        logger.warning("%s message %s not written: %s failed: %s", self.name, message.message_id, doing,
+                       type(exc).__name__)
+        return SendResult.transient(f"{self.name}: not written, {doing} failed: {_transport_text(exc)}")
 
     def finish(self, batch: _Batch) -> list[SendResult]:
         """The results of a begun batch, in message order (fewer than its messages when writing stopped)."""
@@ -405,19 +513,43 @@ class HTTPSMSGateway:
         return results
 
     def _request(self, client: httpx.Client, message: OutgoingMessage, request: ProviderRequest) -> SendResult:
-        """One message's request, on a pool thread; never raises."""
+        """One message's request, on a pool thread; never raises. The log line names the provider's code and the
+        table's title only: the provider's own words (scrubbed) go to the result's error alone."""
+        written = _Written()
         try:
-            response = client.request(request.method, request.path, data=request.form, json=request.json)
-            result = self.provider.read_answer(response)
+            response = client.request(request.method, request.path, data=request.form, json=request.json,
+                                      extensions={"trace": written.trace})
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the message gets a result
-            result = _failure(self.name, exc)
+            result = _failure(self.name, exc, written=written.started)
+            logged = result.error
+        else:
+            try:
+                result, logged = classify(self.provider, response)
+            except Exception as exc:  # noqa: BLE001 - an answer that cannot be read: it came, so it was written
+                logger.exception("%s: unexpected error reading an answer", self.name)
+                result = SendResult.unknown(f"{self.name}: {type(exc).__name__} reading the answer: {MAY_HAVE_IT}")
+                logged = result.error
         if result.outcome is Outcome.MISCONFIGURED:
             self._misconfigured = self._misconfigured or result.error
         if result.outcome is Outcome.ACCEPTED:
             logger.info("%s message %s accepted as %s", self.name, message.message_id, result.remote_id)
         else:
-            logger.info("%s message %s %s: %s", self.name, message.message_id, result.outcome, result.error)
+            logger.info("%s message %s %s: %s", self.name, message.message_id, result.outcome, logged)
         return result
+
+
+class _Written:
+    """Whether a request's first byte was handed to the connection (httpcore's trace extension): an exception
+    before that is a request the provider never saw."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith(".send_request_headers.started"):
+            self.started = True
 
 
 def _done(result: SendResult) -> Future[SendResult]:
@@ -431,8 +563,9 @@ _NOT_WRITTEN = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, htt
                 httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 
-def _failure(name: str, exc: Exception) -> SendResult:
-    """A request that got no answer, classified by how far it went (docs/delivery.md, "Statuses")."""
+def _failure(name: str, exc: Exception, *, written: bool) -> SendResult:
+    """A request that got no answer, classified by how far it went (docs/delivery.md, "Statuses"); `written`:
+    whether its headers were started on the connection."""
     misconfigured = _tls_refusal(name, exc)
     if misconfigured:
         return SendResult.misconfigured(misconfigured)
@@ -442,7 +575,10 @@ def _failure(name: str, exc: Exception) -> SendResult:
         # Read timeout, connection lost or closed before the answer, an answer that cannot be read: the request
         # was written, so the provider may have the message. Sent again it could reach the patient twice.
         return SendResult.unknown(f"{name}: {_transport_text(exc)}; written, no answer: the provider may have it")
-    logger.exception("%s: unexpected error reading an answer", name)
+    if not written:  # not httpx's (a bug, a value the socket refuses): raised before a byte left
+        logger.warning("%s: %s before the request was written", name, type(exc).__name__)
+        return SendResult.transient(f"{name}: {type(exc).__name__} before the request was written")
+    logger.exception("%s: unexpected error after the request was written", name)
     return SendResult.unknown(f"{name}: {type(exc).__name__} after the request was written: the provider may have it")
 
 

@@ -14,8 +14,9 @@ docs/DeliveryReportApi.md; https://messente.com/documentation/omnichannel-api/�
   ``{"errors": [{"title", "detail", "code", "source"}]}`` with codes 101–107 (`ERRORS`).
 - The account check: Messente's balance request (``/get_balance``) lives on another host (api2.messente.com) and
   takes the password in the query string, where it would land in every proxy's log; so `open` asks for the
-  delivery report of the nil omnimessage id instead (``GET /v1/omnimessage/{id}/status``, Basic auth): 404 means
-  the credentials were accepted (no such message), 401 that they were not.
+  delivery report of the nil omnimessage id instead (``GET /v1/omnimessage/{id}/status``, Basic auth): a 404 with
+  Messente's error body (``{"errors": [...]}``) means the credentials were accepted (no such message), 401 that
+  they were not; any other answer (a web server's 404 page at a wrong host) checks nothing.
 - Delivery reports: Messente POSTs JSON to the message's `dlr_url` — `message_id`, `status` (ACK, DELIVRD, UNDELIV,
   FAILED, EXPIRED, REJECTD, …), `err` (0–10, 999: `DELIVERY_ERRORS`) and `error` (delivery-report page).
   Incoming SMS: JSON `msg_id`, `sender`, `recipient`, `text`, … ("Inbound Messages" page).
@@ -36,11 +37,14 @@ from typing import Any
 
 import httpx
 
-from masspost.delivery.gateways.base import OutgoingMessage, SendResult
+from masspost.delivery.gateways.base import OutgoingMessage
 from masspost.delivery.gateways.http_sms import (
-    HTTPSMSGateway,
+    Kind,
+    ProviderAnswers,
+    ProviderError,
     ProviderRequest,
     ProviderUnavailable,
+    ProviderURL,
     Receipt,
     Reply,
     WebhookEvent,
@@ -48,21 +52,20 @@ from masspost.delivery.gateways.http_sms import (
     WebhookRequest,
     WebhookUnknown,
     json_body,
-    parse_provider_url,
-    retry_after,
     scrubbed,
-    status_result,
 )
 from masspost.errors import GatewayConfigError
 
 logger = logging.getLogger(__name__)
 
-# The Omnichannel API's error codes (ErrorCodeOmnichannel) and what each means for a message.
-ERRORS: dict[str, tuple[str, str]] = {
+# The Omnichannel API's error codes (ErrorCodeOmnichannel) and what each means for a message. An HTTP 429 or 503
+# is transient whatever the code (the request was not processed).
+ERRORS: dict[str, tuple[Kind, str]] = {
     "101": ("misconfigured", "Not found"),  # no Omnimessage API at this URL's host and path
     "102": ("misconfigured", "Forbidden"),
     "103": ("misconfigured", "Unauthorized"),
-    "104": ("transient", "Internal Server Error"),
+    # Messente failed inside, maybe after taking the message (the API is not idempotent): never re-sent by itself.
+    "104": ("unknown", "Internal Server Error"),
     "105": ("permanent", "Invalid data"),
     "106": ("permanent", "Missing data"),
     "107": ("misconfigured", "Method not allowed"),
@@ -96,7 +99,7 @@ def webhook_secret(username: str, password: str) -> str:
 
 
 @dataclass(kw_only=True, eq=False)
-class MessenteProvider:
+class MessenteProvider(ProviderAnswers):
     """The Messente module's provider object: requests, answers and webhooks (`http_sms.SendingProvider`)."""
 
     username: str
@@ -117,12 +120,18 @@ class MessenteProvider:
         return ProviderRequest(method="GET", path=f"{API}/omnimessage/{NIL_OMNIMESSAGE}/status")
 
     def read_account(self, response: httpx.Response) -> str:
+        """Refused on 401/403; accepted on a 404 with Messente's error body (no such message) or a 200 with JSON;
+        anything else is no answer of Messente's API (a wrong host's web server, a proxy): nothing is checked."""
         status = response.status_code
         if status in (401, 403):
             raise GatewayConfigError(f"messente HTTP {status}: the API user name or password in MASSPOST_SMS_URL was "
                                      "refused (Messente dashboard, API settings)")
-        if status in (200, 404):
+        body = json_body(response)
+        if (status == 404 and _first_error(body)) or (status == 200 and isinstance(body, dict)):
             return "Messente API credentials accepted"
+        if status in (200, 404):
+            raise ProviderUnavailable(f"messente HTTP {status} to the account check is not an answer of Messente's "
+                                      "API: check the host in MASSPOST_SMS_URL; the credentials are untested")
         raise ProviderUnavailable(f"messente HTTP {status} to the account check")
 
     def message_request(self, message: OutgoingMessage) -> ProviderRequest:
@@ -134,28 +143,22 @@ class MessenteProvider:
             payload["dlr_url"] = self.webhook_urls(self.public_url)["dlr"]
         return ProviderRequest(method="POST", path=f"{API}/omnimessage", json=payload)
 
-    def read_answer(self, response: httpx.Response) -> SendResult:
-        body = json_body(response)
-        if response.is_success:
-            message_id = _message_id(body)
-            if message_id:
-                return SendResult.accepted(message_id)
-            return SendResult.unknown(f"messente HTTP {response.status_code} without a message_id: the provider may "
-                                      "have the message")
+    def remote_id(self, body: Any) -> str:
+        return _message_id(body)
+
+    def provider_error(self, body: Any) -> ProviderError | None:
+        """The first of Messente's `errors`; its detail (scrubbed) goes to the result's error only."""
         error = _first_error(body)
-        code = str(error.get("code", "")) if error else ""
-        detail = error_text(code, error) if error else ""
-        shared = status_result("messente", response, detail)
-        if shared is not None:
-            return shared
-        kind = ERRORS.get(code, ("permanent", ""))[0]
-        text = detail or f"messente HTTP {response.status_code}"
-        if kind == "transient":
-            return SendResult.transient(text, retry_after=retry_after(response.headers))
-        if kind == "misconfigured" or (kind == "permanent" and "sender" in str(error.get("source", "")).lower()):
+        if not error:
+            return None
+        code = str(error.get("code") or "")
+        kind: Kind | None = ERRORS[code][0] if code in ERRORS else None
+        if kind in (None, "permanent") and "sender" in str(error.get("source") or "").lower():
             # A sender Messente refuses refuses every message alike: fix it, then the messages go as they are.
-            return SendResult.misconfigured(f"{text}: fix MASSPOST_SMS_URL or the clinic's SMS sender")
-        return SendResult.permanent(text)
+            kind = "misconfigured"
+        title = ERRORS[code][1] if code in ERRORS else ""
+        logged = " ".join(part for part in ("messente", code, title) if part)
+        return ProviderError(code=code, kind=kind, text=error_text(code, error), logged=logged)
 
     # -- webhooks -------------------------------------------------------------------------------------------------
 
@@ -240,15 +243,9 @@ def _reply(item: Mapping[str, Any]) -> Reply:
 
 # -- URLs -----------------------------------------------------------------------------------------------------------
 
-def provider_from_url(url: str, public_url: str = "") -> MessenteProvider:
-    """The provider object for a ``messente://`` URL (ValueError, naming no credential, for a bad one)."""
-    parts = parse_provider_url(url, provider="messente")
-    return MessenteProvider(username=parts.username, password=parts.password, public_url=public_url.rstrip("/"))
+OPTIONS: frozenset[str] = frozenset()  # none beyond window= and timeout= (http_sms.parse_provider_url)
 
 
-def from_url(url: str, public_url: str = "") -> HTTPSMSGateway:
-    """The gateway for a ``messente://`` (or loopback ``messente+http://``) URL; `public_url` for the callbacks."""
-    parts = parse_provider_url(url, provider="messente")
-    return HTTPSMSGateway(provider=provider_from_url(url, public_url), base_url=parts.base_url,
-                          username=parts.username, password=parts.password, window=parts.window,
-                          timeout=parts.timeout)
+def provider(parts: ProviderURL, public_url: str) -> MessenteProvider:
+    """The provider object for a parsed ``messente://`` URL."""
+    return MessenteProvider(username=parts.username, password=parts.password, public_url=public_url)

@@ -27,16 +27,19 @@ import hmac
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import httpx
 
-from masspost.delivery.gateways.base import OutgoingMessage, SendResult
+from masspost.delivery.gateways.base import OutgoingMessage
 from masspost.delivery.gateways.http_sms import (
-    HTTPSMSGateway,
+    Kind,
+    ProviderAnswers,
+    ProviderError,
     ProviderRequest,
     ProviderUnavailable,
+    ProviderURL,
     Receipt,
     Reply,
     WebhookEvent,
@@ -44,30 +47,28 @@ from masspost.delivery.gateways.http_sms import (
     WebhookRequest,
     WebhookUnknown,
     json_body,
-    parse_provider_url,
-    retry_after,
     scrubbed,
-    status_result,
 )
 from masspost.errors import GatewayConfigError
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["transient", "permanent", "misconfigured", "opt_out"]
 # The recipient opted out with Twilio (texted STOP to the sender): on a send, or in a status callback.
 OPTED_OUT = 21610
 
 # Twilio's error codes as masspost treats them (https://www.twilio.com/docs/api/errors/{code}). The text is
 # Twilio's title for the code: Twilio's own `message` may quote the recipient's number, so it is never kept.
 ERRORS: dict[int, tuple[Kind, str]] = {
-    # Retry later: Twilio or the sender is busy.
+    # Retry later: Twilio or the sender is busy, and said so before taking the message.
     14107: ("transient", "SMS send rate limit exceeded"),
     20429: ("transient", "Too Many Requests"),
-    20500: ("transient", "Internal Server Error"),
     20503: ("transient", "Service Unavailable"),
     21611: ("transient", "This 'From' number has exceeded the maximum number of queued messages"),
     30001: ("transient", "Queue overflow"),
     30022: ("transient", "US A2P 10DLC - Rate Limits Exceeded"),
+    # Twilio failed inside, maybe after taking the message (the API is not idempotent): unknown, never re-sent by
+    # itself — sent again, it could reach the patient twice.
+    20500: ("unknown", "Internal Server Error"),
     # Nothing can be sent until the account or the URL is fixed: the channel stops, the message stays queued.
     20003: ("misconfigured", "Authenticate (the Account SID or Auth Token is wrong, or the account is suspended)"),
     20005: ("misconfigured", "Account not active"),
@@ -113,9 +114,19 @@ API = "/2010-04-01"
 
 def error_text(code: int, message: str = "") -> str:
     """"twilio 21211: Invalid 'To' Phone Number": the table's text, or Twilio's message with numbers taken out."""
-    known = ERRORS.get(code)
-    text = known[1] if known else DELIVERY_ERRORS.get(code) or scrubbed(message)
+    text = title(code) or scrubbed(message)
     return f"twilio {code}: {text}" if text else f"twilio {code}"
+
+
+def title(code: int) -> str:
+    """The table's title for a code ("" when it has none)."""
+    known = ERRORS.get(code)
+    return known[1] if known else DELIVERY_ERRORS.get(code, "")
+
+
+def logged_text(code: int) -> str:
+    """What a log line says of a code: the code and the table's title, never Twilio's words."""
+    return f"twilio {code}: {title(code)}" if title(code) else f"twilio {code}"
 
 
 def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
@@ -150,7 +161,7 @@ def _url_variants(url: str) -> list[str]:
 
 
 @dataclass(kw_only=True, eq=False)
-class TwilioProvider:
+class TwilioProvider(ProviderAnswers):
     """The Twilio module's provider object: requests, answers and webhooks (`http_sms.SendingProvider`)."""
 
     account_sid: str
@@ -177,7 +188,7 @@ class TwilioProvider:
         if response.status_code in (429,) or response.status_code >= 500:
             raise ProviderUnavailable(f"twilio HTTP {response.status_code}")
         if response.status_code != 200 or not isinstance(body, dict):
-            what = error_text(code, str(body.get("message", ""))) if isinstance(code, int) else "twilio"
+            what = logged_text(code) if isinstance(code, int) else "twilio"
             raise GatewayConfigError(f"{what} (HTTP {response.status_code}) for account {self.short_sid}: check the "
                                      "Account SID and Auth Token in MASSPOST_SMS_URL")
         status = str(body.get("status", ""))
@@ -200,27 +211,19 @@ class TwilioProvider:
         return ProviderRequest(method="POST", path=f"{API}/Accounts/{quote(self.account_sid, safe='')}/Messages.json",
                                form=form)
 
-    def read_answer(self, response: httpx.Response) -> SendResult:
-        body = json_body(response)
-        if response.is_success:
-            sid = body.get("sid") if isinstance(body, dict) else None
-            if isinstance(sid, str) and sid:
-                return SendResult.accepted(sid)
-            return SendResult.unknown(f"twilio HTTP {response.status_code} without a message sid: the provider may "
-                                      "have the message")
+    def remote_id(self, body: Any) -> str:
+        sid = body.get("sid") if isinstance(body, dict) else None
+        return sid if isinstance(sid, str) else ""
+
+    def provider_error(self, body: Any) -> ProviderError | None:
+        """Twilio's error body `{code, message, more_info, status}`; its `message` is kept (scrubbed) only for a
+        code the table does not have, and only in the result's error."""
         code = body.get("code") if isinstance(body, dict) else None
-        message = str(body.get("message", "")) if isinstance(body, dict) else ""
-        if isinstance(code, int) and code in ERRORS:
-            kind, _text = ERRORS[code]
-            text = error_text(code)
-            if kind == "transient":
-                return SendResult.transient(text, retry_after=retry_after(response.headers))
-            if kind == "misconfigured":
-                return SendResult.misconfigured(f"{text}: fix the account or MASSPOST_SMS_URL")
-            return SendResult.permanent(text, opt_out=kind == "opt_out")
-        detail = error_text(code, message) if isinstance(code, int) else ""
-        shared = status_result("twilio", response, detail)
-        return shared or SendResult.permanent(detail or f"twilio HTTP {response.status_code}")
+        if not isinstance(code, int) or isinstance(code, bool):
+            return None
+        known = ERRORS.get(code)
+        return ProviderError(code=str(code), kind=known[0] if known else None,
+                             text=error_text(code, str(body.get("message", ""))), logged=logged_text(code))
 
     # -- webhooks -------------------------------------------------------------------------------------------------
 
@@ -260,25 +263,19 @@ def _receipt(sid: str, fields: Mapping[str, str]) -> Receipt:
     code = fields.get("ErrorCode", "")
     error = ""
     if stat == "UNDELIV":
-        error = error_text(int(code)) if code.isdigit() else f"twilio: message {status}"
+        error = error_text(int(code)) if code.isascii() and code.isdigit() else f"twilio: message {status}"
     return Receipt(remote_id=sid, stat=stat, error=error, opt_out=stat == "UNDELIV" and code == str(OPTED_OUT))
 
 
 # -- URLs -----------------------------------------------------------------------------------------------------------
 
-def provider_from_url(url: str, public_url: str = "") -> TwilioProvider:
-    """The provider object for a ``twilio://`` URL (ValueError, naming no credential, for a bad one)."""
-    parts = parse_provider_url(url, provider="twilio", options=frozenset({"messaging_service"}))
+OPTIONS = frozenset({"messaging_service"})  # beyond window= and timeout= (http_sms.parse_provider_url)
+
+
+def provider(parts: ProviderURL, public_url: str) -> TwilioProvider:
+    """The provider object for a parsed ``twilio://`` URL (ValueError, naming no credential, for a bad option)."""
     service = parts.options.get("messaging_service", "")
     if service and not service.startswith("MG"):
         raise ValueError("messaging_service= is a Messaging Service SID, starting with MG")
     return TwilioProvider(account_sid=parts.username, auth_token=parts.password, messaging_service=service,
-                          public_url=public_url.rstrip("/"))
-
-
-def from_url(url: str, public_url: str = "") -> HTTPSMSGateway:
-    """The gateway for a ``twilio://`` (or loopback ``twilio+http://``) URL; `public_url` for the callbacks."""
-    parts = parse_provider_url(url, provider="twilio", options=frozenset({"messaging_service"}))
-    return HTTPSMSGateway(provider=provider_from_url(url, public_url), base_url=parts.base_url,
-                          username=parts.username, password=parts.password, window=parts.window,
-                          timeout=parts.timeout)
+                          public_url=public_url)
