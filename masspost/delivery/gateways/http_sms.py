@@ -362,11 +362,12 @@ class HTTPSMSGateway:
 
     `begin` takes a window slot for each message (freed when its answer is read), builds its request, calls `pace`
     once per SMS part on the caller's thread (a message that cannot be built uses no rate slot), and hands the
-    request to a pool of `window` threads; `finish` waits for the answers, in
-    message order. So no more than `window` requests are ever written and unanswered: what a killed worker can
-    leave `unknown` (docs/delivery.md, "HTTP SMS providers"). Once an answer says to stop (transient, unknown,
-    misconfigured), `begin` writes nothing more of its batch; what it already wrote runs to its own answer, each
-    classified — a batch's results may mix accepted and transient, and the rest go back to the queue.
+    request to a pool of `window` threads; `finish` waits for the answers, in message order. So no more than
+    `window` requests are ever written and unanswered: what a killed worker can leave `unknown` (docs/delivery.md,
+    "HTTP SMS providers"). Once an answer says to stop (transient, unknown, misconfigured), `begin` writes nothing
+    more of its batch; what it already wrote runs to its own answer, each classified — a batch's results may mix
+    accepted and transient, and the rest go back to the queue. Should pacing or building a request fail (the rate
+    limiter's database), `begin` returns what it wrote and one transient result for the message it did not.
     """
 
     def __init__(self, *, provider: SendingProvider, base_url: str, username: str, password: str,
