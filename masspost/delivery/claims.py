@@ -13,12 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, TextField, Value, When
+from django.db.models import Case, F, QuerySet, TextField, Value, When
 
 from masspost.clinic.models import PROVIDER_SOURCE, ConsentEvent, Patient
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
 from masspost.delivery.inbound import receipt_errors_apply
-from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage, remote_key
+from masspost.delivery.models import DeliveryReceipt, HeldCampaign, MessageStatus, OutboxMessage, remote_key
 from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
 
 log = logging.getLogger("masspost.delivery")
@@ -103,25 +103,52 @@ def _provider_opt_out(message_id: int) -> bool:
     patient texted STOP to the provider's number, not ours): the patient's own word, recorded as an SMS opt-out
     with source "provider" (clinic.models.PATIENT_OWN_SOURCES: an import never switches it back on), so the next
     preview leaves them out. Once: a patient already opted out gets no second event. True when recorded."""
-    patient = (Patient.objects.select_for_update()
-               .filter(id__in=OutboxMessage.objects.filter(id=message_id).values("patient_id"), accepts_sms=True)
-               .only("id").first())
-    if patient is None:
-        return False
-    ConsentEvent.objects.create(patient=patient, channel="sms", accepts=False, source=PROVIDER_SOURCE)
-    Patient.objects.filter(id=patient.id).update(accepts_sms=False)
-    return True
+    return _opt_out_patients(OutboxMessage.objects.filter(id=message_id).values("patient_id")) > 0
+
+
+def _opt_out_patients(patient_ids: QuerySet[Any]) -> int:
+    """`_provider_opt_out` for the patients `patient_ids` (a query of patient ids) who still accept SMS; returns how
+    many. They are locked in id order, as a STOP reply locks them (delivery.inbound), so two opt-outs of the same
+    family cannot deadlock; one that finds a patient opted out meanwhile skips them (after the lock, PostgreSQL
+    reads `accepts_sms` again)."""
+    with transaction.atomic():
+        patients = list(Patient.objects.select_for_update().filter(id__in=patient_ids, accepts_sms=True)
+                        .order_by("id").values_list("id", flat=True))
+        if patients:
+            ConsentEvent.objects.bulk_create([ConsentEvent(patient_id=patient, channel="sms", accepts=False,
+                                                           source=PROVIDER_SOURCE) for patient in patients])
+            Patient.objects.filter(id__in=patients).update(accepts_sms=False)
+    return len(patients)
 
 
 def provider_opt_out_by_remote_id(remote_ids: Sequence[str]) -> int:
     """A provider's receipt said the message was undelivered because its recipient opted out with the provider
     (Twilio 21610 in a status callback): the same opt-out as a refused send's (`_provider_opt_out`), for the
-    SMS rows with these remote ids. Returns how many patients it opted out (once each)."""
-    opted_out = 0
-    with transaction.atomic():
-        for message_id in OutboxMessage.objects.filter(remote_id__in=[remote_key(r) for r in remote_ids],
-                                                       channel="sms").values_list("id", flat=True):
-            opted_out += _provider_opt_out(message_id)
+    SMS rows with these remote ids. Returns how many patients it opted out (once each). A receipt that came before
+    its message was recorded finds no row here: it is kept with its opt-out, and `stored_receipts_apply` records
+    it once the receipt is applied."""
+    return _opt_out_patients(OutboxMessage.objects.filter(remote_id__in=[remote_key(r) for r in remote_ids],
+                                                          channel=Channel.SMS).exclude(remote_id="")
+                             .values("patient_id"))
+
+
+def stored_receipts_apply(*, since: dt.datetime) -> int:
+    """What stored receipts (received since `since`) add to the messages they already made undelivered, once
+    the worker recorded their results — at the end of the worker's turn and in the sweep: the provider's error
+    (`inbound.receipt_errors_apply`), and the opt-out of one that said the recipient opted out with the provider
+    (Twilio 21610; `_provider_opt_out`: once per patient, however often this runs). Returns how many patients it
+    opted out."""
+    receipt_errors_apply(since=since)
+    keys = sorted(set(DeliveryReceipt.objects.filter(received_at__gte=since, opt_out=True)
+                      .values_list("remote_id", flat=True)))
+    if not keys:  # nearly always: one cheap look at the recent receipts
+        return 0
+    opted_out = _opt_out_patients(OutboxMessage.objects.filter(remote_id__in=keys, channel=Channel.SMS,
+                                                               status=MessageStatus.UNDELIVERED)
+                                  .exclude(remote_id="").values("patient_id"))
+    if opted_out:
+        log.info("%d patient(s) opted out of SMS with the provider (a receipt that came before its message was "
+                 "recorded)", opted_out)
     return opted_out
 
 
@@ -144,10 +171,11 @@ def outbox_record_many(*, rows: Sequence[Row], results: Sequence[SendResult], wo
 def _apply_stored(message_ids: list[int], now: dt.datetime) -> None:
     """Receipts stored before these rows were recorded `sent`: applied by a statement of their own, after the
     record committed (the hand-shake in delivery.inbound). The turn's stored-receipt part alone; then the
-    provider's error of an undelivered one (an HTTP provider's webhook) becomes its row's last_error."""
+    provider's error of an undelivered one (an HTTP provider's webhook) becomes its row's last_error, and its
+    opt-out the patient's (`stored_receipts_apply`)."""
     if message_ids:
         outbox_turn(worker_id="", now=now, lease=timedelta(0), stored_for=message_ids)
-        receipt_errors_apply(since=now - RECEIPT_ERROR_SPAN)
+        stored_receipts_apply(since=now - RECEIPT_ERROR_SPAN)
 
 
 def outbox_release(*, rows: Sequence[Row], worker_id: str, now: dt.datetime) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +48,14 @@ def receipt_record(remote_id: str, stat: str, raw: str = "") -> bool:
     return receipt_record_many([(remote_id, stat, raw)]) > 0
 
 
-def receipt_record_many(receipts: Sequence[tuple[str, str, str]], *, errors: Mapping[str, str] | None = None) -> int:
+def receipt_record_many(receipts: Sequence[tuple[str, str, str]], *, errors: Mapping[str, str] | None = None,
+                        opt_outs: Collection[str] = ()) -> int:
     """A burst of receipts (remote id, stat, raw text); returns how many messages moved. `errors`: remote id → the
     provider's error code and text ("twilio 30003: Unreachable destination handset"), kept in last_error of a
-    message a receipt makes undelivered — also when the receipt is stored and applied later. The raw text is
-    never kept (an SMPP receipt's `text:` quotes the message).
+    message a receipt makes undelivered — also when the receipt is stored and applied later. `opt_outs`: remote
+    ids whose undelivered receipt says the recipient opted out with the provider (Twilio 21610), kept with a stored
+    receipt so that the opt-out is recorded when it is applied (claims.stored_receipts_apply); the caller records
+    it for the messages moved at once. The raw text is never kept (an SMPP receipt's `text:` quotes the message).
 
     Most receipts find their message already `sent`: one UPDATE per final state moves them and nothing is
     stored. A receipt that finds nothing — its message not recorded yet, or a later part of a multipart SMS — is
@@ -62,12 +65,14 @@ def receipt_record_many(receipts: Sequence[tuple[str, str, str]], *, errors: Map
     will not store anyway is dropped alone (`_store`), never the burst. A receipt that comes again (a provider
     retrying its webhook) finds its message past `sent` and is not stored again: it changes nothing."""
     given = {remote_key(remote_id): error for remote_id, error in (errors or {}).items() if error}
+    opted_out = {remote_key(remote_id) for remote_id in opt_outs}
     final: list[_Final] = []
     for remote_id, stat, _raw in receipts:
         if remote_id and stat.upper() in RECEIPT_STATES:
             key, status = remote_key(remote_id), RECEIPT_STATES[stat.upper()]
-            error = given.get(key, "") if status == ReceiptStatus.UNDELIVERED else ""
-            final.append((key, status, stat.upper()[:10], error))
+            undelivered = status == ReceiptStatus.UNDELIVERED
+            final.append((key, status, stat.upper()[:10], given.get(key, "") if undelivered else "",
+                          undelivered and key in opted_out))
     matched = _move(final)
     unmatched = [receipt for receipt in final if receipt[0] not in matched]
     if unmatched:
@@ -77,14 +82,15 @@ def receipt_record_many(receipts: Sequence[tuple[str, str, str]], *, errors: Map
     return len(matched)
 
 
-_Final = tuple[str, str, str, str]  # remote key, status (ReceiptStatus), stat, the provider's error ("" none)
+# remote key, status (ReceiptStatus), stat, the provider's error ("" none), whether it says the recipient opted out
+_Final = tuple[str, str, str, str, bool]
 
 
 def _move(receipts: Sequence[_Final]) -> set[str]:
     matched: set[str] = set()
-    for status in {s for _, s, _, _ in receipts}:
-        matched |= move_sent("remote_id", [r for r, s, _, _ in receipts if s == status], status,
-                             errors={r: e for r, s, _, e in receipts if s == status and e})
+    for status in {s for _, s, _, _, _ in receipts}:
+        matched |= move_sent("remote_id", [r for r, s, _, _, _ in receipts if s == status], status,
+                             errors={r: e for r, s, _, e, _ in receipts if s == status and e})
     return matched
 
 
@@ -97,7 +103,7 @@ def _already_final(keys: list[str]) -> set[str]:
 
 
 def _store(receipts: list[_Final]) -> list[_Final]:
-    """Store receipts (remote key, status, stat, error) for messages not recorded yet; returns those stored.
+    """Store receipts (remote key, status, stat, error, opt-out) for messages not recorded yet; returns those stored.
     Should the database refuse the burst for its data (not an outage: that raises, and the SMSC delivers the
     burst again), each receipt is tried alone, and one refused alone is logged and dropped: the hook must not
     fail — the SMSC would deliver the same burst again and again — for one receipt that can never be written."""
@@ -106,8 +112,9 @@ def _store(receipts: list[_Final]) -> list[_Final]:
     try:
         with transaction.atomic():  # on its own, as in autocommit; a savepoint inside a caller's transaction
             DeliveryReceipt.objects.bulk_create([
-                DeliveryReceipt(remote_id=r, status=s, stat=stat, error=error.replace("\x00", "\ufffd"))
-                for r, s, stat, error in receipts])
+                DeliveryReceipt(remote_id=r, status=s, stat=stat, error=error.replace("\x00", "\ufffd"),
+                                opt_out=opt_out)
+                for r, s, stat, error, opt_out in receipts])
         return receipts
     except (DataError, IntegrityError) as exc:
         if len(receipts) == 1:
@@ -228,7 +235,8 @@ def inbound_record(source: str, text: str, source_ton: int = TON_UNKNOWN, *, rem
                 return earlier
             patients = Patient.objects.filter(phone_e164__in=readings) if readings else Patient.objects.none()
             if kind == InboundKind.STOP:
-                patients = patients.select_for_update()
+                # Locked in id order, as a provider's opt-out locks them (claims): the same family cannot deadlock.
+                patients = patients.select_for_update().order_by("id")
             found = list(patients.only("id", "external_id", "phone_e164", "accepts_sms"))
             opted_out = [p for p in found if p.accepts_sms] if kind == InboundKind.STOP else []
             for patient in opted_out:

@@ -110,6 +110,9 @@ class DeliveryReceipt(models.Model):
     # The provider's error code and text for an undelivered message ("twilio 30003: …"): its row's last_error once
     # the receipt is applied. Never patient data (the provider modules word it from codes).
     error = models.TextField(blank=True, db_default="")
+    # The provider said the recipient opted out with it (Twilio 21610): once the receipt finds its message, the
+    # patient's SMS opt-out is recorded (source "provider"), also when it came before the send's result.
+    opt_out = models.BooleanField(db_default=False)
     received_at = models.DateTimeField(db_default=Now())
 
     class Meta:

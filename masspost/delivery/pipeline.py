@@ -31,10 +31,11 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from masspost.delivery.claims import RECEIPT_ERROR_SPAN, outbox_record, outbox_release
+from masspost.delivery.claims import RECEIPT_ERROR_SPAN, outbox_record, outbox_release, stored_receipts_apply
 from masspost.delivery.gateways.background import BackgroundSender
 from masspost.delivery.gateways.base import STOPS_A_GROUP, Channel, Gateway, Outcome, OutgoingMessage, SendResult
-from masspost.delivery.inbound import RECEIPT_STATES, receipt_errors_apply, receipt_record_many
+from masspost.delivery.gateways.http_sms import RETRY_AFTER_MAX
+from masspost.delivery.inbound import RECEIPT_STATES, receipt_record_many
 from masspost.delivery.models import MessageStatus
 from masspost.delivery.ratelimit import RateLimiter
 from masspost.delivery.turn import Accepted, ClaimedMessage, TurnResult, outbox_due_exists, outbox_turn
@@ -43,7 +44,6 @@ from masspost.errors import GatewayConfigError
 log = logging.getLogger("masspost.delivery")
 
 CHANNEL_BACKOFF_MAX = 30.0
-RETRY_AFTER_MAX = 3600.0  # a provider's Retry-After beyond an hour is taken as an hour (a typo must not stop a day)
 AWAIT_GROUPS = 8  # statements for which an SMS's receipt is held for the worker to write (see _Awaiting)
 
 
@@ -312,8 +312,8 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
     stats.claimed += claimed
     if claimed and name == Channel.SMS:
         # Receipts that came before their messages' results were recorded made them undelivered in the statements
-        # above; their provider's errors (an HTTP provider's webhook), once for the turn.
-        receipt_errors_apply(since=started - RECEIPT_ERROR_SPAN)
+        # above; their provider's errors and opt-outs (an HTTP provider's webhook), once for the turn.
+        stored_receipts_apply(since=started - RECEIPT_ERROR_SPAN)
     if misconfigured:
         raise GatewayConfigError(misconfigured)
     return claimed

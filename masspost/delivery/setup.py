@@ -35,7 +35,7 @@ from django.conf import settings
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel, Gateway
 from masspost.delivery.gateways.http_sms import provider_from_url
-from masspost.delivery.webhooks import public_url
+from masspost.delivery.webhooks import public_url_for
 from masspost.errors import GatewayConfigError, MasspostError
 
 __all__ = ["CheckStatus", "GatewayCheck", "gateway_check"]
@@ -84,8 +84,9 @@ def gateway_check(*, sms_url: str | None = None, email_url: str | None = None) -
 def _check(channel: Channel, url: str) -> GatewayCheck:
     said = functools.partial(GatewayCheck, channel=channel, setting=SETTING[channel], scheme=urlsplit(url).scheme)
     try:
-        # As the worker has it: a public URL that cannot be used stops its SMS channel like a bad SMS URL.
-        public = public_url() if channel == Channel.SMS else ""
+        # As the worker has it: a public URL that cannot be used stops an HTTP provider's SMS channel like a bad
+        # SMS URL; any other gateway never uses it.
+        public = public_url_for(url) if channel == Channel.SMS else ""
     except GatewayConfigError as exc:
         return said(status=CheckStatus.REFUSED, detail=str(exc), setting="MASSPOST_PUBLIC_URL")
     hooks = _RefusingHooks()

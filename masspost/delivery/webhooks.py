@@ -6,7 +6,9 @@ while no public URL is set (the provider was never told to call), is not found. 
 the call (Twilio's signature over the public URL and the form; Messente's secret in the path, which it derives from
 the credentials) and reads it; a call it refuses changes nothing. What it reads is recorded as the SMPP hooks record
 theirs (delivery.inbound): receipts move messages to delivered / undelivered — an undelivered one keeps the
-provider's error — and replies are stored, their stop words opting the patient out. Providers retry a webhook
+provider's error, and one saying the recipient opted out with the provider (Twilio 21610) opts the patient out,
+also when it came before the worker recorded the message (it is kept with the receipt: claims.stored_receipts_apply)
+— and replies are stored, their stop words opting the patient out. Providers retry a webhook
 whose answer they did not get, so both are idempotent: a receipt that comes again finds its message past `sent`,
 a reply is stored once per provider message id.
 
@@ -15,6 +17,7 @@ Nothing of a call's body, of its signature or of the secret reaches a log or an 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,9 +57,11 @@ class WebhookAnswer:
 
 def public_url() -> str:
     """MASSPOST_PUBLIC_URL, checked: "" when unset (no webhooks: the providers are never told to call), else
-    http(s)://host[:port][/path] without a trailing slash. Anything else — no scheme, a user name or password, a
-    query — is a configuration error: the URL is given to the provider with every message and must be the one it
-    can call (and Twilio signs). The error never quotes the value."""
+    https://host[:port][/path] without a trailing slash — http:// only for a host on this machine (127.0.0.0/8,
+    ::1, localhost), as for the providers' own `+http` URLs: over plain HTTP across a network, Messente's webhook
+    secret (in the path) could be read and Twilio's signed calls replayed. Anything else — no scheme, a user name or
+    password, a query — is a configuration error: the URL is given to the provider with every message and must be
+    the one it can call (and Twilio signs). The error never quotes the value."""
     url = str(settings.MASSPOST_PUBLIC_URL).strip().rstrip("/")
     if not url:
         return ""
@@ -65,11 +70,35 @@ def public_url() -> str:
         port = parts.port
     except ValueError:
         parts, port = None, None
-    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None
+    if (parts is None or not parts.hostname or parts.scheme not in ("http", "https")
+            or (parts.scheme == "http" and not _loopback(parts.hostname)) or parts.username is not None
             or parts.password is not None or parts.query or parts.fragment or (port is not None and port <= 0)):
         raise GatewayConfigError("MASSPOST_PUBLIC_URL must be the public base URL masspost is served at, "
-                                 "http(s)://host[:port][/path] (no user name, password or query), or unset")
+                                 "https://host[:port][/path] (http:// only for 127.0.0.1, ::1 or localhost; no user "
+                                 "name, password or query), or unset")
     return url
+
+
+def public_url_for(sms_url: str) -> str:
+    """MASSPOST_PUBLIC_URL as the SMS gateway of `sms_url` is given it: checked (`public_url`, whose error stops the
+    channel) when the gateway is an HTTP provider's, which asks for its receipts there; "" for any other (SMPP, a
+    file, memory), which never uses it — a stale or bad value must not stop it."""
+    try:
+        provider_from_url(sms_url)
+    except GatewayConfigError:
+        return ""  # not a provider's URL (or one that cannot be used: building its gateway says so)
+    return public_url()
+
+
+def _loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost — exactly, as the gateways' `+http` rule has it (no "localhost.", no
+    "127.1", no IPv4-mapped address)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def webhook_receive(*, provider: str, kind: str, secret: str, path: str, headers: Mapping[str, str], body: bytes,
@@ -128,7 +157,9 @@ def _record(provider: str, kind: str, event: WebhookEvent) -> WebhookAnswer:
     if event.receipts:
         moved = receipt_record_many([(receipt.remote_id, receipt.stat, "") for receipt in event.receipts],
                                     errors={receipt.remote_id: receipt.error for receipt in event.receipts
-                                            if receipt.error})
+                                            if receipt.error},
+                                    # kept with a receipt that finds no message yet (claims.stored_receipts_apply)
+                                    opt_outs=[receipt.remote_id for receipt in event.receipts if receipt.opt_out])
     opted_out = repeated = 0
     if any(receipt.opt_out for receipt in event.receipts):
         opted_out += provider_opt_out_by_remote_id([receipt.remote_id for receipt in event.receipts

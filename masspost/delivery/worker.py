@@ -38,13 +38,13 @@ from masspost.delivery.claims import (
     outbox_expire_deadlines,
     outbox_record_many,
     outbox_release_unbegun,
+    stored_receipts_apply,
 )
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel
 from masspost.delivery.inbound import (
     inbound_record,
     receipt_apply_recent,
-    receipt_errors_apply,
     receipt_prune,
     receipt_record,
     receipt_record_many,
@@ -52,7 +52,7 @@ from masspost.delivery.inbound import (
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn, connection_works
 from masspost.delivery.ratelimit import RateLimiter
-from masspost.delivery.webhooks import public_url
+from masspost.delivery.webhooks import public_url_for
 from masspost.errors import GatewayConfigError
 
 __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
@@ -229,7 +229,8 @@ def _housekeep(stats: WorkerStats, sweep: bool) -> None:
     stats.expired += outbox_expire_deadlines(now=now)
     if sweep:
         receipt_apply_recent(since=now - RECEIPT_SWEEP_SPAN)
-        receipt_errors_apply(since=now - RECEIPT_SWEEP_SPAN)  # a worker that died before its turn's own
+        # Their errors and opt-outs too: a worker may have died before its turn's own.
+        stored_receipts_apply(since=now - RECEIPT_SWEEP_SPAN)
         # In statements of PRUNE_BATCH, for up to PRUNE_FOR seconds a sweep: a day of multipart SMS can store
         # more receipts than one statement should delete.
         prune_until = time.monotonic() + PRUNE_FOR
@@ -247,8 +248,9 @@ def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelS
                                # results are recorded before `settle`: early receipts ride along with them
                                hold_receipts=True, on_hook_thread_exit=_close_thread_connection,
                                # an HTTP provider asks for its receipts at our webhooks (delivery.webhooks); a bad
-                               # MASSPOST_PUBLIC_URL stops the SMS channel with GatewayConfigError, as a bad URL does
-                               public_url=public_url() if name == Channel.SMS else "")
+                               # MASSPOST_PUBLIC_URL stops its SMS channel with GatewayConfigError, as a bad URL does
+                               # (another SMS gateway never uses it: "")
+                               public_url=public_url_for(url) if name == Channel.SMS else "")
     try:
         gateway.open()  # GatewayConfigError before anything is claimed: the channel is stopped (`_stop_channel`)
         parts = urlsplit(url)

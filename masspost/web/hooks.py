@@ -30,7 +30,8 @@ def receive(request: HttpRequest, provider: str, kind: str, secret: str = "") ->
     if _too_long(request):
         return _plain(413, "too large")
     try:
-        answer = webhook_receive(provider=provider, kind=kind, secret=secret, path=request.get_full_path(),
+        # The path without SCRIPT_NAME: a prefix masspost is served under is part of MASSPOST_PUBLIC_URL already.
+        answer = webhook_receive(provider=provider, kind=kind, secret=secret, path=request.get_full_path_info(),
                                  headers=dict(request.headers), body=request.body,
                                  content_type=request.content_type or "")
     except NotFoundError:

@@ -350,9 +350,22 @@ def test_messente_with_a_wrong_password_is_refused_without_a_secret(tmp_path: Pa
     assert messente_secret(MESSENTE_USER, WRONG) not in result.stdout
 
 
-def test_a_public_url_that_cannot_be_used_is_refused_as_the_worker_refuses_it(tmp_path: Path,
-                                                                              twilio: TwilioPeer) -> None:
-    result = check(tmp_path, "--sms-url", twilio.url, env={"MASSPOST_PUBLIC_URL": "masspost.clinic.example"})
+@pytest.mark.parametrize("public", ["masspost.clinic.example", "http://masspost.clinic.example"])
+def test_a_public_url_that_cannot_be_used_is_refused_as_the_worker_refuses_it(tmp_path: Path, twilio: TwilioPeer,
+                                                                              public: str) -> None:
+    """Plain http:// is only for a public URL on this machine: across a network, Messente's secret would be read
+    and Twilio's signed calls replayed."""
+    result = check(tmp_path, "--sms-url", twilio.url, env={"MASSPOST_PUBLIC_URL": public})
     assert failed_line(result) == "CommandError: the SMS gateway refused: fix MASSPOST_PUBLIC_URL"
     assert line_of(result, "SMS").startswith("SMS gateway (twilio+http): refused: MASSPOST_PUBLIC_URL must be ")
+    assert "clinic.example" not in result.stdout + result.stderr
     assert twilio.requests == []
+
+
+def test_a_bad_public_url_is_no_concern_of_an_sms_gateway_that_does_not_use_it(tmp_path: Path,
+                                                                               smsc: SMSCPeer) -> None:
+    result = check(tmp_path, "--sms-url", smpp_url(smsc.host, smsc.port), "--email-url", "console:",
+                   env={"MASSPOST_PUBLIC_URL": "http://masspost.clinic.example"})
+    assert result.returncode == 0, result.stderr
+    assert line_of(result, "SMS").startswith("SMS gateway (smpp): ok: ")
+    assert "MASSPOST_PUBLIC_URL" not in result.stdout + result.stderr

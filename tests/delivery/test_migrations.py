@@ -1,5 +1,6 @@
 """The outbox's index migration (delivery 0003) both ways, with rows in the table: on PostgreSQL it builds and
-drops indexes CONCURRENTLY outside a transaction, elsewhere Django's operations run in one."""
+drops indexes CONCURRENTLY outside a transaction, elsewhere Django's operations run in one. The provider webhooks'
+migration (0006) both ways: a receipt stored before it reads as one without an error or an opt-out."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from django.db import IntegrityError, connection, transaction
 from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.scope import Scope
-from masspost.delivery.models import OutboxMessage
+from masspost.delivery.models import DeliveryReceipt, OutboxMessage
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TABLE = OutboxMessage._meta.db_table
+RECEIPTS = DeliveryReceipt._meta.db_table
 
 
 def indexes() -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
@@ -64,3 +66,27 @@ def test_the_outbox_index_migration_runs_both_ways_keeping_rows_and_uniqueness(m
     assert ("patient_id",) not in plain
     assert sorted(OutboxMessage.objects.values_list("id", "patient_id", "campaign_id", "channel")) == rows
     assert duplicate_refused(OutboxMessage.objects.order_by("id").first())
+
+
+def receipt_columns() -> set[str]:
+    with connection.cursor() as cursor:
+        return {column.name for column in connection.introspection.get_table_description(cursor, RECEIPTS)}
+
+
+def test_the_provider_webhook_migration_runs_both_ways_and_an_older_receipt_has_no_opt_out() -> None:
+    DeliveryReceipt.objects.create(remote_id="SM1", status="undelivered", stat="UNDELIV", error="twilio 21610: x",
+                                   opt_out=True)
+    try:
+        call_command("migrate", "delivery", "0005", verbosity=0)
+        assert {"error", "opt_out"}.isdisjoint(receipt_columns())
+        with connection.cursor() as cursor:  # a receipt as the release before stores it
+            cursor.execute(f"INSERT INTO {connection.ops.quote_name(RECEIPTS)} (remote_id, status, stat, received_at) "
+                           "VALUES (%s, %s, %s, CURRENT_TIMESTAMP)", ["SM2", "undelivered", "UNDELIV"])
+    finally:
+        call_command("migrate", "delivery", verbosity=0)
+
+    assert {"error", "opt_out"} <= receipt_columns()
+    assert sorted(DeliveryReceipt.objects.values_list("remote_id", "error", "opt_out")) == [
+        ("SM1", "", False), ("SM2", "", False)]
+    DeliveryReceipt.objects.create(remote_id="SM3", status="undelivered", stat="UNDELIV")
+    assert DeliveryReceipt.objects.get(remote_id="SM3").opt_out is False  # the database's default

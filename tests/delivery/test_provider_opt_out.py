@@ -1,7 +1,8 @@
 """What the worker does with an HTTP provider's words beyond accepted / failed: a refusal because the recipient
 opted out with the provider (Twilio 21610) records the patient's SMS opt-out — source "provider", once — so the next
 preview leaves them out and an import does not switch it back on; a provider's Retry-After rests the channel at
-least that long; the worker hands the gateway MASSPOST_PUBLIC_URL, and a bad one stops the SMS channel."""
+least that long; the worker hands an HTTP provider's gateway MASSPOST_PUBLIC_URL, and a bad one stops that SMS
+channel — never another SMS gateway's, which does not use it."""
 
 from __future__ import annotations
 
@@ -134,8 +135,12 @@ def test_a_providers_retry_after_rests_the_channel_at_least_that_long() -> None:
     assert 3590 < rest_of(absurd) <= 3600.5  # at most an hour
 
 
-def test_the_worker_gives_the_sms_gateway_the_public_url(settings: Any, monkeypatch: pytest.MonkeyPatch,
-                                                         make_patient: Any) -> None:
+TWILIO = GatewayConfig(urls={"sms": "twilio://AC" + "0" * 32 + ":test-token@api.twilio.com"})
+
+
+@pytest.mark.parametrize("gateways", [TWILIO, MEMORY], ids=["twilio", "memory"])
+def test_the_worker_gives_only_an_http_providers_gateway_the_public_url(
+        settings: Any, monkeypatch: pytest.MonkeyPatch, make_patient: Any, gateways: GatewayConfig) -> None:
     make_patient()
     send()
     given: dict[str, str] = {}
@@ -143,34 +148,57 @@ def test_the_worker_gives_the_sms_gateway_the_public_url(settings: Any, monkeypa
 
     def spy(url: str, **hooks: Any) -> Any:
         given[url] = hooks.get("public_url", "missing")
-        return real(url, **hooks)
+        return real("memory:sms", **hooks)  # the provider's messages go to memory: nothing leaves the machine
 
     monkeypatch.setattr(worker_module, "gateway_from_url", spy)
     settings.MASSPOST_PUBLIC_URL = "https://masspost.clinic.example"
 
-    worker_run(until_idle=True, gateways=MEMORY)
+    worker_run(until_idle=True, gateways=gateways)
 
-    assert given == {"memory:sms": "https://masspost.clinic.example"}
+    url = gateways.urls["sms"]
+    assert given == {url: "https://masspost.clinic.example" if url.startswith("twilio") else ""}
+    assert len(MemoryGateway.outboxes["sms"]) == 1
 
 
-@pytest.mark.parametrize("value", ["masspost.clinic.example", "ftp://masspost.clinic.example",
-                                   "https://user:secret-pw@masspost.clinic.example", "https://masspost.example/?a=1",
-                                   "https://"])
-def test_a_public_url_that_is_not_one_stops_the_sms_channel(settings: Any, make_patient: Any, value: str) -> None:
+BAD_PUBLIC_URLS = ["masspost.clinic.example", "ftp://masspost.clinic.example",
+                   "https://user:secret-pw@masspost.clinic.example", "https://masspost.example/?a=1", "https://",
+                   "http://masspost.clinic.example", "http://127.0.0.1.evil.example", "http://localhost./hooks"]
+
+
+@pytest.mark.parametrize("value", BAD_PUBLIC_URLS)
+def test_a_public_url_that_is_not_one_stops_an_http_providers_sms_channel(settings: Any, make_patient: Any,
+                                                                           value: str) -> None:
     make_patient()
     send()
     settings.MASSPOST_PUBLIC_URL = value
 
     with pytest.raises(GatewayConfigError, match="MASSPOST_PUBLIC_URL") as raised:
-        worker_run(until_idle=True, gateways=MEMORY)
+        worker_run(until_idle=True, gateways=TWILIO)
 
-    assert "secret-pw" not in str(raised.value)
+    assert "secret-pw" not in str(raised.value) and "clinic.example" not in str(raised.value)
+    assert "evil" not in str(raised.value)
     assert OutboxMessage.objects.get().status == "queued"  # nothing claimed
+
+
+@pytest.mark.parametrize("value", ["masspost.clinic.example", "https://user:secret-pw@masspost.clinic.example",
+                                   "http://masspost.clinic.example"])
+def test_a_bad_public_url_never_stops_an_sms_gateway_that_does_not_use_it(settings: Any, make_patient: Any,
+                                                                           value: str) -> None:
+    make_patient()
+    send()
+    settings.MASSPOST_PUBLIC_URL = value
+
+    stats = worker_run(until_idle=True, gateways=MEMORY)
+
+    assert stats.sent == 1 and not stats.stopped
+    assert OutboxMessage.objects.get().status == "sent"
 
 
 @pytest.mark.parametrize(("value", "used"), [
     ("", ""), ("https://masspost.clinic.example/", "https://masspost.clinic.example"),
-    ("http://127.0.0.1:8000/masspost", "http://127.0.0.1:8000/masspost")])
+    ("http://127.0.0.1:8000/masspost", "http://127.0.0.1:8000/masspost"),
+    ("http://127.3.4.5", "http://127.3.4.5"), ("http://[::1]:8000", "http://[::1]:8000"),
+    ("http://LocalHost:8000/", "http://LocalHost:8000")])
 def test_the_public_url_as_used(settings: Any, value: str, used: str) -> None:
     settings.MASSPOST_PUBLIC_URL = value
     assert public_url() == used

@@ -1,8 +1,9 @@
 """The HTTP SMS providers' webhooks through the web server (`POST /hooks/<provider>/<kind>[/<secret>]`): a
 correctly signed Twilio status callback moves a message to delivered / undelivered with the provider's error; an
 unsigned, tampered or otherwise-addressed one is refused and changes nothing; a receipt or a reply that comes again
-is harmless; a receipt that comes before the send's result is recorded still ends with its error; a STOP from any
-number format opts the patient out once; Messente's secret in the path; 404 / 405 where there is no webhook."""
+is harmless; a receipt that comes before the send's result is recorded still ends with its error (and a 21610 one
+with the patient's opt-out); a STOP from any number format opts the patient out once; Messente's secret in the
+path; masspost under a path prefix; 404 / 405 where there is no webhook."""
 
 from __future__ import annotations
 
@@ -187,6 +188,34 @@ def test_a_receipt_before_the_result_is_recorded_still_ends_with_its_error(
     assert sorted(s for s, _e in found.values()) == ["delivered", "sent", "sent", "undelivered"]
 
 
+def test_a_21610_receipt_before_the_result_is_recorded_still_opts_the_patient_out_once(
+    client: Client, twilio: None, make_patient: Any, memory_gateway: None
+) -> None:
+    """A Messaging Service's 21610 callback overtakes the worker: no row has its id yet, so the receipt is kept with
+    its opt-out, and the worker's record applies both; the sweep after it, finding the receipt again, adds no
+    second event."""
+    for _ in range(3):
+        make_patient()
+    campaign_send(spec=CampaignSpec.from_dict(campaign()), scope=Scope.operator())
+    first, second, third = OutboxMessage.objects.order_by("id").values_list("id", "patient_id")
+    assert twilio_post(client, "status", status(f"mem-{first[0]}", "undelivered", "21610")).status_code == 200
+    assert twilio_post(client, "status", status(f"mem-{second[0]}", "undelivered", "30003")).status_code == 200
+    assert DeliveryReceipt.objects.filter(opt_out=True).count() == 1 and not ConsentEvent.objects.exists()
+
+    stats = worker_run(until_idle=True, gateways=GatewayConfig(urls={"sms": "memory:sms"}))
+
+    assert stats.sent == 3
+    found = statuses()
+    assert found[f"mem-{first[0]}"][0] == "undelivered" and found[f"mem-{first[0]}"][1].startswith("twilio 21610")
+    assert found[f"mem-{second[0]}"][0] == "undelivered"
+    events = [(first[1], "sms", False, "provider")]
+    assert list(ConsentEvent.objects.values_list("patient_id", "channel", "accepts", "source")) == events
+    worker_module._housekeep(WorkerStats(), sweep=True)
+    assert list(ConsentEvent.objects.values_list("patient_id", "channel", "accepts", "source")) == events
+    assert dict(Patient.objects.values_list("id", "accepts_sms")) == {first[1]: False, second[1]: True,
+                                                                      third[1]: True}
+
+
 @pytest.mark.parametrize("source", ["+37251234567", "37251234567", "51234567", "+372 5123 4567"])
 def test_a_stop_reply_from_any_number_format_opts_the_patient_out_once(client: Client, twilio: None,
                                                                        make_patient: Any, source: str) -> None:
@@ -321,3 +350,38 @@ def test_the_workers_sweep_applies_a_kept_receipt_and_its_error_after_a_worker_d
     found = statuses()
     assert found["SMx1"][0] == "undelivered" and found["SMx1"][1].startswith("twilio 30003")
     assert found["SMx2"][0] == "undelivered" and found["SMx2"][1].startswith("twilio 30007")
+
+
+@pytest.mark.parametrize("left", ["sent", "undelivered"])
+def test_the_workers_sweep_records_a_kept_21610_receipts_opt_out_after_a_worker_died(
+    client: Client, twilio: None, sent: list[OutboxMessage], left: str
+) -> None:
+    """A worker that died after recording the message but before applying its kept 21610 receipt (`sent`), or
+    after applying the receipt's status but before its opt-out (`undelivered`): the sweep records the opt-out."""
+    OutboxMessage.objects.filter(id=sent[0].id).update(status="sending", remote_id="")
+    assert twilio_post(client, "status", status("SMx1", "undelivered", "21610")).status_code == 200
+    assert not ConsentEvent.objects.exists()
+    OutboxMessage.objects.filter(id=sent[0].id).update(status=left, remote_id="SMx1")
+
+    worker_module._housekeep(WorkerStats(), sweep=True)
+    worker_module._housekeep(WorkerStats(), sweep=True)  # a second sweep finds the receipt again: nothing more
+
+    assert statuses()["SMx1"][0] == "undelivered"
+    assert dict(Patient.objects.values_list("id", "accepts_sms")) == {
+        row.patient_id: row.id != sent[0].id for row in sent}
+    assert list(ConsentEvent.objects.values_list("patient_id", "source")) == [(sent[0].patient_id, "provider")]
+
+
+def test_a_signed_callback_reaches_masspost_served_under_a_path_prefix(client: Client, settings: Any,
+                                                                      sent: list[OutboxMessage]) -> None:
+    """Behind a proxy that mounts masspost at /masspost (SCRIPT_NAME), the public URL has the prefix and Twilio
+    signs it once: the URL checked is the public URL and the path within the site."""
+    settings.MASSPOST_SMS_URL, settings.MASSPOST_PUBLIC_URL = TWILIO_URL, PUBLIC + "/masspost"
+    params = status("SM2", "undelivered", "30003")
+    signature = twilio_signature(f"{PUBLIC}/masspost/hooks/twilio/status", params)
+
+    response = client.post("/hooks/twilio/status", data=urlencode(params), content_type=FORM,
+                           SCRIPT_NAME="/masspost", HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 200
+    assert statuses()["SM2"][0] == "undelivered"

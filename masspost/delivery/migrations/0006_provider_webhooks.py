@@ -1,5 +1,6 @@
-# A receipt keeps the provider's error (applied with it to an undelivered message); a reply keeps the provider's id,
-# unique when given, so that a webhook the provider retries is stored once.
+# A receipt keeps the provider's error (applied with it to an undelivered message) and whether the recipient opted
+# out with the provider; a reply keeps the provider's id, unique when given, so that a webhook the provider retries
+# is stored once.
 
 from django.db import migrations, models
 
@@ -15,6 +16,11 @@ class Migration(migrations.Migration):
             model_name='deliveryreceipt',
             name='error',
             field=models.TextField(blank=True, db_default=''),
+        ),
+        migrations.AddField(
+            model_name='deliveryreceipt',
+            name='opt_out',
+            field=models.BooleanField(db_default=False),
         ),
         migrations.AddField(
             model_name='inboundmessage',
