@@ -36,7 +36,7 @@ class MasspostCommand(BaseCommand):
         for action in parser._actions:
             if DJANGO_OPTIONS.intersection(action.option_strings):
                 action.help = argparse.SUPPRESS
-        parser.error = functools.partial(_one_line_usage_error, parser)  # type: ignore[method-assign]
+        parser.error = functools.partial(one_line_usage_error, parser)  # type: ignore[method-assign]
         return parser
 
     def get_version(self) -> str:
@@ -74,8 +74,9 @@ class MasspostCommand(BaseCommand):
         return int(value)
 
 
-def _one_line_usage_error(parser: CommandParser, message: str) -> None:
-    """A mistake in the arguments is one line, like every other error, instead of argparse's usage block."""
+def one_line_usage_error(parser: CommandParser, message: str) -> None:
+    """A mistake in the arguments is one line, like every other error, instead of argparse's usage block. Every
+    command's parser gets it (MasspostCommand); a command with subcommands gives it to each subparser too."""
     if parser.called_from_command_line:
         parser.exit(2, f"{parser.prog}: {message} (see {parser.prog} --help)\n")
     raise CommandError(f"Error: {message}")  # call_command, as Django does

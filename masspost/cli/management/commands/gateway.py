@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from masspost.cli.base import MasspostCommand, _one_line_usage_error
+from masspost.cli.base import MasspostCommand, one_line_usage_error
 from masspost.delivery.setup import CheckStatus, GatewayCheck, gateway_check
 
 CHANNEL_NAMES = {"sms": "SMS", "email": "e-mail"}
@@ -28,7 +28,7 @@ class Command(MasspostCommand):
         text = ("Open each gateway and close it again: ok, refused (credentials, account, certificate or URL) or "
                 "unreachable; file:, console: and memory: write locally and have nothing to check.")
         check: CommandParser = actions.add_parser("check", help=text, description=text)
-        check.error = functools.partial(_one_line_usage_error, check)  # type: ignore[method-assign]
+        check.error = functools.partial(one_line_usage_error, check)  # type: ignore[method-assign]
         check.add_argument("--sms-url", help="check this SMS gateway URL instead of MASSPOST_SMS_URL")
         check.add_argument("--email-url", help="check this e-mail gateway URL instead of MASSPOST_EMAIL_URL")
         check.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from masspost.cli.base import MasspostCommand, _one_line_usage_error
+from masspost.cli.base import MasspostCommand, one_line_usage_error
 from masspost.clinic.scope import Scope
 from masspost.staff.names import printable
 from masspost.staff.tokens import NewToken, TokenRow, token_create, token_list, token_revoke
@@ -26,7 +26,7 @@ class Command(MasspostCommand):
 
         def action(name: str, text: str) -> CommandParser:
             sub: CommandParser = actions.add_parser(name, help=text, description=text)
-            sub.error = functools.partial(_one_line_usage_error, sub)  # type: ignore[method-assign]
+            sub.error = functools.partial(one_line_usage_error, sub)  # type: ignore[method-assign]
             return sub
 
         create = action("create", "Make a token for a user and print its secret, this once. (In the web UI an "

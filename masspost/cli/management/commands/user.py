@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from masspost.cli.base import MasspostCommand, _one_line_usage_error
+from masspost.cli.base import MasspostCommand, one_line_usage_error
 from masspost.clinic.scope import Role, Scope
 from masspost.staff.models import StaffMember
 from masspost.staff.names import printable
@@ -30,7 +30,7 @@ class Command(MasspostCommand):
 
         def action(name: str, text: str) -> CommandParser:
             sub: CommandParser = actions.add_parser(name, help=text, description=text)
-            sub.error = functools.partial(_one_line_usage_error, sub)  # type: ignore[method-assign]
+            sub.error = functools.partial(one_line_usage_error, sub)  # type: ignore[method-assign]
             return sub
 
         add = action("add", "Add a user who can sign in to the web UI. A user name holds letters of one alphabet, "
