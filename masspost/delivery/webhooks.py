@@ -17,7 +17,6 @@ Nothing of a call's body, of its signature or of the secret reaches a log or an 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from masspost.delivery.gateways.http_sms import (
     WebhookRefused,
     WebhookRequest,
     WebhookUnknown,
+    loopback,
     provider_from_url,
 )
 from masspost.delivery.inbound import inbound_record, receipt_record_many
@@ -71,7 +71,7 @@ def public_url() -> str:
     except ValueError:
         parts, port = None, None
     if (parts is None or not parts.hostname or parts.scheme not in ("http", "https")
-            or (parts.scheme == "http" and not _loopback(parts.hostname)) or parts.username is not None
+            or (parts.scheme == "http" and not loopback(parts.hostname)) or parts.username is not None
             or parts.password is not None or parts.query or parts.fragment or (port is not None and port <= 0)):
         raise GatewayConfigError("MASSPOST_PUBLIC_URL must be the public base URL masspost is served at, "
                                  "https://host[:port][/path] (http:// only for 127.0.0.1, ::1 or localhost; no user "
@@ -88,17 +88,6 @@ def public_url_for(sms_url: str) -> str:
     except GatewayConfigError:
         return ""  # not a provider's URL (or one that cannot be used: building its gateway says so)
     return public_url()
-
-
-def _loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost — exactly, as the gateways' `+http` rule has it (no "localhost.", no
-    "127.1", no IPv4-mapped address)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def webhook_receive(*, provider: str, kind: str, secret: str, path: str, headers: Mapping[str, str], body: bytes,

@@ -284,7 +284,7 @@ def parse_provider_url(url: str, *, provider: str, options: frozenset[str] = fro
     if not parts.username or not parts.password:
         raise ValueError(f"{provider} URL needs the credentials before the host: {provider}://USER:PASSWORD@host")
     plain = scheme.endswith("+http")
-    if plain and not _loopback(parts.host):
+    if plain and not loopback(parts.host):
         raise ValueError(f"{scheme}:// (plain HTTP) is only for a host on this machine (127.0.0.1, ::1, localhost); "
                          f"use {provider}:// for the provider")
     window = parts.integer("window", DEFAULT_WINDOW) or 0
@@ -300,7 +300,9 @@ def parse_provider_url(url: str, *, provider: str, options: frozenset[str] = fro
                        options=parts.options)
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost — exactly (no "localhost.", no "127.1", no IPv4-mapped address): where plain
+    HTTP may go (`+http` gateways, a public URL for the webhooks)."""
     if host.lower() == "localhost":
         return True
     try:
