@@ -369,3 +369,10 @@ def test_a_bad_public_url_is_no_concern_of_an_sms_gateway_that_does_not_use_it(t
     assert result.returncode == 0, result.stderr
     assert line_of(result, "SMS").startswith("SMS gateway (smpp): ok: ")
     assert "MASSPOST_PUBLIC_URL" not in result.stdout + result.stderr
+
+
+def test_a_public_url_that_cannot_be_used_does_not_stop_smpp(tmp_path: Path, smsc: SMSCPeer) -> None:
+    result = check(tmp_path, "--sms-url", smpp_url(smsc.host, smsc.port),
+                   env={"MASSPOST_PUBLIC_URL": "http://masspost.clinic.example"})  # plain HTTP off this machine
+    assert result.returncode == 0, result.stderr
+    assert line_of(result, "SMS").startswith("SMS gateway (smpp): ok: ")
