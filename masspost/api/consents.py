@@ -27,7 +27,8 @@ class ConsentEventOut(Schema):
     channel: Literal["sms", "email", "marketing"]
     accepts: bool
     source: str = Field(description="import | sms-stop (the patient's SMS STOP) | unsubscribe (the patient's "
-                                    "unsubscribe link) | staff (recorded by `staff`) | operator (the command line)")
+                                    "unsubscribe link) | provider (the patient opted out with the SMS provider: "
+                                    "Twilio 21610) | staff (recorded by `staff`) | operator (the command line)")
     staff: str | None = Field(description="the member of staff who recorded it; null for other sources")
     method: Method | None = Field(description="how the patient gave it, for staff events; null otherwise")
     note: str | None = Field(description="the staff's note; null for other sources and for a preparer")
