@@ -74,7 +74,7 @@ def public_url() -> str:
             or (parts.scheme == "http" and not loopback(parts.hostname)) or parts.username is not None
             or parts.password is not None or parts.query or parts.fragment or (port is not None and port <= 0)):
         raise GatewayConfigError("MASSPOST_PUBLIC_URL must be the public base URL masspost is served at, "
-                                 "https://host[:port][/path] (http:// only for 127.0.0.1, ::1 or localhost; no user "
+                                 "https://host[:port][/path] (http:// only for 127.0.0.0/8, ::1 or localhost; no user "
                                  "name, password or query), or unset")
     return url
 

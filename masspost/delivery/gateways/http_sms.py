@@ -247,7 +247,7 @@ def classify(provider: SendingProvider, response: httpx.Response) -> tuple[SendR
         return SendResult.transient(text, retry_after=retry_after(response.headers)), logged
     if kind == "unknown":
         answered = f"{text} (HTTP {status})" if error else f"{name}: the provider answered {status}"
-        return SendResult.unknown(f"{answered}: {MAY_HAVE_IT}"), f"{logged} (HTTP {status})"
+        return SendResult.unknown(f"{answered}: {MAY_HAVE_IT}"), f"{logged} (HTTP {status})" if error else logged
     if kind == "misconfigured":
         advice = ("check the credentials in MASSPOST_SMS_URL and the account with the provider" if status in (401, 403)
                   else "fix MASSPOST_SMS_URL, the account or the clinic's SMS sender")
