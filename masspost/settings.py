@@ -220,8 +220,8 @@ MASSPOST_PUBLIC_URL = os.environ.get("MASSPOST_PUBLIC_URL", "").strip().rstrip("
 # Rate limits per gateway, across all workers: messages per second (an SMS counts its parts); 0 = none.
 MASSPOST_SMS_RATE = float(os.environ.get("MASSPOST_SMS_RATE") or 0)
 MASSPOST_EMAIL_RATE = float(os.environ.get("MASSPOST_EMAIL_RATE") or 0)
-# E-mails a worker hands to the SMTP server as one group (one hand-off, one record); the SMS window is the
-# smpp:// URL's `window`. Either is the most a worker killed mid-send can leave `unknown` (docs/delivery.md).
+# E-mails a worker hands to the SMTP server as one group (one hand-off, one record); the SMS window is the SMS
+# URL's `window` (smpp://, twilio://, messente://). Either is the most a worker killed mid-send can leave `unknown`.
 MASSPOST_EMAIL_WINDOW = int(os.environ.get("MASSPOST_EMAIL_WINDOW") or 10)
 
 # Every 500 of the web UI is logged by Django's `django.request` (the path and the traceback's frames: the
