@@ -14,6 +14,11 @@ Every client is its own process: each measures its own time and CPU (`getrusage`
 run. The peer's CPU is this process's over the same run; PostgreSQL's is every postgres process's, from /proc
 (on SQLite the database works inside the worker's process, so its CPU is in the worker's). The targets: masspost's
 throughput ≥ 0.8 × the bare loop's, and its CPU per message (worker + database) ≤ 3 × the bare client's.
+
+`--latency SECONDS` makes the peer hold every answer that long (asyncio: it serves other connections meanwhile), for
+the bare loop, the gateway alone and the worker alike. 0 (the default) measures the CPU-bound case, where peer,
+client and database share the machine's cores; a real provider answers in tens of milliseconds, and then a window
+of W is bound by W / latency, which is the figure a clinic sees.
 How to run: benchmarks/README.md; figures: docs/benchmarks.md ("HTTP SMS providers").
 """
 
@@ -308,12 +313,13 @@ class Bench:
         env.pop("BENCH_PROFILE", None)
         run_client(["_worker", "memory:?window=10", "500"], env)
 
-    def measure(self, provider: str, window: int, repeat: int, batch: int) -> dict[str, Any]:
-        """`repeat` pairs: the bare loop, then the worker, on one peer started for the provider."""
+    def measure(self, provider: str, window: int, repeat: int, batch: int, latency: float) -> dict[str, Any]:
+        """`repeat` pairs: the bare loop, then the worker, on one peer started for the provider, which holds every
+        answer `latency` seconds for all three clients alike."""
         from masspost.delivery.gateways.http_sms import provider_from_url
 
         runs: list[dict[str, Any]] = []
-        with peer_class(provider)(validate=False) as peer:
+        with peer_class(provider)(validate=False, latency=latency) as peer:
             url = f"{peer.url}?window={window}"
             callbacks = provider_from_url(url).webhook_urls(PUBLIC_URL)
             callback = callbacks.get("status") or callbacks.get("dlr") or ""
@@ -322,21 +328,23 @@ class Bench:
             if env.get("BENCH_PROFILE"):
                 env["BENCH_PROFILE"] = f"{env['BENCH_PROFILE']}.{provider}.{self.database}"
             for _ in range(repeat):
-                run = {"bare": self._timed(lambda: run_client(
+                run = {"bare": self._timed(peer, lambda: run_client(
                     ["_bare", provider, url, str(self.count), str(window), callback], env))}
-                run["gateway"] = self._timed(lambda: run_client(["_gateway", url, str(self.count)], env))
+                run["gateway"] = self._timed(peer, lambda: run_client(["_gateway", url, str(self.count)], env))
                 self.queue()
-                run["masspost"] = self._timed(lambda: run_client(["_worker", url, str(batch)], env))
+                run["masspost"] = self._timed(peer, lambda: run_client(["_worker", url, str(batch)], env))
                 assert run["masspost"]["sent"] == self.count, run["masspost"]
                 runs.append(run)
                 print(f"  {provider} {self.database}: {pair_line(run, self.count)}", flush=True)
             same = same_requests(peer, provider)
-        return summarize(provider, self.database, self.count, window, runs, same)
+        return summarize(provider, self.database, self.count, window, latency, runs, same)
 
-    def _timed(self, client: Any) -> dict[str, Any]:
-        peer, database = process_cpu(), postgres_cpu() if self.postgres else 0.0
+    def _timed(self, peer: Any, client: Any) -> dict[str, Any]:
+        peer.reset_in_flight()
+        peer_cpu, database = process_cpu(), postgres_cpu() if self.postgres else 0.0
         result = client()
-        result["peer_cpu_seconds"] = process_cpu() - peer
+        result["peer_cpu_seconds"] = process_cpu() - peer_cpu
+        result["max_in_flight"] = peer.max_in_flight  # the client's window as the peer saw it
         result["db_cpu_seconds"] = postgres_cpu() - database if self.postgres else 0.0
         result["load"] = os.getloadavg()[0]  # the machine's 1-minute load after the run: others' work disturbs it
         return dict(result)
@@ -373,7 +381,8 @@ def cpu_ms(result: dict[str, Any], count: int) -> dict[str, float]:
 def pair_line(run: dict[str, Any], count: int) -> str:
     bare, alone, ours = run["bare"], run["gateway"], run["masspost"]
     b, g, m = cpu_ms(bare, count), cpu_ms(alone, count), cpu_ms(ours, count)
-    db = f", db {ours['db_seconds'] / ours['seconds']:.0%} of worker time, load {ours['load']:.1f}"
+    db = (f", db {ours['db_seconds'] / ours['seconds']:.0%} of worker time, load {ours['load']:.1f}, most in "
+          f"flight {bare['max_in_flight']} / {alone['max_in_flight']} / {ours['max_in_flight']}")
     return (f"bare {count / bare['seconds']:.0f}/s, gateway alone {count / alone['seconds']:.0f}/s, masspost "
             f"{count / ours['seconds']:.0f}/s (ratio {bare['seconds'] / ours['seconds']:.2f}{db}); CPU ms/message "
             f"client + database (+ peer): bare {b['client']:.3f} (+ {b['peer']:.3f}), gateway alone "
@@ -381,7 +390,7 @@ def pair_line(run: dict[str, Any], count: int) -> str:
             f"[its backend {1000 * ours['backend_cpu_seconds'] / count:.3f}] (+ {m['peer']:.3f})")
 
 
-def summarize(provider: str, database: str, count: int, window: int, runs: list[dict[str, Any]],
+def summarize(provider: str, database: str, count: int, window: int, latency: float, runs: list[dict[str, Any]],
               same: str) -> dict[str, Any]:
     """Throughput: best of the runs, each side (as bench_delivery); CPU: the median (the lower of an even count; for
     masspost the run of that total, whose parts are shown). Each pair's ratios too."""
@@ -400,8 +409,9 @@ def summarize(provider: str, database: str, count: int, window: int, runs: list[
     middle = by_total[(len(runs) - 1) // 2]
     ours_client = ours_cpu[middle]["client"] + ours_cpu[middle]["database"]
     out = {
-        "provider": provider, "database": database, "messages": count, "window": window, "runs": len(runs),
-        "bare_msg_s": count / min(bare_s), "masspost_msg_s": count / min(ours_s),
+        "provider": provider, "database": database, "messages": count, "window": window, "latency": latency,
+        "runs": len(runs), "bare_msg_s": count / min(bare_s), "masspost_msg_s": count / min(ours_s),
+        "pair_bare_msg_s": [count / s for s in bare_s], "pair_masspost_msg_s": [count / s for s in ours_s],
         "throughput_ratio": min(bare_s) / min(ours_s),
         "pair_throughput_ratios": [b / o for b, o in zip(bare_s, ours_s, strict=True)],
         "gateway_alone_msg_s": count / min(alone_s),
@@ -430,7 +440,7 @@ def conduct(options: argparse.Namespace) -> list[dict[str, Any]]:
         bench.warm_up()
     results = []
     for provider in options.providers:
-        results.append(bench.measure(provider, options.window, options.repeat, options.batch))
+        results.append(bench.measure(provider, options.window, options.repeat, options.batch, options.latency))
     return results
 
 
@@ -438,13 +448,15 @@ def conduct(options: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    lines = ["| provider | database | bare msg/s | gateway alone msg/s | masspost msg/s | ratio (≥ 0.8) | pairs "
+    lines = ["| provider | database | latency | bare msg/s | gateway alone msg/s | masspost msg/s | ratio (≥ 0.8) "
+             "| pairs "
              "| CPU ms/msg bare | gateway alone | CPU ms/msg masspost (worker + db) | ratio (≤ 3) | pairs "
              "| peer CPU ms/msg bare / masspost |",
-             "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"]
+             "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|"]
     for r in results:
         lines.append(
-            f"| {r['provider']} | {r['database']} | {r['bare_msg_s']:,.0f} | {r['gateway_alone_msg_s']:,.0f} "
+            f"| {r['provider']} | {r['database']} | {latency_label(r)} | {r['bare_msg_s']:,.0f} "
+            f"| {r['gateway_alone_msg_s']:,.0f} "
             f"| {r['masspost_msg_s']:,.0f} "
             f"| **{r['throughput_ratio']:.2f}** | {spread(r['pair_throughput_ratios'])} | {r['bare_cpu_ms']:.3f} "
             f"| {r['gateway_alone_cpu_ms']:.3f} "
@@ -452,6 +464,14 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| **{r['cpu_ratio']:.2f}** | {spread(r['pair_cpu_ratios'])} "
             f"| {r['peer_cpu_ms']['bare']:.3f} / {r['peer_cpu_ms']['masspost']:.3f} |")
     return "\n".join(lines)
+
+
+def latency_label(result: dict[str, Any]) -> str:
+    """The peer's latency and the ceiling it puts on a window (window / latency), or 0 for the CPU-bound case."""
+    latency = result.get("latency", 0.0)
+    if not latency:
+        return "0"
+    return f"{1000 * latency:g} ms (≤ {result['window'] / latency:,.0f}/s)"
 
 
 def spread(values: list[float]) -> str:
@@ -463,7 +483,8 @@ def verdict(results: list[dict[str, Any]]) -> list[str]:
     for r in results:
         fast = r["throughput_ratio"] >= THROUGHPUT_TARGET
         lean = r["cpu_ratio"] <= CPU_TARGET
-        lines.append(f"{r['provider']} on {r['database']}: throughput {r['throughput_ratio']:.2f} "
+        lines.append(f"{r['provider']} on {r['database']}, latency {1000 * r.get('latency', 0.0):g} ms: "
+                     f"throughput {r['throughput_ratio']:.2f} "
                      f"({'met' if fast else 'MISSED'}, ≥ {THROUGHPUT_TARGET}), CPU {r['cpu_ratio']:.2f} "
                      f"({'met' if lean else 'MISSED'}, ≤ {CPU_TARGET:.0f})")
     return lines
@@ -527,26 +548,34 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="the peer holds every answer this long, for all three clients (default 0: CPU-bound)")
     parser.add_argument("--batch", type=int, default=500, help="the worker's batch_size (its default)")
     parser.add_argument("--warmup", type=int, default=2,
                         help="untimed campaigns through a worker on the memory gateway first, on each database")
     parser.add_argument("--quick", action="store_true", help="a smoke test: 300 messages, one pair each")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "http_sms.json"))
+    parser.add_argument("--out", help="the JSON results (default benchmarks/out/http_sms.json, or "
+                        "http_sms-latency<SECONDS>.json with --latency)")
     options = parser.parse_args()
     options.providers = options.providers or list(PROVIDERS)
     if unknown := set(options.providers) - set(PROVIDERS):
         parser.error(f"unknown provider(s): {', '.join(sorted(unknown))} (choose from {', '.join(PROVIDERS)})")
+    if options.latency < 0:
+        parser.error("--latency must be 0 or more seconds")
     if options.quick:
         options.messages, options.repeat, options.warmup = 300, 1, 0
+    if not options.out:
+        name = f"http_sms-latency{options.latency:g}.json" if options.latency else "http_sms.json"
+        options.out = str(ROOT / "benchmarks" / "out" / name)
     databases = ["sqlite", "postgresql"] if options.database == "both" else [options.database]
     results: list[dict[str, Any]] = []
     data_dir = Path(tempfile.gettempdir()) / "masspost-bench-http-sms"
     for database in databases:
-        print(f"{database}: {options.messages} SMS, window {options.window}, {options.repeat} pair(s) per provider",
-              flush=True)
+        print(f"{database}: {options.messages} SMS, window {options.window}, peer latency "
+              f"{1000 * options.latency:g} ms, {options.repeat} pair(s) per provider", flush=True)
         conduct_options = {"database": database, "messages": options.messages, "window": options.window,
                            "repeat": options.repeat, "batch": options.batch, "providers": options.providers,
-                           "warmup": options.warmup}
+                           "warmup": options.warmup, "latency": options.latency}
         env = database_env(database, data_dir)
         part = Path(options.out).with_suffix(f".{database}.json")
         part.parent.mkdir(parents=True, exist_ok=True)
@@ -564,6 +593,7 @@ def main() -> None:
 
     Path(options.out).write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(),
                                              "python": sys.version.split()[0], "httpx": httpx.__version__,
+                                             "latency": options.latency,
                                              "results": results}, indent=2))
 
 
