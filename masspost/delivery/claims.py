@@ -1,6 +1,7 @@
 """The outbox's steps during delivery besides the worker's turn (delivery.turn), each one short statement or
-transaction (docs/delivery.md): record a failed send (and a provider's opt-out with it); give back what was not
-sent; end dead workers' leases; expire what is past its deadline; and a plain claim for callers that send at once.
+transaction (docs/delivery.md): record a failed send (and a provider's opt-out with it); settle an `unknown` one
+that the provider's receipt shows was taken; give back what was not sent; end dead workers' leases; expire what is
+past its deadline; and a plain claim for callers that send at once.
 """
 
 from __future__ import annotations
@@ -130,6 +131,47 @@ def provider_opt_out_by_remote_id(remote_ids: Sequence[str]) -> int:
     return _opt_out_patients(OutboxMessage.objects.filter(remote_id__in=[remote_key(r) for r in remote_ids],
                                                           channel=Channel.SMS).exclude(remote_id="")
                              .values("patient_id"))
+
+
+# What last_error says of a message `outbox_settle_unknown` settled (the reason it was unknown follows).
+SETTLED_NOTE = "the provider's receipt showed it had taken the message"
+
+
+def outbox_settle_unknown(pairs: Sequence[tuple[int, str]], *, now: dt.datetime) -> int:
+    """Messages left `unknown` because the send's answer never came (a read timeout, a dropped connection, a 502),
+    settled by the provider's own receipt: `pairs` are (outbox id, remote id) from authenticated receipts whose
+    callback URL named the message (`?m=`, http_sms.callback_url). The receipt proves the provider took it, so it is
+    `sent` with the receipt's remote id — then the receipt moves it on as any other — and never resent, where
+    `masspost resend-unknown` might have sent it twice. last_error keeps a note, and why it was unknown.
+
+    Only an SMS row still `unknown` with no remote id is settled; any other is left alone (a `sending` row is its
+    worker's, whose record applies the receipt, stored meanwhile). A remote id another row already has is not
+    given to a second one. Rows are locked in id order on PostgreSQL, as every statement moving receipts' rows
+    locks them. Returns how many were settled."""
+    wanted: dict[int, str] = {}
+    for message_id, remote_id in pairs:
+        if remote_id:
+            wanted.setdefault(message_id, remote_key(remote_id))
+    if not wanted:
+        return 0
+    unknown = OutboxMessage.objects.filter(id__in=sorted(wanted), status=MessageStatus.UNKNOWN, channel=Channel.SMS,
+                                           remote_id="")
+    settled = 0
+    with transaction.atomic():
+        rows = list(unknown.select_for_update().order_by("id").values_list("id", "last_error"))
+        if not rows:
+            return 0
+        taken = set(OutboxMessage.objects.filter(remote_id__in=[wanted[row_id] for row_id, _ in rows])
+                    .values_list("remote_id", flat=True))
+        for row_id, error in rows:
+            key = wanted[row_id]
+            if key in taken:
+                continue
+            taken.add(key)
+            note = f"{SETTLED_NOTE} (unknown before: {error})" if error else SETTLED_NOTE
+            settled += unknown.filter(id=row_id).update(status=MessageStatus.SENT, remote_id=key, last_error=note,
+                                                        lease_until=None, updated_at=now)
+    return settled
 
 
 def stored_receipts_apply(*, since: dt.datetime) -> int:

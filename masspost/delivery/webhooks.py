@@ -8,9 +8,11 @@ the credentials) and reads it; a call it refuses changes nothing. What it reads 
 theirs (delivery.inbound): receipts move messages to delivered / undelivered — an undelivered one keeps the
 provider's error, and one saying the recipient opted out with the provider (Twilio 21610) opts the patient out,
 also when it came before the worker recorded the message (it is kept with the receipt: claims.stored_receipts_apply)
-— and replies are stored, their stop words opting the patient out. Providers retry a webhook
-whose answer they did not get, so both are idempotent: a receipt that comes again finds its message past `sent`,
-a reply is stored once per provider message id.
+— and replies are stored, their stop words opting the patient out. A receipt whose callback URL names its message
+(`?m=`, http_sms.callback_url) first settles that message if it was left `unknown` with no remote id (the send's
+answer was lost): the provider took it, so it is `sent` with the receipt's remote id (claims.outbox_settle_unknown).
+Providers retry a webhook whose answer they did not get, so both are idempotent: a receipt that comes again finds
+its message past `sent`, a reply is stored once per provider message id.
 
 Nothing of a call's body, of its signature or of the secret reaches a log or an error: counts and ids only.
 """
@@ -23,8 +25,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils import timezone
 
-from masspost.delivery.claims import provider_opt_out_by_remote_id
+from masspost.delivery.claims import outbox_settle_unknown, provider_opt_out_by_remote_id
 from masspost.delivery.gateways.http_sms import (
     HTTPProvider,
     WebhookEvent,
@@ -142,8 +145,12 @@ def _provider(name: str) -> HTTPProvider:
 
 
 def _record(provider: str, kind: str, event: WebhookEvent) -> WebhookAnswer:
-    moved = 0
+    moved = settled = 0
     if event.receipts:
+        # First a message left `unknown` whose answer was lost: the receipt proves the provider took it (`sent`),
+        # and the receipt below then moves it as any other.
+        settled = outbox_settle_unknown([(receipt.message_id, receipt.remote_id) for receipt in event.receipts
+                                         if receipt.message_id is not None], now=timezone.now())
         moved = receipt_record_many([(receipt.remote_id, receipt.stat, "") for receipt in event.receipts],
                                     errors={receipt.remote_id: receipt.error for receipt in event.receipts
                                             if receipt.error},
@@ -159,8 +166,8 @@ def _record(provider: str, kind: str, event: WebhookEvent) -> WebhookAnswer:
         opted_out += recorded.opted_out
         repeated += recorded.repeated
     if event.receipts or event.replies:
-        log.info("%s %s webhook: %d receipt(s), %d message(s) moved; %d reply(ies), %d repeated, %d patient(s) "
-                 "opted out", provider, _word(kind), len(event.receipts), moved, len(event.replies), repeated,
-                 opted_out)
+        log.info("%s %s webhook: %d receipt(s), %d message(s) moved, %d unknown one(s) settled as taken; "
+                 "%d reply(ies), %d repeated, %d patient(s) opted out", provider, _word(kind), len(event.receipts),
+                 moved, settled, len(event.replies), repeated, opted_out)
     return WebhookAnswer(content_type=event.content_type, body=event.body, receipts=len(event.receipts),
                          moved=moved, replies=len(event.replies))

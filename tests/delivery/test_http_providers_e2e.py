@@ -29,13 +29,14 @@ from django.db import connection
 from django.test.testcases import QuietWSGIRequestHandler
 
 from masspost.campaigns.selectors import campaign_preview, campaign_status
-from masspost.campaigns.services import campaign_send
+from masspost.campaigns.services import campaign_resend_unknown, campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import ConsentEvent, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery.gateways.http_sms import provider_from_url
 from masspost.delivery.models import DeliveryReceipt, InboundMessage, OutboxMessage
 from masspost.delivery.worker import GatewayConfig, WorkerStats, worker_run
+from masspost.errors import ConflictError
 from tests.conftest import campaign
 from tests.peers.messente_api import MessentePeer
 from tests.peers.twilio_api import Answer, TwilioPeer
@@ -262,8 +263,9 @@ def test_a_campaign_is_sent_once_and_every_receipt_turns_it_delivered(
     by_address = {r.address: r for r in outbox}
     assert all(m.text == by_address[m.to].body and m.sender == "HammasTLN" for m in messages)
     assert {m.id for m in messages} == {r.remote_id for r in outbox}
-    # Each asks for its receipt at the webhook masspost documents for the provider, under MASSPOST_PUBLIC_URL.
-    assert {m.callback_url for m in messages} == {setup.receipt_url}
+    # Each asks for its receipt at the webhook masspost documents for the provider, under MASSPOST_PUBLIC_URL, with
+    # its own outbox id in the query and nothing else (the peer checks the request against the published API).
+    assert all(m.callback_url == f"{setup.receipt_url}?m={by_address[m.to].id}" for m in messages)
     assert re.fullmatch(DOCUMENTED[name].format(public=re.escape(setup.app.url)), setup.receipt_url)
     credentials = urlsplit(setup.peer.url)
     assert credentials.username not in setup.receipt_url and str(credentials.password) not in setup.receipt_url
@@ -373,6 +375,43 @@ def test_an_undelivered_receipt_keeps_the_providers_error_code(
     assert row.status == "undelivered"
     assert row.last_error.startswith(f"{name} {UNREACHABLE[name]}"), row.last_error
     assert row.address.removeprefix("+") not in row.last_error and row.body not in row.last_error
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_a_message_whose_answer_was_lost_is_settled_by_the_providers_receipt_and_not_resent(
+    name: str, provider: Callable[..., Setup], patients: list[Patient]
+) -> None:
+    """The provider takes a message and the connection drops before its answer: the row is `unknown`, with no
+    remote id. The provider's receipt comes to the callback URL the message gave (`?m=<outbox id>`): the row gets
+    the provider's id and ends `delivered`, and `resend-unknown` has nothing left to send twice."""
+    setup = provider(name)
+    with setup.app.alone():
+        campaign_id = send_campaign(patients)
+    setup.peer.script(Answer.drop(accepted=True))
+
+    stats = setup.run_worker()
+
+    assert (stats.sent, stats.unknown) == (len(patients) - 1, 1)
+    with setup.app.alone():
+        lost = OutboxMessage.objects.get(campaign_id=campaign_id, status="unknown")
+    assert lost.remote_id == ""
+    taken = [m for m in setup.peer.messages if m.to == lost.address]
+    assert len(taken) == 1 and taken[0].callback_url.endswith(f"?m={lost.id}")  # the provider has it, once
+
+    assert setup.peer.send_status(taken[0].id, "delivered") == 200
+
+    with setup.app.alone():
+        lost.refresh_from_db()
+        assert (lost.status, lost.remote_id) == ("delivered", taken[0].id)
+        assert "receipt" in lost.last_error, lost.last_error
+        assert statuses(campaign_id) == {"delivered": 1, "sent": len(patients) - 1}
+        shown = campaign_status(campaign_id=campaign_id, scope=OPERATOR)
+        assert (shown["messages"]["unknown"], shown["messages"]["delivered"], shown["problems"]) == (0, 1, 0)
+        with pytest.raises(ConflictError):
+            campaign_resend_unknown(campaign_id=campaign_id, scope=OPERATOR)
+        assert statuses(campaign_id) == {"delivered": 1, "sent": len(patients) - 1}
+    assert len(setup.peer.messages) == len(patients)  # nothing sent twice
+    assert setup.peer.violations == []
 
 
 def test_twilio_21610_fails_the_message_and_records_the_providers_opt_out(

@@ -51,7 +51,7 @@ def errors(status: int, code: str, title: str, detail: str = "", source: str | N
 def test_a_message_is_one_sms_omnimessage_with_the_sender_and_the_dlr_url() -> None:
     request = provider(public_url=PUBLIC).message_request(message())
     assert (request.method, request.path, request.form) == ("POST", "/v1/omnimessage", None)
-    assert request.json == {"to": NUMBER, "dlr_url": f"{PUBLIC}/hooks/messente/dlr/{SECRET}",
+    assert request.json == {"to": NUMBER, "dlr_url": f"{PUBLIC}/hooks/messente/dlr/{SECRET}?m=7",  # the outbox id
                             "messages": [{"channel": "sms", "sender": "Kliinik", "text": "Tere! Aeg on homme."}]}
 
 
@@ -203,8 +203,8 @@ def test_the_secret_is_derived_from_both_credentials_and_reveals_neither() -> No
                                                "inbound": f"{PUBLIC}/hooks/messente/inbound/{SECRET}"}
 
 
-def hook(kind: str, payload: object, secret: str = SECRET) -> WebhookRequest:
-    return WebhookRequest(kind=kind, url=f"{PUBLIC}/hooks/messente/{kind}/{secret}", secret=secret, headers={},
+def hook(kind: str, payload: object, secret: str = SECRET, query: str = "") -> WebhookRequest:
+    return WebhookRequest(kind=kind, url=f"{PUBLIC}/hooks/messente/{kind}/{secret}{query}", secret=secret, headers={},
                           body=json.dumps(payload).encode(), content_type="application/json")
 
 
@@ -225,6 +225,20 @@ def test_a_delivered_report_is_a_delivrd_receipt() -> None:
 def test_an_undelivered_report_keeps_messentes_error_code_and_title(status: str, stat: str) -> None:
     event = provider().webhook(hook("dlr", report(status, 3, f"Invalid number {NUMBER}")))
     assert [(r.stat, r.error) for r in event.receipts] == [(stat, "messente 3: Invalid number")]
+
+
+def test_a_report_names_the_outbox_id_of_its_dlr_url_when_it_reports_one_message() -> None:
+    receipts = provider().webhook(hook("dlr", report("DELIVRD"), query="?m=7")).receipts
+    assert [(r.remote_id, r.stat, r.message_id) for r in receipts] == [("fr593ce7-68de", "DELIVRD", 7)]
+    assert provider().webhook(hook("dlr", report("DELIVRD"))).receipts[0].message_id is None
+    assert provider().webhook(hook("dlr", report("DELIVRD"), query="?m=seven")).receipts[0].message_id is None
+    # Two reports in one call: the URL's id cannot say which of them it is, so neither gets it.
+    other = {**report("UNDELIV", 1), "message_id": "other-id"}
+    receipts = provider().webhook(hook("dlr", [report("DELIVRD"), other], query="?m=7")).receipts
+    assert [(r.remote_id, r.message_id) for r in receipts] == [("fr593ce7-68de", None), ("other-id", None)]
+    # The secret is checked first, whatever the query says.
+    with pytest.raises(WebhookRefused):
+        provider().webhook(hook("dlr", report("DELIVRD"), secret=SECRET[:-1] + "0", query="?m=7"))
 
 
 def test_a_report_on_the_way_is_passed_on() -> None:

@@ -54,7 +54,7 @@ def test_a_message_is_a_form_post_to_the_accounts_messages_with_the_clinic_sende
     request = provider(public_url=PUBLIC).message_request(message())
     assert (request.method, request.path) == ("POST", f"/2010-04-01/Accounts/{SID}/Messages.json")
     assert request.form == {"To": NUMBER, "Body": "Tere! Aeg on homme.", "From": "Kliinik",
-                            "StatusCallback": f"{PUBLIC}/hooks/twilio/status"}
+                            "StatusCallback": f"{PUBLIC}/hooks/twilio/status?m=7"}  # the outbox id, nothing else
     assert request.json is None
 
 
@@ -319,6 +319,26 @@ def test_a_tampered_unsigned_or_foreign_signed_webhook_is_refused() -> None:
             provider().webhook(request)
         assert TOKEN not in str(caught.value)
     assert provider().webhook(signed).receipts  # the same request untouched is accepted
+
+
+def test_a_status_callback_names_the_outbox_id_its_signed_url_carries() -> None:
+    url = f"{PUBLIC}/hooks/twilio/status?m=7"
+    assert [(r.remote_id, r.message_id) for r in provider().webhook(hook("status", status_params("sent"),
+                                                                         url=url)).receipts] == [("SM1", 7)]
+    assert provider().webhook(hook("status", status_params("delivered"))).receipts[0].message_id is None
+    for odd in ("m=0", "m=x7", "m=7&m=8", "m=-7", "m=", "n=7"):
+        receipt = provider().webhook(hook("status", status_params("delivered"), url=f"{PUBLIC}/hooks/twilio/status?"
+                                                                                   f"{odd}")).receipts[0]
+        assert (receipt.remote_id, receipt.message_id) == ("SM1", None), odd
+
+
+def test_a_callback_whose_outbox_id_was_changed_after_signing_is_refused() -> None:
+    signed = hook("status", status_params("delivered"), url=f"{PUBLIC}/hooks/twilio/status?m=7")
+    for url in (f"{PUBLIC}/hooks/twilio/status?m=8", f"{PUBLIC}/hooks/twilio/status", f"{signed.url}&m=8"):
+        moved = WebhookRequest(kind="status", url=url, secret="", headers=signed.headers, body=signed.body,
+                               content_type=signed.content_type)
+        with pytest.raises(WebhookRefused):
+            provider().webhook(moved)
 
 
 def test_a_webhook_that_is_not_a_form_is_refused_and_an_unknown_kind_is_unknown() -> None:

@@ -22,9 +22,11 @@ from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import ConsentEvent, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery import worker as worker_module
+from masspost.delivery.claims import SETTLED_NOTE
 from masspost.delivery.gateways.http_sms import provider_from_url
 from masspost.delivery.models import DeliveryReceipt, InboundMessage, OutboxMessage
 from masspost.delivery.pipeline import WorkerStats
+from masspost.delivery.selectors import outbox_status_counts
 from masspost.delivery.worker import GatewayConfig, worker_run
 from tests.conftest import campaign
 
@@ -45,10 +47,11 @@ def twilio_signature(url: str, params: dict[str, str], token: str = TOKEN) -> st
 
 
 def twilio_post(client: Client, kind: str, params: dict[str, str], *, signed_url: str = "",
-                signature: str | None = None, body: dict[str, str] | None = None) -> Any:
+                signature: str | None = None, body: dict[str, str] | None = None, query: str = "") -> Any:
     """POST a Twilio webhook, signed for `signed_url` (default: the public URL it is served at) unless `signature`
-    is given; `body` sends other parameters than the signed ones (a tampered request)."""
-    path = f"/hooks/twilio/{kind}"
+    is given; `body` sends other parameters than the signed ones (a tampered request); `query` ("?m=5") is called
+    as part of the URL."""
+    path = f"/hooks/twilio/{kind}{query}"
     headers = {}
     if signature is None:
         signature = twilio_signature(signed_url or PUBLIC + path, params)
@@ -385,3 +388,142 @@ def test_a_signed_callback_reaches_masspost_served_under_a_path_prefix(client: C
 
     assert response.status_code == 200
     assert statuses()["SM2"][0] == "undelivered"
+
+
+# -- a receipt that settles a message left unknown (its callback URL names it: ?m=<outbox id>) --------------------
+
+LOST = "twilio: no answer within the timeout: the provider may have taken the message; not re-sent by itself"
+
+
+def left_unknown(row: OutboxMessage, **changes: Any) -> OutboxMessage:
+    """`row` as the worker leaves a message whose answer never came: unknown, no remote id, the reason kept."""
+    fields = {"status": "unknown", "remote_id": "", "last_error": LOST, **changes}
+    OutboxMessage.objects.filter(id=row.id).update(**fields)
+    row.refresh_from_db()
+    return row
+
+
+def outcome(row: OutboxMessage) -> tuple[str, str, str]:
+    row.refresh_from_db()
+    return row.status, row.remote_id, row.last_error
+
+
+@pytest.mark.parametrize(("said", "ends"), [("delivered", "delivered"), ("undelivered", "undelivered"),
+                                            ("sent", "sent")])
+def test_a_signed_receipt_naming_an_unknown_message_settles_it(client: Client, twilio: None,
+                                                               sent: list[OutboxMessage], said: str, ends: str) -> None:
+    """The send's answer was lost, but the provider's signed receipt names the row (`?m=`): the provider took it.
+    The row gets the receipt's id and moves on as any receipt moves it; it is not `unknown` any more."""
+    row = left_unknown(sent[0])
+    query = f"?m={row.id}"
+    params = status("SMtaken", said, "30003" if said == "undelivered" else "")
+
+    response = twilio_post(client, "status", params, signed_url=f"{PUBLIC}/hooks/twilio/status{query}", query=query)
+
+    assert response.status_code == 200
+    found, remote_id, error = outcome(row)
+    assert (found, remote_id) == (ends, "SMtaken")
+    if ends == "undelivered":
+        assert error.startswith("twilio 30003"), error  # the provider's error, as for any undelivered message
+    else:
+        assert error == f"{SETTLED_NOTE} (unknown before: {LOST})"
+    counts = outbox_status_counts(campaign_id=row.campaign_id)
+    assert (counts["unknown"], counts[ends]) == (0, 1 + (2 if ends == "sent" else 0))
+    assert not DeliveryReceipt.objects.exists()  # it found its message: nothing kept
+    again = snapshot()
+    assert twilio_post(client, "status", params, signed_url=f"{PUBLIC}/hooks/twilio/status{query}",
+                       query=query).status_code == 200  # Twilio retries: nothing more changes
+    assert snapshot() == again
+
+
+@pytest.mark.parametrize("case", ["unsigned", "signed for another message", "signed without the id",
+                                  "wrong token", "tampered"])
+def test_a_receipt_naming_an_unknown_message_that_fails_validation_changes_nothing(
+        client: Client, twilio: None, sent: list[OutboxMessage], case: str) -> None:
+    row = left_unknown(sent[0])
+    query = f"?m={row.id}"
+    params = status("SMtaken", "delivered")
+    url = f"{PUBLIC}/hooks/twilio/status"
+    before = snapshot()
+    if case == "unsigned":
+        response = twilio_post(client, "status", params, signature="", query=query)
+    elif case == "signed for another message":
+        response = twilio_post(client, "status", params, signed_url=f"{url}?m={sent[1].id}", query=query)
+    elif case == "signed without the id":
+        response = twilio_post(client, "status", params, signed_url=url, query=query)
+    elif case == "wrong token":
+        response = twilio_post(client, "status", params, query=query,
+                               signature=twilio_signature(url + query, params, "another-token"))
+    else:  # signed for a message on the way, sent as delivered
+        response = twilio_post(client, "status", status("SMtaken", "sent"), body=params, signed_url=url + query,
+                               query=query)
+
+    assert response.status_code == 403
+    assert snapshot() == before
+    assert outcome(row) == ("unknown", "", LOST)
+
+
+@pytest.mark.parametrize("state", ["sent", "failed", "sending", "queued", "delivered", "email", "has a remote id"])
+def test_a_receipt_naming_a_message_that_is_not_an_unknown_sms_changes_nothing_beyond_the_usual(
+        client: Client, twilio: None, sent: list[OutboxMessage], state: str) -> None:
+    """Only an SMS row still `unknown` with no remote id is settled. A `sending` row is its worker's: the receipt
+    is kept and applied the existing way when the worker records it. Any other is what a receipt for an id no row
+    has would find: nothing (the receipt is kept, as one for a message not recorded yet)."""
+    row = sent[0]
+    if state == "email":
+        left_unknown(row, channel="email")
+    elif state == "has a remote id":
+        left_unknown(row, remote_id="SMearlier")
+    elif state != "sent":
+        OutboxMessage.objects.filter(id=row.id).update(status=state, remote_id="", last_error="")
+    before = outcome(row)
+    query = f"?m={row.id}"
+
+    response = twilio_post(client, "status", status("SMtaken", "delivered"),
+                           signed_url=f"{PUBLIC}/hooks/twilio/status{query}", query=query)
+
+    assert response.status_code == 200
+    assert outcome(row) == before
+    assert list(DeliveryReceipt.objects.values_list("remote_id", "status")) == [("SMtaken", "delivered")]
+
+
+def test_a_receipt_naming_an_unknown_message_with_another_messages_id_leaves_it_unknown(
+        client: Client, twilio: None, sent: list[OutboxMessage]) -> None:
+    """A remote id is one message's: a receipt whose id another row already has moves that row as usual, and the
+    row its URL names stays unknown (two rows never share an id)."""
+    row = left_unknown(sent[0])
+    query = f"?m={row.id}"
+
+    response = twilio_post(client, "status", status("SM2", "delivered"),
+                           signed_url=f"{PUBLIC}/hooks/twilio/status{query}", query=query)
+
+    assert response.status_code == 200
+    assert outcome(row) == ("unknown", "", LOST)
+    assert statuses()["SM2"] == ("delivered", "")
+
+
+def test_a_messente_report_with_the_secret_settles_the_unknown_message_its_url_names(
+        client: Client, messente: dict[str, str], sent: list[OutboxMessage]) -> None:
+    row = left_unknown(sent[0], last_error="messente: the provider answered 502")
+    other = left_unknown(sent[1])
+    dlr_path = messente["dlr"].removeprefix(PUBLIC)
+    secret = dlr_path.rsplit("/", 1)[1]
+    report = json.dumps({"message_id": "msg-taken", "status": "DELIVRD", "err": 0})
+
+    wrong = client.post(f"/hooks/messente/dlr/{'0' * len(secret)}?m={other.id}", data=report,
+                        content_type="application/json")
+    assert wrong.status_code == 403
+    assert outcome(other) == ("unknown", "", LOST)
+    right = client.post(f"{dlr_path}?m={row.id}", data=report, content_type="application/json")
+
+    assert right.status_code == 200
+    assert outcome(row) == ("delivered", "msg-taken",
+                            f"{SETTLED_NOTE} (unknown before: messente: the provider answered 502)")
+    assert outcome(other) == ("unknown", "", LOST)
+    # Another report naming a message that was sent: the usual, nothing more.
+    sent_row = sent[2]
+    before = outcome(sent_row)
+    assert client.post(f"{dlr_path}?m={sent_row.id}", data=json.dumps({"message_id": "msg-x", "status": "DELIVRD"}),
+                       content_type="application/json").status_code == 200
+    assert outcome(sent_row) == before
+    assert outbox_status_counts(campaign_id=row.campaign_id)["unknown"] == 1

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from importlib import import_module
 from types import ModuleType
 from typing import Any, Literal, Protocol, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -71,6 +71,9 @@ class Receipt:
     # Undelivered because the recipient opted out with the provider (Twilio 21610 in a status callback, as a
     # Messaging Service reports it): recorded as the patient's own SMS opt-out, as when a send is refused for it.
     opt_out: bool = False
+    # The outbox id the callback URL names (`?m=`, `callback_url`): lets a receipt settle a message left `unknown`
+    # because the send's answer never came (webhooks.py). None when the URL names none.
+    message_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,6 +93,26 @@ class WebhookEvent:
     replies: list[Reply] = field(default_factory=list)
     content_type: str = "text/plain"
     body: str = ""
+
+
+# The query parameter of a receipt's callback URL that names the outbox row (`callback_url`): an id, no patient data.
+MESSAGE_PARAM = "m"
+
+
+def callback_url(url: str, message_id: int) -> str:
+    """The receipt webhook `url` (MASSPOST_PUBLIC_URL + path: never a query of its own) for one message: with its
+    outbox id in the query, so that the provider's receipt says which row it is for even when the send's answer,
+    with the provider's id, was lost (a read timeout, a dropped connection, a 502)."""
+    return f"{url}?{MESSAGE_PARAM}={int(message_id)}"
+
+
+def callback_message_id(url: str) -> int | None:
+    """The outbox id a webhook call's URL names (`callback_url`), or None: no `m`, more than one, or not a positive
+    integer (ignored, not refused: the receipt is still read by its remote id)."""
+    values = [value for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True) if name == MESSAGE_PARAM]
+    if len(values) != 1 or not (values[0].isascii() and values[0].isdigit()) or len(values[0]) > 18:
+        return None
+    return int(values[0]) or None
 
 
 class WebhookRefused(Exception):  # noqa: N818 - a refusal, not an error of ours

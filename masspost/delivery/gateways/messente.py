@@ -7,9 +7,10 @@ docs/ErrorItemOmnichannel.md, docs/ErrorCodeOmnichannel.md, docs/ErrorCodeOmnich
 docs/DeliveryReportApi.md; https://messente.com/documentation/omnichannel-api/…):
 
 - Send: ``POST /v1/omnimessage`` with HTTP Basic and a JSON Omnimessage: `to`, `messages` (one SMS: channel "sms",
-  `text`, `sender`) and `dlr_url`. No `autoconvert`: the published document's enum for it (full, true, false)
-  disagrees with its own description and with older SDKs (on, full, off), and a value Messente refused would fail
-  every message; the account's default ("on", its Auto Replace settings) applies. The answer (201) lists the
+  `text`, `sender`) and `dlr_url` (with the outbox id in its query, `?m=`). No `autoconvert`: the published
+  document's enum for it (full, true, false) disagrees with its own description and with older SDKs (on, full,
+  off), and a value Messente refused would fail every message; the account's default ("on", its Auto Replace
+  settings) applies. The answer (201) lists the
   messages, each with its `message_id`: the remote id, which delivery reports name. Errors:
   ``{"errors": [{"title", "detail", "code", "source"}]}`` with codes 101–107 (`ERRORS`).
 - The account check: Messente's balance request (``/get_balance``) lives on another host (api2.messente.com) and
@@ -51,6 +52,8 @@ from masspost.delivery.gateways.http_sms import (
     WebhookRefused,
     WebhookRequest,
     WebhookUnknown,
+    callback_message_id,
+    callback_url,
     json_body,
     scrubbed,
 )
@@ -140,7 +143,8 @@ class MessenteProvider(ProviderAnswers):
             sms["sender"] = message.sender
         payload: dict[str, Any] = {"to": message.to, "messages": [sms]}
         if self.public_url:
-            payload["dlr_url"] = self.webhook_urls(self.public_url)["dlr"]
+            # The outbox id in the query: the report then settles a message whose answer was lost (webhooks.py).
+            payload["dlr_url"] = callback_url(self.webhook_urls(self.public_url)["dlr"], message.message_id)
         return ProviderRequest(method="POST", path=f"{API}/omnimessage", json=payload)
 
     def remote_id(self, body: Any) -> str:
@@ -174,7 +178,10 @@ class MessenteProvider(ProviderAnswers):
             raise WebhookRefused("Messente webhook: the secret in the URL is not this account's")
         items = _json_items(request.body)
         if request.kind == "dlr":
-            return WebhookEvent(receipts=[_receipt(item) for item in items])
+            # Each message has a dlr_url of its own, naming its outbox id (`?m=`): it is taken only for a call that
+            # reports one message, so that it can never be given another message's id.
+            message_id = callback_message_id(request.url) if len(items) == 1 else None
+            return WebhookEvent(receipts=[_receipt(item, message_id=message_id) for item in items])
         return WebhookEvent(replies=[_reply(item) for item in items])
 
 
@@ -216,7 +223,7 @@ def _json_items(body: bytes) -> list[dict[str, Any]]:
     return items
 
 
-def _receipt(item: Mapping[str, Any]) -> Receipt:
+def _receipt(item: Mapping[str, Any], *, message_id: int | None) -> Receipt:
     remote_id = item.get("message_id")
     if not isinstance(remote_id, str) or not remote_id:
         raise WebhookRefused("Messente delivery report without a message_id")
@@ -231,7 +238,7 @@ def _receipt(item: Mapping[str, Any]) -> Receipt:
             error = f"messente: {scrubbed(str(item['error']), 120)}"
         else:
             error = f"messente: {status}"
-    return Receipt(remote_id=remote_id, stat=stat, error=error)
+    return Receipt(remote_id=remote_id, stat=stat, error=error, message_id=message_id)
 
 
 def _reply(item: Mapping[str, Any]) -> Reply:

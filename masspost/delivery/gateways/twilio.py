@@ -5,9 +5,10 @@ URL: ``twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com[:port][?messaging_service=
 
 - Send: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``, form-encoded, HTTP Basic (SID and token), with
   `To`, `Body`, `From` (the clinic's SMS sender) or `MessagingServiceSid`, and `StatusCallback` when masspost has a
-  public URL; the answer (201) is the Message resource, whose `sid` ("SM…") is the remote id. Errors are JSON
-  ``{code, message, more_info, status}`` (twilio/twilio-oai, spec/json/twilio_api_v2010.json, "api.v2010.account.
-  message" and the error schema; https://www.twilio.com/docs/messaging/api/message-resource).
+  public URL (with the outbox id in its query, `?m=`); the answer (201) is the Message resource, whose `sid`
+  ("SM…") is the remote id. Errors are JSON ``{code, message, more_info, status}`` (twilio/twilio-oai,
+  spec/json/twilio_api_v2010.json, "api.v2010.account.message" and the error schema;
+  https://www.twilio.com/docs/messaging/api/message-resource).
 - The account check: ``GET /2010-04-01/Accounts/{AccountSid}.json``, whose `status` is active, suspended or closed
   (twilio-oai, "api.v2010.account", enum account_enum_status).
 - Error codes: https://www.twilio.com/docs/api/errors/{code} — the table `ERRORS` below, one row per code.
@@ -46,6 +47,8 @@ from masspost.delivery.gateways.http_sms import (
     WebhookRefused,
     WebhookRequest,
     WebhookUnknown,
+    callback_message_id,
+    callback_url,
     json_body,
     scrubbed,
 )
@@ -207,7 +210,8 @@ class TwilioProvider(ProviderAnswers):
         else:
             raise ValueError("no SMS sender: set the clinic's SMS sender, or ?messaging_service= in MASSPOST_SMS_URL")
         if self.public_url:
-            form["StatusCallback"] = self.webhook_urls(self.public_url)["status"]
+            # The outbox id in the query: the receipt then settles a message whose answer was lost (webhooks.py).
+            form["StatusCallback"] = callback_url(self.webhook_urls(self.public_url)["status"], message.message_id)
         return ProviderRequest(method="POST", path=f"{API}/Accounts/{quote(self.account_sid, safe='')}/Messages.json",
                                form=form)
 
@@ -243,7 +247,9 @@ class TwilioProvider(ProviderAnswers):
         if not sid:
             raise WebhookRefused("Twilio webhook without a MessageSid")
         if request.kind == "status":
-            return WebhookEvent(receipts=[_receipt(sid, fields)], content_type="text/plain", body="")
+            # The signature covers the URL's query too: the outbox id in it (`?m=`) is the one the message gave.
+            receipt = _receipt(sid, fields, message_id=callback_message_id(request.url))
+            return WebhookEvent(receipts=[receipt], content_type="text/plain", body="")
         reply = Reply(remote_id=sid, source=fields.get("From", ""), text=fields.get("Body", ""))
         return WebhookEvent(replies=[reply], content_type="text/xml", body=EMPTY_TWIML)
 
@@ -257,14 +263,15 @@ def _form(request: WebhookRequest) -> list[tuple[str, str]]:
         raise WebhookRefused("Twilio webhook: the form cannot be read") from None
 
 
-def _receipt(sid: str, fields: Mapping[str, str]) -> Receipt:
+def _receipt(sid: str, fields: Mapping[str, str], *, message_id: int | None) -> Receipt:
     status = (fields.get("MessageStatus") or fields.get("SmsStatus") or "").lower()
     stat = STATUS_STATS.get(status, status.upper())
     code = fields.get("ErrorCode", "")
     error = ""
     if stat == "UNDELIV":
         error = error_text(int(code)) if code.isascii() and code.isdigit() else f"twilio: message {status}"
-    return Receipt(remote_id=sid, stat=stat, error=error, opt_out=stat == "UNDELIV" and code == str(OPTED_OUT))
+    return Receipt(remote_id=sid, stat=stat, error=error, opt_out=stat == "UNDELIV" and code == str(OPTED_OUT),
+                   message_id=message_id)
 
 
 # -- URLs -----------------------------------------------------------------------------------------------------------
