@@ -94,11 +94,11 @@ def bare_request(provider: str, user: str, n: int, callback: str) -> tuple[str, 
     if provider == "twilio":
         form = {"To": to, "From": SENDER, "Body": text}
         if callback:
-            form["StatusCallback"] = callback
+            form["StatusCallback"] = f"{callback}?m={n + 1}"  # an outbox id, as the gateway asks (callback_url)
         return f"/2010-04-01/Accounts/{user}/Messages.json", {"data": form}
     body: dict[str, Any] = {"to": to, "messages": [{"channel": "sms", "sender": SENDER, "text": text}]}
     if callback:
-        body["dlr_url"] = callback
+        body["dlr_url"] = f"{callback}?m={n + 1}"
     return "/v1/omnimessage", {"json": body}
 
 
