@@ -160,6 +160,15 @@ def provider(app: AppServer, settings: Any) -> Iterator[Callable[..., Setup]]:
 # -- data -------------------------------------------------------------------------------------------------------
 
 
+def sent_and_worked(setup: Setup, patients: list[Patient]) -> int:
+    """A campaign to `patients` sent (with the database to the test alone on SQLite) and one worker run through
+    the provider's peer; its id."""
+    with setup.app.alone():
+        campaign_id = send_campaign(patients)
+    setup.run_worker()
+    return campaign_id
+
+
 def send_campaign(patients: list[Patient]) -> int:
     """A campaign to `patients`, previewed and then sent as previewed (the token), as the web page does."""
     spec = CampaignSpec.from_dict(campaign())
@@ -280,9 +289,7 @@ def test_a_stop_reply_in_either_number_format_opts_the_patient_out(
     name: str, provider: Callable[..., Setup], patients: list[Patient]
 ) -> None:
     setup = provider(name)
-    with setup.app.alone():
-        send_campaign(patients)
-    setup.run_worker()
+    sent_and_worked(setup, patients)
     national, international, *others = patients
 
     assert setup.peer.send_reply(setup.inbound_url, national.phone, "STOP") == 200  # 5xxxxxxx
@@ -303,9 +310,7 @@ def test_an_unauthenticated_webhook_is_refused_and_changes_nothing(
     name: str, provider: Callable[..., Setup], patients: list[Patient]
 ) -> None:
     setup = provider(name)
-    with setup.app.alone():
-        campaign_id = send_campaign(patients)
-    setup.run_worker()
+    campaign_id = sent_and_worked(setup, patients)
     with setup.app.alone():
         remote_id = rows(campaign_id)[0].remote_id
         before = snapshot(campaign_id)
@@ -339,9 +344,7 @@ def test_the_same_receipt_twice_is_harmless(
     name: str, provider: Callable[..., Setup], patients: list[Patient]
 ) -> None:
     setup = provider(name)
-    with setup.app.alone():
-        campaign_id = send_campaign(patients)
-    setup.run_worker()
+    campaign_id = sent_and_worked(setup, patients)
     with setup.app.alone():
         first, second = rows(campaign_id)[:2]
 
@@ -362,9 +365,7 @@ def test_an_undelivered_receipt_keeps_the_providers_error_code(
     name: str, provider: Callable[..., Setup], patients: list[Patient]
 ) -> None:
     setup = provider(name)
-    with setup.app.alone():
-        campaign_id = send_campaign(patients)
-    setup.run_worker()
+    campaign_id = sent_and_worked(setup, patients)
     with setup.app.alone():
         row = rows(campaign_id)[0]
 
@@ -439,9 +440,7 @@ def test_a_twilio_receipt_saying_21610_records_the_providers_opt_out(
     provider: Callable[..., Setup], patients: list[Patient]
 ) -> None:
     setup = provider("twilio")
-    with setup.app.alone():
-        campaign_id = send_campaign(patients)
-    setup.run_worker()
+    campaign_id = sent_and_worked(setup, patients)
     with setup.app.alone():
         row = rows(campaign_id)[0]
 
