@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from masspost.delivery.gateways.memory import MemoryGateway
+from tests.peers.messente_api import MessentePeer
 from tests.peers.net import TestCertificates, make_certificates
 from tests.peers.smsc import SMSCPeer
 from tests.peers.smtp_server import SMTPPeer
+from tests.peers.twilio_api import TwilioPeer
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +54,17 @@ def memory_gateway() -> Iterator[None]:
     MemoryGateway.reset()
     yield
     MemoryGateway.reset()
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioPeer]:
+    """Twilio's API on loopback (tests/peers/twilio_api.py)."""
+    with TwilioPeer() as peer:
+        yield peer
+
+
+@pytest.fixture
+def messente() -> Iterator[MessentePeer]:
+    """Messente's API on loopback (tests/peers/messente_api.py)."""
+    with MessentePeer() as peer:
+        yield peer

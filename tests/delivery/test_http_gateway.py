@@ -31,18 +31,6 @@ from tests.peers.twilio_api import TwilioPeer
 PUBLIC = "https://clinic.example.org"
 
 
-@pytest.fixture
-def twilio() -> Iterator[TwilioPeer]:
-    with TwilioPeer() as peer:
-        yield peer
-
-
-@pytest.fixture
-def messente() -> Iterator[MessentePeer]:
-    with MessentePeer() as peer:
-        yield peer
-
-
 @pytest.fixture(params=["twilio", "messente"])
 def peer(request: pytest.FixtureRequest) -> Iterator[TwilioPeer | MessentePeer]:
     with (TwilioPeer() if request.param == "twilio" else MessentePeer()) as started:

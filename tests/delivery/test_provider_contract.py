@@ -97,18 +97,6 @@ def receiver() -> Iterator[Receiver]:
     hooks.close()
 
 
-@pytest.fixture
-def twilio() -> Iterator[TwilioPeer]:
-    with TwilioPeer() as peer:
-        yield peer
-
-
-@pytest.fixture
-def messente() -> Iterator[MessentePeer]:
-    with MessentePeer() as peer:
-        yield peer
-
-
 def twilio_client(peer: TwilioPeer, token: str = AUTH_TOKEN) -> httpx.Client:
     return httpx.Client(base_url=peer.base_url, auth=(peer.account_sid, token), timeout=10)
 
