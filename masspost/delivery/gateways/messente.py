@@ -34,6 +34,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -113,8 +114,9 @@ class MessenteProvider(ProviderAnswers):
     def __repr__(self) -> str:  # never the credentials
         return "MessenteProvider()"
 
-    @property
+    @cached_property
     def secret(self) -> str:
+        """Derived once: every message's dlr_url carries it (two HMACs a message otherwise)."""
         return webhook_secret(self.username, self.password)
 
     # -- sending --------------------------------------------------------------------------------------------------
