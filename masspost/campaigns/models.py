@@ -14,6 +14,15 @@ class CampaignState(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class Approval(models.TextChoices):
+    """Whether a second sender must approve the campaign before it goes (a clinic's `approval_over` rule)."""
+
+    NONE = ""  # no approval needed
+    PENDING = "pending"  # held (delivery.CampaignGate "approval") until approved or rejected
+    APPROVED = "approved"
+    REJECTED = "rejected"  # its messages were cancelled
+
+
 class Campaign(models.Model):
     name = models.CharField(max_length=200)
     purpose = models.CharField(max_length=10)
@@ -28,6 +37,15 @@ class Campaign(models.Model):
     state = models.CharField(max_length=10, choices=CampaignState.choices, default=CampaignState.ACTIVE)
     messages = models.PositiveIntegerField(default=0)
     deadline = models.DateTimeField()
+    # When it starts (None: at once, when it was sent). Until then it is held by a CampaignGate "scheduled" and can
+    # be rescheduled or cancelled; at the start its audience is checked again (left_out rows, with the reason).
+    send_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # when the start's check ran (None: not yet)
+    approval = models.CharField(max_length=10, choices=Approval.choices, blank=True, default="", db_default="")
+    approved_by = models.CharField(max_length=150, blank=True, default="", db_default="")
+    approved_by_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                         on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
     # Who sent it: a user's name as it was, or "command line (OS USER)" (no user name can be that: staff.names);
     # the user by id (None: the command line). By id without a foreign-key constraint: a log outlives accounts.
     created_by = models.CharField(max_length=150)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,6 +54,16 @@ class CampaignSpec:
     fallback_language: str | None = None
     # Per language, what the cleaning took out of an HTML e-mail body as written (languages with something only).
     removed: RemovedByLanguage = ()
+    # When it starts and by when it must have gone (docs/campaign.md, "Scheduling", "Deadline"): an aware datetime
+    # is an instant; a naive one the local time in each clinic's own zone. None: at once / 3 days after the start.
+    send_at: dt.datetime | None = None
+    deadline: dt.datetime | None = None
+    # Leave out patients messaged with the same purpose within so many days (0: off). None: the clinic's
+    # `recently_messaged_days` for marketing, off for service.
+    recently_messaged_days: int | None = None
+    # One message per shared phone / e-mail address (the household's contact or its oldest patient gets it).
+    # None: on for marketing, off for service.
+    one_per_address: bool | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -61,9 +72,33 @@ class CampaignSpec:
     def languages_with(self, channel: str) -> frozenset[str]:
         return frozenset(lang for lang, texts in self.content if texts.has(channel))
 
+    @property
+    def marketing(self) -> bool:
+        return self.purpose is Purpose.MARKETING
+
+    @property
+    def shares_addresses(self) -> bool:
+        """Whether patients who share an address on a channel get one message between them (`one_per_address`)."""
+        return self.marketing if self.one_per_address is None else self.one_per_address
+
     def settings_digest(self) -> str:
-        return digest({"name": self.name, "purpose": self.purpose.value, "channel": self.channel.value,
-                        "fallback_language": self.fallback_language})
+        settings: dict[str, Any] = {"name": self.name, "purpose": self.purpose.value, "channel": self.channel.value,
+                                    "fallback_language": self.fallback_language}
+        # The timing and the audience rules, only when given: a campaign without them keeps the token it had.
+        settings.update(self._timing_dict())
+        return digest(settings)
+
+    def _timing_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.send_at is not None:
+            out["send_at"] = self.send_at.isoformat()
+        if self.deadline is not None:
+            out["deadline"] = self.deadline.isoformat()
+        if self.recently_messaged_days is not None:
+            out["recently_messaged_days"] = self.recently_messaged_days
+        if self.one_per_address is not None:
+            out["one_per_address"] = self.one_per_address
+        return out
 
     def content_digest(self) -> str:
         return digest({lang: [t.sms, t.email_subject, t.email_body] for lang, t in self.content})
@@ -81,13 +116,15 @@ class CampaignSpec:
             "audience": self.audience.to_dict(), "fallback_language": self.fallback_language,
             "content": {lang: {"sms": t.sms, "email_subject": t.email_subject, "email_body": t.email_body}
                         for lang, t in self.content},
+            **self._timing_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Any) -> CampaignSpec:
         if not isinstance(data, dict):
             raise SpecError("a campaign must be a JSON object")
-        unknown = set(data) - {"name", "purpose", "channel", "audience", "fallback_language", "content"}
+        unknown = set(data) - {"name", "purpose", "channel", "audience", "fallback_language", "content", "send_at",
+                               "deadline", "recently_messaged_days", "one_per_address"}
         if unknown:
             raise SpecError(f"unknown key(s) {', '.join(sorted(unknown))}")
         name = data.get("name")
@@ -104,14 +141,47 @@ class CampaignSpec:
         # Codes in any case, as in imports ("ET", "Ru"): stored and compared in lower case.
         fallback = fallback.lower() if fallback else None
         content, removed = _content(data.get("content"))
+        send_at = _when(data.get("send_at"), "send_at")
+        deadline = _when(data.get("deadline"), "deadline")
+        if send_at is not None and deadline is not None:
+            if (send_at.tzinfo is None) != (deadline.tzinfo is None):
+                raise SpecError("deadline: give send_at and deadline in the same form (both with an offset, or "
+                                "both local times without one)")
+            if deadline <= send_at:
+                raise SpecError("deadline: must be after send_at")
+        recent = data.get("recently_messaged_days")
+        if recent is not None and (isinstance(recent, bool) or not isinstance(recent, int) or not 0 <= recent <= 365):
+            raise SpecError("recently_messaged_days: a whole number of days from 0 (off) to 365")
+        one = data.get("one_per_address")
+        if one is not None and not isinstance(one, bool):
+            raise SpecError("one_per_address: true or false")
         spec = cls(name=name.strip(), purpose=purpose, channel=channel, fallback_language=fallback,
-                   audience=AudienceFilter.from_dict(data.get("audience")), content=content, removed=removed)
+                   audience=AudienceFilter.from_dict(data.get("audience")), content=content, removed=removed,
+                   send_at=send_at, deadline=deadline, recently_messaged_days=recent, one_per_address=one)
         for ch in spec.channels:
             if not spec.languages_with(ch):
                 raise SpecError(f"empty campaign: no language has {'an SMS text' if ch == 'sms' else 'an e-mail'}")
             if spec.fallback_language and spec.fallback_language not in spec.languages_with(ch):
                 raise SpecError(f"fallback_language {spec.fallback_language!r} has no {_channel_name(ch)} text")
         return spec
+
+
+def _when(value: Any, key: str) -> dt.datetime | None:
+    """An ISO 8601 date and time: with an offset an instant (aware), without one a local time (naive). Seconds
+    and smaller are dropped: a campaign is scheduled to the minute."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise SpecError(f"{key}: an ISO 8601 date and time, like \"2027-03-01T09:00\" (local in each clinic's zone) "
+                        "or \"2027-03-01T09:00+02:00\" (an instant)")
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise SpecError(f"{key}: not an ISO 8601 date and time (like \"2027-03-01T09:00\" or "
+                        "\"2027-03-01T09:00+02:00\")") from None
+    if len(value.strip()) == 10:  # a date alone is not a time to send at
+        raise SpecError(f"{key}: give a time too, like \"{value.strip()}T09:00\"")
+    return when.replace(second=0, microsecond=0)
 
 
 def _channel_name(channel: str) -> str:

@@ -16,6 +16,21 @@ class Clinic(models.Model):
     phone = models.CharField(max_length=40, blank=True)
     email = models.CharField(max_length=254, blank=True)
     sms_sender = models.CharField(max_length=16, blank=True)
+    # When messages may go, in the clinic's own time zone (masspost.schedule; docs/campaign.md, "Quiet hours"):
+    # "Mon-Sat 09:00-20:00" (English day abbreviations, local 24-hour time; "Mon-Sun 00:00-24:00" = always open).
+    marketing_window = models.CharField(max_length=100, default="Mon-Sat 09:00-20:00",
+                                        db_default="Mon-Sat 09:00-20:00")
+    service_window = models.CharField(max_length=100, default="Mon-Sun 08:00-21:00",
+                                      db_default="Mon-Sun 08:00-21:00")
+    holidays = models.BooleanField(default=True, db_default=True)  # the country's public holidays: no marketing
+    # A campaign with more recipients than this needs a second sender's approval (None: never).
+    approval_over = models.PositiveIntegerField(null=True, blank=True)
+    # A marketing campaign whose SMS cost more than this (in MASSPOST_SMS_PRICE's currency) needs one too.
+    approval_cost_over = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # A marketing send is refused until a test of the same campaign went to a staff member's own phone/e-mail.
+    test_before_marketing = models.BooleanField(default=False, db_default=False)
+    # Marketing leaves out patients who got a marketing message within this many days (0: off).
+    recently_messaged_days = models.PositiveSmallIntegerField(default=14, db_default=14)
 
     def __str__(self) -> str:
         return self.code
@@ -63,6 +78,9 @@ class Patient(models.Model):
     imported_accepts_email = models.BooleanField(null=True)
     imported_marketing_consent = models.BooleanField(null=True)
     status = models.CharField(max_length=10, choices=PatientStatus.choices, default=PatientStatus.ACTIVE)
+    # The one who gets the message when patients share a phone or an e-mail address and the campaign sends one
+    # per address (`one_per_address`); none marked: the oldest (docs/campaign.md, "Shared addresses").
+    household_contact = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         indexes = [

@@ -41,6 +41,9 @@ class MessageStatus(models.TextChoices):
     UNKNOWN = "unknown"  # the worker died between the gateway call and recording it: never re-sent by itself
     CANCELLED = "cancelled"
     EXPIRED = "expired"  # the campaign's deadline passed before it could be sent
+    # A scheduled campaign's start found the patient no longer in its audience (last_error: the reason code —
+    # opted_out, no_marketing_consent, moved_clinic, deceased, archived, address_changed). Never sent.
+    LEFT_OUT = "left_out"
 
 
 PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -75,6 +78,9 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The patient's clinic when the campaign was sent: whose sending windows (SendingWindow) the row waits for.
+    # None on rows written before windows existed: no window applies to them.
+    clinic_id = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -137,6 +143,36 @@ class HeldCampaign(models.Model):
                                     related_name="+")
     held_at = models.DateTimeField(db_default=Now())
 
+
+
+class CampaignGate(models.Model):
+    """A campaign that may not start yet: "scheduled" until its start (`until`, when the start's check lets it
+    go: delivery.windows.outbox_start_due) and "approval" until a second sender approves it. Claims skip a
+    campaign with any gate, as they skip a paused one (HeldCampaign)."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=10)  # "scheduled" | "approval"
+    until = models.DateTimeField(null=True, blank=True)  # "scheduled": the start
+    marketing = models.BooleanField(default=False)  # the campaign's purpose, for the start's consent check
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "reason"], name="campaign_gate_reason")]
+
+
+class SendingWindow(models.Model):
+    """When a campaign's messages of one clinic may be handed to a gateway: its open intervals (UTC) between the
+    campaign's start and its deadline, from the clinic's window for the campaign's purpose, its time zone and its
+    country's public holidays (masspost.schedule), fixed when the campaign is sent. A row of the campaign and
+    clinic (OutboxMessage.clinic_id) is claimed only inside one of them; outside, it is held, not failed."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)
+    clinic_id = models.IntegerField()
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "clinic_id", "opens_at"], name="sending_window_lookup")]
 
 
 class InboundKind(models.TextChoices):

@@ -15,6 +15,9 @@ class StaffMember(models.Model):
     role = models.CharField(max_length=10, choices=[(r.value, r.value) for r in Role])
     clinics = models.ManyToManyField(Clinic, related_name="staff")
     language = models.CharField(max_length=2, blank=True)  # the UI language the user chose last; "" = none yet
+    # The user's own phone (E.164) and e-mail, for test sends (`masspost test-send`): theirs, never a patient's.
+    phone = models.CharField(max_length=20, blank=True, default="", db_default="")
+    email = models.CharField(max_length=254, blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return self.user.get_username()
