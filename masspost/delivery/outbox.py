@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.db.models.functions import Now
 
 from masspost.bulk import BATCH, bulk_insert
@@ -12,7 +14,18 @@ from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
 
 # Only what varies per message; status, attempts, times and the empty fields come from database defaults.
 _COLUMNS = ("campaign_id", "patient_id", "patient_ref", "channel", "address", "language", "subject", "body",
-            "encoding", "parts", "sender", "sender_name", "deadline")
+            "encoding", "parts", "sender", "sender_name", "deadline", "clinic_id")
+# A row given its own first attempt (a clinic's first opening, a scheduled start) lists that column too.
+_COLUMNS_DUE = (*_COLUMNS, "next_attempt_at")
+
+
+def _stamp_format() -> Callable[[dt.datetime], Any]:
+    """How a timestamp is written by this connection's bulk insert: text-format COPY takes ISO 8601 as written
+    (formatting it once beats adapting it per row); SQLite compares the text Django stores ("YYYY-MM-DD
+    HH:MM:SS", UTC), so it gets exactly that, or a row would sort against `now` by its "T"."""
+    if connection.vendor == "postgresql":
+        return dt.datetime.isoformat
+    return connection.ops.adapt_datetimefield_value
 
 
 class OutboxWriter:
@@ -20,21 +33,43 @@ class OutboxWriter:
 
     def __init__(self, *, campaign_id: int, deadline: dt.datetime) -> None:
         self._campaign_id = campaign_id
-        # Text-format COPY takes the timestamp as written; formatting it once beats adapting it per row.
-        self._deadline = deadline.isoformat()
+        self._format = _stamp_format()
+        # A campaign has a few distinct times (a deadline, a first opening per clinic): each is formatted once.
+        self._stamps: dict[dt.datetime, Any] = {}
+        self._deadline = self._stamp(deadline)
         self._buffer: list[tuple[Any, ...]] = []
+        self._due = False  # whether the buffered rows carry next_attempt_at (one column list per batch)
         self.written = 0
 
+    def _stamp(self, value: dt.datetime) -> Any:
+        stamp = self._stamps.get(value)
+        if stamp is None:
+            stamp = self._stamps[value] = self._format(value)
+        return stamp
+
     def add(self, *, patient_id: int, patient_ref: str, channel: str, address: str, language: str, subject: str,
-            body: str, encoding: str, parts: int, sender: str, sender_name: str) -> None:
-        self._buffer.append((self._campaign_id, patient_id, patient_ref, channel, address, language, subject, body,
-                             encoding, parts, sender, sender_name, self._deadline))
+            body: str, encoding: str, parts: int, sender: str, sender_name: str, clinic_id: int | None = None,
+            next_attempt_at: dt.datetime | None = None, deadline: dt.datetime | None = None) -> None:
+        """One message. `clinic_id`: whose sending windows it waits for (None: none); `next_attempt_at`: when it
+        is first due (None: now, the database's default); `deadline`: its own (None: the writer's)."""
+        row: tuple[Any, ...] = (
+            self._campaign_id, patient_id, patient_ref, channel, address, language, subject, body, encoding, parts,
+            sender, sender_name, self._deadline if deadline is None else self._stamp(deadline), clinic_id)
+        due = next_attempt_at is not None
+        if due != self._due:
+            # Rows keep the order they were added in (ids are the campaign's written order): the other kind's
+            # batch lands first.
+            self.flush()
+            self._due = due
+        if next_attempt_at is not None:
+            row = (*row, self._stamp(next_attempt_at))
+        self._buffer.append(row)
         if len(self._buffer) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
         if self._buffer:
-            self.written += bulk_insert(OutboxMessage, _COLUMNS, self._buffer)
+            self.written += bulk_insert(OutboxMessage, _COLUMNS_DUE if self._due else _COLUMNS, self._buffer)
             self._buffer = []
 
 
