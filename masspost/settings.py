@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 DATA_DIR = Path(os.environ.get("MASSPOST_DATA_DIR", "var")).resolve()
 
@@ -238,6 +239,14 @@ LOGGING = {
     "loggers": {"masspost": {"handlers": ["stderr"], "level": os.environ.get("MASSPOST_LOG_LEVEL", "WARNING")},
                 "django.request": {"handlers": ["stderr_frames"], "level": "ERROR", "propagate": False}},
 }
+
+# Sending windows (docs/campaign.md, "Quiet hours and holidays"): "clinics" (the default) holds each message until
+# its clinic's window for the purpose opens — marketing Mon-Sat 09:00-20:00, service 08:00-21:00 every day unless
+# the clinic says otherwise —, with the country's public holidays closed for marketing; "always" ignores every
+# window and holiday (a test installation, or a deployment that sends only what staff send by hand at once).
+MASSPOST_SENDING_WINDOWS = os.environ.get("MASSPOST_SENDING_WINDOWS", "clinics").strip().lower() or "clinics"
+if MASSPOST_SENDING_WINDOWS not in ("clinics", "always"):
+    raise ImproperlyConfigured(f"MASSPOST_SENDING_WINDOWS: {MASSPOST_SENDING_WINDOWS!r} is not 'clinics' or 'always'")
 
 # The price of one SMS part, e.g. "0.065 EUR" (amount, ISO 4217 currency): the preview shows what its parts will
 # cost, per language and in total. Unset = no cost shown; a value that is not a price stops the preview.
