@@ -7,8 +7,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.apps import apps
+
+from masspost.audience.selectors import audience_resolve
+from masspost.campaigns.audit import audit_record
+from masspost.campaigns.models import AuditEvent
+from masspost.campaigns.selectors import preview_token
 from masspost.campaigns.spec import CampaignSpec
+from masspost.campaigns.sweep import Recipient, sweep
+from masspost.campaigns.token import Token
+from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Scope
+from masspost.delivery.direct import send_direct
+from masspost.delivery.gateways.base import Channel, OutgoingMessage
+from masspost.errors import MasspostError, NothingToSendError, SpecError, StaleTokenError
+from masspost.sms import measure
+
+# What marks a test: the e-mail's subject and the SMS's text begin with these (an SMS may grow by a part).
+SMS_PREFIX = "TEST: "
+SUBJECT_PREFIX = "[TEST] "
+ACTION = "campaign_test_send"
+NO_ADDRESS = ("you have no phone or e-mail of your own for this campaign's messages: add yours on your profile "
+              "page, or with masspost user change NAME --phone +372… --email …")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -33,11 +53,67 @@ class SampleOutcome:
 def campaign_test_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None) -> SampleOutcome:
     """Send the preview's samples to the user of `scope` (a REST API token's user; the command line: refused —
     `masspost test-send --user NAME` builds that user's scope). SpecError when the user has no own address for
-    any of the campaign's channels."""
-    raise NotImplementedError
+    any of the campaign's channels.
+
+    One message per channel and language that some patient gets: the preview's sample (its lowest patient id),
+    rendered as that patient gets it, from the patient's clinic's sender, marked as a test (SMS_PREFIX,
+    SUBJECT_PREFIX). A channel the user has no address for is in `missing`. With `token`, a preview that no longer
+    holds is StaleTokenError, as the send says it, and nothing is sent."""
+    if scope.user_id is None:
+        raise MasspostError("a test send goes to a user's own phone and e-mail: name the user (--user NAME)")
+    # campaigns does not import staff (tests/campaigns/test_layering.py): the model by name.
+    member = apps.get_model("staff", "StaffMember").objects.filter(user_id=scope.user_id).only("phone", "email").first()
+    own = {"sms": member.phone if member else "", "email": member.email if member else ""}
+    previewed = Token.parse(token) if token else None
+    audience = audience_resolve(audience=spec.audience, scope=scope)
+    if previewed is not None:
+        now_setup = Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
+                               audience=audience.fingerprint(), clinics=previewed.clinics,
+                               digest=int(previewed.recipients, 16), messages=previewed.messages)
+        if changes := now_setup.setup_changes_since(previewed):
+            raise StaleTokenError(changes)
+    result = sweep(spec=spec, resolved=audience)
+    if previewed is not None:
+        current = preview_token(spec=spec, audience=audience, result=result)
+        if current != previewed:
+            raise StaleTokenError(current.changes_since(previewed))
+    samples = [(ch, lang, tally.sample) for ch, by_lang in result.tallies.items()
+               for lang, tally in sorted(by_lang.items()) if tally.sample is not None]
+    if not samples:
+        raise NothingToSendError("nothing to test: no patient gets a message (the preview says who is left out "
+                                 "and why)")
+    channels = list(dict.fromkeys(ch for ch, _, _ in samples))
+    missing = [ch for ch in channels if not own[ch]]
+    to_send = [(ch, lang, sample) for ch, lang, sample in samples if own[ch]]
+    if not to_send:
+        raise SpecError(NO_ADDRESS)
+    clinics = {c.id: c for c in audience.clinics}
+    messages = [_message(sample, clinics[sample.clinic_id], own[ch]) for ch, _, sample in to_send]
+    results = send_direct(messages)
+    sent = [SentSample(channel=ch, language=lang, to=own[ch], ok=r.ok, error=r.error)
+            for (ch, lang, _), r in zip(to_send, results, strict=True)]
+    audit_record(scope=scope, action=ACTION, detail={
+        "settings": spec.settings_digest()[:10], "content": spec.content_digest()[:10], "messages": len(sent),
+        "channels": list(dict.fromkeys(m.channel for m in sent)), "failed": sum(not m.ok for m in sent)})
+    return SampleOutcome(messages=sent, missing=missing)
+
+
+def _message(sample: Recipient, clinic: Clinic, to: str) -> OutgoingMessage:
+    """The sample as the send writes it (campaigns.services), to `to`, marked as a test."""
+    if sample.channel == "sms":
+        text = SMS_PREFIX + sample.text
+        encoding, _, parts = measure(text)
+        return OutgoingMessage(message_id=0, campaign_id=0, patient_ref="test", channel=Channel.SMS, to=to,
+                               language=sample.language, text=text, encoding=str(encoding), parts=parts,
+                               sender=clinic.sms_sender)
+    return OutgoingMessage(message_id=0, campaign_id=0, patient_ref="test", channel=Channel.EMAIL, to=to,
+                           language=sample.language, text=sample.text, subject=SUBJECT_PREFIX + sample.subject,
+                           sender=clinic.email, sender_name=clinic.name)
 
 
 def tested_before(*, spec: CampaignSpec) -> bool:
     """Whether a test of this campaign (its content and settings digests) was sent by anyone: the
-    `test_before_marketing` rule."""
-    raise NotImplementedError
+    `test_before_marketing` rule. A test counts when at least one of its messages was accepted by a gateway."""
+    rows = AuditEvent.objects.filter(action=ACTION, detail__settings=spec.settings_digest()[:10],
+                                     detail__content=spec.content_digest()[:10]).values_list("detail", flat=True)
+    return any(int(d.get("messages", 0)) > int(d.get("failed", 0)) for d in rows)

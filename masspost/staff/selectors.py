@@ -35,6 +35,8 @@ class StaffRow:
     clinics: tuple[str, ...]
     active: bool
     last_login: Any
+    phone: str = ""  # the user's own test addresses (their own, never a patient's)
+    email: str = ""
 
 
 def staff_list(*, scope: Scope) -> list[StaffRow]:
@@ -43,7 +45,7 @@ def staff_list(*, scope: Scope) -> list[StaffRow]:
     members = StaffMember.objects.select_related("user").prefetch_related("clinics").order_by("user__username")
     return [StaffRow(user_id=m.user_id, username=m.user.get_username(), role=m.role,
                      clinics=tuple(sorted(c.code for c in m.clinics.all())), active=m.user.is_active,
-                     last_login=m.user.last_login) for m in members
+                     last_login=m.user.last_login, phone=m.phone, email=m.email) for m in members
             if scope.clinic_ids is None or {c.id for c in m.clinics.all()} <= scope.clinic_ids]
 
 

@@ -39,6 +39,7 @@ class Command(MasspostCommand):
         add.add_argument("--clinic", action="append", required=True, metavar="CODE", dest="clinics",
                          help="a clinic the user works for (repeat for more)")
         add.add_argument("--role", required=True, choices=ROLES)
+        _contact_arguments(add)
         add.add_argument("--password-stdin", action="store_true",
                          help="read the password from the first line of standard input (for scripts); "
                               "without it the password is asked twice on the terminal")
@@ -46,11 +47,12 @@ class Command(MasspostCommand):
         listing = action("list", "List the users: role, clinics, whether active, last sign-in.")
         listing.add_argument("--json", action="store_true", help="print the list as JSON")
 
-        change = action("change", "Change a user's role or clinics.")
+        change = action("change", "Change a user's role, clinics, or own phone and e-mail for test sends.")
         change.add_argument("username")
         change.add_argument("--role", choices=ROLES)
         change.add_argument("--clinic", action="append", metavar="CODE", dest="clinics",
                             help="the user's clinics from now on, replacing the ones they had (repeat for more)")
+        _contact_arguments(change, changing=True)
 
         disable = action("disable", "Disable a user: they can no longer sign in, and their open sessions end. "
                                     "Their name stays on their campaigns and in the audit log.")
@@ -62,15 +64,16 @@ class Command(MasspostCommand):
         if action == "add":
             password = self._password(options["password_stdin"], options.get("stdin") or sys.stdin)
             member = staff_add(username=options["username"], password=password, clinics=options["clinics"],
-                               role=options["role"], scope=scope)
+                               role=options["role"], scope=scope, phone=options["phone"] or "",
+                               email=options["email"] or "")
             self.stdout.write(f"user {printable(str(member))} added: {_describe(member)}")
         elif action == "list":
             self._list(staff_list(scope=scope), as_json=options["json"])
         elif action == "change":
-            if options["role"] is None and options["clinics"] is None:
-                raise CommandError("nothing to change: give --role or --clinic")
+            if all(options[k] is None for k in ("role", "clinics", "phone", "email")):
+                raise CommandError("nothing to change: give --role or --clinic (or --phone, --email)")
             member = staff_change(username=options["username"], role=options["role"], clinics=options["clinics"],
-                                  scope=scope)
+                                  phone=options["phone"], email=options["email"], scope=scope)
             self.stdout.write(f"user {printable(str(member))} changed: {_describe(member)}")
         elif action == "disable":
             staff_disable(username=options["username"], scope=scope)
@@ -98,24 +101,37 @@ class Command(MasspostCommand):
         return password
 
     def _list(self, rows: list[StaffRow], *, as_json: bool) -> None:
+        # The test addresses are shown once some user has one (until then the list stays as it always was).
+        contact = any(r.phone or r.email for r in rows)
         if as_json:
             self.print_json({"users": [
                 {"username": r.username, "role": r.role, "clinics": list(r.clinics), "active": r.active,
-                 "last_login": r.last_login.isoformat() if r.last_login else None} for r in rows]})
+                 "last_login": r.last_login.isoformat() if r.last_login else None,
+                 **({"phone": r.phone, "email": r.email} if contact else {})} for r in rows]})
             return
         if not rows:
             self.stdout.write("no users yet (add one with: masspost user add NAME --clinic CODE --role ROLE)")
             return
         # A name stored before staff.names may hold a line break: escaped, it cannot forge a line of the table.
-        table = [COLUMNS] + [(printable(r.username), r.role, ",".join(r.clinics), "yes" if r.active else "no",
+        columns = COLUMNS[:-1] + (("TEST PHONE", "TEST E-MAIL") if contact else ()) + COLUMNS[-1:]
+        table = [columns] + [(printable(r.username), r.role, ",".join(r.clinics), "yes" if r.active else "no",
+                              *((r.phone or "-", printable(r.email) or "-") if contact else ()),
                               r.last_login.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if r.last_login
                               else "never") for r in rows]
-        widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS) - 1)]
+        widths = [max(len(row[i]) for row in table) for i in range(len(columns) - 1)]
         for row in table:
             self.stdout.write("  ".join([*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)),
                                          row[-1]]))
 
 
+def _contact_arguments(parser: CommandParser, *, changing: bool = False) -> None:
+    removes = "; \"\" removes it" if changing else ""
+    parser.add_argument("--phone", metavar="+372…", help="the user's own mobile number, where their test sends "
+                                                          f"(masspost test-send) go{removes}")
+    parser.add_argument("--email", metavar="ADDRESS", help=f"the user's own e-mail address, for test sends{removes}")
+
+
 def _describe(member: StaffMember) -> str:
     clinics = ", ".join(sorted(member.clinics.values_list("code", flat=True)))
-    return f"{member.role} at {clinics}"
+    own = ", ".join(x for x in (member.phone, printable(member.email)) if x)
+    return f"{member.role} at {clinics}" + (f"; test sends to {own}" if own else "")
