@@ -10,7 +10,8 @@ from masspost import version
 APP = "masspost.cli"
 GROUPS = (
     ("Patient data", ("import", "demo")),
-    ("Campaigns", ("preview", "send", "campaigns", "status", "pause", "resume", "cancel", "resend-unknown")),
+    ("Campaigns", ("preview", "test-send", "send", "campaigns", "status", "pause", "resume", "cancel",
+                   "resend-unknown")),
     ("Delivery", ("worker", "gateway")),
     ("Web UI and staff", ("serve", "user", "token")),
     ("Tools", ("sms-info",)),
