@@ -14,12 +14,20 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, QuerySet, TextField, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, TextField, Value, When
 
 from masspost.clinic.models import PROVIDER_SOURCE, ConsentEvent, Patient
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
 from masspost.delivery.inbound import receipt_errors_apply
-from masspost.delivery.models import DeliveryReceipt, HeldCampaign, MessageStatus, OutboxMessage, remote_key
+from masspost.delivery.models import (
+    CampaignGate,
+    DeliveryReceipt,
+    HeldCampaign,
+    MessageStatus,
+    OutboxMessage,
+    SendingWindow,
+    remote_key,
+)
 from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
 
 log = logging.getLogger("masspost.delivery")
@@ -44,7 +52,11 @@ def outbox_claim(*, worker_id: str, now: dt.datetime, limit: int, lease: timedel
     with transaction.atomic():
         due = (OutboxMessage.objects.select_for_update(skip_locked=True)
                .filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
-               .exclude(campaign_id__in=HeldCampaign.objects.values("campaign_id")))
+               .exclude(campaign_id__in=HeldCampaign.objects.values("campaign_id"))
+               .exclude(campaign_id__in=CampaignGate.objects.values("campaign_id"))
+               .filter(Q(clinic_id__isnull=True) | Exists(SendingWindow.objects.filter(
+                   campaign_id=OuterRef("campaign_id"), clinic_id=OuterRef("clinic_id"), opens_at__lte=now,
+                   closes_at__gt=now))))
         ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
         if not ids:
             return []

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models.functions import Now
 
 from masspost.bulk import BATCH, bulk_insert
-from masspost.delivery.models import HeldCampaign, MessageStatus, OutboxMessage
+from masspost.delivery.models import CampaignGate, HeldCampaign, MessageStatus, OutboxMessage
 
 # Only what varies per message; status, attempts, times and the empty fields come from database defaults.
 _COLUMNS = ("campaign_id", "patient_id", "patient_ref", "channel", "address", "language", "subject", "body",
@@ -85,6 +85,9 @@ def outbox_hold(*, campaign_id: int, held: bool) -> int:
 
 
 def outbox_cancel(*, campaign_id: int) -> int:
+    """Cancel the campaign's queued messages (also those waiting for a start, an approval or a window); returns
+    how many. A cancelled campaign has nothing left to start or approve: its gates go too."""
+    CampaignGate.objects.filter(campaign_id=campaign_id).delete()
     return OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.QUEUED).update(
         status=MessageStatus.CANCELLED, updated_at=Now())
 

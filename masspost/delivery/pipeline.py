@@ -19,6 +19,7 @@ thread — one group is in flight at a time and the group is the whole window.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import random
 import time
@@ -65,6 +66,11 @@ class WorkerStats:
     opted_out: int = 0  # patients a stop word turned SMS off for
     # Channels stopped for a configuration error (channel → reason): their messages stay queued (worker.worker_run).
     stopped: dict[str, str] = field(default_factory=dict)
+    # When messages go (delivery.windows): scheduled campaigns started, messages their start left out, and due
+    # messages moved to their clinic's next opening.
+    started: int = 0
+    left_out: int = 0
+    held: int = 0
 
 
 @dataclass(kw_only=True)
@@ -223,31 +229,32 @@ class Unfinished:
 def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], ChannelState], worker_id: str,
                  lease: timedelta, budget: int, stats: WorkerStats, should_stop: Callable[[], bool],
                  name: str, unfinished: Unfinished | None = None,
-                 on_progress: Callable[[WorkerStats], None] | None = None) -> int:
+                 on_progress: Callable[[WorkerStats], None] | None = None,
+                 clock: Callable[[], dt.datetime] = timezone.now) -> int:
     """Up to `budget` messages of one channel, group by group (see the module's docstring). `channel` is None
     until the first rows are claimed: then `open_channel` opens the gateway. Returns how many rows were
     claimed; every one of them is recorded, given back, or — only if this worker dies — left to its lease.
     Should the database fail meanwhile, what the gateway returned goes to `unfinished` (`Unfinished.salvage`).
     `on_progress` gets the running `stats` after each recorded group. A *misconfigured* result ends the turn: the
     groups in flight are finished and recorded, nothing more is claimed, every row not written goes back to the
-    queue untouched, and `GatewayConfigError` says why."""
+    queue untouched, and `GatewayConfigError` says why. Every `now` it writes comes from `clock`."""
     if should_stop():
         return 0
 
     def claim(limit: int, **record: Any) -> TurnResult:
-        turn = outbox_turn(worker_id=worker_id, now=timezone.now(), lease=lease, channel=name, limit=limit, **record)
+        turn = outbox_turn(worker_id=worker_id, now=clock(), lease=lease, channel=name, limit=limit, **record)
         if unfinished is not None:
             unfinished.claimed(turn.claimed)
         return turn
 
     def give_back(rows: list[ClaimedMessage]) -> int:
-        return outbox_release(rows=rows, worker_id=worker_id, now=timezone.now())
+        return outbox_release(rows=rows, worker_id=worker_id, now=clock())
 
-    started = timezone.now()
+    started = clock()
     if channel is None:
         # Opened only once there is something to send (an SMPP bind, an SMTP connection), and before the first
         # claim, which must know the gateway's window.
-        if not outbox_due_exists(channel=name, now=timezone.now()):
+        if not outbox_due_exists(channel=name, now=clock()):
             return 0
         channel = open_channel()
     fresh = claim(min(channel.group, budget)).claimed  # claimed, not yet begun
@@ -276,7 +283,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             popped = rows
             results = channel.finish(handle)
             answered = list(zip(rows, results, strict=False))
-            accepted = _record_failures(rows, results, worker_id, stats)
+            accepted = _record_failures(rows, results, worker_id, stats, clock)
             channel.adjust(results)
             misconfigured = misconfigured or next(
                 (r.error for r in results if r.outcome is Outcome.MISCONFIGURED), "")
@@ -288,7 +295,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
             claimed += len(fresh)
             stats.sent += len(accepted)
             if unsent:
-                stats.released += outbox_release(rows=unsent, worker_id=worker_id, now=timezone.now())
+                stats.released += outbox_release(rows=unsent, worker_id=worker_id, now=clock())
             if on_progress is not None:
                 on_progress(stats)
         if awaiting.row_ids or awaiting.new:
@@ -302,7 +309,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
         # can write what the gateway returned once it is back.
         if fresh:
             with contextlib.suppress(DatabaseError):
-                outbox_release(rows=fresh, worker_id=worker_id, now=timezone.now())
+                outbox_release(rows=fresh, worker_id=worker_id, now=clock())
         if unfinished is not None:
             if isinstance(exc, DatabaseError):
                 unfinished.salvage(channel, popped, answered, beginning, in_flight)
@@ -333,14 +340,15 @@ def _go_on(channel: ChannelState, should_stop: Callable[[], bool]) -> bool:
 
 
 def _record_failures(rows: list[ClaimedMessage], results: list[SendResult], worker_id: str,
-                     stats: WorkerStats) -> list[tuple[ClaimedMessage, SendResult]]:
+                     stats: WorkerStats, clock: Callable[[], dt.datetime] = timezone.now,
+                     ) -> list[tuple[ClaimedMessage, SendResult]]:
     """Record what was not accepted (rare: one statement each); returns the accepted rows with their results."""
     accepted = []
     for row, result in zip(rows, results, strict=False):
         if result.outcome is Outcome.ACCEPTED:
             accepted.append((row, result))
         else:
-            outcome = outbox_record(row=row, result=result, worker_id=worker_id, now=timezone.now())
+            outcome = outbox_record(row=row, result=result, worker_id=worker_id, now=clock())
             setattr(stats, outcome, getattr(stats, outcome) + 1)
     return accepted
 

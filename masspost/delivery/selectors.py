@@ -20,6 +20,15 @@ def outbox_status_counts(*, campaign_id: int) -> dict[str, int]:
     return counts
 
 
+def outbox_left_out_counts(*, campaign_id: int) -> dict[str, int]:
+    """The campaign's messages its start left out (status left_out), per reason code (delivery.windows
+    LEFT_OUT_REASONS: archived, deceased, moved_clinic, opted_out, no_marketing_consent, address_changed); only
+    reasons that left someone out. For the campaign page's "left out at the start"."""
+    rows = (OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.LEFT_OUT)
+            .values("last_error").annotate(n=Count("*")).order_by())
+    return {row["last_error"]: row["n"] for row in rows}
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class InboundCounts:
     received: int  # incoming SMS stored

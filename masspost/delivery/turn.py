@@ -25,7 +25,15 @@ from typing import Any
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from masspost.delivery.models import DeliveryReceipt, HeldCampaign, MessageStatus, OutboxMessage, remote_key
+from masspost.delivery.models import (
+    CampaignGate,
+    DeliveryReceipt,
+    HeldCampaign,
+    MessageStatus,
+    OutboxMessage,
+    SendingWindow,
+    remote_key,
+)
 
 # What a gateway needs and what recording a failure needs (attempts, deadline): nothing else is read back.
 COLUMNS = ("id", "campaign_id", "patient_ref", "channel", "address", "language", "subject", "body", "encoding",
@@ -130,6 +138,8 @@ def outbox_due_exists(*, channel: str, now: dt.datetime) -> bool:
 _TABLE = OutboxMessage._meta.db_table
 _RECEIPTS = DeliveryReceipt._meta.db_table
 _HELD = HeldCampaign._meta.db_table
+_GATES = CampaignGate._meta.db_table
+_WINDOWS = SendingWindow._meta.db_table
 _Part = tuple[str, str, list[Any]]  # a CTE name (or the statement's role on SQLite), its SQL, its parameters
 
 
@@ -196,17 +206,23 @@ def _claim(due_sql: str, due_params: list[Any], worker_id: str, now: dt.datetime
 
 
 def _due(channel: str, limit: int, now: dt.datetime, lock: bool = True) -> tuple[str, list[Any]]:
-    """The next due rows of a channel, oldest first, none of a paused campaign; on PostgreSQL locked, skipping
-    rows another worker is claiming right now."""
+    """The next due rows of a channel, oldest first, none of a paused or gated campaign (delivery.windows) and
+    none whose clinic's sending window is closed now; on PostgreSQL locked, skipping rows another worker is
+    claiming right now."""
     postgres = connection.vendor == "postgresql"
     locking = " FOR UPDATE SKIP LOCKED" if lock and postgres else ""
-    # The paused campaigns are read once (an InitPlan on PostgreSQL) and filter the index scan as it goes; as an
-    # anti-join, PostgreSQL sorted every queued row of the channel for each claim of a few.
-    held = (f"o.campaign_id <> ALL(ARRAY(SELECT campaign_id FROM {_HELD}))" if postgres
-            else f"o.campaign_id NOT IN (SELECT campaign_id FROM {_HELD})")
+    # The paused and gated campaigns are read once (an InitPlan on PostgreSQL) and filter the index scan as it
+    # goes; as an anti-join, PostgreSQL sorted every queued row of the channel for each claim of a few.
+    stopped = f"SELECT campaign_id FROM {_HELD} UNION ALL SELECT campaign_id FROM {_GATES}"
+    held = (f"o.campaign_id <> ALL(ARRAY({stopped}))" if postgres else f"o.campaign_id NOT IN ({stopped})")
+    # A row of a clinic goes only inside one of its campaign's intervals for that clinic: one probe of
+    # sending_window_lookup per row read (rows held while closed were moved past `now` by outbox_hold_closed).
+    window = (f"(o.clinic_id IS NULL OR EXISTS (SELECT 1 FROM {_WINDOWS} AS w WHERE w.campaign_id = o.campaign_id "
+              f"AND w.clinic_id = o.clinic_id AND w.opens_at <= %s AND w.closes_at > %s))")
+    stamp = _stamp(now)
     sql = (f"SELECT id FROM {_TABLE} AS o WHERE o.status = %s AND o.channel = %s AND o.next_attempt_at <= %s "
-           f"AND {held} ORDER BY o.next_attempt_at, o.id LIMIT %s{locking}")
-    return sql, [MessageStatus.QUEUED.value, channel, _stamp(now), limit]
+           f"AND {held} AND {window} ORDER BY o.next_attempt_at, o.id LIMIT %s{locking}")
+    return sql, [MessageStatus.QUEUED.value, channel, stamp, stamp, stamp, limit]
 
 
 def _claimed(row: Sequence[Any]) -> ClaimedMessage:

@@ -17,6 +17,7 @@ ends with `GatewayConfigError` when it stops — at once when no channel is left
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import logging
 import os
@@ -53,6 +54,7 @@ from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn, connection_works
 from masspost.delivery.ratelimit import RateLimiter
 from masspost.delivery.webhooks import public_url_for
+from masspost.delivery.windows import outbox_hold_closed, outbox_start_due
 from masspost.errors import GatewayConfigError
 
 __all__ = ["GatewayConfig", "WorkerStats", "worker_run"]
@@ -86,12 +88,15 @@ class GatewayConfig:
 def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timedelta = timedelta(minutes=5),
                poll: float = 1.0, gateways: GatewayConfig | None = None,
                should_stop: Callable[[], bool] = lambda: False,
-               on_progress: Callable[[WorkerStats], None] | None = None) -> WorkerStats:
+               on_progress: Callable[[WorkerStats], None] | None = None,
+               clock: Callable[[], dt.datetime] = timezone.now) -> WorkerStats:
     """Deliver until stopped (or, with `until_idle`, until nothing is due). Each channel in turn gets up to
     `batch_size` messages before the other's turn (delivery.pipeline); dead workers' leases and passed deadlines
     are looked at every HOUSEKEEPING seconds, and always before the worker calls itself idle. `on_progress` is
     called with the running `WorkerStats` (the same object each time) after each recorded group: often, so it
-    must be cheap — a terminal line throttles its own redraws."""
+    must be cheap — a terminal line throttles its own redraws. Every `now` the worker writes or compares —
+    claims, results, leases, deadlines, the sending windows and scheduled starts its housekeeping looks at —
+    comes from `clock` (tests freeze or advance it); the pauses between loops are real time."""
     config = gateways or GatewayConfig.from_settings()
     # Unique to this process: a container's worker restarted as pid 1 again must not take its predecessor's rows
     # for its own (outbox_release_unbegun gives back what the worker holds).
@@ -101,18 +106,20 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
     unfinished = Unfinished()  # what turns cut short by a lost database leave to write (pipeline.Unfinished)
     outages = 0  # failed attempts in a row to get through a loop with the database
     recovering = False  # an outage's results and claims are still to be written and given back
+    # `_housekeep(stats, sweep)` is the hook tests replace; a clock other than the real one is passed on to it.
+    clocked = () if clock is timezone.now else (clock,)
     with WorkerLock():
         try:
             housekeeping_due = sweep_due = 0.0
             while not should_stop():
                 try:
                     if recovering:
-                        _recover(unfinished, worker_id, stats)
+                        _recover(unfinished, worker_id, stats, clock)
                         recovering = False
                     housekept = time.monotonic() >= housekeeping_due
                     if housekept:
                         sweep = time.monotonic() >= sweep_due
-                        _housekeep(stats, sweep)
+                        _housekeep(stats, sweep, *clocked)
                         housekeeping_due = time.monotonic() + HOUSEKEEPING
                         if sweep:
                             sweep_due = time.monotonic() + RECEIPT_SWEEP_EVERY
@@ -126,7 +133,8 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                                 channel, name=name,
                                 open_channel=functools.partial(_open_channel, name, config, channels, stats),
                                 worker_id=worker_id, lease=lease, budget=batch_size, stats=stats,
-                                should_stop=should_stop, unfinished=unfinished, on_progress=on_progress)
+                                should_stop=should_stop, unfinished=unfinished, on_progress=on_progress,
+                                clock=clock)
                         except GatewayConfigError as exc:
                             _stop_channel(name, str(exc), channels, stats)
                     outages = 0
@@ -148,17 +156,17 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                 if not housekept:
                     housekeeping_due = 0.0  # a dead worker's rows may be waiting: look before calling it idle
                     continue
-                clock = time.monotonic()
-                wake = min([ch.resume_at for ch in channels.values() if ch.resume_at > clock], default=0)
+                moment = time.monotonic()
+                wake = min([ch.resume_at for ch in channels.values() if ch.resume_at > moment], default=0)
                 if until_idle and not wake:
                     break
-                time.sleep(max(0.05, min(poll, wake - clock)) if wake else poll)
+                time.sleep(max(0.05, min(poll, wake - moment)) if wake else poll)
         finally:
             for channel in channels.values():
                 channel.close()
             if recovering:  # stopped, or given up, while the database was away: one last try to write what is known
                 with contextlib.suppress(DatabaseError):
-                    _recover(unfinished, worker_id, stats)
+                    _recover(unfinished, worker_id, stats, clock)
     if stats.stopped:
         raise GatewayConfigError("; ".join(f"{name} gateway stopped: {stats.stopped[name]} — its messages stay "
                                            f"queued; fix MASSPOST_{name.upper()}_URL and start the worker again"
@@ -180,11 +188,12 @@ def _stop_channel(name: str, reason: str, channels: dict[str, ChannelState], sta
               "MASSPOST_%s_URL", name, reason, name.upper())
 
 
-def _recover(unfinished: Unfinished, worker_id: str, stats: WorkerStats) -> None:
+def _recover(unfinished: Unfinished, worker_id: str, stats: WorkerStats,
+             clock: Callable[[], dt.datetime] = timezone.now) -> None:
     """The database answers again: write the results the gateway returned meanwhile, then give back every row
     this worker holds that was claimed and never begun (before housekeeping, whose lease check would call them
     `unknown` once their lease ran out)."""
-    now = timezone.now()
+    now = clock()
     written = len(unfinished.results)
     if unfinished.results:
         rows, results = zip(*unfinished.results, strict=True)
@@ -221,12 +230,18 @@ def _wait_out_outage(exc: Exception, outages: int, channels: dict[str, ChannelSt
         time.sleep(min(0.2, max(0.0, until - time.monotonic())))
 
 
-def _housekeep(stats: WorkerStats, sweep: bool) -> None:
-    now = timezone.now()
+def _housekeep(stats: WorkerStats, sweep: bool, clock: Callable[[], dt.datetime] = timezone.now) -> None:
+    now = clock()
     reclaimed, unknown = outbox_end_leases(now=now)
     stats.reclaimed += reclaimed
     stats.unknown += unknown
     stats.expired += outbox_expire_deadlines(now=now)
+    # Scheduled campaigns whose start has come are checked and let go before anything of theirs is claimed (their
+    # gate keeps claims away until then); then rows due while their clinic is closed wait for its next opening.
+    for _campaign_id, left_out in outbox_start_due(now=now):
+        stats.started += 1
+        stats.left_out += sum(left_out.values())
+    stats.held += outbox_hold_closed(now=now)
     if sweep:
         receipt_apply_recent(since=now - RECEIPT_SWEEP_SPAN)
         # Their errors and opt-outs too: a worker may have died before its turn's own.
