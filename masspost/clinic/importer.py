@@ -19,6 +19,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,15 +34,23 @@ from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitS
 from masspost.clinic.scope import Role, Scope
 from masspost.clinic.services import CONSENT_COLUMNS, consent_from_import, consent_record, patients_stored
 from masspost.content.languages import is_country, is_language
+from masspost.schedule import parse_window
 
 BATCH = 2000
 VISIT_YEARS = (1900, 2100)  # a visit outside them is a typo or a placeholder (0001-01-01), not a visit
 
 CLINIC_COLUMNS = ("code", "name", "country", "time_zone", "default_language")
-CLINIC_OPTIONAL = ("phone", "email", "sms_sender")
+# A clinic's sending rules (docs/import.md, "Clinics"): a column left out keeps each clinic's value (a new clinic:
+# masspost's default); an empty cell is the default too, or no threshold for the approval columns.
+CLINIC_RULES = ("marketing_window", "service_window", "holidays", "approval_over", "approval_cost_over",
+                "test_before_marketing", "recently_messaged_days")
+CLINIC_OPTIONAL = ("phone", "email", "sms_sender", *CLINIC_RULES)
 PATIENT_COLUMNS = ("external_id", "clinic")
 PATIENT_OPTIONAL = ("first_name", "last_name", "birth_date", "country", "language", "phone", "email",
-                    "accepts_sms", "accepts_email", "marketing_consent", "status")
+                    "accepts_sms", "accepts_email", "marketing_consent", "status", "household_contact")
+RECENTLY_MESSAGED_MAX = 365
+APPROVAL_OVER_MAX = 2_147_483_647  # the column's largest value
+COST_MAX = Decimal("99999999.99")  # the column's (10 digits, 2 after the point)
 VISIT_COLUMNS = ("patient", "clinic", "start", "status")
 
 # The role each kind of file needs: adding or changing a clinic is administration, patients and visits are the
@@ -183,8 +192,8 @@ def _check_clinics(source: _Source, report: ImportReport, scope: Scope, spool: _
 
 
 def _checked_clinics(batch: list[tuple[int, dict[str, str]]], report: ImportReport, seen: set[str],
-                     reach: _ClinicReach) -> list[dict[str, str]]:
-    good: list[dict[str, str]] = []
+                     reach: _ClinicReach) -> list[dict[str, Any]]:
+    good: list[dict[str, Any]] = []
     for number, rec in batch:
         report.rows += 1
         code = rec["code"]
@@ -215,13 +224,70 @@ def _checked_clinics(batch: list[tuple[int, dict[str, str]]], report: ImportRepo
                 email, problem = normalize_email(email)
                 if problem:
                     raise FieldError("email", problem)
+            rules = {column: _CLINIC_RULE[column](column, rec[column]) for column in CLINIC_RULES if column in rec}
         except FieldError as exc:
             report.errors.append(RowProblem(row=number, column=exc.column, reason=exc.reason, ref=code))
             continue
         good.append({"code": code, "name": rec["name"], "country": rec["country"].upper(),
                      "time_zone": rec["time_zone"], "default_language": rec["default_language"].lower(),
-                     "phone": rec.get("phone", ""), "email": email, "sms_sender": sender})
+                     "phone": rec.get("phone", ""), "email": email, "sms_sender": sender, **rules})
     return good
+
+
+def _default(column: str) -> Any:
+    """A new clinic's value of a sending rule (the model's default)."""
+    found = Clinic._meta.get_field(column)
+    assert isinstance(found, models.Field)
+    return found.get_default()
+
+
+def _window(column: str, text: str) -> str:
+    if not text:
+        return str(_default(column))
+    try:
+        return str(parse_window(text))
+    except ValueError as exc:
+        raise FieldError(column, str(exc)) from None
+
+
+def _flag(column: str, text: str) -> bool:
+    return parse_bool(column, text, bool(_default(column)))
+
+
+def _recipients_over(column: str, text: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= APPROVAL_OVER_MAX:
+        raise FieldError(column, "not a whole number of at least 1 (empty: no approval by recipients)")
+    return int(text)
+
+
+def _cost_over(column: str, text: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        # A decimal comma too, as spreadsheets write it where it is the custom (the file then uses semicolons).
+        amount = Decimal(text.replace(",", ".") if "." not in text else text)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or not 0 <= amount <= COST_MAX or amount != amount.quantize(Decimal("0.01")):
+        raise FieldError(column, f"not an amount from 0 to {COST_MAX} with at most 2 decimals (empty: no "
+                                 "approval by cost)")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _days(column: str, text: str) -> int:
+    if not text:
+        return int(_default(column))
+    if not text.isdigit() or int(text) > RECENTLY_MESSAGED_MAX:
+        raise FieldError(column, f"not a whole number of days from 0 (off) to {RECENTLY_MESSAGED_MAX}")
+    return int(text)
+
+
+_CLINIC_RULE: dict[str, Callable[[str, str], Any]] = {
+    "marketing_window": _window, "service_window": _window, "holidays": _flag, "approval_over": _recipients_over,
+    "approval_cost_over": _cost_over, "test_before_marketing": _flag, "recently_messaged_days": _days,
+}
 
 
 def _write_clinics(spool: _Spool, report: ImportReport, scope: Scope, writing: Callable[[int], None]) -> None:
@@ -485,6 +551,7 @@ def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], to
         "accepts_sms": parse_bool("accepts_sms", rec.get("accepts_sms", ""), True),
         "accepts_email": parse_bool("accepts_email", rec.get("accepts_email", ""), True),
         "marketing_consent": parse_bool("marketing_consent", rec.get("marketing_consent", ""), False),
+        "household_contact": parse_bool("household_contact", rec.get("household_contact", ""), False),
     }
     return Patient(external_id=ref, clinic=clinic, first_name=rec.get("first_name", ""),
                    last_name=rec.get("last_name", ""), birth_date=birth, country=country, language=language,
