@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -168,9 +168,13 @@ def _matching(resolved: ResolvedAudience, qs: QuerySet[Patient]) -> QuerySet[Pat
     return qs
 
 
+def communication_language() -> Any:
+    """A patient's communication language: their own, else their clinic's default."""
+    return Coalesce(NullIf(F("language"), Value("")), F("clinic__default_language"))
+
+
 def _annotated(resolved: ResolvedAudience) -> QuerySet[Patient]:
-    return audience_patients(resolved).annotate(
-        lang=Coalesce(NullIf(F("language"), Value("")), F("clinic__default_language")))
+    return audience_patients(resolved).annotate(lang=communication_language())
 
 
 def audience_languages(*, scope: Scope) -> dict[str, int]:
@@ -214,12 +218,25 @@ class Decides:
     phone_status: int
     email_status: int
     language_unset: bool = False  # no language of their own: the row's language is their clinic's default
+    # Messaged lately on the channel by a campaign of the same purpose (audience_rows' `recent`).
+    recent_sms: bool = False
+    recent_email: bool = False
+    # Another patient who shares the channel's address gets the one message: never set by the database, only by
+    # the caller that knows who shares (the sweep ORs SHARED_SMS / SHARED_EMAIL into a row's value).
+    shared_sms: bool = False
+    shared_email: bool = False
 
     @classmethod
     def unpack(cls, code: int) -> Decides:
-        return cls(clinic_id=code >> 8, accepts_sms=bool(code & 1), accepts_email=bool(code & 2),
+        return cls(clinic_id=code >> _CLINIC_SHIFT, accepts_sms=bool(code & 1), accepts_email=bool(code & 2),
                    marketing_consent=bool(code & 4), phone_status=(code >> 3) & 3, email_status=(code >> 5) & 3,
-                   language_unset=bool(code & 128))
+                   language_unset=bool(code & 128), recent_sms=bool(code & 256), recent_email=bool(code & 512),
+                   shared_sms=bool(code & SHARED_SMS), shared_email=bool(code & SHARED_EMAIL))
+
+
+SHARED_SMS = 1024
+SHARED_EMAIL = 2048
+_CLINIC_SHIFT = 12
 
 
 def _language_unset() -> Any:
@@ -227,20 +244,31 @@ def _language_unset() -> Any:
     return Cast(ExpressionWrapper(Q(language=""), output_field=BooleanField()), IntegerField())
 
 
-def _decides() -> Any:
+def _flag(condition: Q) -> Any:
+    return Cast(ExpressionWrapper(condition, output_field=BooleanField()), IntegerField())
+
+
+def _decides(recent: Mapping[str, Q] | None = None) -> Any:
     """The columns of `Decides` as one integer computed by the database: a row carries one value, not six, and
-    patients alike in all of them share it (the sweep decides once per distinct value and language)."""
+    patients alike in all of them share it (the sweep decides once per distinct value and language). `recent`:
+    per channel, the condition of being recently messaged on it (absent: never)."""
     def flag(name: str) -> Any:
         return Cast(name, IntegerField())
-    return (flag("accepts_sms") + flag("accepts_email") * 2 + flag("marketing_consent") * 4
-            + F("phone_status") * 8 + F("email_status") * 32 + _language_unset() * 128 + F("clinic_id") * 256)
+    code = (flag("accepts_sms") + flag("accepts_email") * 2 + flag("marketing_consent") * 4
+            + F("phone_status") * 8 + F("email_status") * 32 + _language_unset() * 128
+            + F("clinic_id") * (1 << _CLINIC_SHIFT))
+    for channel, bit in (("sms", 256), ("email", 512)):
+        if recent and recent.get(channel) is not None:
+            code = code + _flag(recent[channel]) * bit
+    return code
 
 
 def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool = True, emails: bool = True,
-                  prefetch: bool = False) -> Iterator[list[tuple[Any, ...]]]:
+                  prefetch: bool = False, recent: Mapping[str, Q] | None = None) -> Iterator[list[tuple[Any, ...]]]:
     """Every selected patient as a ROW_FIELDS tuple, streamed (server-side cursor on PostgreSQL) in lists of up to
     5,000 rows (a loop over a million rows spends less per row on a list than on a generator). `decides` packs
-    the clinic, consents, address flags and whether the language is the clinic's (`Decides.unpack`). What the
+    the clinic, consents, address flags, whether the language is the clinic's and, per channel of `recent` (a
+    condition on the patient: campaigns.recent), whether it holds (`Decides.unpack`). What the
     caller will not use — the external id, the phone, the e-mail — comes as '' and costs nothing to carry.
 
     `prefetch` (PostgreSQL only): the next chunk is fetched on a thread while the caller works on this one, so the
@@ -248,7 +276,7 @@ def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool
     taken the last chunk (a COPY, say, would meet the fetch on the wire)."""
     empty = Value("", output_field=CharField())
     qs = _annotated(resolved).annotate(
-        decides=_decides(),
+        decides=_decides(recent),
         ref=F("external_id") if refs else empty,
         sms_to=F("phone_e164") if phones else empty,
         email_to=F("email_normalized") if emails else empty,
@@ -276,3 +304,16 @@ _CHUNK = 5000  # rows per fetch
 def patient_refs(ids: Iterable[int]) -> dict[int, str]:
     """External ids by patient id, for the few patients a preview names (samples, warnings)."""
     return dict(Patient.objects.filter(id__in=sorted(set(ids))).values_list("id", "external_id"))
+
+
+def audience_sharers(resolved: ResolvedAudience, *, address: str, where: Q
+                     ) -> list[tuple[int, str, str, bool, dt.date | None]]:
+    """The patients of the audience who meet `where` (a condition that may use the annotated `lang`) and share
+    `address` (phone_e164 or email_normalized) with another such patient: (id, external id, address, household
+    contact, birth date), in no order. One query: a GROUP BY of the addresses used twice or more inside it."""
+    candidates = audience_patients(resolved).alias(lang=communication_language()).filter(where).exclude(
+        **{address: ""})
+    shared = candidates.values(address).annotate(n=Count("id")).filter(n__gt=1).values(address)
+    rows = candidates.filter(**{f"{address}__in": shared}).values_list(
+        "id", "external_id", address, "household_contact", "birth_date").order_by()
+    return list(rows)

@@ -26,7 +26,8 @@ from masspost.errors import MasspostError
 
 RECIPIENT_HEADER = ["external_id", "first_name", "last_name", "channel", "language", "fallback", "address",
                     "encoding", "parts"]
-EXCLUDED_HEADER = ["external_id", "first_name", "last_name", "channel", "reason", "patient_language"]
+# got_it: for `shared_address`, the external id of the patient at the same address who gets the message.
+EXCLUDED_HEADER = ["external_id", "first_name", "last_name", "channel", "reason", "patient_language", "got_it"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PHONE_NUMBER = re.compile(r"\+[0-9]+")
@@ -91,7 +92,7 @@ def recipient_row(r: Recipient) -> list[object]:
 
 def excluded_row(e: Exclusion) -> list[object]:
     return [neutralised(e.patient_ref), neutralised(e.first_name), neutralised(e.last_name), e.channel, e.reason,
-            e.language]
+            e.language, neutralised(e.got_it)]
 
 
 # A patient's name and address: left out of both lists for a role that may not see them (clinic.selectors,

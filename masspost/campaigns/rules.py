@@ -17,16 +17,23 @@ NO_MARKETING_CONSENT = "no_marketing_consent"
 NO_CONTENT = "no_content"
 NO_ADDRESS_REASON = "no_address"
 INVALID_ADDRESS_REASON = "invalid_address"
+# Got a message of a campaign of the same purpose on this channel within the last N days (campaigns.recent).
+RECENTLY_MESSAGED = "recently_messaged"
+# Shares this channel's address with another recipient, who gets the one message (`one_per_address`).
+SHARED_ADDRESS = "shared_address"
 NO_SENDER = "no_sender"
-REASONS = (OPTED_OUT, NO_MARKETING_CONSENT, NO_CONTENT, NO_ADDRESS_REASON, INVALID_ADDRESS_REASON, NO_SENDER)
+REASONS = (OPTED_OUT, NO_MARKETING_CONSENT, NO_CONTENT, NO_ADDRESS_REASON, INVALID_ADDRESS_REASON, RECENTLY_MESSAGED,
+           SHARED_ADDRESS, NO_SENDER)
 
 # Any address will do: only the clinic's From and Reply-To are being checked.
 _PROBE_RECIPIENT = "patient@example.org"
 
 
 def exclusion(*, accepts: bool, marketing: bool, consent: bool, language: str | None, address_state: int,
-              has_sender: bool = True) -> str | None:
-    """None when the patient gets this channel; otherwise the reason, in DESIGN.md's order."""
+              has_sender: bool = True, recent: bool = False, shared: bool = False) -> str | None:
+    """None when the patient gets this channel; otherwise the reason, in DESIGN.md's order. `recent`: messaged
+    on this channel by a campaign of the same purpose lately; `shared`: another patient who shares the address
+    gets the one message (both decided by the sweep's queries, campaigns.recent)."""
     if not accepts:
         return OPTED_OUT
     if marketing and not consent:
@@ -37,6 +44,10 @@ def exclusion(*, accepts: bool, marketing: bool, consent: bool, language: str | 
         return NO_ADDRESS_REASON
     if address_state == INVALID_ADDRESS:
         return INVALID_ADDRESS_REASON
+    if recent:
+        return RECENTLY_MESSAGED
+    if shared:
+        return SHARED_ADDRESS
     if not has_sender:
         return NO_SENDER
     return None

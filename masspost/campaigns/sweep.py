@@ -19,7 +19,8 @@ from zlib import crc32
 
 from masspost.audience.selectors import Decides, ResolvedAudience, audience_rows, patient_refs
 from masspost.campaigns.lanes import SUBJECT_LIMIT, Lane, LanguageTally
-from masspost.campaigns.rules import NO_CONTENT, NO_SENDER, REASONS, exclusion, sender_problem
+from masspost.campaigns.recent import recent_conditions, shared_losers
+from masspost.campaigns.rules import NO_CONTENT, NO_SENDER, REASONS, SHARED_ADDRESS, exclusion, sender_problem
 from masspost.campaigns.snapshot import Fingerprint, short_hash
 from masspost.campaigns.spec import CampaignSpec, Purpose, compile_content
 from masspost.campaigns.token import digest
@@ -63,11 +64,13 @@ class Exclusion:
     channel: str
     reason: str
     language: str  # the patient's communication language
+    got_it: str = ""  # shared_address: the external id of the patient who gets the message at this address
 
 
 @dataclass(kw_only=True)
 class SweepResult:
     patients: int = 0
+    recipients: int = 0  # patients who get at least one message
     tallies: dict[str, dict[str, LanguageTally]] = field(default_factory=dict)  # channel → language → tally
     lanes: dict[str, dict[str, Lane]] = field(default_factory=dict)  # channel → language → what was learnt
     excluded: dict[str, dict[str, int]] = field(default_factory=dict)  # channel → reason → count
@@ -103,6 +106,12 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     lanes = {ch: {lang: Lane(channel=ch, language=lang, texts=compiled[lang], clinics=resolved.clinics,
                              cache_size=cache_size) for lang in sorted(available[ch])} for ch in spec.channels}
     problems = {ch: {c.id: sender_problem(c, ch) for c in resolved.clinics} for ch in spec.channels}
+    # Who was messaged lately (a flag in each row), and who shares an address with someone who gets the message
+    # (one query per channel before the pass; their rows get the shared flags): campaigns.recent.
+    recent = recent_conditions(spec=spec, resolved=resolved)
+    losers = shared_losers(spec=spec, resolved=resolved, recent=recent,
+                           senders={ch: frozenset(cid for cid, p in problems[ch].items() if p is None)
+                                    for ch in spec.channels})
     result = SweepResult(
         tallies={ch: {lang: lane.tally for lang, lane in by_lang.items()} for ch, by_lang in lanes.items()},
         lanes=lanes,
@@ -139,7 +148,9 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
             reason = exclusion(accepts=d.accepts_sms if sms else d.accepts_email, marketing=marketing,
                                consent=d.marketing_consent, language=chosen,
                                address_state=d.phone_status if sms else d.email_status,
-                               has_sender=problems[channel][d.clinic_id] is None)
+                               has_sender=problems[channel][d.clinic_id] is None,
+                               recent=d.recent_sms if sms else d.recent_email,
+                               shared=d.shared_sms if sms else d.shared_email)
             outcome = outcomes[channel].index(reason or chosen)  # type: ignore[arg-type]
             sink = fp.channels[i].append if fp is not None else None
             lane = lanes[channel][chosen] if reason is None and chosen is not None else None
@@ -156,10 +167,13 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     callbacks = on_recipient is not None or on_excluded is not None
     # A callback may write to the database (the send's outbox): then no chunk is fetched ahead of it.
     chunks = audience_rows(resolved, refs=callbacks, phones="sms" in spec.channels, emails="email" in spec.channels,
-                           prefetch=not callbacks)
+                           prefetch=not callbacks, recent=recent)
     for rows in chunks:
         patients += len(rows)
         for pid, ref, first, last, lang, code, phone, email in rows:
+            lost = losers.get(pid) if losers else None
+            if lost is not None:
+                code |= lost[0]
             by_lang = plans.get(code)
             if by_lang is None:
                 by_lang = plans[code] = {}
@@ -181,7 +195,8 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
                         sink(outcome << 16)
                     if on_excluded is not None:
                         on_excluded(Exclusion(patient_ref=ref, first_name=first, last_name=last,
-                                              channel=channel, reason=reason, language=lang))
+                                              channel=channel, reason=reason, language=lang,
+                                              got_it=lost[1][channel] if reason == SHARED_ADDRESS and lost else ""))
                     continue
                 subject = ""
                 if sms:
@@ -270,6 +285,8 @@ def _count_decisions(result: SweepResult, plans: dict[int, dict[str, list[Any]]]
                 result.no_language[lang] = result.no_language.get(lang, 0) + plan[0]
     result.no_language = dict(sorted(result.no_language.items()))
     for lang, (n, clinic_id, steps) in ((lang, plan) for by_lang in plans.values() for lang, plan in by_lang.items()):
+        if any(step[3] is not None for step in steps):
+            result.recipients += n
         for reason, _, _, lane, _, _, _, _, _, _, channel, _, is_fallback, _ in steps:
             if lane is not None:
                 if is_fallback:
