@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
 
 from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.campaigns.rules import REASONS
@@ -21,8 +22,9 @@ from masspost.clinic.scope import Scope
 from masspost.clinic.selectors import sees_contacts
 from masspost.content.html import looks_like_html
 from masspost.content.sanitise import sanitise_html
-from masspost.delivery.models import OutboxMessage
-from masspost.delivery.selectors import OutboxPage, outbox_page
+from masspost.delivery.models import CampaignGate, OutboxMessage
+from masspost.delivery.selectors import OutboxPage, outbox_left_out_counts, outbox_page
+from masspost.delivery.windows import outbox_first_openings
 
 # How far back the page's first estimate of the sending speed looks, and how long a later estimate's window is
 # at least (it is between SPEED_WINDOW and twice that: see speed_samples).
@@ -66,6 +68,16 @@ class LeftOut:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ClinicOpening:
+    """When one clinic's messages may go next (its sending window, from the campaign's SendingWindow rows)."""
+
+    code: str
+    name: str
+    time_zone: str
+    opens_at: dt.datetime | None  # now or later, UTC; None: no opening left before the deadline
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CampaignDetail:
     texts: list[Text]
     audience: Audience
@@ -73,6 +85,16 @@ class CampaignDetail:
     channels: tuple[str, ...]
     fallback_language: str
     recipients: dict[str, int] = field(default_factory=dict)  # channel → messages
+    send_at: dt.datetime | None = None  # when it starts (None: at once)
+    started_at: dt.datetime | None = None  # when its start's check ran (None: not yet, or it started at once)
+    scheduled: bool = False  # it still waits for its start (can be rescheduled)
+    deadline: dt.datetime | None = None  # what is not handed over by then expires
+    approval: str = ""  # campaigns.models.Approval
+    approved_by: str = ""  # who approved or rejected it
+    approved_at: dt.datetime | None = None
+    openings: list[ClinicOpening] = field(default_factory=list)  # by clinic code
+    # Messages left out when it started, by reason (archived, deceased, moved_clinic, opted_out, …)
+    left_out_at_start: dict[str, int] = field(default_factory=dict)
 
 
 def _date(value: Any) -> dt.date | None:
@@ -161,8 +183,17 @@ def _contents(campaign: Campaign) -> dict[str, dict[str, Any]]:
     return {language: c for language, c in (contents or {}).items() if isinstance(c, dict)}
 
 
-def campaign_summary(*, campaign: Campaign) -> CampaignDetail:
-    """The campaign's texts with how many got each, its audience, and who was left out."""
+def campaign_openings(*, campaign: Campaign, now: dt.datetime) -> list[ClinicOpening]:
+    """Per clinic of the campaign's sending windows, by code: when its messages may go next."""
+    openings = outbox_first_openings(campaign_id=campaign.id, now=now)
+    clinics = Clinic.objects.filter(id__in=list(openings)).only("id", "code", "name", "time_zone")
+    return sorted((ClinicOpening(code=c.code, name=c.name, time_zone=c.time_zone, opens_at=openings[c.id])
+                   for c in clinics), key=lambda o: o.code)
+
+
+def campaign_summary(*, campaign: Campaign, now: dt.datetime | None = None) -> CampaignDetail:
+    """The campaign's texts with how many got each, its audience, who was left out (at the preview and at its
+    start), and when it goes: its start, deadline, approval and each clinic's next opening (as of `now`)."""
     channels = ("sms", "email") if campaign.channel == "both" else (campaign.channel,)
     per_language: dict[str, dict[str, int]] = {}
     for language, channel, n in (OutboxMessage.objects.filter(campaign_id=campaign.id).order_by()
@@ -180,7 +211,13 @@ def campaign_summary(*, campaign: Campaign) -> CampaignDetail:
         for channel, n in by_channel.items():
             recipients[channel] = recipients.get(channel, 0) + n
     return CampaignDetail(texts=texts, audience=campaign_audience(campaign), left_out=_left_out(campaign, channels),
-                          channels=channels, fallback_language=campaign.fallback_language, recipients=recipients)
+                          channels=channels, fallback_language=campaign.fallback_language, recipients=recipients,
+                          send_at=campaign.send_at, started_at=campaign.started_at,
+                          scheduled=CampaignGate.objects.filter(campaign_id=campaign.id, reason="scheduled").exists(),
+                          deadline=campaign.deadline, approval=campaign.approval, approved_by=campaign.approved_by,
+                          approved_at=campaign.approved_at,
+                          openings=campaign_openings(campaign=campaign, now=now or timezone.now()),
+                          left_out_at_start=outbox_left_out_counts(campaign_id=campaign.id))
 
 
 def campaign_email_html(*, campaign: Campaign, language: str) -> tuple[str, str] | None:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from masspost.audience.selectors import ResolvedAudience, audience_groups, audience_not_selected, audience_resolve
+from masspost.campaigns.approvals import ApprovalNeed, RecipientsByClinic, approval_need, approval_rules_apply
 from masspost.campaigns.audit import audit_record
 from masspost.campaigns.models import Campaign, CampaignState
 from masspost.campaigns.price import Price, sms_part_price
+from masspost.campaigns.recent import RecentOverlap, recent_overlap
 from masspost.campaigns.report import preview_dict
 from masspost.campaigns.rules import REASONS, exclusion, sender_problem
 from masspost.campaigns.snapshot import snapshot_keep
 from masspost.campaigns.spec import CampaignSpec, Purpose, compile_content
 from masspost.campaigns.sweep import Exclusion, Recipient, SweepResult, sweep
+from masspost.campaigns.timing import Timing, campaign_timing
 from masspost.campaigns.token import Token
 from masspost.clinic.consent import patient_in_scope
 from masspost.clinic.scope import Scope
@@ -32,6 +38,11 @@ class Preview:
     token: Token
     not_selected: dict[str, int]  # patients the filter matches who are never selected, by status
     price: Price | None  # of one SMS part, when configured
+    timing: Timing  # when each clinic's messages go, and the deadline
+    recent: RecentOverlap | None = None  # a campaign sent in the last 24 h to most of these recipients
+    approval: ApprovalNeed | None = None  # a second sender must approve the send (None: not needed)
+    test_required: bool = False  # a clinic asks for a test to oneself before this (marketing) campaign is sent
+    tested: bool = False  # such a test was sent (the same texts and settings)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -43,6 +54,10 @@ class Preview:
             **preview_dict(result=r, price=self.price),
             "email_sanitised": self.spec.email_removed(),  # what the HTML cleaning took out, per language
             "token": str(self.token),
+            "schedule": self.timing.to_dict(),
+            "recent_campaign": self.recent.to_dict() if self.recent is not None else None,
+            "approval": self.approval.to_dict() if self.approval is not None else None,
+            "test_send": {"required": self.test_required, "done": self.tested},
         }
 
 
@@ -54,12 +69,19 @@ def preview_token(*, spec: CampaignSpec, audience: ResolvedAudience, result: Swe
 
 def campaign_preview(*, spec: CampaignSpec, scope: Scope,
                      on_recipient: Callable[[Recipient], None] | None = None,
-                     on_excluded: Callable[[Exclusion], None] | None = None, audit: bool = True) -> Preview:
-    """What a send would do now. Its fingerprint is kept a day under the token (campaigns.snapshot), so that a
-    send refused as stale can say exactly what changed, and the preview is audited (who, how many) — the
-    only things a preview writes. `audit=False` for a pass that audits itself (a download)."""
+                     on_excluded: Callable[[Exclusion], None] | None = None, audit: bool = True,
+                     now: dt.datetime | None = None) -> Preview:
+    """What a send would do now (`now`: the clock, for tests). Its fingerprint is kept a day under the token
+    (campaigns.snapshot), so that a send refused as stale can say exactly what changed, and the preview is audited
+    (who, how many) — the only things a preview writes. `audit=False` for a pass that audits itself (a download).
+
+    Beyond the counts: when each clinic's messages go and the deadline (SpecError for a send_at that has passed,
+    a deadline before the start), a campaign sent in the last 24 hours to most of the same patients, whether a
+    second sender must approve it, and whether a clinic asks for a test to oneself first."""
+    now = now or timezone.now()
     price = sms_part_price()  # a bad setting is an error before the long pass, not after it
     audience = audience_resolve(audience=spec.audience, scope=scope)
+    timing = campaign_timing(spec=spec, clinics=audience.clinics, now=now)
     result = sweep(spec=spec, resolved=audience, on_recipient=on_recipient, on_excluded=on_excluded,
                    fingerprint=True)
     token = preview_token(spec=spec, audience=audience, result=result)
@@ -68,8 +90,28 @@ def campaign_preview(*, spec: CampaignSpec, scope: Scope,
     if audit:
         audit_record(scope=scope, action="preview", detail={"patients": result.patients,
                                                             "messages": result.messages, "token": str(token)})
+    approval = None
+    if approval_rules_apply(audience.clinics):
+        recipients = RecipientsByClinic.from_fingerprint(result.fingerprint)
+        approval = approval_need(clinics=audience.clinics, recipients=recipients.counts, marketing=spec.marketing,
+                                 sms_parts=sms_parts(result), price=price)
+    required = needs_test_send(spec=spec, audience=audience)
+    from masspost.campaigns.test_send import tested_before  # it renders the preview's samples: imports this module
     return Preview(spec=spec, audience=audience, result=result, token=token,
-                   not_selected=audience_not_selected(audience), price=price)
+                   not_selected=audience_not_selected(audience), price=price, timing=timing,
+                   recent=recent_overlap(resolved=audience, spec=spec, recipients=result, now=now, scope=scope),
+                   approval=approval,
+                   test_required=required, tested=tested_before(spec=spec))
+
+
+def sms_parts(result: SweepResult) -> int:
+    """The SMS parts the campaign sends (what it costs)."""
+    return sum(t.parts_total for t in result.tallies.get("sms", {}).values())
+
+
+def needs_test_send(*, spec: CampaignSpec, audience: ResolvedAudience) -> bool:
+    """Whether a clinic of the audience asks for a test to oneself before a marketing campaign is sent."""
+    return spec.marketing and any(c.test_before_marketing for c in audience.clinics)
 
 
 def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,19 +14,25 @@ from django.utils import timezone
 
 from masspost.audience.selectors import ResolvedAudience, audience_resolve
 from masspost.bulk import statistics_refresh
+from masspost.campaigns.approvals import RecipientsByClinic, approval_need, is_author
 from masspost.campaigns.audit import audit_record
 from masspost.campaigns.changes import Change, recipient_changes
 from masspost.campaigns.controls import control_refusal
-from masspost.campaigns.models import Campaign, CampaignState, IdempotentSend
-from masspost.campaigns.selectors import campaign_get, preview_token
+from masspost.campaigns.models import Approval, Campaign, CampaignState, IdempotentSend
+from masspost.campaigns.price import sms_part_price
+from masspost.campaigns.selectors import campaign_get, needs_test_send, preview_token, sms_parts
 from masspost.campaigns.snapshot import Seen, snapshot_load
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
+from masspost.campaigns.test_send import tested_before
+from masspost.campaigns.timing import Timing, campaign_timing
 from masspost.campaigns.token import Token
+from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Role, Scope
-from masspost.delivery.models import OutboxMessage
+from masspost.delivery.models import CampaignGate, MessageStatus, OutboxMessage
 from masspost.delivery.outbox import OutboxWriter, outbox_cancel, outbox_hold, outbox_requeue_unknown
 from masspost.delivery.selectors import outbox_status_counts
+from masspost.delivery.windows import APPROVAL, SCHEDULED, gate_close, gate_open, windows_write
 from masspost.errors import (
     ConflictError,
     ConflictingRequestError,
@@ -33,11 +41,12 @@ from masspost.errors import (
     StateError,
 )
 
-DEFAULT_DEADLINE = timedelta(hours=24)
 ANALYZE_AFTER = 20_000  # messages: a send this large refreshes the outbox's statistics
 
 
 NOTHING_TO_SEND = "nothing to send: no patient gets a message (the preview says who is left out and why)"
+TEST_REQUIRED = ("a test first: a clinic of this marketing campaign asks for a test to yourself before it is sent "
+                 "(“Send a test to me” on the preview, or masspost test-send); then send it")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -45,18 +54,31 @@ class SendOutcome:
     campaign_id: int
     messages: int
     created: bool  # False: this confirmation had already been sent, nothing new was written
+    approval: str = ""  # "pending": a second sender must approve it before it goes (campaigns.models.Approval)
+    send_at: dt.datetime | None = None  # when it starts (the earliest clinic's start); None: at once
+    deadline: dt.datetime | None = None  # what is not handed over by then expires
+
+
+def _outcome(campaign: Campaign, *, created: bool) -> SendOutcome:
+    return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=created,
+                       approval=campaign.approval, send_at=campaign.send_at, deadline=campaign.deadline)
 
 
 class _Stale(Exception):
     """Leaves the send's transaction (rolling it back) when what it saw differs from the preview."""
 
 
-def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
-                  deadline: timedelta = DEFAULT_DEADLINE) -> SendOutcome:
+def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None) -> SendOutcome:
     """Send what the preview with `token` showed; with no token, what a preview made now would show.
 
     Stale token → StaleTokenError saying what changed, and nothing is written. No message at all →
-    NothingToSendError. The same confirmation twice → the first campaign, unchanged.
+    NothingToSendError. The same confirmation twice → the first campaign, unchanged. A marketing campaign a
+    clinic asks a test for (`test_before_marketing`) with no such test sent → ConflictError "test_required".
+
+    Each message waits for its clinic's start (`send_at`) and sending window, and expires at its clinic's
+    deadline (campaigns.timing); a campaign that starts later is held until then (CampaignGate "scheduled"), one
+    over a clinic's approval rule until a second sender approves it (CampaignGate "approval", Campaign.approval
+    "pending"). The gates are written with the messages, in one transaction: no worker sees one without the other.
     """
     scope.require(Role.SENDER)
     previewed = Token.parse(token) if token else None
@@ -72,26 +94,37 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             raise NothingToSendError(NOTHING_TO_SEND)
         existing = Campaign.objects.filter(token=str(previewed)).first()
         if existing is not None:
-            return SendOutcome(campaign_id=existing.id, messages=existing.messages, created=False)
+            return _outcome(existing, created=False)
 
     now = timezone.now()
+    price = sms_part_price()
+    timing = campaign_timing(spec=spec, clinics=audience.clinics, now=now)
+    if needs_test_send(spec=spec, audience=audience) and not tested_before(spec=spec):
+        raise ConflictError(TEST_REQUIRED, reason="test_required")
     clinics = {c.id: c for c in audience.clinics}
+    when = {t.clinic_id: t for t in timing.clinics}
+    starts_at = timing.starts_at if timing.scheduled else None
     current: Token | None = None
     try:
         with transaction.atomic():
             campaign = Campaign.objects.create(
                 name=spec.name, purpose=spec.purpose.value, channel=spec.channel.value,
                 fallback_language=spec.fallback_language or "", spec=spec.to_dict(),
-                audience=audience.fingerprint(), token=f"pending-{uuid.uuid4()}", deadline=now + deadline,
-                created_by=scope.who, created_by_user_id=scope.user_id)
+                audience=audience.fingerprint(), token=f"pending-{uuid.uuid4()}", deadline=timing.deadline,
+                send_at=starts_at, created_by=scope.who, created_by_user_id=scope.user_id)
             writer = OutboxWriter(campaign_id=campaign.id, deadline=campaign.deadline)
+            counted = RecipientsByClinic()
 
             def write(r: Recipient) -> None:
                 clinic = clinics[r.clinic_id]
+                t = when[r.clinic_id]
                 sms = r.channel == "sms"
+                # A clinic with no opening before its deadline: its rows wait there and expire (the preview said).
                 writer.add(patient_id=r.patient_id, patient_ref=r.patient_ref, channel=r.channel, address=r.address,
                            language=r.language, subject=r.subject, body=r.text, encoding=r.encoding, parts=r.parts,
-                           sender=clinic.sms_sender if sms else clinic.email, sender_name="" if sms else clinic.name)
+                           sender=clinic.sms_sender if sms else clinic.email, sender_name="" if sms else clinic.name,
+                           clinic_id=r.clinic_id, next_attempt_at=t.opens_at or t.starts_at, deadline=t.deadline)
+                counted.add(r)
 
             result = sweep(spec=spec, resolved=audience, on_recipient=write)
             writer.flush()
@@ -100,16 +133,27 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                 raise _Stale
             if writer.written == 0:
                 raise NothingToSendError(NOTHING_TO_SEND)
+            need = approval_need(clinics=audience.clinics, recipients=counted.counts, sms_parts=sms_parts(result),
+                                 marketing=spec.marketing, price=price)
+            windows_write(campaign_id=campaign.id, intervals={t.clinic_id: t.intervals for t in timing.clinics})
+            if starts_at is not None:
+                gate_close(campaign_id=campaign.id, reason=SCHEDULED, until=starts_at, marketing=spec.marketing)
+            if need is not None:
+                campaign.approval = Approval.PENDING
+                gate_close(campaign_id=campaign.id, reason=APPROVAL, marketing=spec.marketing)
             campaign.token = str(current)
             campaign.messages = writer.written
-            campaign.save(update_fields=["token", "messages"])
+            campaign.save(update_fields=["token", "messages", "approval"])
             audit_record(scope=scope, action="campaign_send", campaign=campaign,
                          detail={"messages": writer.written, "token": str(current),
-                                 "sms_parts": sum(t.parts_total for t in result.tallies.get("sms", {}).values()),
+                                 "sms_parts": sms_parts(result),
                                  # who was left out, kept for the campaign's page (campaigns.detail): counts only
                                  "patients": result.patients,
                                  "excluded": {ch: {r: n for r, n in reasons.items() if n}
-                                              for ch, reasons in result.excluded.items()}})
+                                              for ch, reasons in result.excluded.items()},
+                                 "send_at": starts_at.isoformat() if starts_at else None,
+                                 "deadline": timing.deadline.isoformat(),
+                                 "approval": need.to_dict() if need is not None else None})
     except _Stale:
         assert previewed is not None and current is not None
         changed = _what_changed(spec, audience, previewed, current)
@@ -119,11 +163,11 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
         existing = Campaign.objects.filter(token=str(current)).first() if current else None
         if existing is None:
             raise
-        return SendOutcome(campaign_id=existing.id, messages=existing.messages, created=False)
+        return _outcome(existing, created=False)
     if campaign.messages >= ANALYZE_AFTER:
         # The planner sees the new rows before the first polls of the campaign's progress come (they come at once).
         statistics_refresh([OutboxMessage])
-    return SendOutcome(campaign_id=campaign.id, messages=campaign.messages, created=True)
+    return _outcome(campaign, created=True)
 
 
 IDEMPOTENCY_KEPT = timedelta(days=7)
@@ -150,6 +194,9 @@ def campaign_send_once(*, spec: CampaignSpec, scope: Scope, token: str, key: str
             raise ConflictingRequestError("this Idempotency-Key was used for another request: use a new key for "
                                           "a new send") from None
         if earlier.campaign_id is not None:
+            done = Campaign.objects.filter(id=earlier.campaign_id).first()
+            if done is not None:
+                return _outcome(done, created=False)
             return SendOutcome(campaign_id=earlier.campaign_id, messages=earlier.messages, created=False)
         # A claim left by a process that died mid-send is taken over: the send is keyed by its preview token,
         # so if that send had committed, this one finds its campaign instead of making another.
@@ -228,12 +275,124 @@ def campaign_resume(*, campaign_id: int, scope: Scope) -> int:
 
 
 def campaign_cancel(*, campaign_id: int, scope: Scope) -> int:
-    """Cancel every message not yet handed to a gateway; returns how many."""
+    """Cancel every message not yet handed to a gateway; returns how many. A campaign still waiting for its start
+    or its approval is cancelled whole (its gates go with it)."""
     return _control(campaign_id=campaign_id, scope=scope, action="campaign_cancel", state=CampaignState.CANCELLED,
-                    change=lambda c: outbox_cancel(campaign_id=c.id))
+                    change=_cancel_all)
+
+
+def _cancel_all(campaign: Campaign) -> int:
+    return outbox_cancel(campaign_id=campaign.id)  # its gates go too
 
 
 def campaign_resend_unknown(*, campaign_id: int, scope: Scope) -> int:
     """The operator's decision: queue again the messages whose fate is unknown (they may arrive twice)."""
     return _control(campaign_id=campaign_id, scope=scope, action="campaign_resend_unknown", state=None,
                     change=lambda c: outbox_requeue_unknown(campaign_id=c.id))
+
+
+# --- scheduling and approval ------------------------------------------------------------------------------------
+
+def campaign_reschedule(*, campaign_id: int, scope: Scope, send_at: dt.datetime | None,
+                        deadline: dt.datetime | None) -> Timing:
+    """Move a campaign that has not started yet: a new `send_at` (an instant, or a local time in each clinic's
+    zone; None: start now — the worker's next look starts it, with the start's check of the audience) and a new
+    `deadline` (None: 3 days after the start). Its sending windows, its messages' first attempts and deadlines and
+    its start are rewritten in one transaction. Only while it waits for its start: else ConflictError "started";
+    a cancelled campaign: ConflictError "cancelled"; a time that has passed: SpecError. Audited."""
+    scope.require(Role.SENDER)
+    now = timezone.now()
+    with transaction.atomic():
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
+        if campaign.state == CampaignState.CANCELLED:
+            raise ConflictError(f"campaign {campaign.id} is cancelled: nothing can be rescheduled any more",
+                                reason="cancelled")
+        # The gate's row lock keeps the start (delivery.windows.outbox_start_due) from lifting it meanwhile.
+        gate = (CampaignGate.objects.select_for_update()
+                .filter(campaign_id=campaign.id, reason=SCHEDULED).first())
+        if gate is None:
+            raise ConflictError(f"campaign {campaign.id} has started: only one that waits for its start can be "
+                                "rescheduled (pause or cancel it instead)", reason="started")
+        spec = dataclasses.replace(CampaignSpec.from_dict(campaign.spec), send_at=send_at, deadline=deadline)
+        stored = campaign.audience if isinstance(campaign.audience, dict) else {}
+        clinics = tuple(Clinic.objects.filter(code__in=[c for c in stored.get("clinics", []) if isinstance(c, str)]))
+        timing = campaign_timing(spec=spec, clinics=clinics, now=now)
+        windows_write(campaign_id=campaign.id, intervals={t.clinic_id: t.intervals for t in timing.clinics})
+        for t in timing.clinics:
+            OutboxMessage.objects.filter(campaign_id=campaign.id, clinic_id=t.clinic_id,
+                                         status=MessageStatus.QUEUED).update(
+                next_attempt_at=t.opens_at or t.starts_at, deadline=t.deadline)
+        starts_at = timing.starts_at if timing.scheduled else None
+        # Starting now: the gate is due at once, so the worker's start lifts it after checking the audience.
+        CampaignGate.objects.filter(id=gate.id).update(until=starts_at or now)
+        campaign.send_at = starts_at
+        campaign.deadline = timing.deadline
+        campaign.save(update_fields=["send_at", "deadline"])
+        audit_record(scope=scope, action="campaign_reschedule", campaign=campaign,
+                     detail={"send_at": starts_at.isoformat() if starts_at else None,
+                             "deadline": timing.deadline.isoformat()})
+    return timing
+
+
+def campaign_approve(*, campaign_id: int, scope: Scope) -> int:
+    """A second sender lets a campaign waiting for approval go; returns its messages waiting to be sent. Refused:
+    a preparer (PermissionDeniedError); its author (ConflictError "own_campaign"); one not waiting for approval
+    ("not_pending"); one whose audience or texts no longer give the token that was sent ("stale": what would go
+    now is not what its author previewed — nothing changes; the author cancels it and sends again). Audited."""
+    scope.require(Role.SENDER)
+    with transaction.atomic():
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
+        _approvable(campaign, scope)
+        if _token_now(campaign=campaign, scope=scope) != campaign.token:
+            raise ConflictError(f"campaign {campaign.id} cannot be approved: its audience or texts have changed "
+                                "since it was previewed, so what would go now is not what was sent for approval; "
+                                "its author can cancel it and send it again", reason="stale")
+        campaign.approval = Approval.APPROVED
+        campaign.approved_by = scope.who
+        campaign.approved_by_user_id = scope.user_id
+        campaign.approved_at = timezone.now()
+        campaign.save(update_fields=["approval", "approved_by", "approved_by_user", "approved_at"])
+        gate_open(campaign_id=campaign.id, reason=APPROVAL)
+        waiting = OutboxMessage.objects.filter(campaign_id=campaign.id, status=MessageStatus.QUEUED).count()
+        audit_record(scope=scope, action="campaign_approve", campaign=campaign,
+                     detail={"messages": waiting, "token": campaign.token})
+    return waiting
+
+
+def _token_now(*, campaign: Campaign, scope: Scope) -> str:
+    """The token the preview's pass over the campaign's stored spec gives now, in `scope`: the approver's view of
+    what would go. The campaign's own messages are not "recently messaged" to its own patients: for the pass, the
+    campaign is hidden from the recently-messaged rule (its purpose blanked in a savepoint that is rolled back)."""
+    spec = CampaignSpec.from_dict(campaign.spec)
+    audience = audience_resolve(audience=spec.audience, scope=scope)
+    with transaction.atomic():
+        Campaign.objects.filter(id=campaign.id).update(purpose="")
+        result = sweep(spec=spec, resolved=audience)
+        transaction.set_rollback(True)
+    return str(preview_token(spec=spec, audience=audience, result=result))
+
+
+def campaign_reject(*, campaign_id: int, scope: Scope) -> int:
+    """A second sender refuses a campaign waiting for approval: it is cancelled, its messages with it; returns how
+    many. The same refusals as campaign_approve, but for a stale token (a rejection needs none). Audited."""
+    scope.require(Role.SENDER)
+    with transaction.atomic():
+        campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
+        _approvable(campaign, scope)
+        campaign.approval = Approval.REJECTED
+        campaign.approved_by = scope.who
+        campaign.approved_by_user_id = scope.user_id
+        campaign.approved_at = timezone.now()
+        campaign.state = CampaignState.CANCELLED
+        campaign.save(update_fields=["approval", "approved_by", "approved_by_user", "approved_at", "state"])
+        count = _cancel_all(campaign)
+        audit_record(scope=scope, action="campaign_reject", campaign=campaign, detail={"messages": count})
+    return count
+
+
+def _approvable(campaign: Campaign, scope: Scope) -> None:
+    if campaign.approval != Approval.PENDING or campaign.state == CampaignState.CANCELLED:
+        raise ConflictError(f"campaign {campaign.id} is not waiting for approval", reason="not_pending")
+    if is_author(campaign=campaign, scope=scope):
+        raise ConflictError(f"campaign {campaign.id} is your own: another sender must approve it",
+                            reason="own_campaign")
