@@ -51,7 +51,25 @@ ACTION_NAMES: dict[str, Promise] = {
     "token_create": _lazy("API token made"),
     "token_revoke": _lazy("API token revoked"),
     "consent_record": _lazy("Consent recorded"),
+    "campaign_test_send": _lazy("Test sent to oneself"),
+    "campaign_approve": _lazy("Campaign approved"),
+    "campaign_reject": _lazy("Campaign rejected"),
+    "campaign_reschedule": _lazy("Campaign rescheduled"),
+    "clinic_settings": _lazy("Clinic settings changed"),
+    "staff_contact": _lazy("Own test phone or e-mail changed"),
 }
+# A clinic's sending rules by name (campaigns.clinic_settings.FIELDS): the audit log's sentences and the clinic
+# settings page say them alike.
+CLINIC_SETTINGS: dict[str, Promise] = {
+    "marketing_window": _lazy("Marketing hours"),
+    "service_window": _lazy("Service hours"),
+    "holidays": _lazy("No marketing on public holidays"),
+    "approval_over": _lazy("Approval over recipients"),
+    "approval_cost_over": _lazy("Approval over cost"),
+    "test_before_marketing": _lazy("Test before marketing"),
+    "recently_messaged_days": _lazy("Recently messaged (days)"),
+}
+CONTACT_FIELDS: dict[str, Promise] = {"phone": _lazy("phone"), "email": _lazy("e-mail")}
 OTHER_ACTION = _lazy("Other action")
 IMPORT_KINDS = {"clinics": _lazy("clinics"), "patients": _lazy("patients"), "visits": _lazy("visits")}
 
@@ -88,6 +106,8 @@ def known_for(events: Iterable[AuditEvent]) -> Known:
     for e in events:
         if isinstance(e.detail, dict):
             codes.update(_codes(e.detail.get("clinics")))
+            if isinstance(e.detail.get("clinic"), str):
+                codes.add(e.detail["clinic"])
     clinics = dict(Clinic.objects.filter(code__in=codes).values_list("code", "name"))
     # To how many patients a campaign went: the outbox's rows (one per patient and channel), one grouped query.
     sends = [e.campaign_id for e in events if e.action == "campaign_send" and e.campaign_id]
@@ -305,6 +325,37 @@ def _lower(word: str) -> str:
     return word if word[:2].isupper() else word[:1].lower() + word[1:]
 
 
+def _test_send(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    """"2 messages to their own phone or e-mail (SMS, e-mail)": never an address or a text (none is kept)."""
+    n = _n(detail.get("messages"))
+    channels = [_lower(str(CHANNELS.get(c, ""))) for c in detail.get("channels") or [] if c in CHANNELS]
+    what = ngettext("%(n)s message to their own phone or e-mail", "%(n)s messages to their own phone or e-mail",
+                    n) % {"n": _number(n)}
+    return _fill("%(what)s (%(channels)s)" if channels else "%(what)s", what=what, channels=", ".join(channels))
+
+
+def _campaign_only(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    return _campaign(event, known, detail.get("campaign")) or SafeString("")
+
+
+def _names(values: Any, words: Mapping[str, Promise]) -> str:
+    keys = list(values) if isinstance(values, dict | list | tuple) else []
+    return ", ".join(str(words[k]) for k in keys if k in words)
+
+
+def _clinic_settings(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    code = detail.get("clinic")
+    clinic = known.clinics.get(code, code) if isinstance(code, str) else ""
+    fields = _names(detail.get("fields", detail.get("changed")), CLINIC_SETTINGS)
+    if clinic and fields:
+        return _fill(_("%(clinic)s: %(fields)s"), clinic=clinic, fields=fields)
+    return _fill("%(text)s", text=clinic or fields)
+
+
+def _staff_contact(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    return _fill("%(fields)s", fields=_names(detail.get("fields", detail.get("changed")), CONTACT_FIELDS))
+
+
 def _other(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
     """An action or a detail this module does not know: only the counts it can say in the user's language
     ("3 patients, 5 messages"), never a raw key; nothing when it has none."""
@@ -335,4 +386,10 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any], Known], SafeString]] 
     "token_create": _token,
     "token_revoke": _token,
     "consent_record": _consent,
+    "campaign_test_send": _test_send,
+    "campaign_approve": _campaign_only,
+    "campaign_reject": _campaign_only,
+    "campaign_reschedule": _campaign_only,
+    "clinic_settings": _clinic_settings,
+    "staff_contact": _staff_contact,
 }

@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from masspost.web.query import id_converter
-from masspost.web.views import account, bulk, patients, users
+from masspost.web.views import account, approvals, bulk, clinics, patients, users
 
 id_converter()  # <id:…>: an id the database holds, else no match (404)
 
@@ -20,7 +20,12 @@ urlpatterns = [
     path("bulk/preview/", bulk.preview, name="preview"),
     path("bulk/preview/<str:kind>.csv", bulk.preview_csv, name="preview_csv"),
     path("bulk/send/", bulk.send, name="send"),
+    path("bulk/test/", bulk.test_send, name="test_send"),
     path("patients/", patients.patients, name="patients"),
+    path("account/", account.profile, name="profile"),
+    path("clinics/", clinics.clinics, name="clinics"),
+    path("clinics/<str:code>/", clinics.clinic, name="clinic"),
+    path("approvals/", approvals.approvals, name="approvals"),
     path("users/", users.users, name="users"),
     path("users/tokens/", users.token_create, name="token_create"),
     path("users/tokens/revoke/", users.token_revoke, name="token_revoke"),

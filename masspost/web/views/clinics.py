@@ -1,0 +1,141 @@
+"""Clinic settings, for admins (issue 19): the clinics they administer with their sending rules at a glance, and a
+form per clinic — marketing and service hours (written as in the clinics file, "Mon-Sat 09:00-20:00"), public
+holidays off for marketing, the approval thresholds, a test before marketing, the recently-messaged days. The
+service (campaigns.clinic_settings) checks every value again and audits the change ("clinic_settings"); another
+clinic is "not found" (404), a lesser role 403."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from masspost.campaigns.clinic_settings import (
+    COST_MAX,
+    FIELDS,
+    RECENTLY_MESSAGED_MAX,
+    clinic_settings_change,
+    clinic_settings_list,
+)
+from masspost.campaigns.price import sms_part_price
+from masspost.clinic.models import Clinic
+from masspost.clinic.scope import Role
+from masspost.errors import MasspostError, NotFoundError, SpecError
+from masspost.schedule import DAYS, parse_window
+from masspost.web.access import StaffRequest, staff
+from masspost.web.templatetags.masspost_format import zone_label
+
+WINDOW_HELP = _lazy("Days, then hours in the clinic's own time, e.g. Mon-Sat 09:00-20:00 or Mon-Fri,Sun "
+                    "08:00-21:00. Mon-Sun 00:00-24:00 is always open.")
+
+
+def window_problem(text: str) -> str:
+    """Why `text` is not a sending window, in the user's language ("" when it is one). parse_window says it in
+    English; the page says the same cases in the user's words."""
+    try:
+        parse_window(text)
+    except ValueError as exc:
+        reason = str(exc)
+    else:
+        return ""
+    days = " ".join(DAYS)
+    if "is not a day" in reason:
+        return _("Write the days in English abbreviations: %(days)s.") % {"days": days}
+    if "run backwards" in reason:
+        return _("Write a range of days Monday first, e.g. Mon-Sat.")
+    if "must be after" in reason:
+        return _("The end must be after the start, e.g. 09:00-20:00 (24:00 is midnight at the day's end).")
+    if "is not a time of day" in reason:
+        return _("Write times from 00:00 to 24:00, e.g. 09:00-20:00.")
+    return _("Write the days, then the hours, e.g. Mon-Sat 09:00-20:00.")
+
+
+class WindowField(forms.CharField):
+    def clean(self, value: Any) -> str:
+        text = str(super().clean(value))
+        if problem := window_problem(text):
+            raise forms.ValidationError(problem, code="window")
+        return str(parse_window(text))  # as the service stores it: "mon-sat 9:00-20:00" → "Mon-Sat 09:00-20:00"
+
+
+class ClinicSettingsForm(forms.Form):
+    marketing_window = WindowField(label=_lazy("Marketing hours"), max_length=100, help_text=WINDOW_HELP)
+    service_window = WindowField(label=_lazy("Service hours"), max_length=100, help_text=WINDOW_HELP)
+    holidays = forms.BooleanField(label=_lazy("No marketing on the country's public holidays"), required=False)
+    approval_over = forms.IntegerField(
+        label=_lazy("Approval needed over this many recipients"), required=False, min_value=1,
+        help_text=_lazy("A campaign to more patients waits until a second sender approves it. Empty: never."))
+    approval_cost_over = forms.DecimalField(
+        label=_lazy("Approval needed for marketing SMS costing over"), required=False, min_value=Decimal(0),
+        max_value=COST_MAX, decimal_places=2, max_digits=10, localize=True)
+    test_before_marketing = forms.BooleanField(
+        label=_lazy("A test to oneself before every marketing campaign"), required=False)
+    recently_messaged_days = forms.IntegerField(
+        label=_lazy("Leave out patients who got a marketing message within (days)"), min_value=0,
+        max_value=RECENTLY_MESSAGED_MAX, help_text=_lazy("0 = off. A campaign may set its own number."))
+
+
+def _currency() -> str:
+    try:
+        price = sms_part_price()
+    except MasspostError:
+        price = None
+    return price.currency if price else "EUR"
+
+
+def _clinic(request: StaffRequest, code: str) -> Clinic:
+    """The clinic `code` among the admin's own; another clinic's reads as one that does not exist (404)."""
+    for clinic in clinic_settings_list(scope=request.scope):
+        if clinic.code == code:
+            return clinic
+    raise NotFoundError("no such clinic of yours")
+
+
+def day_legend() -> str:
+    """"Mon = Monday, Tue = Tuesday, …" with the days named in the user's language (Django's own names)."""
+    return ", ".join(f"{abbr} = {WEEKDAYS[i]}" for i, abbr in enumerate(DAYS))
+
+
+@staff(Role.ADMIN)
+def clinics(request: StaffRequest) -> HttpResponse:
+    """The admin's clinics, one row each, with their sending rules at a glance."""
+    listed = clinic_settings_list(scope=request.scope)
+    rows = [{"clinic": c, "zone": zone_label(c.time_zone)} for c in listed]
+    return render(request, "web/clinics.html", {
+        "rows": rows, "nav": "clinics", "currency": _currency(), "days": day_legend(),
+        "saved": next((c.name for c in listed if c.code == request.GET.get("saved")), "")})
+
+
+@staff(Role.ADMIN)
+def clinic(request: StaffRequest, code: str) -> HttpResponse:
+    """GET: the clinic's form filled with its settings. POST: change them, then back to the list ("Saved."); an
+    error sits next to its field and keeps what was typed."""
+    found = _clinic(request, code)
+    if request.method != "POST":
+        form = ClinicSettingsForm(initial={name: getattr(found, name) for name in FIELDS})
+        return _page(request, found, form)
+    form = ClinicSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            clinic_settings_change(scope=request.scope, code=found.code, values=form.cleaned_data)
+        except SpecError as exc:
+            field = str(exc).partition(":")[0].strip()
+            form.add_error(field if field in form.fields else None, _("This value cannot be saved."))
+        else:
+            return redirect(f"{reverse('web:clinics')}?saved={found.code}")
+    return _page(request, found, form, status=422)
+
+
+def _page(request: StaffRequest, found: Clinic, form: ClinicSettingsForm, *, status: int = 200) -> HttpResponse:
+    form.fields["approval_cost_over"].help_text = _(
+        "A marketing campaign whose SMS cost more (in %(currency)s) waits for a second sender. Empty: never.") % {
+        "currency": _currency()}
+    return render(request, "web/clinic.html", {"clinic": found, "form": form, "nav": "clinics", "days": day_legend(),
+                                               "zone": zone_label(found.time_zone)}, status=status)

@@ -1,0 +1,92 @@
+"""Campaigns waiting for a second approver (/approvals/) and the badge in the menu: senders and admins see how
+many wait for them (not their own), a preparer neither the page (403) nor the badge; another clinic's campaign is
+not listed. The badge costs the page one query however often the frame asks for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from masspost.campaigns.models import Campaign
+from masspost.clinic.models import Clinic
+
+pytestmark = pytest.mark.django_db
+
+
+def html(response: Any) -> str:
+    return str(response.content.decode())
+
+
+@pytest.fixture
+def pending(tln_campaign: int, clinic: Clinic) -> Campaign:
+    """Alice's Tallinn campaign, waiting for approval (Tallinn: a second approver over 2 recipients)."""
+    clinic.approval_over = 2
+    clinic.save()
+    Campaign.objects.filter(id=tln_campaign).update(approval="pending")
+    return Campaign.objects.get(id=tln_campaign)
+
+
+def badge(page: str) -> str | None:
+    marker = 'data-testid="approvals-badge"><span aria-hidden="true">'
+    return page.split(marker, 1)[1].split("<", 1)[0] if marker in page else None
+
+
+def test_another_sender_sees_the_badge_and_the_campaign_with_why_it_waits(
+        pending: Campaign, make_staff: Any, clinic: Clinic) -> None:
+    kati = make_staff("kati", "sender", clinic)
+    page = html(kati.get("/campaigns/"))
+    assert badge(page) == "1"
+    assert "1 waiting for you" in page
+    listed = html(kati.get("/approvals/"))
+    rows = listed.split('data-testid="approvals"', 1)[1]
+    assert f'<a href="/campaigns/{pending.id}/">Tallinn recall</a>' in rows
+    assert "<bdi>alice</bdi>" in rows
+    assert "more than 2 recipients (Hammas Tallinn)" in rows
+    assert "once approved" in rows  # not scheduled: it goes when approved
+    assert "yours: another sender approves it" not in rows
+
+
+def test_the_author_has_no_badge_for_their_own_campaign_but_sees_it_listed(pending: Campaign,
+                                                                            alice: Client) -> None:
+    page = html(alice.get("/approvals/"))
+    assert badge(page) is None
+    assert "Tallinn recall" in page and "yours: another sender approves it" in page
+
+
+def test_an_admin_sees_the_badge(pending: Campaign, ada: Client) -> None:
+    assert badge(html(ada.get("/patients/"))) == "1"
+
+
+def test_a_preparer_sees_neither_badge_nor_page(pending: Campaign, bob: Client) -> None:
+    page = html(bob.get("/campaigns/"))
+    assert "/approvals/" not in page and badge(page) is None
+    assert bob.get("/approvals/").status_code == 403
+
+
+def test_another_clinics_sender_sees_nothing(pending: Campaign, charlie: Client) -> None:
+    page = html(charlie.get("/approvals/"))
+    assert badge(page) is None
+    assert "Tallinn recall" not in page and "No campaign is waiting for approval." in page
+
+
+def test_an_approved_campaign_leaves_the_list_and_the_badge(pending: Campaign, ada: Client) -> None:
+    Campaign.objects.filter(id=pending.id).update(approval="approved")
+    page = html(ada.get("/approvals/"))
+    assert badge(page) is None and "No campaign is waiting for approval." in page
+
+
+def test_the_badge_is_counted_once_per_page(pending: Campaign, ada: Client) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        ada.get("/patients/")
+    pending_queries = [q["sql"] for q in queries.captured_queries if "pending" in q["sql"]]
+    assert len(pending_queries) == 1
+
+
+def test_the_list_in_russian(pending: Campaign, make_staff: Any, clinic: Clinic) -> None:
+    ivan = make_staff("ivan", "sender", clinic, language="ru")
+    page = html(ivan.get("/approvals/", HTTP_ACCEPT_LANGUAGE="ru"))
+    assert "Одобрения" in page and "больше 2 получателей (Hammas Tallinn)" in page
