@@ -84,7 +84,8 @@ def recent_conditions(*, spec: CampaignSpec, resolved: ResolvedAudience,
             rows = OutboxMessage.objects.filter(patient=OuterRef("pk"), campaign_id__in=campaigns, channel=channel,
                                                 status__in=COUNTED, created_at__gte=now - dt.timedelta(days=days))
             part = Exists(rows)
-            condition |= Q(part) if len(by_days) == 1 else Q(clinic_id__in=clinic_ids) & Q(part)
+            # One number for every clinic of the audience: no need to say whose.
+            condition |= Q(part) if len(clinic_ids) == len(resolved.clinics) else Q(clinic_id__in=clinic_ids) & Q(part)
         out[channel] = condition
     return out
 
