@@ -110,6 +110,40 @@ def _checked_live(name: str) -> dict[str, Any]:
             "hx-swap": "outerHTML"}
 
 
+class LocalDateTimeInput(forms.DateTimeInput):
+    """The browser's own date-and-time box; its value is a wall time without a zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+class LocalDateTimeField(forms.Field):
+    """A local date and time as typed (naive): the campaign's time in EACH clinic's own zone — CampaignSpec's naive
+    form (docs/campaign.md, "Scheduling"), never turned into the user's zone."""
+
+    widget = LocalDateTimeInput
+    FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M")
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=None, second=0, microsecond=0)
+        text = str(value or "").strip()
+        if not text:
+            return None
+        for pattern in self.FORMATS:
+            try:
+                return dt.datetime.strptime(text, pattern).replace(second=0)
+            except ValueError:
+                continue
+        raise forms.ValidationError(_("Give a date and a time, e.g. 07.12.2026 09:00."), code="invalid")
+
+
+SCHEDULE_AHEAD_MAX = dt.timedelta(days=90)  # campaigns.timing refuses a send_at further ahead
+SCHEDULE_PAST_GRACE = dt.timedelta(minutes=5)  # a send_at this little in the past is "at once"
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -164,6 +198,18 @@ class BulkForm(forms.Form):
     purpose = forms.ChoiceField(label=_lazy("Purpose"), choices=PURPOSES, initial="service",
                                 widget=forms.RadioSelect)
     fallback_language = forms.ChoiceField(label=_lazy("Fallback language"), required=False)
+    # When and how often (issue 19): the four keys of the campaign file, as typed.
+    send_at = LocalDateTimeField(label=_lazy("Send at"), required=False,
+                                 help_text=_lazy("Local time in each clinic. Empty: at once."))
+    deadline = LocalDateTimeField(label=_lazy("Deadline"), required=False,
+                                  help_text=_lazy("What has not gone by then is not sent. Empty: 3 days after the "
+                                                  "start."))
+    recently_messaged_days = forms.IntegerField(
+        label=_lazy("Leave out patients messaged in the last … days"), required=False, min_value=0, max_value=365,
+        help_text=_lazy("Empty: the clinic's setting for marketing, off for service. 0: off."))
+    one_per_address = forms.BooleanField(label=_lazy("One message per shared phone or e-mail"), required=False,
+                                         help_text=_lazy("The household's contact, or its oldest patient, gets it. "
+                                                         "On by default for marketing."))
 
     def __init__(self, *args: Any, clinics: list[Clinic], languages: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -181,6 +227,11 @@ class BulkForm(forms.Form):
                     data.setlist("countries", codes)
                 self.data = data
         self.languages = languages  # (code, name) of every tab, in order
+        if not self.is_bound:  # the purpose's default: one message per address for marketing
+            purpose = self.initial.get("purpose", "service")
+            self.initial.setdefault("one_per_address", purpose == "marketing")
+        self.fields["recently_messaged_days"].widget.attrs.update({"inputmode": "numeric", "min": 0, "max": 365})
+        self.fields["one_per_address"].widget.attrs["data-default-marketing"] = "1"
         cast(forms.ChoiceField, self.fields["clinics"]).choices = [(c.code, c.name) for c in clinics]
         cast(forms.ChoiceField, self.fields["fallback_language"]).choices = (
             [("", _("None: no text, no message"))] + list(languages))
@@ -239,6 +290,7 @@ class BulkForm(forms.Form):
                                _("Give both dates of the period."))
             elif start and end and start > end:
                 self.add_error(f"{prefix}_to", _("The period ends before it starts."))
+        self._clean_timing(data)
         for code, _lang in self.languages:
             # Whether a box is written is what was typed: a box refused for a merge field (dropped from
             # cleaned_data) is still written, and "needs both" would be false next to its real error.
@@ -257,6 +309,35 @@ class BulkForm(forms.Form):
                 self.add_error(f"body_{code}" if subject else f"subject_{code}",
                                _("An e-mail needs both a subject and a text."))
         return data
+
+    def _clean_timing(self, data: dict[str, Any]) -> None:
+        """The schedule's own rules, on their fields: not in the past, not too far ahead, the deadline after the
+        start. Compared with the user's local time (a clinic in another zone is checked again by the preview)."""
+        now = timezone.localtime().replace(tzinfo=None, second=0, microsecond=0)
+        send_at, deadline = data.get("send_at"), data.get("deadline")
+        if send_at is not None:
+            if send_at < now - SCHEDULE_PAST_GRACE:
+                self.add_error("send_at", _("This time has passed: give a time to come, or leave it empty to send "
+                                            "at once."))
+            elif send_at > now + SCHEDULE_AHEAD_MAX:
+                self.add_error("send_at", _("At most 90 days ahead."))
+        if deadline is not None and "send_at" not in self.errors and deadline <= (send_at or now):
+            self.add_error("deadline", _("The deadline must be after the start.") if send_at
+                           else _("This time has passed: the deadline must be to come."))
+
+    def timing(self) -> dict[str, Any]:
+        """The campaign file's keys for the timing and the audience rules, only those given: a form left at its
+        defaults makes the same campaign (and token) as a file without them. Call after is_valid()."""
+        data = self.cleaned_data
+        out: dict[str, Any] = {}
+        for key in ("send_at", "deadline"):
+            if isinstance(data.get(key), dt.datetime):
+                out[key] = data[key].strftime("%Y-%m-%dT%H:%M")
+        if data.get("recently_messaged_days") is not None:
+            out["recently_messaged_days"] = data["recently_messaged_days"]
+        if "one_per_address" in data and bool(data["one_per_address"]) != (data.get("purpose") == "marketing"):
+            out["one_per_address"] = bool(data["one_per_address"])
+        return out
 
     def typed(self, name: str) -> str:
         value = self[name].value()
@@ -291,9 +372,12 @@ class BulkForm(forms.Form):
                 if bool(item.email_subject.strip()) != bool(item.email_body.strip()):
                     item = LanguageContent(sms=item.sms)
                 content.append((code, item))
+        timing = self.timing()
         return CampaignSpec(name=data.get("name") or "draft", purpose=Purpose(data.get("purpose") or "service"),
                             channel=ChannelChoice(data.get("channel") or "sms"), audience=self.audience(),
-                            content=tuple(sorted(content)), fallback_language=data.get("fallback_language") or None)
+                            content=tuple(sorted(content)), fallback_language=data.get("fallback_language") or None,
+                            recently_messaged_days=timing.get("recently_messaged_days"),
+                            one_per_address=timing.get("one_per_address"))
 
     def audience(self) -> AudienceFilter:
         data = self.cleaned_data
@@ -335,7 +419,7 @@ class BulkForm(forms.Form):
         if self.errors:
             return None
         try:
-            return CampaignSpec.from_dict(draft.to_dict())
+            return CampaignSpec.from_dict(draft.to_dict() | self.timing())
         except SpecError as exc:
             # Every rule of the campaign file that a form drawn by masspost can break is said on its field above,
             # in the user's words (tests/web/test_bulk_form.py walks them). Only a form posted by hand gets here
@@ -354,6 +438,12 @@ def spec_as_form_data(spec: dict[str, Any]) -> dict[str, Any]:
                             "fallback_language": spec.get("fallback_language") or "",
                             "clinics": list(audience.get("clinics", [])),
                             "countries": list(audience.get("countries", []))}
+    # The rules carry over; a past campaign's time does not (it has passed): the new one starts at once.
+    if spec.get("recently_messaged_days") is not None:
+        data["recently_messaged_days"] = spec["recently_messaged_days"]
+    one = spec.get("one_per_address")
+    if (one if one is not None else spec.get("purpose") == "marketing"):
+        data["one_per_address"] = "on"
     age = audience.get("age") or {}
     data["age_min"], data["age_max"] = age.get("min", ""), age.get("max", "")
     for prefix in ("visited", "not_visited"):
@@ -371,3 +461,24 @@ def spec_as_form_data(spec: dict[str, Any]) -> dict[str, Any]:
         for key, attr in TEXT_FIELDS:
             data[f"{key}_{code}"] = texts.get(attr, "")
     return data
+
+
+class RescheduleForm(forms.Form):
+    """A scheduled campaign's new start and deadline (local times in each clinic, as on Bulk Mail)."""
+
+    send_at = LocalDateTimeField(label=_lazy("Send at"), help_text=_lazy("Local time in each clinic."),
+                                 error_messages={"required": _lazy("Give the new time.")})
+    deadline = LocalDateTimeField(label=_lazy("Deadline"), required=False,
+                                  help_text=_lazy("Empty: 3 days after the start."))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        now = timezone.localtime().replace(tzinfo=None, second=0, microsecond=0)
+        send_at, deadline = data.get("send_at"), data.get("deadline")
+        if send_at is not None and send_at < now:
+            self.add_error("send_at", _("This time has passed: give a time to come."))
+        elif send_at is not None and send_at > now + SCHEDULE_AHEAD_MAX:
+            self.add_error("send_at", _("At most 90 days ahead."))
+        elif send_at is not None and deadline is not None and deadline <= send_at:
+            self.add_error("deadline", _("The deadline must be after the start."))
+        return data

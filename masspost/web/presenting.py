@@ -3,11 +3,15 @@ exclusions with their labels. Presentation only: every number comes from the pre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.formats import get_format
 from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -17,6 +21,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from masspost.sms import ucs2_reasons
 from masspost.web.sms_words import encoding_help, encoding_title, limits, names_sentence, why_ucs2
+from masspost.web.templatetags.masspost_format import money, when
 
 CHANNELS = {"sms": _lazy("SMS"), "email": _lazy("E-mail")}
 
@@ -232,3 +237,92 @@ def no_language_view(counts: dict[str, int]) -> list[dict[str, Any]]:
     """Patients without a language of their own, per language they get (their clinic's), named in the UI's
     language: "125 have no language set: they get Estonian, their clinic's language"."""
     return [{"code": code, "name": ui_language_name(code), "count": n} for code, n in counts.items() if n]
+
+
+# --- When it goes (issue 19): the preview's and the campaign page's schedule in words --------------------------
+
+def moment_words(value: dt.datetime) -> str:
+    """"today 14:05", "tomorrow 09:00", else as `when:"short"` shows it ("12.03 09:00") — in the user's zone."""
+    local = timezone.localtime(value)
+    today = timezone.localdate()
+    time = date_format(local, get_format("TIME_FORMAT"))
+    if local.date() == today:
+        return _("today %(time)s") % {"time": time}
+    if local.date() == today + dt.timedelta(days=1):
+        return _("tomorrow %(time)s") % {"time": time}
+    return when(value, "short")
+
+
+def opening_words(*, held: str, opens_at: dt.datetime | None, starts_at: dt.datetime, scheduled: bool) -> str:
+    """When one clinic's messages go: "at once", "tomorrow 09:00", "tomorrow 09:00, after the quiet hours",
+    "26.12 09:00, after the public holiday"; none before the deadline said so."""
+    if opens_at is None:
+        return _("not before the deadline: its messages will not be sent")
+    if held == "quiet_hours":
+        return _("%(when)s, after the quiet hours") % {"when": moment_words(opens_at)}
+    if held == "holiday":
+        return _("%(when)s, after the public holiday") % {"when": moment_words(opens_at)}
+    if not scheduled:
+        return _("at once")
+    return moment_words(starts_at)
+
+
+def timing_view(timing: Any) -> dict[str, Any] | None:
+    """campaigns.timing.Timing for the page: per clinic its words (opening_words), the deadline, and the earliest
+    start (the send dialog's "Scheduled for …"). None: the preview has no timing (nothing to say)."""
+    if timing is None:
+        return None
+    clinics = [{"code": c.code, "name": c.name, "held": c.held, "never": c.opens_at is None,
+                "words": opening_words(held=c.held, opens_at=c.opens_at, starts_at=c.starts_at,
+                                       scheduled=timing.scheduled)} for c in timing.clinics]
+    starts = sorted(c.starts_at for c in timing.clinics)
+    first = starts[0] if starts else None
+    return {"scheduled": bool(timing.scheduled), "clinics": clinics, "deadline": timing.deadline,
+            "starts_at": first, "starts_words": moment_words(first) if first else "",
+            "one_start": len({s for s in starts}) <= 1}
+
+
+def ago_words(value: dt.datetime, now: dt.datetime | None = None) -> str:
+    """"just now", "8 minutes ago", "3 hours ago": within a day, which is all the 24 h warning needs."""
+    minutes = int(((now or timezone.now()) - value).total_seconds() // 60)
+    if minutes < 1:
+        return _("just now")
+    if minutes < 60:
+        return ngettext("%(n)s minute ago", "%(n)s minutes ago", minutes) % {"n": minutes}
+    hours = minutes // 60
+    return ngettext("%(n)s hour ago", "%(n)s hours ago", hours) % {"n": hours}
+
+
+def _field(item: Any, name: str) -> Any:
+    return item[name] if isinstance(item, Mapping) else getattr(item, name)
+
+
+def recent_view(recent: Any, now: dt.datetime | None = None) -> dict[str, Any] | None:
+    """The 24 h warning: "152 of these 154 patients got “Recall A” 8 minutes ago", with the campaign's id to link."""
+    if not recent:
+        return None
+    patients, of = int(_field(recent, "patients")), int(_field(recent, "of"))
+    sent_at = _field(recent, "sent_at")
+    if isinstance(sent_at, str):
+        sent_at = dt.datetime.fromisoformat(sent_at)
+    sentence = ngettext("%(patients)s of these %(of)s patients got “%(name)s” %(ago)s.",
+                        "%(patients)s of these %(of)s patients got “%(name)s” %(ago)s.", of) % {
+        "patients": intcomma(patients), "of": intcomma(of), "name": _field(recent, "name"),
+        "ago": ago_words(sent_at, now)}
+    return {"campaign_id": _field(recent, "campaign_id"), "sentence": sentence}
+
+
+def approval_words(approval: Any, clinic_names: dict[str, str] | None = None) -> str:
+    """"Needs a second approver: over 150 recipients (the rule of Hammas Tallinn)." — or the cost rule's."""
+    if not approval:
+        return ""
+    rule, over = _field(approval, "rule"), str(_field(approval, "over"))
+    clinic = (clinic_names or {}).get(_field(approval, "clinic"), _field(approval, "clinic"))
+    if rule == "cost":
+        amount, _sep, currency = over.partition(" ")
+        shown = money(amount, currency or "EUR")
+        return _("Needs a second approver: the SMS cost is over %(over)s (the rule of %(clinic)s).") \
+            % {"over": shown, "clinic": clinic}
+    shown = intcomma(int(over)) if over.isdigit() else over
+    return _("Needs a second approver: over %(over)s recipients (the rule of %(clinic)s).") \
+        % {"over": shown, "clinic": clinic}

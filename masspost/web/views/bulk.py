@@ -11,8 +11,9 @@ from typing import Any
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from masspost.audience.selectors import audience_countries, audience_languages
@@ -20,15 +21,24 @@ from masspost.campaigns.downloads import preview_list_csv
 from masspost.campaigns.models import Campaign
 from masspost.campaigns.selectors import campaign_counts, campaign_get, campaign_preview
 from masspost.campaigns.services import campaign_send
+from masspost.campaigns.test_send import campaign_test_send
 from masspost.clinic.scope import Role
 from masspost.content import TemplateError, compile_template
 from masspost.content.template import MERGE_FIELDS
-from masspost.errors import NotFoundError, StaleTokenError
+from masspost.errors import GatewayConfigError, NotFoundError, SpecError, StaleTokenError
 from masspost.sms import UCS2, segment, suggest
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
 from masspost.web.forms import BulkForm, default_name, sms_label, spec_as_form_data, text_problems
-from masspost.web.presenting import count_view, language_name, preview_view
+from masspost.web.presenting import (
+    approval_words,
+    count_view,
+    language_name,
+    preview_view,
+    recent_view,
+    timing_view,
+    ui_language_name,
+)
 from masspost.web.query import whole_number
 from masspost.web.sms_words import encoding_title, why_ucs2
 from masspost.web.stale_words import stale_view
@@ -37,7 +47,7 @@ DRAFT = "bulk_draft"
 SENT = "bulk_sent"  # the last draft sent, under its token: the same confirmation again finds its campaign
 FILTER_FIELDS = ("clinics", "age_min", "age_max", "countries", "visited_period", "visited_months", "visited_from",
                  "visited_to", "not_visited_period", "not_visited_months", "not_visited_from", "not_visited_to",
-                 "channel", "purpose", "fallback_language")
+                 "channel", "purpose", "fallback_language", "recently_messaged_days", "one_per_address")
 
 
 @staff()
@@ -223,11 +233,72 @@ def preview(request: StaffRequest) -> HttpResponse:
         return _render_form(request, form, status=422)
     if not again:
         _keep_draft(request)
-    result = campaign_preview(spec=spec, scope=request.scope)
+    try:
+        result = campaign_preview(spec=spec, scope=request.scope)
+    except SpecError as exc:  # the schedule, checked against each clinic's own zone (campaigns.timing)
+        _timing_refused(form, exc)
+        return _render_form(request, form, status=422)
     # The rows in the order of the form's tabs (most used language first), the clinics by name.
-    context = preview_view(result.to_dict(), order=[code for code, _name in form.languages],
-                           clinic_names={c.code: c.name for c in result.audience.clinics})
-    return render(request, "web/preview.html", context | {"nav": "bulk"})
+    names = {c.code: c.name for c in result.audience.clinics}
+    context = preview_view(result.to_dict(), order=[code for code, _name in form.languages], clinic_names=names)
+    return render(request, "web/preview.html", context | _schedule_context(result, names) | {"nav": "bulk"})
+
+
+def _timing_refused(form: BulkForm, error: SpecError) -> None:
+    """A schedule the clinics' own zones refuse, said on its field (the spec's English goes nowhere)."""
+    if str(error).startswith("deadline"):
+        form.add_error("deadline", _("The deadline must be after the start in every clinic, and to come."))
+    else:
+        form.add_error("send_at", _("This time cannot be used in every clinic: give a time to come, at most 90 days "
+                                    "ahead."))
+
+
+def _schedule_context(result: Any, names: dict[str, str]) -> dict[str, Any]:
+    """When it goes, the 24 h warning, the approval and the test send (issue 19): what the preview adds to its
+    page. Read with getattr: a preview without them (an older service) shows none."""
+    return {"timing": timing_view(getattr(result, "timing", None)),
+            "recent": recent_view(getattr(result, "recent", None)),
+            "approval": approval_words(getattr(result, "approval", None), names),
+            "test_required": bool(getattr(result, "test_required", False)),
+            "tested": bool(getattr(result, "tested", False)),
+            "test_url": _url("web:test_send"), "profile_url": _url("web:profile")}
+
+
+def _url(name: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:  # a page another part of the project adds (the profile, the test send)
+        return ""
+
+
+@staff()
+@require_POST
+def test_send(request: StaffRequest) -> HttpResponse:
+    """"Send a test to me": the preview's sample in each language and channel to the user's own phone and e-mail,
+    now, through the real gateways (campaigns.test_send) — never to a patient. The htmx answer is the result's
+    partial; without htmx, a page of its own."""
+    token = request.POST.get("token", "").strip()
+    form = _form(request, _draft(request))
+    spec = form.spec() if form.is_bound else None
+    context: dict[str, Any] = {"messages": [], "missing": [], "gone": spec is None,
+                               "profile_url": _url("web:profile"),
+                               "required": bool(request.POST.get("required")),
+                               "messages_total": whole_number("total", request.POST.get("total", ""), low=0,
+                                                              high=10**9) or 0}
+    if spec is not None:
+        try:
+            outcome = campaign_test_send(spec=spec, scope=request.scope, token=token or None)
+        except SpecError:  # no own address for any of the campaign's channels
+            context["missing"] = list(spec.channels)
+        except GatewayConfigError:  # no gateway set up for a channel (MASSPOST_SMS_URL / MASSPOST_EMAIL_URL)
+            context["no_gateway"] = True
+        else:
+            context["messages"] = [{"channel": m.channel, "language": ui_language_name(m.language), "to": m.to,
+                                    "ok": m.ok, "error": m.error} for m in outcome.messages]
+            context["missing"] = list(outcome.missing)
+    context["sent"] = any(m["ok"] for m in context["messages"])
+    template = "web/partials/test_send_result.html" if request.htmx else "web/partials/test_send_page.html"
+    return render(request, template, context | {"nav": "bulk"})
 
 
 def _own_navigation(request: StaffRequest) -> bool:

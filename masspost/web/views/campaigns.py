@@ -16,6 +16,8 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHt
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,12 +37,13 @@ from masspost.campaigns.detail import (
 from masspost.campaigns.downloads import campaign_messages_csv
 from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
 from masspost.campaigns.listing import campaign_list as list_campaigns
-from masspost.campaigns.models import Campaign
+from masspost.campaigns.models import Approval, Campaign, CampaignState
 from masspost.campaigns.selectors import campaign_get, campaign_status
 from masspost.campaigns.services import campaign_cancel, campaign_pause, campaign_resend_unknown, campaign_resume
 from masspost.clinic.scope import Role
 from masspost.clinic.selectors import sees_contacts
 from masspost.delivery.models import PENDING
+from masspost.errors import ConflictError, SpecError
 from masspost.web.access import StaffRequest, staff
 from masspost.web.campaign_page import (
     audience_words,
@@ -51,6 +54,7 @@ from masspost.web.campaign_page import (
     texts_view,
     time_left_words,
 )
+from masspost.web.forms import RescheduleForm
 from masspost.web.forms_campaigns import (
     CAMPAIGN_STATUSES,
     CHANNELS,
@@ -59,14 +63,35 @@ from masspost.web.forms_campaigns import (
     CampaignsFilter,
     MessagesFilter,
 )
-from masspost.web.presenting import ui_language_name
+from masspost.web.presenting import LEFT_OUT, moment_words, ui_language_name
 from masspost.web.query import whole_number
+from masspost.web.refusals import conflict_message
 
 PER_PAGE = 50
 COUNT_MAX = 10**9  # ?n=: how many messages the control changed
-CONTROLS: dict[str, Callable[..., int]] = {
+
+
+def _approve(*, campaign_id: int, scope: Any) -> Any:
+    from masspost.campaigns.services import campaign_approve  # issue 19's service (campaigns.approvals' rules)
+    return campaign_approve(campaign_id=campaign_id, scope=scope)
+
+
+def _reject(*, campaign_id: int, scope: Any) -> Any:
+    from masspost.campaigns.services import campaign_reject
+    return campaign_reject(campaign_id=campaign_id, scope=scope)
+
+
+CONTROLS: dict[str, Callable[..., Any]] = {
     "pause": campaign_pause, "resume": campaign_resume, "cancel": campaign_cancel,
-    "resend-unknown": campaign_resend_unknown,
+    "resend-unknown": campaign_resend_unknown, "approve": _approve, "reject": _reject,
+}
+DONE = (*CONTROLS, "reschedule")
+# Why a patient previewed was left out when a scheduled campaign started (delivery.outbox_start_due's codes).
+START_REASONS = {
+    "archived": _lazy("Archived since the preview"), "deceased": _lazy("Deceased"),
+    "moved_clinic": _lazy("Moved to another clinic"), "opted_out": _lazy("Opted out since the preview"),
+    "no_marketing_consent": LEFT_OUT["sms"]["no_marketing_consent"],
+    "address_changed": _lazy("Phone or e-mail changed since the preview"),
 }
 
 # The page of one e-mail, shown in a frame on the campaign's page (or on its own): as an e-mail client shows it,
@@ -122,7 +147,16 @@ def _header(campaign: Campaign) -> dict[str, Any]:
             "author": author_words(campaign.created_by, campaign.created_by_user_id),
             "created_at": campaign.created_at, "deadline": campaign.deadline,
             "purpose": PURPOSES.get(campaign.purpose, campaign.purpose),
-            "channel": CHANNELS.get(campaign.channel, campaign.channel)}
+            "channel": CHANNELS.get(campaign.channel, campaign.channel),
+            "send_at": campaign.send_at, "started_at": campaign.started_at, "approval": campaign.approval,
+            "approved_by": campaign.approved_by, "approved_at": campaign.approved_at,
+            "scheduled": _waiting_to_start(campaign)}
+
+
+def _waiting_to_start(campaign: Campaign) -> bool:
+    """Scheduled and not started yet: it can still be rescheduled or cancelled."""
+    return (campaign.send_at is not None and campaign.started_at is None
+            and campaign.state != CampaignState.CANCELLED and campaign.send_at > timezone.now())
 
 
 def _messages_context(request: StaffRequest, campaign_id: int) -> dict[str, Any]:
@@ -155,13 +189,31 @@ def campaign_list(request: StaffRequest) -> HttpResponse:
     listed = list_campaigns(scope=request.scope,
                             statuses=frozenset({values["status"]}) if values["status"] else None)
     page = Paginator(listed, PER_PAGE).get_page(values["page"])
+    badges = _badges([c.id for c in page.object_list])
     rows = [{"c": c, "status_label": CAMPAIGN_STATUSES.get(c.status, c.status),
              "purpose": PURPOSES.get(c.purpose, c.purpose), "channel": CHANNELS.get(c.channel, c.channel),
-             "author": author_words(c.author, None)}  # no user name has a space: "command line (…)" is the CLI
+             "author": author_words(c.author, None),  # no user name has a space: "command line (…)" is the CLI
+             "badge": badges.get(c.id, "")}
             for c in page.object_list]
     query = urlencode({"status": values["status"]}) if values["status"] else ""
     return render(request, "web/campaigns.html", {"nav": "campaigns", "filter": form, "page": page, "rows": rows,
                                                    "query": query})
+
+
+def _badges(ids: list[int]) -> dict[int, str]:
+    """"approval" (waiting for a second approver) or "scheduled" (its time has not come) for the listed campaigns
+    (already scoped by campaign_list): one query over their ids."""
+    now = timezone.now()
+    out = {}
+    for campaign_id, send_at, started_at, approval, state in Campaign.objects.filter(id__in=ids).values_list(
+            "id", "send_at", "started_at", "approval", "state"):
+        if state == CampaignState.CANCELLED:
+            continue
+        if approval == Approval.PENDING:
+            out[campaign_id] = "approval"
+        elif send_at is not None and started_at is None and send_at > now:
+            out[campaign_id] = "scheduled"
+    return out
 
 
 @staff()
@@ -174,7 +226,8 @@ def campaign_detail(request: StaffRequest, campaign_id: int) -> HttpResponse:
     return _campaign_page(request, campaign_id)
 
 
-def _campaign_page(request: StaffRequest, campaign_id: int) -> HttpResponse:
+def _campaign_page(request: StaffRequest, campaign_id: int, reschedule: RescheduleForm | None = None,
+                   status_code: int = 200) -> HttpResponse:
     campaign = campaign_get(campaign_id=campaign_id, scope=request.scope)
     status = campaign_status(campaign_id=campaign.id, scope=request.scope)
     now = timezone.now()
@@ -187,13 +240,39 @@ def _campaign_page(request: StaffRequest, campaign_id: int) -> HttpResponse:
     context = {"nav": "campaigns", "c": _header(campaign), "p": progress,
                "may_send": request.scope.may(Role.SENDER),
                "controls": controls_applicable(state=campaign.state, counts=progress["counts"]),
-               "done": done if done in CONTROLS else "",
+               "done": done if done in DONE else "",
                "done_count": whole_number("n", request.GET.get("n", ""), low=0, high=COUNT_MAX),
                "audience": audience_words(detail.audience), "left_out": left_out_view(detail),
                "texts": texts_view(detail), "fallback_language": detail.fallback_language and
                ui_language_name(detail.fallback_language),
                "last_sent": campaign_last_sent(campaign_id=campaign.id) if progress["status"] == "done" else None}
-    return render(request, "web/campaign.html", context | _messages_context(request, campaign.id))
+    context |= _schedule_context(request, campaign, detail, reschedule)
+    return render(request, "web/campaign.html", context | _messages_context(request, campaign.id),
+                  status=status_code)
+
+
+def _schedule_context(request: StaffRequest, campaign: Campaign, detail: Any,
+                      reschedule: RescheduleForm | None) -> dict[str, Any]:
+    """Issue 19 on the campaign's page: when each clinic's messages go, who was left out at the start (and why),
+    the approval and who may give it, and the reschedule form while it waits to start."""
+    openings = [{"name": o.name, "code": o.code, "never": o.opens_at is None,
+                 "words": moment_words(o.opens_at) if o.opens_at is not None else
+                 _("no opening before the deadline: its messages will not be sent")}
+                for o in (getattr(detail, "openings", None) or ())]
+    at_start = getattr(detail, "left_out_at_start", None) or {}
+    pending = campaign.approval == Approval.PENDING
+    own = campaign.created_by_user_id is not None and campaign.created_by_user_id == request.user.id
+    may_send = request.scope.may(Role.SENDER)
+    initial = {"send_at": timezone.localtime(campaign.send_at).strftime("%Y-%m-%dT%H:%M") if campaign.send_at
+               else "", "deadline": ""}
+    return {"openings": openings,
+            "at_start": [{"reason": r, "label": START_REASONS.get(r, r), "count": n}
+                         for r, n in sorted(at_start.items(), key=lambda kv: -kv[1]) if n],
+            "approval_pending": pending, "may_approve": pending and may_send and not own,
+            "approval_refusal": "" if not pending or (may_send and not own) else
+            conflict_message(ConflictError("own", reason="own_campaign")) if own
+            else _("Only a user with the sender role can approve it."),
+            "reschedule": reschedule or RescheduleForm(initial=initial)}
 
 
 @staff()
@@ -250,12 +329,30 @@ def campaign_email(request: StaffRequest, campaign_id: int, language: str) -> Ht
 def campaign_control(request: StaffRequest, campaign_id: int, action: str) -> HttpResponse:
     """Pause, resume, cancel or resend-unknown, confirmed in a dialog; then the campaign's page anew (a GET),
     saying what was done and to how many messages."""
+    target = reverse("web:campaign", args=[campaign_id])
+    if action == "reschedule":
+        form = RescheduleForm(request.POST)
+        if not form.is_valid():
+            return _campaign_page(request, campaign_id, reschedule=form, status_code=422)
+        try:
+            campaign_reschedule(campaign_id=campaign_id, scope=request.scope, send_at=form.cleaned_data["send_at"],
+                                deadline=form.cleaned_data.get("deadline"))
+        except SpecError:  # a time one of its clinics' zones cannot use
+            form.add_error("send_at", _("This time cannot be used in every clinic: give a time to come, at most 90 "
+                                        "days ahead, before the deadline."))
+            return _campaign_page(request, campaign_id, reschedule=form, status_code=422)
+        return HttpResponseRedirect(f"{target}?{urlencode({'done': action})}")
     control = CONTROLS.get(action)
     if control is None:
         raise Http404(action)
     count = control(campaign_id=campaign_id, scope=request.scope)
-    target = reverse("web:campaign", args=[campaign_id])
-    return HttpResponseRedirect(f"{target}?{urlencode({'done': action, 'n': count})}")
+    query = {"done": action} | ({"n": count} if isinstance(count, int) and not isinstance(count, bool) else {})
+    return HttpResponseRedirect(f"{target}?{urlencode(query)}")
+
+
+def campaign_reschedule(*, campaign_id: int, scope: Any, send_at: dt.datetime, deadline: dt.datetime | None) -> Any:
+    from masspost.campaigns.services import campaign_reschedule as reschedule  # issue 19's service
+    return reschedule(campaign_id=campaign_id, scope=scope, send_at=send_at, deadline=deadline)
 
 
 @staff()

@@ -116,6 +116,15 @@
     });
   }
 
+  // "One message per shared address" follows the purpose (on for marketing) until the user ticks it themselves.
+  function purposeDefaults(form, purpose) {
+    var box = form.querySelector("input[data-default-marketing]");
+    if (box && !box.hasAttribute("data-touched")) {
+      box.checked = purpose === "marketing";
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  }
+
   function ready() {
     document.documentElement.classList.add("js");
     document.querySelectorAll(".what").forEach(tabs);
@@ -124,6 +133,8 @@
       channelFields(form);
       form.addEventListener("change", function (e) {
         if (e.target.name === "channel") channelFields(form);
+        if (e.target.name === "purpose") purposeDefaults(form, e.target.value);
+        if (e.target.name === "one_per_address") e.target.setAttribute("data-touched", "1");
       });
     }
     document.querySelectorAll("select[data-autosubmit]").forEach(function (s) {
