@@ -71,7 +71,7 @@ def test_sends_the_samples_to_the_users_own_addresses(setup: tuple[Path, Patient
     assert mail.rcpt_tos == (OWN_EMAIL,) and mail.message["Subject"] == "[TEST] Meeldetuletus"
     assert patient.email not in str(mail.message) and not OutboxMessage.objects.exists()
     event = AuditEvent.objects.get(action="campaign_test_send")
-    assert event.actor == "mari" and event.via == "cli" and event.detail["messages"] == 2
+    assert event.actor == "mari" and event.detail["messages"] == 2
 
 
 def test_a_failed_message_is_said_and_the_exit_is_not_zero(setup: tuple[Path, Patient],

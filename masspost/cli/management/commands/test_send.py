@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -34,7 +33,7 @@ class Command(MasspostCommand):
         scope = staff_scope(user=user) if user is not None else None
         if scope is None:
             raise CommandError(f"no active user {printable(name)!r} (masspost user list shows them)")
-        outcome = campaign_test_send(spec=spec, scope=replace(scope, via="cli"), token=options["token"])
+        outcome = campaign_test_send(spec=spec, scope=scope, token=options["token"])
         if options["json"]:
             self.print_json(outcome.to_dict())
         else:
