@@ -68,8 +68,10 @@ class _Stale(Exception):
     """Leaves the send's transaction (rolling it back) when what it saw differs from the preview."""
 
 
-def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None) -> SendOutcome:
-    """Send what the preview with `token` showed; with no token, what a preview made now would show.
+def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
+                  now: dt.datetime | None = None) -> SendOutcome:
+    """Send what the preview with `token` showed; with no token, what a preview made now would show (`now`: the
+    clock the campaign's timing is worked out by, for tests).
 
     Stale token → StaleTokenError saying what changed, and nothing is written. No message at all →
     NothingToSendError. The same confirmation twice → the first campaign, unchanged. A marketing campaign a
@@ -96,7 +98,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None)
         if existing is not None:
             return _outcome(existing, created=False)
 
-    now = timezone.now()
+    now = now or timezone.now()
     price = sms_part_price()
     timing = campaign_timing(spec=spec, clinics=audience.clinics, now=now)
     if needs_test_send(spec=spec, audience=audience) and not tested_before(spec=spec):
@@ -294,14 +296,15 @@ def campaign_resend_unknown(*, campaign_id: int, scope: Scope) -> int:
 # --- scheduling and approval ------------------------------------------------------------------------------------
 
 def campaign_reschedule(*, campaign_id: int, scope: Scope, send_at: dt.datetime | None,
-                        deadline: dt.datetime | None) -> Timing:
+                        deadline: dt.datetime | None, now: dt.datetime | None = None) -> Timing:
     """Move a campaign that has not started yet: a new `send_at` (an instant, or a local time in each clinic's
     zone; None: start now — the worker's next look starts it, with the start's check of the audience) and a new
     `deadline` (None: 3 days after the start). Its sending windows, its messages' first attempts and deadlines and
     its start are rewritten in one transaction. Only while it waits for its start: else ConflictError "started";
-    a cancelled campaign: ConflictError "cancelled"; a time that has passed: SpecError. Audited."""
+    a cancelled campaign: ConflictError "cancelled"; a time that has passed: SpecError. Audited. `now`: the
+    clock, for tests."""
     scope.require(Role.SENDER)
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
         if campaign.state == CampaignState.CANCELLED:
