@@ -28,6 +28,9 @@ from masspost.api.schemas import (
     Problem,
     QueryText,
     QueryTime,
+    RescheduleIn,
+    RescheduleOut,
+    SampleOut,
     SendIn,
     SendOut,
     page_of,
@@ -43,15 +46,19 @@ from masspost.campaigns.selectors import (
     patient_messages,
 )
 from masspost.campaigns.services import (
+    campaign_approve,
     campaign_cancel,
     campaign_pause,
+    campaign_reject,
+    campaign_reschedule,
     campaign_resend_unknown,
     campaign_resume,
     campaign_send_once,
 )
 from masspost.campaigns.spec import CampaignSpec
+from masspost.campaigns.test_send import campaign_test_send
 from masspost.delivery.models import PENDING, MessageStatus
-from masspost.delivery.selectors import OutboxRow, outbox_after
+from masspost.delivery.selectors import OutboxRow, outbox_after, outbox_left_out_counts
 from masspost.errors import MasspostError
 from masspost.numbers import ID_MAX, at_most
 
@@ -108,12 +115,27 @@ def send(request: HttpRequest, body: SendIn,
          idempotency_key: QueryText = IDEMPOTENCY_KEY) -> Any:
     """Send what the preview with `token` showed. Repeating the request with the same Idempotency-Key and body
     answers the same and sends nothing more; the same key with another body is 422; a key still being handled is
-    409. A stale token (anything changed since the preview) is 409 with `changes`."""
+    409. A stale token (anything changed since the preview) is 409 with `changes`. A marketing campaign a clinic
+    wants test-sent first, before a test of exactly it (`POST /campaigns/test`), is 409 with code `test_required`.
+    `approval` "pending": a clinic's rule holds it until another sender approves it; `send_at`: when it starts, if
+    scheduled."""
     canonical = json.dumps(body.model_dump(mode="json", by_alias=True, exclude_unset=True), sort_keys=True,
                            ensure_ascii=False)
     outcome = campaign_send_once(spec=_spec(body.campaign), scope=scope_of(request), token=body.token,
                                  key=idempotency_key, body_digest=hashlib.sha256(canonical.encode()).hexdigest())
-    return Status(201, {"campaign": outcome.campaign_id, "messages": outcome.messages})
+    return Status(201, {"campaign": outcome.campaign_id, "messages": outcome.messages, "approval": outcome.approval,
+                        "send_at": outcome.send_at})
+
+
+@router.post("/campaigns/test", response={200: SampleOut, 409: Problem}, summary="Send a test to yourself")
+def test_send(request: HttpRequest, body: SendIn) -> Any:
+    """The preview's sample message in each language and channel, sent now to your own phone and e-mail (`PATCH
+    /me` sets them) — never to a patient, never queued; audited. Same body as the send: the campaign and its
+    preview's token. A clinic's `test_before_marketing` rule asks for this before a marketing send. No address of
+    your own for any of the campaign's channels: 422."""
+    with campaign_at("campaign"):
+        outcome = campaign_test_send(spec=_spec(body.campaign), scope=scope_of(request), token=body.token)
+    return outcome.to_dict()
 
 
 class CampaignsQuery(Schema):
@@ -147,7 +169,9 @@ def campaign(request: HttpRequest, campaign_id: int = ID) -> Any:
             "channel": c.channel, "status": status["status"], "messages": counts,
             "progress": {"total": sum(counts.values()), "sent": sum(counts[s] for s in HANDED_OVER),
                          "pending": sum(counts[s] for s in PENDING), "problems": sum(counts[s] for s in PROBLEMS)},
-            "fallback_language": c.fallback_language, "deadline": c.deadline, "spec": c.spec}
+            "fallback_language": c.fallback_language, "deadline": c.deadline, "spec": c.spec,
+            "send_at": c.send_at, "started_at": c.started_at, "approval": c.approval, "approved_by": c.approved_by,
+            "approved_at": c.approved_at, "left_out": outbox_left_out_counts(campaign_id=c.id)}
 
 
 class MessagesQuery(Schema):
@@ -269,3 +293,31 @@ def resend_unknown(request: HttpRequest, campaign_id: int = ID) -> Any:
     twice."""
     return {"campaign": campaign_id,
             "messages": campaign_resend_unknown(campaign_id=campaign_id, scope=scope_of(request))}
+
+
+@router.post("/campaigns/{campaign_id}/approve", response=CONTROL, summary="Approve a campaign waiting for it")
+def approve(request: HttpRequest, campaign_id: int = ID) -> Any:
+    """A second sender lets a campaign a clinic's rule held go (docs/campaign.md, "Approval"). A preparer: 403.
+    409 with `code`: own_campaign (its author may not), not_pending (not waiting for approval), stale (its
+    audience or texts changed since its preview: nothing changes; its author cancels it and sends again).
+    `messages`: how many it lets go."""
+    return {"campaign": campaign_id, "messages": campaign_approve(campaign_id=campaign_id, scope=scope_of(request))}
+
+
+@router.post("/campaigns/{campaign_id}/reject", response=CONTROL, summary="Reject a campaign waiting for approval")
+def reject(request: HttpRequest, campaign_id: int = ID) -> Any:
+    """Its messages are cancelled and nothing is sent. The same rules as approving (403, 409 own_campaign,
+    not_pending). `messages`: how many were cancelled."""
+    return {"campaign": campaign_id, "messages": campaign_reject(campaign_id=campaign_id, scope=scope_of(request))}
+
+
+@router.post("/campaigns/{campaign_id}/reschedule", response={200: RescheduleOut, 403: Problem, 404: Problem,
+                                                              409: Problem}, summary="Move a scheduled campaign")
+def reschedule(request: HttpRequest, body: RescheduleIn, campaign_id: int = ID) -> Any:
+    """A new start and deadline for a campaign that has not started yet (409 with code `started` once it has); the
+    forms are the campaign's `send_at` and `deadline`, and `send_at` null starts it now. Its messages, windows and
+    deadline move with it. To call it off: `POST /campaigns/{id}/cancel`. The answer is the new schedule, as a
+    preview's `schedule`."""
+    timing = campaign_reschedule(campaign_id=campaign_id, scope=scope_of(request), send_at=body.send_at,
+                                 deadline=body.deadline)
+    return {"campaign": campaign_id, "schedule": timing.to_dict()}

@@ -5,35 +5,66 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
 from masspost.api.auth import scope_of
-from masspost.api.schemas import ClinicOut, PatientsOut, Problem, QueryText, page_of
+from masspost.api.problems import body_fields
+from masspost.api.schemas import ClinicOut, ClinicSettingsIn, MeIn, MeOut, PatientsOut, Problem, QueryText, page_of
+from masspost.campaigns.clinic_settings import clinic_settings_change
+from masspost.clinic.scope import Scope
 from masspost.clinic.selectors import patient_page
 from masspost.staff.selectors import scope_clinics
+from masspost.staff.services import staff_set_contact
 
 router = Router(tags=["clinics and patients"])
 PER_PAGE_MAX = 200
 
 
-class MeOut(Schema):
-    user: str
-    role: str
-    token: str
-    clinics: list[str]
-
-
-@router.get("/me", response=MeOut, summary="The token's user, role and clinics")
-def me(request: HttpRequest) -> Any:
-    scope = scope_of(request)
+def _me(scope: Scope, *, phone: str, email: str) -> dict[str, Any]:
     return {"user": scope.actor, "role": scope.role.value, "token": scope.via.removeprefix("api:"),
-            "clinics": [c.code for c in scope_clinics(scope=scope)]}
+            "clinics": [c.code for c in scope_clinics(scope=scope)], "phone": phone, "email": email}
 
 
-@router.get("/clinics", response=list[ClinicOut], summary="The clinics the token reaches")
+@router.get("/me", response=MeOut, summary="The token's user, role, clinics and own phone and e-mail")
+def me(request: HttpRequest) -> Any:
+    """`phone` and `email` are your own, where test sends go (`POST /campaigns/test`)."""
+    scope = scope_of(request)
+    # staff.selectors has no one-user read of the test addresses (staff_list is the admin's): staff_set_contact
+    # with nothing to set changes nothing, audits nothing, and answers the member as stored.
+    member = staff_set_contact(scope=scope)
+    return _me(scope, phone=member.phone, email=member.email)
+
+
+@router.patch("/me", response={200: MeOut, 422: Problem}, summary="Set your own phone and e-mail")
+def me_change(request: HttpRequest, body: MeIn) -> Any:
+    """Where your test sends go; any role may set their own. A key left out stays as it is, "" removes it. A
+    value that cannot be used is 422 naming the field, and nothing changes."""
+    scope = scope_of(request)
+    with body_fields():
+        member = staff_set_contact(scope=scope, phone=body.phone, email=body.email)
+    return _me(scope, phone=member.phone, email=member.email)
+
+
+@router.get("/clinics", response=list[ClinicOut], summary="The clinics the token reaches, with their settings")
 def clinics(request: HttpRequest) -> Any:
+    """Each clinic's contacts and its sending rules: its windows for marketing and service messages (in its own
+    time zone), public holidays, approval thresholds, the test-before-marketing rule, the recently-messaged
+    days."""
     return scope_clinics(scope=scope_of(request))
+
+
+CLINIC = Path(..., min_length=1, max_length=32, description="the clinic's code")
+
+
+@router.patch("/clinics/{code}", response={200: ClinicOut, 403: Problem, 404: Problem, 422: Problem},
+              summary="Change a clinic's sending rules (admin)")
+def clinic_change(request: HttpRequest, body: ClinicSettingsIn, code: QueryText = CLINIC) -> Any:
+    """The keys given change, the rest stay; `null` clears a threshold. A window that cannot be read (like
+    `Mon-Sat 09:00-20:00`) or another bad value is 422 naming the field, and nothing changes. Another clinic than
+    yours: 404. Audited ("clinic_settings", the fields changed)."""
+    with body_fields():
+        return clinic_settings_change(scope=scope_of(request), code=code, values=body.model_dump(exclude_unset=True))
 
 
 class PatientsQuery(Schema):

@@ -17,7 +17,7 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 
 from masspost import version
-from masspost.api import audit, campaigns, consents, directory, imports, problems, sms
+from masspost.api import approvals, audit, campaigns, consents, directory, imports, problems, sms
 from masspost.api.auth import BearerToken
 
 DESCRIPTION = """Bulk SMS and e-mail for a dental clinic's patient system: import patients and visits, preview
@@ -128,5 +128,6 @@ api.add_router("/v1/", directory.router)
 api.add_router("/v1/", consents.router)
 api.add_router("/v1/", imports.router)
 api.add_router("/v1/", campaigns.router)
+api.add_router("/v1/", approvals.router)
 api.add_router("/v1/", sms.router)
 api.add_router("/v1/", audit.router)

@@ -21,6 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from masspost.api.schemas import Campaign
 from masspost.busy import RETRY_AFTER, database_busy
 from masspost.errors import (
+    ConflictError,
     ConflictingRequestError,
     MasspostError,
     NotFoundError,
@@ -75,6 +76,25 @@ def campaign_at(at: str) -> Iterator[None]:
                             params=getattr(exc, "params", None)) from None
 
 
+class BodyFieldError(MasspostError):
+    """A value of the body that a service refused (SpecError "FIELD: why"), outside a campaign: a clinic's
+    settings, your own phone or e-mail. 422 naming the field, as the schema's own checks do."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextlib.contextmanager
+def body_fields() -> Iterator[None]:
+    """A SpecError raised inside as a BodyFieldError naming the body's field its message starts with."""
+    try:
+        yield
+    except SpecError as exc:
+        match = SPEC_PATH.match(str(exc))
+        raise BodyFieldError(str(exc), field=match.group(1) if match else "") from None
+
+
 class ApiLimitError(Exception):
     """A limit of the API: the rate (429, with Retry-After) or the body's size (413)."""
 
@@ -92,6 +112,9 @@ def problem(status: int, slug: str, title: str, detail: str = "", **extra: Any) 
 
 
 def _domain(request: HttpRequest, exc: MasspostError) -> HttpResponse:
+    if isinstance(exc, BodyFieldError):
+        return problem(422, "invalid-request", "The request is not valid", str(exc),
+                       errors=[{"field": exc.field or "body", "in": "body", "message": str(exc)}])
     status, slug, title = next((s, t, ti) for cls, s, t, ti in DOMAIN if isinstance(exc, cls))
     extra: dict[str, Any] = {}
     if isinstance(exc, StaleTokenError):
@@ -101,6 +124,10 @@ def _domain(request: HttpRequest, exc: MasspostError) -> HttpResponse:
         extra["change_codes"] = [change.as_dict() for change in exc.changes]
         if exc.unreadable is not None:
             extra |= exc.unreadable.as_dict()
+    if isinstance(exc, ConflictError) and exc.reason:
+        # Why the campaign's state refuses it, stable for a client (docs/api.md, "Errors"): test_required,
+        # own_campaign, not_pending, stale, started, and the controls' reasons.
+        extra["code"] = exc.reason
     if isinstance(exc, SpecError):
         match = SPEC_PATH.match(str(exc))
         if match and match.group(1).split(".")[0] not in Campaign.model_fields:

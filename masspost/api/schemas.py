@@ -5,6 +5,7 @@ the one judge of a campaign (dates and codes are checked there, as for a campaig
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
@@ -31,7 +32,9 @@ class Problem(Schema):
     code: str | None = Field(None, description="a campaign text's template error, stable for a client to say in its "
                              "own words: unknown_field, not_a_field_name, empty_field, unclosed_brace, "
                              "unopened_brace (docs/campaign.md); stale-token: a preview token that cannot be "
-                             "compared, token_malformed or token_from_older_version")
+                             "compared, token_malformed or token_from_older_version; conflict: why the campaign's "
+                             "state refuses it, test_required, own_campaign, not_pending, stale, started, or a "
+                             "control's reason")
     params: dict[str, Any] | None = Field(None, description="the template error's values: field, position, allowed")
 
 
@@ -79,6 +82,20 @@ class Campaign(Strict):
     fallback_language: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
     content: dict[str, Texts] = Field(description="texts per ISO 639-1 language code",
                                       examples=[{"et": {"sms": "Tere {first_name}! Aeg kontrolliks."}}])
+    send_at: str | None = Field(
+        None, max_length=40, examples=["2027-03-01T09:00", "2027-03-01T09:00+02:00"],
+        description="when to start (ISO 8601, to the minute): without an offset the local time in each clinic's "
+        "own zone, with one an instant; none: at once. At most 90 days ahead")
+    deadline: str | None = Field(
+        None, max_length=40, examples=["2027-03-03T20:00"],
+        description="what is not handed to a gateway by then ends `expired` (same forms as send_at, and the same "
+        "form as it); none: 3 days after the start")
+    recently_messaged_days: int | None = Field(
+        None, ge=0, le=365, description="leave out patients who got a message of the same purpose in the last N "
+        "days (`recently_messaged`); 0: off; none: the clinic's setting for marketing, off for service")
+    one_per_address: bool | None = Field(
+        None, description="patients sharing a phone or e-mail get one message between them (the household "
+        "contact, else the oldest; the others `shared_address`); none: on for marketing, off for service")
 
     def as_file(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
@@ -92,6 +109,26 @@ class SendIn(Strict):
 class SendOut(Schema):
     campaign: int
     messages: int
+    approval: Literal["", "pending"] = Field(
+        "", description="pending: a clinic's rule needs a second sender's approval before anything goes "
+        "(`POST /campaigns/{id}/approve`); empty: none needed")
+    send_at: dt.datetime | None = Field(None, description="when it starts, if scheduled; null: at once")
+
+
+class SampleMessageOut(Schema):
+    channel: Literal["sms", "email"]
+    language: str
+    to: str = Field(description="your own phone or e-mail (never a patient's)")
+    ok: bool
+    error: str = Field(description="why the gateway refused it; empty when sent")
+
+
+class SampleOut(Schema):
+    """A test send: the preview's sample in each language and channel, sent now to your own phone and e-mail."""
+
+    messages: list[SampleMessageOut]
+    missing: list[str] = Field(description="channels of the campaign you have no own address for (set them with "
+                               "`PATCH /me`)")
 
 
 class PreviewOut(Schema):
@@ -123,6 +160,19 @@ class PreviewOut(Schema):
         default_factory=dict, description="per language, what the HTML cleaning took out of the e-mail body "
         "(kind element | attribute | link | image | style | comment, name, count, text); the cleaned body is "
         "what is sent")
+    schedule: dict[str, Any] = Field(
+        default_factory=dict, description="when the messages go: send_at (as given, null: at once), scheduled, "
+        "deadline, and per clinic {clinic, name, time_zone, window, starts_at, opens_at (null: not before the "
+        "deadline, they will expire), held (\"\", quiet_hours, holiday), deadline}; times ISO 8601 UTC")
+    recent_campaign: dict[str, Any] | None = Field(
+        None, description="a campaign sent in the last 24 hours that reached more than half of these recipients: "
+        "{campaign_id, name, sent_at, patients, of}; null: none")
+    approval: dict[str, Any] | None = Field(
+        None, description="a second sender's approval is needed: {needed, rule (recipients | cost), over, clinic, "
+        "value}; null: not needed")
+    test_send: dict[str, bool] = Field(
+        default_factory=dict, description="{required, done}: a clinic asks for a test send (`POST /campaigns/test`) "
+        "before a marketing campaign, and whether one of exactly this campaign was sent")
     token: str
 
 
@@ -178,6 +228,31 @@ class ClinicOut(Schema):
     phone: str
     email: str
     sms_sender: str
+    marketing_window: str = Field(description="when marketing messages may go, in the clinic's own time zone",
+                                  examples=["Mon-Sat 09:00-20:00"])
+    service_window: str = Field(description="when service messages may go", examples=["Mon-Sun 08:00-21:00"])
+    holidays: bool = Field(description="no marketing on the country's public holidays")
+    approval_over: int | None = Field(description="a campaign with more recipients needs a second sender's "
+                                      "approval; null: never")
+    approval_cost_over: Decimal | None = Field(description="a marketing campaign whose SMS cost more needs one; "
+                                               "null: never")
+    test_before_marketing: bool = Field(description="a marketing campaign must be test-sent before it is sent")
+    recently_messaged_days: int = Field(description="marketing leaves out patients messaged within this many days "
+                                        "(0: off)")
+
+
+class ClinicSettingsIn(Strict):
+    """The settings to change; a key left out stays as it is."""
+
+    marketing_window: str | None = Field(None, max_length=100, examples=["Mon-Fri 09:00-18:00"],
+                                         description="days and hours, like `Mon-Sat 09:00-20:00`")
+    service_window: str | None = Field(None, max_length=100, examples=["Mon-Sun 08:00-21:00"])
+    holidays: bool | None = None
+    approval_over: int | None = Field(None, ge=1, description="null: no approval by recipients")
+    approval_cost_over: Decimal | None = Field(None, ge=0, max_digits=10, decimal_places=2,
+                                               description="null: no approval by cost")
+    test_before_marketing: bool | None = None
+    recently_messaged_days: int | None = Field(None, ge=0, le=365)
 
 
 class PatientOut(Schema):
@@ -272,7 +347,18 @@ class CampaignsOut(Page):
 
 class CampaignOut(CampaignSummaryOut):
     fallback_language: str
-    deadline: dt.datetime
+    deadline: dt.datetime = Field(description="what is not handed to a gateway by then ends `expired` (the "
+                                  "latest of its clinics' deadlines)")
+    send_at: dt.datetime | None = Field(description="when it was scheduled to start (its earliest clinic's "
+                                        "start); null: at once")
+    started_at: dt.datetime | None = Field(description="when its start was checked (null: not started yet)")
+    approval: Literal["", "pending", "approved", "rejected"] = Field(
+        description="a second sender's approval: pending, approved, rejected; empty: none needed")
+    approved_by: str = Field(description="who approved or rejected it, by name; empty otherwise")
+    approved_at: dt.datetime | None = None
+    left_out: dict[str, int] = Field(
+        default_factory=dict, description="messages left out at a scheduled start, per reason (archived, deceased, "
+        "moved_clinic, opted_out, no_marketing_consent, address_changed)")
     spec: dict[str, Any] = Field(description="the campaign as it was confirmed")
 
 
@@ -377,3 +463,44 @@ class MeasureOut(Schema):
     parts: list[MeasurePart]
     forcing: list[Forcing]
     suggestion: SuggestionOut | None
+
+
+class RescheduleIn(Strict):
+    send_at: dt.datetime | None = Field(
+        None, examples=["2027-03-02T09:00"], description="the new start: without an offset the local time in each "
+        "clinic's zone, with one an instant; null: start now")
+    deadline: dt.datetime | None = Field(None, examples=["2027-03-04T20:00"],
+                                         description="the new deadline, in the same form; null: 3 days after the "
+                                         "start")
+
+
+class RescheduleOut(Schema):
+    campaign: int
+    schedule: dict[str, Any] = Field(description="the new schedule, as the preview's `schedule`")
+
+
+class ApprovalOut(Schema):
+    id: int
+    name: str
+    author: str
+    created_at: dt.datetime
+    purpose: str
+    channel: str
+    send_at: dt.datetime | None
+    deadline: dt.datetime
+    spec: dict[str, Any] = Field(description="the campaign as its author confirmed it")
+
+
+class MeOut(Schema):
+    user: str
+    role: str
+    token: str
+    clinics: list[str]
+    phone: str = Field(description="your own phone (E.164), where test sends go; empty: none")
+    email: str = Field(description="your own e-mail, where test sends go; empty: none")
+
+
+class MeIn(Strict):
+    phone: str | None = Field(None, max_length=40, description="your own phone; a number without a country code "
+                              "is read in your clinic's country; \"\": remove; left out: unchanged")
+    email: str | None = Field(None, max_length=254, description="your own e-mail; \"\": remove")
