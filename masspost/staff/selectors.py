@@ -23,6 +23,14 @@ def staff_scope(*, user: Any, address: str = "") -> Scope | None:
                  address=address)
 
 
+def staff_contact(*, scope: Scope) -> tuple[str, str]:
+    """The signed-in user's own test phone (E.164) and e-mail, ("", "") when none (or for the command line)."""
+    if scope.user_id is None:
+        return "", ""
+    row = StaffMember.objects.filter(user_id=scope.user_id).values_list("phone", "email").first()
+    return (row[0], row[1]) if row else ("", "")
+
+
 def staff_language(*, user_id: int) -> str:
     return StaffMember.objects.filter(user_id=user_id).values_list("language", flat=True).first() or ""
 

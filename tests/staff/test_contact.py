@@ -18,7 +18,7 @@ from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Scope
 from masspost.errors import MasspostError, SpecError
 from masspost.staff.models import StaffMember
-from masspost.staff.selectors import staff_scope
+from masspost.staff.selectors import staff_contact, staff_scope
 from masspost.staff.services import staff_add, staff_change, staff_set_contact
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_a_user_sets_their_own_phone_and_e_mail_normalised(clinic: Clinic) -> No
     scope = member(clinic)
     staff_set_contact(scope=scope, phone="5551 2345", email="Mari@Hammas.Example")
     # A number without its country code is read in the country of the user's clinic (EE).
-    assert own() == ("+37255512345", "Mari@hammas.example")
+    assert own() == ("+37255512345", "Mari@hammas.example") == staff_contact(scope=scope)
     [event] = AuditEvent.objects.filter(action="staff_contact")
     assert event.actor == "mari" and event.detail == {"user": "mari", "changed": ["phone", "email"]}
     assert "5512345" not in json.dumps(event.detail) and "hammas" not in json.dumps(event.detail).lower()
@@ -77,6 +77,7 @@ def test_a_value_that_cannot_be_used_names_the_field_and_changes_nothing(
 
 
 def test_the_command_line_has_no_address_of_its_own(db: Any) -> None:
+    assert staff_contact(scope=Scope.operator()) == ("", "")
     with pytest.raises(MasspostError, match="masspost user change NAME"):
         staff_set_contact(scope=Scope.operator(), phone="+37255512345")
 
