@@ -28,6 +28,7 @@ ARCHIVED, DECEASED, MOVED_CLINIC = "archived", "deceased", "moved_clinic"
 OPTED_OUT, NO_MARKETING_CONSENT, ADDRESS_CHANGED = "opted_out", "no_marketing_consent", "address_changed"
 LEFT_OUT_REASONS = (ARCHIVED, DECEASED, MOVED_CLINIC, OPTED_OUT, NO_MARKETING_CONSENT, ADDRESS_CHANGED)
 
+_CHANNELS = ("sms", "email")
 _WINDOWS = SendingWindow._meta.db_table
 _OUTBOX = OutboxMessage._meta.db_table
 
@@ -129,7 +130,9 @@ def outbox_hold_closed(*, now: dt.datetime) -> int:
         closed = cursor.fetchall()
     moved = 0
     for campaign_id, clinic_id, next_opening in closed:
-        rows = OutboxMessage.objects.filter(campaign_id=campaign_id, clinic_id=clinic_id,
+        # By channel too: the planner may then read only the due rows (outbox_due_by_channel) rather than every
+        # queued row of a large campaign.
+        rows = OutboxMessage.objects.filter(campaign_id=campaign_id, clinic_id=clinic_id, channel__in=_CHANNELS,
                                             status=MessageStatus.QUEUED, next_attempt_at__lte=now)
         until: Any = F("deadline") if next_opening is None else _as_datetime(next_opening)
         moved += rows.update(next_attempt_at=until)
