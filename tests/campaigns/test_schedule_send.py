@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from masspost.campaigns.controls import controls_applicable
 from masspost.campaigns.models import AuditEvent, Campaign, CampaignState
 from masspost.campaigns.selectors import campaign_get, campaign_preview
 from masspost.campaigns.services import campaign_cancel, campaign_reschedule, campaign_send
@@ -212,3 +213,17 @@ def test_a_clinic_asking_for_a_test_first_refuses_the_marketing_send_until_one_w
     with pytest.raises(ConflictError, match="a test to yourself"):
         campaign_send(spec=other, scope=scope, now=NOW)
     MemoryGateway.reset()
+
+
+@pytest.mark.parametrize(("state", "scheduled", "approval", "applicable"), [
+    ("active", True, "", {"pause", "cancel", "reschedule"}),
+    ("active", False, "pending", {"pause", "cancel", "approve", "reject"}),
+    ("active", True, "pending", {"pause", "cancel", "reschedule", "approve", "reject"}),
+    ("active", False, "approved", {"pause", "cancel"}),
+    ("paused", True, "", {"resume", "cancel", "reschedule"}),
+    ("cancelled", True, "pending", set()),
+])
+def test_which_controls_apply_to_a_waiting_campaign(state: str, scheduled: bool, approval: str,
+                                                    applicable: set[str]) -> None:
+    assert controls_applicable(state=state, counts={"queued": 2}, scheduled=scheduled,
+                               approval=approval) == applicable
