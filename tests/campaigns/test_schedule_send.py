@@ -33,6 +33,12 @@ UTC = dt.UTC
 NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=UTC)  # Monday 12:00 in Tallinn, 11:00 in Berlin
 
 
+@pytest.fixture(autouse=True)
+def clinic_windows(settings: Any) -> None:
+    """Each clinic's sending windows and holidays apply (the default, whatever a test setup chose)."""
+    settings.MASSPOST_SENDING_WINDOWS = "clinics"
+
+
 def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
 

@@ -20,6 +20,12 @@ TALLINN = ZoneInfo("Europe/Tallinn")
 UTC = dt.UTC
 
 
+@pytest.fixture(autouse=True)
+def clinic_windows(settings: Any) -> None:
+    """Each clinic's sending windows and holidays apply (the default, whatever a test setup chose)."""
+    settings.MASSPOST_SENDING_WINDOWS = "clinics"
+
+
 def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
 
