@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.management.base import CommandParser
 
@@ -19,7 +21,10 @@ REASON_TEXT = {
     "no_address": "no address",
     "invalid_address": "address cannot be used",
     "no_sender": "their clinic has no usable sender",
+    "recently_messaged": "messaged recently (the recently-messaged days)",
+    "shared_address": "shares an address with a patient who gets it",
 }
+HELD_TEXT = {"quiet_hours": "after the quiet hours", "holiday": "after the public holiday"}
 CHANNEL_TEXT = {"sms": "SMS", "email": "e-mail"}
 UCS2_SHOWN = 5  # characters named on the screen (--json lists them all): a Cyrillic text has dozens
 SOURCE_TEXT = {"text": "in the text", "merge values": "in names or clinic details"}
@@ -114,8 +119,43 @@ class Command(MasspostCommand):
         if not data["messages_total"]:
             out("Nothing to send: no patient gets a message.")
             return
+        self._when(data)
         out(f"Token: {data['token']}")
         out("Send with: masspost send FILE --token TOKEN --yes")
+
+    def _when(self, data: dict[str, Any]) -> None:
+        """When each clinic's messages go, the deadline, the 24 h warning, approval and the test-send rule."""
+        out = self.stdout.write
+        if schedule := data.get("schedule"):
+            when = "at once"
+            if schedule["scheduled"]:
+                given = dt.datetime.fromisoformat(schedule["send_at"])
+                when = (_utc(schedule["send_at"]) if given.tzinfo else
+                        given.strftime("%Y-%m-%d %H:%M") + " in each clinic's local time")
+            out(f"Starts: {when}; deadline "
+                f"{_utc(schedule['deadline'])} (what is not sent by then expires)")
+            for c in schedule["clinics"]:
+                zone = ZoneInfo(c["time_zone"])
+                if c["opens_at"] is None:
+                    out(f"  {c['clinic']}: no sending window ({c['window']}) before the deadline: its messages "
+                        "will expire")
+                    continue
+                held = f", {HELD_TEXT[c['held']]}" if c["held"] in HELD_TEXT else ""
+                out(f"  {c['clinic']}: from {_local(c['opens_at'], zone)} {c['time_zone']}{held} "
+                    f"(window {c['window']})")
+        if recent := data.get("recent_campaign"):
+            out(f"warning: campaign {recent['campaign_id']} \"{recent['name']}\", sent {_utc(recent['sent_at'])}, "
+                f"reached {recent['patients']} of these {count(recent['of'], 'recipient')} in the last 24 hours")
+        if approval := data.get("approval"):
+            rule = ("more than " + count(int(approval["over"]), "recipient") if approval["rule"] == "recipients"
+                    else f"an SMS cost over {approval['over']}")
+            out(f"Approval needed: clinic {approval['clinic']} asks for a second sender's approval for {rule} "
+                f"(this campaign: {approval['value']}); after the send it waits until another sender approves it")
+        test = data.get("test_send") or {}
+        if test.get("required"):
+            out("Test send: done for exactly this campaign" if test.get("done") else
+                "Test send required before this marketing campaign: masspost test-send FILE --token TOKEN "
+                "--user NAME")
 
     def _ucs2(self, t: dict[str, Any], currency: str) -> None:
         out = self.stdout.write
@@ -130,3 +170,11 @@ class Command(MasspostCommand):
             saved = f", {suggestion['cost_saved']} {currency} less" if suggestion["cost_saved"] is not None else ""
             out(f"    cheaper: replace {changes} to save {count(suggestion['parts_saved'], 'part')} "
                 f"({t['parts_total']} → {suggestion['parts_total']}{saved})")
+
+
+def _utc(text: str) -> str:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _local(text: str, zone: ZoneInfo) -> str:
+    return dt.datetime.fromisoformat(text).astimezone(zone).strftime("%a %Y-%m-%d %H:%M")

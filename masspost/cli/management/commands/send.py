@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -27,10 +28,18 @@ class Command(MasspostCommand):
         outcome = campaign_send(spec=spec, scope=Scope.operator(), token=options["token"])
         if options["json"]:
             self.print_json({"campaign": outcome.campaign_id, "messages": outcome.messages,
-                             "created": outcome.created})
+                             "created": outcome.created, "approval": outcome.approval,
+                             "send_at": outcome.send_at.isoformat() if outcome.send_at else None})
         elif outcome.created:
-            self.stdout.write(f"campaign {outcome.campaign_id}: {count(outcome.messages, 'message')} queued "
-                              f"(run `masspost worker` to deliver {agree(outcome.messages, 'it', 'them')})")
+            when = (f", scheduled for {outcome.send_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if outcome.send_at
+                    else "")
+            if outcome.approval == "pending":
+                self.stdout.write(f"campaign {outcome.campaign_id}: {count(outcome.messages, 'message')} waiting "
+                                  f"for approval{when}: a clinic's rule needs another sender to approve it (web UI "
+                                  "or API) before anything goes")
+            else:
+                self.stdout.write(f"campaign {outcome.campaign_id}: {count(outcome.messages, 'message')} queued"
+                                  f"{when} (run `masspost worker` to deliver {agree(outcome.messages, 'it', 'them')})")
         else:
             self.stdout.write(f"campaign {outcome.campaign_id} was already sent with this preview: "
                               f"{count(outcome.messages, 'message')}, nothing new queued")
