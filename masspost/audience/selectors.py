@@ -24,6 +24,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    Window,
 )
 from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
@@ -286,7 +287,17 @@ def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool
     sql, params = qs.query.sql_with_params()
     connection = connections[qs.db]
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        if recent and connection.vendor == "postgresql":
+            # PostgreSQL runs the outbox EXISTS of `recent` hashed, once, but costs it as one index probe per row:
+            # an estimate that has the query JIT-compiled, which took longer than the whole query (200,000
+            # patients: 0.85 s of JIT for a 0.25 s query). Off for this query only.
+            _session_setting("SET jit = off", connection)
+            try:
+                cursor.execute(sql, params)
+            finally:
+                _session_setting("RESET jit", connection)
+        else:
+            cursor.execute(sql, params)
         if not (prefetch and connection.vendor == "postgresql"):
             while rows := cursor.fetchmany(_CHUNK):
                 yield rows
@@ -301,6 +312,11 @@ def audience_rows(resolved: ResolvedAudience, *, refs: bool = True, phones: bool
 _CHUNK = 5000  # rows per fetch
 
 
+def _session_setting(statement: str, connection: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+
+
 def patient_refs(ids: Iterable[int]) -> dict[int, str]:
     """External ids by patient id, for the few patients a preview names (samples, warnings)."""
     return dict(Patient.objects.filter(id__in=sorted(set(ids))).values_list("id", "external_id"))
@@ -310,10 +326,9 @@ def audience_sharers(resolved: ResolvedAudience, *, address: str, where: Q
                      ) -> list[tuple[int, str, str, bool, dt.date | None]]:
     """The patients of the audience who meet `where` (a condition that may use the annotated `lang`) and share
     `address` (phone_e164 or email_normalized) with another such patient: (id, external id, address, household
-    contact, birth date), in no order. One query: a GROUP BY of the addresses used twice or more inside it."""
+    contact, birth date), in no order. One query, one pass over the patients: a count per address as a window
+    (twice as fast on PostgreSQL as a GROUP BY of the addresses joined back)."""
     candidates = audience_patients(resolved).alias(lang=communication_language()).filter(where).exclude(
         **{address: ""})
-    shared = candidates.values(address).annotate(n=Count("id")).filter(n__gt=1).values(address)
-    rows = candidates.filter(**{f"{address}__in": shared}).values_list(
-        "id", "external_id", address, "household_contact", "birth_date").order_by()
-    return list(rows)
+    rows = candidates.annotate(sharers=Window(Count("id"), partition_by=[F(address)])).filter(sharers__gt=1)
+    return list(rows.values_list("id", "external_id", address, "household_contact", "birth_date").order_by())
