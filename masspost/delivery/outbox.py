@@ -34,36 +34,51 @@ class OutboxWriter:
     def __init__(self, *, campaign_id: int, deadline: dt.datetime) -> None:
         self._campaign_id = campaign_id
         self._format = _stamp_format()
-        # A campaign has a few distinct times (a deadline, a first opening per clinic): each is formatted once.
-        self._stamps: dict[dt.datetime, Any] = {}
-        self._deadline = self._stamp(deadline)
+        # A campaign has a few distinct times (a deadline, a first opening per clinic), usually the same objects
+        # row after row: each is formatted once, and found by identity (hashing an aware datetime asks its zone
+        # for the offset, three times the cost of the rest of a row). The entry keeps its object alive, so its id
+        # cannot be reused meanwhile.
+        self._stamps: dict[int, tuple[dt.datetime, Any]] = {}
+        self._deadline = self._format(deadline)
         self._buffer: list[tuple[Any, ...]] = []
         self._due = False  # whether the buffered rows carry next_attempt_at (one column list per batch)
         self.written = 0
 
     def _stamp(self, value: dt.datetime) -> Any:
-        stamp = self._stamps.get(value)
-        if stamp is None:
-            stamp = self._stamps[value] = self._format(value)
-        return stamp
+        found = self._stamps.get(id(value))
+        if found is None:
+            if len(self._stamps) >= 1024:  # a caller making a new object per row: do not keep them all
+                self._stamps.clear()
+            found = self._stamps[id(value)] = (value, self._format(value))
+        return found[1]
 
     def add(self, *, patient_id: int, patient_ref: str, channel: str, address: str, language: str, subject: str,
             body: str, encoding: str, parts: int, sender: str, sender_name: str, clinic_id: int | None = None,
             next_attempt_at: dt.datetime | None = None, deadline: dt.datetime | None = None) -> None:
         """One message. `clinic_id`: whose sending windows it waits for (None: none); `next_attempt_at`: when it
         is first due (None: now, the database's default); `deadline`: its own (None: the writer's)."""
-        row: tuple[Any, ...] = (
-            self._campaign_id, patient_id, patient_ref, channel, address, language, subject, body, encoding, parts,
-            sender, sender_name, self._deadline if deadline is None else self._stamp(deadline), clinic_id)
-        due = next_attempt_at is not None
-        if due != self._due:
-            # Rows keep the order they were added in (ids are the campaign's written order): the other kind's
-            # batch lands first.
-            self.flush()
-            self._due = due
-        if next_attempt_at is not None:
-            row = (*row, self._stamp(next_attempt_at))
-        self._buffer.append(row)
+        stamps = self._stamps
+        if deadline is None:
+            until = self._deadline
+        else:
+            found = stamps.get(id(deadline))
+            until = found[1] if found is not None else self._stamp(deadline)
+        if next_attempt_at is None:
+            if self._due:
+                # Rows keep the order they were added in (ids are the campaign's written order): the other kind's
+                # batch lands first.
+                self.flush()
+                self._due = False
+            self._buffer.append((self._campaign_id, patient_id, patient_ref, channel, address, language, subject,
+                                 body, encoding, parts, sender, sender_name, until, clinic_id))
+        else:
+            if not self._due:
+                self.flush()
+                self._due = True
+            found = stamps.get(id(next_attempt_at))
+            first = found[1] if found is not None else self._stamp(next_attempt_at)
+            self._buffer.append((self._campaign_id, patient_id, patient_ref, channel, address, language, subject,
+                                 body, encoding, parts, sender, sender_name, until, clinic_id, first))
         if len(self._buffer) >= BATCH:
             self.flush()
 
