@@ -36,8 +36,8 @@ def test_an_admin_sees_their_clinics_rules_at_a_glance(ada: Client, clinic: Clin
     assert '<a href="/clinics/" aria-current="page">Clinics</a>' in page
     table = page.split('data-testid="clinics"', 1)[1]
     assert "Hammas Tallinn" in table and "Hammas Tartu" not in table
-    assert "<code dir=\"ltr\" lang=\"en\">Mon-Sat 09:00-20:00</code>" in table
-    assert "<code dir=\"ltr\" lang=\"en\">Mon-Sun 08:00-21:00</code>" in table
+    assert "<code class=\"when\" dir=\"ltr\" lang=\"en\">Mon-Sat 09:00-20:00</code>" in table
+    assert "<code class=\"when\" dir=\"ltr\" lang=\"en\">Mon-Sun 08:00-21:00</code>" in table
     assert "over 1,500 recipients" in table and "14 days" in table and "no marketing" in table
     assert "Mon = Monday" in page  # the English day abbreviations explained in the page's language
 

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -66,8 +67,11 @@ class WindowField(forms.CharField):
 
 
 class ClinicSettingsForm(forms.Form):
-    marketing_window = WindowField(label=_lazy("Marketing hours"), max_length=100, help_text=WINDOW_HELP)
-    service_window = WindowField(label=_lazy("Service hours"), max_length=100, help_text=WINDOW_HELP)
+    # Both windows share one help line under them (WINDOW_HELP and the days in the user's language).
+    marketing_window = WindowField(label=_lazy("Marketing hours"), max_length=100,
+                                   widget=forms.TextInput(attrs={"aria-describedby": "window-help"}))
+    service_window = WindowField(label=_lazy("Service hours"), max_length=100,
+                                 widget=forms.TextInput(attrs={"aria-describedby": "window-help"}))
     holidays = forms.BooleanField(label=_lazy("No marketing on the country's public holidays"), required=False)
     approval_over = forms.IntegerField(
         label=_lazy("Approval needed over this many recipients"), required=False, min_value=1,
@@ -78,8 +82,14 @@ class ClinicSettingsForm(forms.Form):
     test_before_marketing = forms.BooleanField(
         label=_lazy("A test to oneself before every marketing campaign"), required=False)
     recently_messaged_days = forms.IntegerField(
-        label=_lazy("Leave out patients who got a marketing message within (days)"), min_value=0,
+        label=_lazy("Leave out patients messaged for marketing in the last … days"), min_value=0,
         max_value=RECENTLY_MESSAGED_MAX, help_text=_lazy("0 = off. A campaign may set its own number."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["approval_cost_over"].help_text = _(
+            "A marketing campaign whose SMS cost more (in %(currency)s) waits for a second sender. Empty: never.") % {
+            "currency": _currency()}
 
 
 def _currency() -> str:
@@ -100,7 +110,8 @@ def _clinic(request: StaffRequest, code: str) -> Clinic:
 
 def day_legend() -> str:
     """"Mon = Monday, Tue = Tuesday, …" with the days named in the user's language (Django's own names)."""
-    return ", ".join(f"{abbr} = {WEEKDAYS[i]}" for i, abbr in enumerate(DAYS))
+    lower = (get_language() or "").split("-")[0] in ("et", "ru")  # a day's name is not capitalised there
+    return ", ".join(f"{abbr} = {str(WEEKDAYS[i]).lower() if lower else WEEKDAYS[i]}" for i, abbr in enumerate(DAYS))
 
 
 @staff(Role.ADMIN)
@@ -134,8 +145,6 @@ def clinic(request: StaffRequest, code: str) -> HttpResponse:
 
 
 def _page(request: StaffRequest, found: Clinic, form: ClinicSettingsForm, *, status: int = 200) -> HttpResponse:
-    form.fields["approval_cost_over"].help_text = _(
-        "A marketing campaign whose SMS cost more (in %(currency)s) waits for a second sender. Empty: never.") % {
-        "currency": _currency()}
     return render(request, "web/clinic.html", {"clinic": found, "form": form, "nav": "clinics", "days": day_legend(),
-                                               "zone": zone_label(found.time_zone)}, status=status)
+                                               "window_help": WINDOW_HELP, "zone": zone_label(found.time_zone)},
+                  status=status)
