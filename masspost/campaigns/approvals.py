@@ -104,7 +104,7 @@ def approvals_pending(*, scope: Scope) -> list[Campaign]:
 
     visible = campaign_visibility(scope)
     pending = (Campaign.objects.filter(approval=Approval.PENDING).exclude(state=CampaignState.CANCELLED)
-               .order_by("created_at", "id"))
+               .defer("spec").order_by("created_at", "id"))
     return [c for c in pending if visible(c)]
 
 

@@ -32,6 +32,14 @@ class CampaignSummary:
     channel: str
     status: str
     messages: dict[str, int]  # per outbox status, every status present
+    send_at: dt.datetime | None = None  # when it starts (scheduled), None: at once
+    started_at: dt.datetime | None = None  # when its start's check ran
+    approval: str = ""  # campaigns.models.Approval: "pending" waits for a second sender
+
+    @property
+    def waits_for_start(self) -> bool:
+        """Scheduled and not started yet (nor cancelled)."""
+        return self.send_at is not None and self.started_at is None and self.status != CampaignState.CANCELLED
 
     @property
     def total(self) -> int:
@@ -55,7 +63,8 @@ def campaign_list(*, scope: Scope, statuses: frozenset[str] | None = None,
     """Newest first; only campaigns drawn from clinics in the scope (as campaign_get decides). Two queries
     whatever the count: the campaigns, then their messages' statuses in one GROUP BY."""
     campaigns = Campaign.objects.order_by("-created_at", "-id").only(
-        "id", "name", "created_by", "created_at", "purpose", "channel", "state", "audience")
+        "id", "name", "created_by", "created_at", "purpose", "channel", "state", "audience", "send_at", "started_at",
+        "approval")
     visible_to_scope = campaign_visibility(scope)
     visible = [c for c in campaigns if visible_to_scope(c)]
     if statuses is None and limit:
@@ -74,5 +83,6 @@ def campaign_list(*, scope: Scope, statuses: frozenset[str] | None = None,
         if statuses is None or status in statuses:
             listed.append(CampaignSummary(id=c.id, name=c.name, author=c.created_by, created_at=c.created_at,
                                           purpose=c.purpose, channel=c.channel, status=str(status),
-                                          messages=counts[c.id]))
+                                          messages=counts[c.id], send_at=c.send_at, started_at=c.started_at,
+                                          approval=c.approval))
     return listed[:limit] if limit else listed

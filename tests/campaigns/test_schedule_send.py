@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from masspost.campaigns.controls import controls_applicable
+from masspost.campaigns.listing import campaign_list
 from masspost.campaigns.models import AuditEvent, Campaign, CampaignState
 from masspost.campaigns.selectors import campaign_get, campaign_preview
 from masspost.campaigns.services import campaign_cancel, campaign_reschedule, campaign_send
@@ -233,3 +234,11 @@ def test_which_controls_apply_to_a_waiting_campaign(state: str, scheduled: bool,
                                                     applicable: set[str]) -> None:
     assert controls_applicable(state=state, counts={"queued": 2}, scheduled=scheduled,
                                approval=approval) == applicable
+
+
+def test_the_campaign_list_says_which_wait_for_their_start(patients: list[Patient]) -> None:
+    later = campaign_send(spec=spec(send_at="2027-03-02T08:30"), scope=OPERATOR, now=NOW).campaign_id
+    at_once = campaign_send(spec=spec("service"), scope=OPERATOR, now=NOW).campaign_id
+    listed = {c.id: c for c in campaign_list(scope=OPERATOR)}
+    assert listed[later].waits_for_start and listed[later].send_at == utc(2027, 3, 2, 6, 30)
+    assert not listed[at_once].waits_for_start and listed[at_once].approval == ""
