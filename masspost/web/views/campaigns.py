@@ -235,6 +235,11 @@ def _campaign_page(request: StaffRequest, campaign_id: int, reschedule: Reschedu
     start = (campaign_speed_start(campaign_id=campaign.id, now=now, sent=sent, created_at=campaign.created_at)
              if status["status"] == "sending" else ())
     progress = _progress(status, start, now)
+    if campaign.approval == Approval.PENDING or _waiting_to_start(campaign):
+        # Held by its gate: not "sending" (no speed, no polling) until it is approved and its time has come.
+        waiting = "approval" if campaign.approval == Approval.PENDING else "scheduled"
+        progress = {k: v for k, v in progress.items() if k not in ("speed", "left", "poll")} | {
+            "status": waiting, "status_label": _("waiting for approval") if waiting == "approval" else _("scheduled")}
     detail = campaign_summary(campaign=campaign)
     done = request.GET.get("done", "")
     context = {"nav": "campaigns", "c": _header(campaign), "p": progress,
