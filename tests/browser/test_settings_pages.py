@@ -81,12 +81,15 @@ def test_own_profile(lang: str, open_context: Callable[..., Any], screenshots: P
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_clinic_settings(lang: str, admin: str, open_context: Callable[..., Any], screenshots: Path) -> None:
+def test_clinic_settings(lang: str, admin: str, pending: int, open_context: Callable[..., Any],
+                         screenshots: Path) -> None:
+    """(`pending` first: Tallinn's approval rule shows in the list.)"""
     page = open_context(lang).new_page()
     sign_in(page, admin)
     page.locator("header nav a[href='/clinics/']").click()
     expect(page.locator("h1")).to_have_text(WORDS[lang]["clinics"])
     expect(page.locator("[data-testid=clinics] tbody tr")).to_have_count(len(DEMO_CLINICS))
+    expect(page.locator("[data-testid=clinics] tbody tr").filter(has_text="Hammas Tallinn")).to_contain_text("5")
     no_serious_violations(page, f"{lang} clinics")
     shoot(page, screenshots, f"{lang}-{{size}}-settings-clinics.png")
     fits_a_phone(page)
