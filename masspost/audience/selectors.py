@@ -323,12 +323,13 @@ def patient_refs(ids: Iterable[int]) -> dict[int, str]:
 
 
 def audience_sharers(resolved: ResolvedAudience, *, address: str, where: Q
-                     ) -> list[tuple[int, str, str, bool, dt.date | None]]:
+                     ) -> list[tuple[int, str, str, bool, dt.date | None, str]]:
     """The patients of the audience who meet `where` (a condition that may use the annotated `lang`) and share
     `address` (phone_e164 or email_normalized) with another such patient: (id, external id, address, household
-    contact, birth date), in no order. One query, one pass over the patients: a count per address as a window
-    (twice as fast on PostgreSQL as a GROUP BY of the addresses joined back)."""
-    candidates = audience_patients(resolved).alias(lang=communication_language()).filter(where).exclude(
+    contact, birth date, communication language), in no order. One query, one pass over the patients: a count
+    per address as a window (twice as fast on PostgreSQL as a GROUP BY of the addresses joined back)."""
+    candidates = audience_patients(resolved).annotate(lang=communication_language()).filter(where).exclude(
         **{address: ""})
     rows = candidates.annotate(sharers=Window(Count("id"), partition_by=[F(address)])).filter(sharers__gt=1)
-    return list(rows.values_list("id", "external_id", address, "household_contact", "birth_date").order_by())
+    return list(rows.values_list("id", "external_id", address, "household_contact", "birth_date", "lang")
+                .order_by())

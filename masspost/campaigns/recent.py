@@ -30,10 +30,11 @@ from masspost.audience.selectors import (
     communication_language,
 )
 from masspost.campaigns.models import Campaign
-from masspost.campaigns.rules import sender_problem
+from masspost.campaigns.rules import NO_SENDER, RECENTLY_MESSAGED, SHARED_ADDRESS, sender_problem
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Scope
+from masspost.content import choose_language
 from masspost.delivery.models import MessageStatus, OutboxMessage
 
 if TYPE_CHECKING:
@@ -123,21 +124,91 @@ def shared_losers(*, spec: CampaignSpec, resolved: ResolvedAudience, recent: Map
     out: dict[int, tuple[int, dict[str, str]]] = {}
     for channel in spec.channels:
         where = candidate_condition(spec=spec, channel=channel, recent=recent, senders=senders[channel])
-        by_address: dict[str, list[tuple[int, str, str, bool, dt.date | None]]] = {}
-        for row in audience_sharers(resolved, address=_ADDRESS[channel], where=where):
-            by_address.setdefault(row[2], []).append(row)
-        for group in by_address.values():
-            winner = min(group, key=_precedence)
-            for pid, *_ in group:
-                if pid != winner[0]:
-                    bits, names = out.get(pid, (0, {}))
-                    out[pid] = (bits | _SHARED_BIT[channel], names | {channel: winner[1]})
+        for pid, winner, _ in _losers(resolved, channel=channel, where=where):
+            bits, names = out.get(pid, (0, {}))
+            out[pid] = (bits | _SHARED_BIT[channel], names | {channel: winner})
     return out
 
 
-def _precedence(row: tuple[int, str, str, bool, dt.date | None]) -> tuple[Any, ...]:
-    _, ref, _, household, birth = row
+_Sharer = tuple[int, str, str, bool, dt.date | None, str]
+
+
+def _losers(resolved: ResolvedAudience, *, channel: str, where: Q) -> list[tuple[int, str, str]]:
+    """(patient id, external id of who gets it, the patient's language) of each patient left out as shared."""
+    by_address: dict[str, list[_Sharer]] = {}
+    for row in audience_sharers(resolved, address=_ADDRESS[channel], where=where):
+        by_address.setdefault(row[2], []).append(row)
+    out = []
+    for group in by_address.values():
+        winner = min(group, key=_precedence)
+        out += [(row[0], winner[1], row[5]) for row in group if row[0] != winner[0]]
+    return out
+
+
+def _precedence(row: _Sharer) -> tuple[Any, ...]:
+    _, ref, _, household, birth, _ = row
     return (not household, birth is None, birth or dt.date.max, ref)
+
+
+@dataclass(kw_only=True, slots=True)
+class RuleCounts:
+    """For a count that classifies patients by the other reasons only (campaigns.selectors.campaign_counts): per
+    channel, what the two lately-added rules change. `recent`: patients left out as recently_messaged that it
+    counted as recipients, by the language they would have got; `recent_no_sender`: those it counted as
+    no_sender (recently_messaged comes first); `shared`: recipients it counted who are left out as
+    shared_address, by language."""
+
+    recent: dict[str, dict[str, int]]
+    recent_no_sender: dict[str, int]
+    shared: dict[str, dict[str, int]]
+
+    def apply(self, *, recipients: dict[str, dict[str, int]], excluded: dict[str, dict[str, int]]) -> None:
+        """Move those patients in a count's `recipients` (language → channel → n) and `excluded` (channel →
+        reason → n) to their reasons, in place."""
+        for channel, reasons in excluded.items():
+            for rule, by_lang in ((RECENTLY_MESSAGED, self.recent.get(channel, {})),
+                                  (SHARED_ADDRESS, self.shared.get(channel, {}))):
+                for lang, n in by_lang.items():
+                    recipients[lang][channel] -= n
+                    reasons[rule] += n
+            if moved := self.recent_no_sender.get(channel, 0):
+                reasons[NO_SENDER] -= moved
+                reasons[RECENTLY_MESSAGED] += moved
+
+
+def rule_counts(*, spec: CampaignSpec, resolved: ResolvedAudience, now: dt.datetime | None = None) -> RuleCounts:
+    """What recently_messaged and shared_address change in a count by the other reasons (RuleCounts): a GROUP
+    BY per channel when some patient may have been messaged lately, the shared-address query when the campaign
+    sends one per address. Agrees with the sweep (the same conditions)."""
+    recent = recent_conditions(spec=spec, resolved=resolved, now=now)
+    senders = {ch: frozenset(c.id for c in resolved.clinics if sender_problem(c, ch) is None)
+               for ch in spec.channels}
+    every = frozenset(c.id for c in resolved.clinics)
+    counts = RuleCounts(recent={}, recent_no_sender={}, shared={})
+    for channel in spec.channels:
+        if channel in recent:
+            # Every earlier reason passed (any clinic), and messaged lately.
+            where = candidate_condition(spec=spec, channel=channel, recent={}, senders=every) & recent[channel]
+            rows = (audience_patients(resolved).annotate(lang=communication_language()).filter(where)
+                    .values_list("clinic_id", "lang").annotate(n=Count("id")).order_by())
+            by_lang: dict[str, int] = {}
+            for clinic_id, lang, n in rows:
+                if clinic_id in senders[channel]:
+                    chosen = choose_language(lang, spec.languages_with(channel), spec.fallback_language)
+                    assert chosen is not None
+                    by_lang[chosen] = by_lang.get(chosen, 0) + n
+                else:
+                    counts.recent_no_sender[channel] = counts.recent_no_sender.get(channel, 0) + n
+            counts.recent[channel] = by_lang
+        if spec.shares_addresses:
+            where = candidate_condition(spec=spec, channel=channel, recent=recent, senders=senders[channel])
+            shared: dict[str, int] = {}
+            for _, _, lang in _losers(resolved, channel=channel, where=where):
+                chosen = choose_language(lang, spec.languages_with(channel), spec.fallback_language)
+                assert chosen is not None
+                shared[chosen] = shared.get(chosen, 0) + 1
+            counts.shared[channel] = shared
+    return counts
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -126,3 +126,30 @@ def test_who_gets_it_is_part_of_the_token(make_patient: Any) -> None:
     after, _ = preview(purpose="marketing")
     assert before["messages_total"] == after["messages_total"] == 1
     assert before["token"] != after["token"]
+
+
+def test_the_grouped_count_agrees_with_the_preview_once_the_rules_are_applied(make_patient: Any, clinic: Any,
+                                                                             other_clinic: Any) -> None:
+    from masspost.audience.selectors import audience_resolve
+    from masspost.campaigns.recent import rule_counts
+    from masspost.campaigns.selectors import campaign_counts
+
+    parent, older, _ = family(make_patient)
+    family(make_patient, language="ru")
+    lately = make_patient()
+    no_sender_lately = make_patient(clinic=other_clinic)
+    other_clinic.sms_sender = "Hammas Tartu!"  # not an SMPP sender id
+    other_clinic.save()
+    sent_before([lately, older, no_sender_lately], clinics=("TLN", "TRT"))
+    spec = CampaignSpec.from_dict(campaign(purpose="marketing"))
+    counts = campaign_counts(spec=spec, scope=Scope.operator())
+    rules = rule_counts(spec=spec, resolved=audience_resolve(audience=spec.audience, scope=Scope.operator()))
+    rules.apply(recipients=counts["recipients"], excluded=counts["excluded"])
+    data, _ = preview(purpose="marketing")
+    # six on one phone, one of them messaged lately: one gets it, four share
+    assert data["excluded"]["sms"]["recently_messaged"] == 3 and data["excluded"]["sms"]["shared_address"] == 4
+    assert counts["excluded"] == data["excluded"]
+    def given(recipients: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        return {lang: n for lang, n in recipients.items() if any(n.values())}  # the preview lists every text's
+
+    assert given(counts["recipients"]) == given(data["recipients"]) == {"et": {"sms": 1, "email": 0}}
