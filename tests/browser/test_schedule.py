@@ -2,7 +2,8 @@
 clinic's messages go, the quiet-hours note included; the send dialog says the time), the test send to oneself, the
 campaign page of a scheduled campaign, and a campaign over the approval rule approved by a second sender.
 
-Each screen is shot at desktop and phone size into $MASSPOST_SCREENSHOTS as <lang>-<size>-schedule-<screen>.png,
+Each screen is shot at desktop and phone size into $MASSPOST_SCREENSHOTS as <lang>-<size>-schedule-<screen>.png
+(and the desktop's first screen as …-screen.png),
 checked with axe-core (no serious or critical violation), for sideways scroll on the phone, and for the English of
 these screens on an Estonian or Russian page. Times are set for tomorrow 23:00 — after every demo clinic's service
 window (08:00–21:00) — so the preview's note is the quiet hours' whatever the hour the test runs at."""
@@ -60,6 +61,8 @@ def look(page: Any, shots: Path, lang: str, screen: str, audit: Audit | None = N
         page.set_viewport_size(viewport)
         page.wait_for_timeout(150)
         page.screenshot(path=str(shots / f"{lang}-{size}-schedule-{screen}.png"), full_page=True)
+        if size == "desktop":  # the first screen, as seen
+            page.screenshot(path=str(shots / f"{lang}-{size}-schedule-{screen}-screen.png"))
         if size == "phone":
             wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert wide <= 1, f"{lang} {screen}: {wide}px of sideways scroll on a phone"

@@ -43,7 +43,6 @@ def test_the_fields_go_into_the_campaign_as_its_file_keys(alice: Client, patient
 
 def test_one_per_address_is_said_only_when_it_differs_from_the_purpose(alice: Client, clinic: Clinic,
                                                                          patients: dict[str, Patient]) -> None:
-    from masspost.staff.selectors import scope_clinics  # noqa: F401  (the form's clinics come from the scope)
     from masspost.web.forms import BulkForm
 
     def spec(**overrides: Any) -> Any:
@@ -87,7 +86,7 @@ def test_an_error_sits_on_its_field_and_keeps_what_was_typed(alice: Client, pati
     assert f'id="errors-{field}"' in page
     if words:
         assert words in " ".join(form.errors[field])
-    for name, value in typed.items():
+    for value in typed.values():
         assert f'value="{value}"' in page  # as typed
 
 
