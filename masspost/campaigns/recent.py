@@ -58,14 +58,15 @@ def recently_messaged_days(spec: CampaignSpec, clinic: Clinic) -> int:
     return clinic.recently_messaged_days if spec.marketing else 0
 
 
-def recent_conditions(*, spec: CampaignSpec, resolved: ResolvedAudience,
-                      now: dt.datetime | None = None) -> dict[str, Q]:
+def recent_conditions(*, spec: CampaignSpec, resolved: ResolvedAudience, now: dt.datetime | None = None,
+                      ignore_campaign: int | None = None) -> dict[str, Q]:
     """Per channel of the campaign, the condition on a patient (a Patient queryset's row) of having been messaged
     on that channel by a campaign of the same purpose within their clinic's N days; no entry when no clinic
     counts days or no such campaign was sent lately (then the audience query has nothing to look up).
 
     Each condition is an EXISTS on the outbox's unique (patient, campaign, channel) index, over the few campaigns
-    sent within the period."""
+    sent within the period. `ignore_campaign`: a campaign whose own messages do not count (a pass over a sent
+    campaign's spec, such as an approval's check, must not find its patients messaged by itself)."""
     now = now or timezone.now()
     by_days: dict[int, list[int]] = {}
     for clinic in resolved.clinics:
@@ -74,8 +75,8 @@ def recent_conditions(*, spec: CampaignSpec, resolved: ResolvedAudience,
     if not by_days:
         return {}
     oldest = now - dt.timedelta(days=max(by_days)) - _SEND_MARGIN
-    campaigns = sorted(Campaign.objects.filter(purpose=spec.purpose.value, created_at__gte=oldest)
-                       .values_list("id", flat=True))
+    campaigns = sorted(set(Campaign.objects.filter(purpose=spec.purpose.value, created_at__gte=oldest)
+                           .values_list("id", flat=True)) - {ignore_campaign})
     if not campaigns:
         return {}
     out = {}

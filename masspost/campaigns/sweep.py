@@ -97,7 +97,10 @@ def clinic_details(clinics: tuple[Clinic, ...], lanes: dict[str, dict[str, Lane]
 
 def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
           on_recipient: Callable[[Recipient], None] | None = None,
-          on_excluded: Callable[[Exclusion], None] | None = None, fingerprint: bool = False) -> SweepResult:
+          on_excluded: Callable[[Exclusion], None] | None = None, fingerprint: bool = False,
+          ignore_campaign: int | None = None) -> SweepResult:
+    """The pass (module docstring). `ignore_campaign`: a sent campaign whose own messages do not make its patients
+    recently messaged (a pass over that campaign's spec: an approval's check, its excluded list)."""
     compiled = compile_content(spec)
     clinics = {c.id: c for c in resolved.clinics}
     marketing = spec.purpose is Purpose.MARKETING
@@ -108,7 +111,7 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     problems = {ch: {c.id: sender_problem(c, ch) for c in resolved.clinics} for ch in spec.channels}
     # Who was messaged lately (a flag in each row), and who shares an address with someone who gets the message
     # (one query per channel before the pass; their rows get the shared flags): campaigns.recent.
-    recent = recent_conditions(spec=spec, resolved=resolved)
+    recent = recent_conditions(spec=spec, resolved=resolved, ignore_campaign=ignore_campaign)
     losers = shared_losers(spec=spec, resolved=resolved, recent=recent,
                            senders={ch: frozenset(cid for cid, p in problems[ch].items() if p is None)
                                     for ch in spec.channels})

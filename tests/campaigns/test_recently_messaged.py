@@ -120,3 +120,16 @@ def test_a_message_since_the_preview_changes_its_token(make_patient: Any) -> Non
     after = preview(purpose="marketing")
     assert before["token"] != after["token"]
     assert (before["messages_total"], after["messages_total"]) == (2, 1)
+
+
+def test_a_pass_over_a_sent_campaign_can_leave_its_own_messages_out(make_patient: Any) -> None:
+    from masspost.audience.selectors import audience_resolve
+    from masspost.campaigns.sweep import sweep
+
+    patients = [make_patient(), make_patient()]
+    own = sent_before(patients, ago=dt.timedelta(minutes=5))
+    spec = CampaignSpec.from_dict(campaign(purpose="marketing"))
+    resolved = audience_resolve(audience=spec.audience, scope=Scope.operator())
+    assert sweep(spec=spec, resolved=resolved).excluded["sms"]["recently_messaged"] == 2
+    again = sweep(spec=spec, resolved=resolved, ignore_campaign=own.id)
+    assert again.excluded["sms"]["recently_messaged"] == 0 and again.messages == 2
