@@ -79,3 +79,12 @@ def english_by_default(settings: Any) -> None:
     """Pages asked for without a language come in English in tests (production's default is Estonian); tests of
     the translations ask for their language with the cookie or Accept-Language, as a browser does."""
     settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
+def windows_always_open(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages go whatever the time of day the tests run at: every clinic's window is open and no holiday is
+    closed (MASSPOST_SENDING_WINDOWS=always; the production default is "clinics"), in this process and in every
+    masspost process a test starts. Tests of the windows set "clinics" themselves, with a frozen clock."""
+    settings.MASSPOST_SENDING_WINDOWS = "always"
+    monkeypatch.setenv("MASSPOST_SENDING_WINDOWS", "always")
