@@ -25,7 +25,8 @@ ACTOR_MAX = AuditEvent._meta.get_field("actor").max_length or 150
 # Every action written, for the log's filter (docs/ui.md, "Audit log").
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "preview", "campaign_send", "campaign_pause", "campaign_resume",
-    "campaign_cancel", "campaign_resend_unknown", "export", "user_add", "user_disable", "user_change",
+    "campaign_cancel", "campaign_resend_unknown", "campaign_reschedule", "campaign_approve", "campaign_reject",
+    "campaign_test_send", "export", "user_add", "user_disable", "user_change", "staff_contact", "clinic_settings",
     "demo.generate", "demo.reset", "import", "token_create", "token_revoke",
 )
 

@@ -31,15 +31,20 @@ def indexes() -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
     return unique, plain
 
 
-def duplicate_refused(row: OutboxMessage) -> bool:
-    copy = OutboxMessage(**{f.attname: getattr(row, f.attname) for f in OutboxMessage._meta.concrete_fields
-                            if f.attname != "id"})
+def duplicate_refused(row_id: int) -> bool:
+    """Whether a copy of outbox row `row_id` is refused as a second (patient, campaign, channel). In SQL over the
+    columns the table has now: at an earlier migration it lacks columns the model has since gained."""
+    with connection.cursor() as cursor:
+        columns = [c.name for c in connection.introspection.get_table_description(cursor, TABLE) if c.name != "id"]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
     try:
-        with transaction.atomic():
-            copy.save()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {connection.ops.quote_name(TABLE)} ({names}) "
+                           f"SELECT {names} FROM {connection.ops.quote_name(TABLE)} WHERE id = %s", [row_id])
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(TABLE)} WHERE id <> %s AND id = "
+                           f"(SELECT MAX(id) FROM {connection.ops.quote_name(TABLE)})", [row_id])
     except IntegrityError:
         return True
-    copy.delete()
     return False
 
 
@@ -57,7 +62,7 @@ def test_the_outbox_index_migration_runs_both_ways_keeping_rows_and_uniqueness(m
         unique, plain = indexes()
         assert unique == {("campaign_id", "patient_id", "channel")}
         assert ("patient_id",) in plain
-        assert duplicate_refused(OutboxMessage.objects.order_by("id").first())
+        assert duplicate_refused(rows[0][0])
     finally:
         call_command("migrate", "delivery", verbosity=0)
 
@@ -65,7 +70,7 @@ def test_the_outbox_index_migration_runs_both_ways_keeping_rows_and_uniqueness(m
     assert unique == {("patient_id", "campaign_id", "channel")}
     assert ("patient_id",) not in plain
     assert sorted(OutboxMessage.objects.values_list("id", "patient_id", "campaign_id", "channel")) == rows
-    assert duplicate_refused(OutboxMessage.objects.order_by("id").first())
+    assert duplicate_refused(rows[0][0])
 
 
 def receipt_columns() -> set[str]:
