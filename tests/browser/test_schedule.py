@@ -61,7 +61,7 @@ def look(page: Any, shots: Path, lang: str, screen: str, audit: Audit | None = N
         page.set_viewport_size(viewport)
         page.wait_for_timeout(150)
         page.screenshot(path=str(shots / f"{lang}-{size}-schedule-{screen}.png"), full_page=True)
-        if size == "desktop":  # the first screen, as seen
+        if screen in ("campaign", "pending", "approved") or size == "desktop":  # the first screen, as seen
             page.screenshot(path=str(shots / f"{lang}-{size}-schedule-{screen}-screen.png"))
         if size == "phone":
             wide = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
