@@ -130,3 +130,24 @@ def test_the_settings_pages_leave_no_english_or_raw_code(pending: Campaign, make
                    "Свой телефон или e-mail для проб изменён")}[lang]
     for words in said:
         assert words in audit, words
+
+
+def test_a_campaign_held_by_the_send_says_the_rule_it_was_held_by(
+        alice: Client, clinic: Clinic, make_staff: Any, patients: Any) -> None:
+    """Sent through the screens to 2 patients (the Estonian and Russian texts), over Tallinn's rule of 1: held; the
+    list says the rule as the send recorded it, even after the clinic's rule changed."""
+    from tests.web.conftest import preview, token_of
+
+    clinic.approval_over = 1
+    clinic.save()
+    sent = alice.post("/bulk/send/", {"token": token_of(preview(alice, name="Held recall", sms_ru="Привет!"))})
+    assert sent.status_code == 302
+    campaign = Campaign.objects.get(name="Held recall")
+    assert campaign.approval == "pending"
+    clinic.approval_over = 100
+    clinic.save()
+    kati = make_staff("kati", "sender", clinic)
+    page = html(kati.get("/approvals/"))
+    assert badge(page) == "1"
+    row = page.split('data-testid="approvals"', 1)[1]
+    assert "Held recall" in row and "more than 1 recipient (Hammas Tallinn)" in row
