@@ -13,6 +13,7 @@ from typing import Any, cast
 from django import forms
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils import timezone as django_timezone  # the schedule's clock (tests replace `timezone` for a day)
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext_lazy
@@ -138,6 +139,11 @@ class LocalDateTimeField(forms.Field):
             except ValueError:
                 continue
         raise forms.ValidationError(_("Give a date and a time, e.g. 07.12.2026 09:00."), code="invalid")
+
+
+def wall_clock_now() -> dt.datetime:
+    """The user's local time now, to the minute, without a zone: what a datetime-local box is compared with."""
+    return django_timezone.localtime().replace(tzinfo=None, second=0, microsecond=0)
 
 
 SCHEDULE_AHEAD_MAX = dt.timedelta(days=90)  # campaigns.timing refuses a send_at further ahead
@@ -313,7 +319,7 @@ class BulkForm(forms.Form):
     def _clean_timing(self, data: dict[str, Any]) -> None:
         """The schedule's own rules, on their fields: not in the past, not too far ahead, the deadline after the
         start. Compared with the user's local time (a clinic in another zone is checked again by the preview)."""
-        now = timezone.localtime().replace(tzinfo=None, second=0, microsecond=0)
+        now = wall_clock_now()
         send_at, deadline = data.get("send_at"), data.get("deadline")
         if send_at is not None:
             if send_at < now - SCHEDULE_PAST_GRACE:
@@ -473,7 +479,7 @@ class RescheduleForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        now = timezone.localtime().replace(tzinfo=None, second=0, microsecond=0)
+        now = wall_clock_now()
         send_at, deadline = data.get("send_at"), data.get("deadline")
         if send_at is not None and send_at < now:
             self.add_error("send_at", _("This time has passed: give a time to come."))
