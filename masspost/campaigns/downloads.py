@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import IO
 
 from masspost.campaigns.audit import audit_record
@@ -27,10 +28,11 @@ from masspost.delivery.selectors import OutboxRow, outbox_export_rows, outbox_st
 
 
 def preview_list_csv(*, spec: CampaignSpec, scope: Scope, kind: str, out: IO[bytes], channel: str = "",
-                     reason: str = "") -> int:
+                     reason: str = "", ignore_campaign: int | None = None) -> int:
     """Write recipients.csv or excluded.csv (docs/campaign.md) into `out`; `channel` and `reason` narrow the
-    list. Returns the number of rows. Names and addresses only for a role that may see them (sees_contacts, the
-    rule of GET /patients too); for any other, those columns are left out."""
+    list (`ignore_campaign`: campaign_preview's). Returns the number of rows. Names and addresses only for a role
+    that may see them (sees_contacts, the rule of GET /patients too); for any other, those columns are left
+    out."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(text)
     rows = 0
@@ -52,9 +54,11 @@ def preview_list_csv(*, spec: CampaignSpec, scope: Scope, kind: str, out: IO[byt
 
     writer.writerow(shown(list(header)))
     if kind == "recipients":
-        preview = campaign_preview(spec=spec, scope=scope, on_recipient=recipient, audit=False)
+        preview = campaign_preview(spec=spec, scope=scope, on_recipient=recipient, audit=False,
+                                   ignore_campaign=ignore_campaign)
     else:
-        preview = campaign_preview(spec=spec, scope=scope, on_excluded=excluded, audit=False)
+        preview = campaign_preview(spec=spec, scope=scope, on_excluded=excluded, audit=False,
+                                   ignore_campaign=ignore_campaign)
     text.flush()
     text.detach()  # `out` stays open for the caller
     audit_record(scope=scope, action="export", detail={"list": kind, "channel": channel, "reason": reason,
@@ -99,5 +103,8 @@ def campaign_excluded_csv(*, campaign_id: int, scope: Scope, out: IO[bytes], cha
     """Who the campaign leaves out and why, from its own campaign file run against the data as it is now (the
     outbox keeps who was sent to, not who was not): excluded.csv of docs/campaign.md. Audited."""
     campaign = campaign_get(campaign_id=campaign_id, scope=scope)
-    spec = CampaignSpec.from_dict(campaign.spec)
-    return preview_list_csv(spec=spec, scope=scope, kind="excluded", out=out, channel=channel, reason=reason)
+    # When it was to go does not change who is left out (and a start that has passed is no error here); its own
+    # messages do not make its patients "recently messaged".
+    spec = replace(CampaignSpec.from_dict(campaign.spec), send_at=None, deadline=None)
+    return preview_list_csv(spec=spec, scope=scope, kind="excluded", out=out, channel=channel, reason=reason,
+                            ignore_campaign=campaign.id)

@@ -14,7 +14,7 @@ from masspost.campaigns.approvals import ApprovalNeed, RecipientsByClinic, appro
 from masspost.campaigns.audit import audit_record
 from masspost.campaigns.models import Campaign, CampaignState
 from masspost.campaigns.price import Price, sms_part_price
-from masspost.campaigns.recent import RecentOverlap, recent_overlap
+from masspost.campaigns.recent import RecentOverlap, recent_overlap, rule_counts
 from masspost.campaigns.report import preview_dict
 from masspost.campaigns.rules import REASONS, exclusion, sender_problem
 from masspost.campaigns.snapshot import snapshot_keep
@@ -70,8 +70,9 @@ def preview_token(*, spec: CampaignSpec, audience: ResolvedAudience, result: Swe
 def campaign_preview(*, spec: CampaignSpec, scope: Scope,
                      on_recipient: Callable[[Recipient], None] | None = None,
                      on_excluded: Callable[[Exclusion], None] | None = None, audit: bool = True,
-                     now: dt.datetime | None = None) -> Preview:
-    """What a send would do now (`now`: the clock, for tests). Its fingerprint is kept a day under the token
+                     now: dt.datetime | None = None, ignore_campaign: int | None = None) -> Preview:
+    """What a send would do now (`now`: the clock, for tests; `ignore_campaign`: a sent campaign run again, whose
+    own messages do not make its patients "recently messaged"). Its fingerprint is kept a day under the token
     (campaigns.snapshot), so that a send refused as stale can say exactly what changed, and the preview is audited
     (who, how many) — the only things a preview writes. `audit=False` for a pass that audits itself (a download).
 
@@ -83,7 +84,7 @@ def campaign_preview(*, spec: CampaignSpec, scope: Scope,
     audience = audience_resolve(audience=spec.audience, scope=scope)
     timing = campaign_timing(spec=spec, clinics=audience.clinics, now=now)
     result = sweep(spec=spec, resolved=audience, on_recipient=on_recipient, on_excluded=on_excluded,
-                   fingerprint=True)
+                   fingerprint=True, ignore_campaign=ignore_campaign)
     token = preview_token(spec=spec, audience=audience, result=result)
     assert result.fingerprint is not None
     snapshot_keep(token=str(token), fingerprint=result.fingerprint, actor=scope.actor_key)
@@ -148,6 +149,8 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
             else:
                 assert chosen is not None
                 recipients.setdefault(chosen, {"sms": 0, "email": 0})[channel] += n
+    # recently_messaged and shared_address need more than the groups: what they change, counted apart.
+    rule_counts(spec=spec, resolved=audience).apply(recipients=recipients, excluded=excluded)
     not_selected = audience_not_selected(audience)
     return {"audience": {"patients": patients, "matched": patients + sum(not_selected.values()),
                          "not_selected": not_selected, "languages": dict(sorted(languages.items()))},

@@ -128,7 +128,8 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                            clinic_id=r.clinic_id, next_attempt_at=t.opens_at or t.starts_at, deadline=t.deadline)
                 counted.add(r)
 
-            result = sweep(spec=spec, resolved=audience, on_recipient=write)
+            # The campaign's own rows, written as the pass goes, never make its patients "recently messaged".
+            result = sweep(spec=spec, resolved=audience, on_recipient=write, ignore_campaign=campaign.id)
             writer.flush()
             current = preview_token(spec=spec, audience=audience, result=result)
             if previewed is not None and current != previewed:
@@ -364,14 +365,10 @@ def campaign_approve(*, campaign_id: int, scope: Scope) -> int:
 
 def _token_now(*, campaign: Campaign, scope: Scope) -> str:
     """The token the preview's pass over the campaign's stored spec gives now, in `scope`: the approver's view of
-    what would go. The campaign's own messages are not "recently messaged" to its own patients: for the pass, the
-    campaign is hidden from the recently-messaged rule (its purpose blanked in a savepoint that is rolled back)."""
+    what would go. The campaign's own messages do not make its patients "recently messaged" (`ignore_campaign`)."""
     spec = CampaignSpec.from_dict(campaign.spec)
     audience = audience_resolve(audience=spec.audience, scope=scope)
-    with transaction.atomic():
-        Campaign.objects.filter(id=campaign.id).update(purpose="")
-        result = sweep(spec=spec, resolved=audience)
-        transaction.set_rollback(True)
+    result = sweep(spec=spec, resolved=audience, ignore_campaign=campaign.id)
     return str(preview_token(spec=spec, audience=audience, result=result))
 
 

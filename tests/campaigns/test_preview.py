@@ -29,7 +29,8 @@ def test_each_patient_gets_their_language(make_patient: Any) -> None:
                                   "ru": {"sms": 2, "email": 0}}
     assert data["sms"]["ru"]["sample"]["text"] == "Привет, Mari!"
     assert data["excluded"]["sms"] == dict.fromkeys(
-        ["opted_out", "no_marketing_consent", "no_content", "no_address", "invalid_address", "no_sender"], 0)
+        ["opted_out", "no_marketing_consent", "no_content", "no_address", "invalid_address", "recently_messaged",
+         "shared_address", "no_sender"], 0)
 
 
 def test_patient_without_language_gets_the_clinic_default(make_patient: Any) -> None:
@@ -72,7 +73,8 @@ def test_exclusion_reasons_in_order(make_patient: Any) -> None:
     make_patient()
     data = preview(purpose="marketing")
     assert data["excluded"]["sms"] == {"opted_out": 1, "no_marketing_consent": 1, "no_content": 1,
-                                       "no_address": 1, "invalid_address": 1, "no_sender": 0}
+                                       "no_address": 1, "invalid_address": 1, "recently_messaged": 0,
+                                       "shared_address": 0, "no_sender": 0}
     assert data["recipients"]["et"]["sms"] == 1
 
 
