@@ -109,9 +109,10 @@ class SendIn(Strict):
 class SendOut(Schema):
     campaign: int
     messages: int
-    approval: Literal["", "pending"] = Field(
+    approval: Literal["", "pending", "approved", "rejected"] = Field(
         "", description="pending: a clinic's rule needs a second sender's approval before anything goes "
-        "(`POST /campaigns/{id}/approve`); empty: none needed")
+        "(`POST /campaigns/{id}/approve`); empty: none needed; a repeated request answers the campaign's state "
+        "now (approved, rejected)")
     send_at: dt.datetime | None = Field(None, description="when it starts, if scheduled; null: at once")
 
 
@@ -248,7 +249,7 @@ class ClinicSettingsIn(Strict):
                                          description="days and hours, like `Mon-Sat 09:00-20:00`")
     service_window: str | None = Field(None, max_length=100, examples=["Mon-Sun 08:00-21:00"])
     holidays: bool | None = None
-    approval_over: int | None = Field(None, ge=1, description="null: no approval by recipients")
+    approval_over: int | None = Field(None, ge=1, le=2_147_483_647, description="null: no approval by recipients")
     approval_cost_over: Decimal | None = Field(None, ge=0, max_digits=10, decimal_places=2,
                                                description="null: no approval by cost")
     test_before_marketing: bool | None = None

@@ -61,6 +61,10 @@ def test_a_pending_campaign_is_listed_and_another_sender_approves_it(pending: in
     assert dora.get("/approvals").json() == []
     assert problem_code(dora.post(f"/campaigns/{pending}/approve"), 409) == "not_pending"
     assert AuditEvent.objects.filter(action="campaign_approve", campaign_id=pending).count() == 1
+    # The author's send repeated with its Idempotency-Key: the same campaign, as it is now.
+    again = alice.post("/campaigns", {"campaign": recall(), "token": Campaign.objects.get(id=pending).token},
+                       headers={"Idempotency-Key": "k1"})
+    assert again.status_code == 201 and (again.json()["campaign"], again.json()["approval"]) == (pending, "approved")
 
 
 def test_who_may_not_approve(pending: int, alice: Api, bob: Api, charlie: Api) -> None:
