@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - the test extras install it
 from tests.browser.conftest import PASSWORD, USERNAME, Site, shoot, sign_in
 
 LANGUAGES = ["et", "ru"]
-EXCLUDED_HEADER = ["external_id", "first_name", "last_name", "channel", "reason", "patient_language"]
+EXCLUDED_HEADER = ["external_id", "first_name", "last_name", "channel", "reason", "patient_language", "got_it"]
 
 TEXT_RU_SHORT = "Здравствуйте! Пора на осмотр."  # 29 characters: one UCS-2 part of 70
 TEXT_RU = "Здравствуйте, {first_name}! Пора на профилактический осмотр в {clinic_name}. Запишитесь: {clinic_phone}"

@@ -38,8 +38,8 @@ def test_a_preparers_recipients_list_has_ids_but_no_names_or_addresses(bob: Clie
 def test_a_preparers_excluded_list_says_why_without_names(bob: Client, patients: dict[str, Patient]) -> None:
     preview(bob)
     listed = rows(bob.get("/bulk/preview/excluded.csv", **LINK))
-    assert listed[0] == ["external_id", "channel", "reason", "patient_language"]
-    assert [patients["anna"].external_id, "sms", "no_address", "et"] in listed
+    assert listed[0] == ["external_id", "channel", "reason", "patient_language", "got_it"]
+    assert [patients["anna"].external_id, "sms", "no_address", "et", ""] in listed
 
 
 def test_a_sender_still_gets_names_and_addresses(alice: Client, patients: dict[str, Patient]) -> None:

@@ -130,8 +130,8 @@ def test_recipients_csv(alice: Client, patients: dict[str, Patient]) -> None:
 def test_excluded_csv_of_one_channel_and_reason(alice: Client, patients: dict[str, Patient]) -> None:
     preview(alice, sms_ru=RU)
     rows = csv_rows(alice.get("/bulk/preview/excluded.csv?channel=sms&reason=no_address", **CLICK))
-    assert rows == [["external_id", "first_name", "last_name", "channel", "reason", "patient_language"],
-                    [patients["anna"].external_id, "Anna", "Maasikas", "sms", "no_address", "et"]]
+    assert rows == [["external_id", "first_name", "last_name", "channel", "reason", "patient_language", "got_it"],
+                    [patients["anna"].external_id, "Anna", "Maasikas", "sms", "no_address", "et", ""]]
     everyone = csv_rows(alice.get("/bulk/preview/excluded.csv", **CLICK))
     assert {(r[0], r[4]) for r in everyone[1:]} == {(patients["anna"].external_id, "no_address"),
                                                     (patients["jaan"].external_id, "opted_out")}
