@@ -187,3 +187,23 @@ def test_a_marketing_send_before_the_test_the_clinic_asks_for_is_refused_in_word
     assert refused.status_code == 409
     assert "Send a test to yourself first" in html(refused)
     assert not Campaign.objects.exists()
+
+
+def test_another_sender_rejects_a_pending_campaign_and_nothing_goes(
+        alice: Client, make_staff: Any, clinic: Clinic, patients: dict[str, Patient]) -> None:
+    from masspost.delivery.models import OutboxMessage
+    clinic.approval_over = 0
+    clinic.save()
+    alice.post("/bulk/send/", {"token": token_of(preview(alice))})
+    campaign = Campaign.objects.get()
+    mart = make_staff("mart", "sender", clinic, language="et")
+    page = html(mart.get(f"/campaigns/{campaign.id}/"))
+    assert 'data-testid="control-reject"' in page and "Lükka tagasi" in page
+    assert mart.post(f"/campaigns/{campaign.id}/reject/").status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.approval == "rejected"
+    assert not OutboxMessage.objects.filter(campaign_id=campaign.id, status="queued").exists()
+    after = html(mart.get(f"/campaigns/{campaign.id}/"))
+    assert 'data-testid="approval-rejected"' in after and "Tagasi lükkas mart" in after
+    again = mart.post(f"/campaigns/{campaign.id}/approve/")
+    assert again.status_code == 409 and "ei oota enam kinnitamist" in html(again)

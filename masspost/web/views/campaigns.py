@@ -39,7 +39,15 @@ from masspost.campaigns.listing import HANDED_OVER, PROBLEMS
 from masspost.campaigns.listing import campaign_list as list_campaigns
 from masspost.campaigns.models import Approval, Campaign, CampaignState
 from masspost.campaigns.selectors import campaign_get, campaign_status
-from masspost.campaigns.services import campaign_cancel, campaign_pause, campaign_resend_unknown, campaign_resume
+from masspost.campaigns.services import (
+    campaign_approve,
+    campaign_cancel,
+    campaign_pause,
+    campaign_reject,
+    campaign_reschedule,
+    campaign_resend_unknown,
+    campaign_resume,
+)
 from masspost.clinic.scope import Role
 from masspost.clinic.selectors import sees_contacts
 from masspost.delivery.models import PENDING
@@ -71,19 +79,9 @@ PER_PAGE = 50
 COUNT_MAX = 10**9  # ?n=: how many messages the control changed
 
 
-def _approve(*, campaign_id: int, scope: Any) -> Any:
-    from masspost.campaigns.services import campaign_approve  # issue 19's service (campaigns.approvals' rules)
-    return campaign_approve(campaign_id=campaign_id, scope=scope)
-
-
-def _reject(*, campaign_id: int, scope: Any) -> Any:
-    from masspost.campaigns.services import campaign_reject
-    return campaign_reject(campaign_id=campaign_id, scope=scope)
-
-
-CONTROLS: dict[str, Callable[..., Any]] = {
+CONTROLS: dict[str, Callable[..., int]] = {
     "pause": campaign_pause, "resume": campaign_resume, "cancel": campaign_cancel,
-    "resend-unknown": campaign_resend_unknown, "approve": _approve, "reject": _reject,
+    "resend-unknown": campaign_resend_unknown, "approve": campaign_approve, "reject": campaign_reject,
 }
 DONE = (*CONTROLS, "reschedule")
 # Why a patient previewed was left out when a scheduled campaign started (delivery.outbox_start_due's codes).
@@ -351,13 +349,8 @@ def campaign_control(request: StaffRequest, campaign_id: int, action: str) -> Ht
     if control is None:
         raise Http404(action)
     count = control(campaign_id=campaign_id, scope=request.scope)
-    query = {"done": action} | ({"n": count} if isinstance(count, int) and not isinstance(count, bool) else {})
-    return HttpResponseRedirect(f"{target}?{urlencode(query)}")
+    return HttpResponseRedirect(f"{target}?{urlencode({'done': action, 'n': count})}")
 
-
-def campaign_reschedule(*, campaign_id: int, scope: Any, send_at: dt.datetime, deadline: dt.datetime | None) -> Any:
-    from masspost.campaigns.services import campaign_reschedule as reschedule  # issue 19's service
-    return reschedule(campaign_id=campaign_id, scope=scope, send_at=send_at, deadline=deadline)
 
 
 @staff()
