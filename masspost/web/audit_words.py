@@ -8,6 +8,7 @@ they are now. Sentences are HTML-safe strings: a campaign's name links to its pa
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from masspost.web.consent_words import CHANNELS as CONSENT_CHANNELS
 from masspost.web.consent_words import METHODS
 from masspost.web.presenting import CHANNELS, reason_sentence
 from masspost.web.roles import role_name
+from masspost.web.templatetags.masspost_format import when
 
 ACTION_NAMES: dict[str, Promise] = {
     "sign_in": _lazy("Signed in"),
@@ -328,10 +330,33 @@ def _lower(word: str) -> str:
 def _test_send(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
     """"2 messages to their own phone or e-mail (SMS, e-mail)": never an address or a text (none is kept)."""
     n = _n(detail.get("messages"))
-    channels = [_lower(str(CHANNELS.get(c, ""))) for c in detail.get("channels") or [] if c in CHANNELS]
+    names = [str(CHANNELS[c]) for c in detail.get("channels") or [] if c in CHANNELS]
+    channels = [w if w.isupper() else w[:1].lower() + w[1:] for w in names]  # "SMS" stays, "E-mail" → "e-mail"
     what = ngettext("%(n)s message to their own phone or e-mail", "%(n)s messages to their own phone or e-mail",
                     n) % {"n": _number(n)}
-    return _fill("%(what)s (%(channels)s)" if channels else "%(what)s", what=what, channels=", ".join(channels))
+    if channels:
+        what = f"{what} ({', '.join(channels)})"
+    if failed := _n(detail.get("failed")):
+        what += ", " + ngettext("%(n)s failed", "%(n)s failed", failed) % {"n": _number(failed)}
+    return _fill("%(what)s", what=what)
+
+
+def _reschedule(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
+    """"“Recall A”: starts 08.12.2026 09:00, deadline 11.12.2026 09:00" (local time, the language's form)."""
+    parts = []
+    if start := _instant(detail.get("send_at")):
+        parts.append(_("starts %(when)s") % {"when": when(start)})
+    if deadline := _instant(detail.get("deadline")):
+        parts.append(_("deadline %(when)s") % {"when": when(deadline)})
+    return _with_campaign(event, known, ", ".join(parts)) if parts else _campaign_only(event, detail, known)
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    try:
+        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def _campaign_only(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
@@ -387,9 +412,10 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict[str, Any], Known], SafeString]] 
     "token_revoke": _token,
     "consent_record": _consent,
     "campaign_test_send": _test_send,
-    "campaign_approve": _campaign_only,
-    "campaign_reject": _campaign_only,
-    "campaign_reschedule": _campaign_only,
+    "campaign_approve": _control(ngettext_lazy("%(n)s message may go now", "%(n)s messages may go now", "count")),
+    "campaign_reject": _control(ngettext_lazy("%(n)s message will not be sent", "%(n)s messages will not be sent",
+                                              "count")),
+    "campaign_reschedule": _reschedule,
     "clinic_settings": _clinic_settings,
     "staff_contact": _staff_contact,
 }

@@ -4,6 +4,7 @@ not listed. The badge costs the page one query however often the frame asks for 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -151,3 +152,40 @@ def test_a_campaign_held_by_the_send_says_the_rule_it_was_held_by(
     assert badge(page) == "1"
     row = page.split('data-testid="approvals"', 1)[1]
     assert "Held recall" in row and "more than 1 recipient (Hammas Tallinn)" in row
+
+
+def test_the_audit_log_says_the_new_actions_in_words(tln_campaign: int) -> None:
+    """Approve, reject, reschedule and a test send as sentences in the user's language: never a code or a dict."""
+    import datetime as dt
+
+    from django.utils import timezone, translation
+
+    from masspost.campaigns.audit import audit_record
+    from masspost.clinic.scope import Scope
+    from masspost.web.audit_words import action_name, known_for, sentence
+
+    campaign = Campaign.objects.get(id=tln_campaign)
+    scope = Scope.operator()
+    start = dt.datetime(2026, 12, 8, 7, 0, tzinfo=dt.UTC)
+    events = [
+        audit_record(action="campaign_approve", scope=scope, campaign=campaign, detail={"messages": 3, "token": "x"}),
+        audit_record(action="campaign_reject", scope=scope, campaign=campaign, detail={"messages": 1}),
+        audit_record(action="campaign_reschedule", scope=scope, campaign=campaign,
+                     detail={"send_at": start.isoformat(), "deadline": (start + dt.timedelta(days=3)).isoformat()}),
+        audit_record(action="campaign_test_send", scope=scope,
+                     detail={"settings": "abc", "content": "def", "messages": 2, "channels": ["sms", "email"],
+                             "failed": 1}),
+    ]
+    known = known_for(events)
+    said = {"en": ["“Tallinn recall”: 3 messages may go now", "“Tallinn recall”: 1 message will not be sent",
+                   "“Tallinn recall”: starts 8 Dec 2026, 09:00, deadline 11 Dec 2026, 09:00",
+                   "2 messages to their own phone or e-mail (SMS, e-mail), 1 failed"],
+            "et": ["„Tallinn recall“: 3 sõnumit võivad nüüd minna", None,
+                   "„Tallinn recall“: algab 08.12.2026 09:00, tähtaeg 11.12.2026 09:00",
+                   "2 sõnumit oma telefonile või e-postile (SMS, e-post), 1 ebaõnnestus"]}
+    for lang, sentences in said.items():
+        with translation.override(lang), timezone.override("Europe/Tallinn"):  # as the page's middleware does
+            for event, expected in zip(events, sentences, strict=True):
+                text = re.sub(r"<[^>]+>", "", str(sentence(event, known)))
+                assert expected is None or text == expected, (lang, event.action, text)
+                assert action_name(event.action) != "Other action"
