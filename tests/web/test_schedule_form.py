@@ -207,3 +207,28 @@ def test_another_sender_rejects_a_pending_campaign_and_nothing_goes(
     assert 'data-testid="approval-rejected"' in after and "Tagasi lükkas mart" in after
     again = mart.post(f"/campaigns/{campaign.id}/approve/")
     assert again.status_code == 409 and "ei oota enam kinnitamist" in html(again)
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", "152 of these 154 patients got “Recall A” 8 minutes ago."),
+    ("et", "Neist 154 patsiendist 152 said „Recall A“ 8 minutit tagasi."),
+    ("ru", "152 из этих 154 пациентов получили «Recall A» 8 минут назад."),
+])
+def test_the_24_hour_warning_in_words(lang: str, words: str) -> None:
+    from django.utils import translation
+
+    from masspost.web.presenting import recent_view
+    now = timezone.now()
+    with translation.override(lang):
+        said = recent_view({"campaign_id": 7, "name": "Recall A", "sent_at": now - dt.timedelta(minutes=8),
+                            "patients": 152, "of": 154}, now)
+    assert said == {"campaign_id": 7, "sentence": words}
+
+
+def test_a_clinic_held_by_a_holiday_or_with_no_opening_says_so() -> None:
+    from masspost.web.presenting import opening_words
+    start = timezone.now() + dt.timedelta(days=5)
+    assert opening_words(held="holiday", opens_at=start, starts_at=start, scheduled=True).endswith(
+        ", after the public holiday")
+    assert "will not be sent" in opening_words(held="", opens_at=None, starts_at=start, scheduled=True)
+    assert opening_words(held="", opens_at=start, starts_at=start, scheduled=False) == "at once"

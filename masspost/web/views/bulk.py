@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from masspost.audience.selectors import audience_countries, audience_languages
 from masspost.campaigns.downloads import preview_list_csv
 from masspost.campaigns.models import Campaign
-from masspost.campaigns.selectors import campaign_counts, campaign_get, campaign_preview
+from masspost.campaigns.selectors import Preview, campaign_counts, campaign_get, campaign_preview
 from masspost.campaigns.services import campaign_send
 from masspost.campaigns.test_send import campaign_test_send
 from masspost.clinic.scope import Role
@@ -253,14 +253,12 @@ def _timing_refused(form: BulkForm, error: SpecError) -> None:
                                     "ahead."))
 
 
-def _schedule_context(result: Any, names: dict[str, str]) -> dict[str, Any]:
+def _schedule_context(result: Preview, names: dict[str, str]) -> dict[str, Any]:
     """When it goes, the 24 h warning, the approval and the test send (issue 19): what the preview adds to its
-    page. Read with getattr: a preview without them (an older service) shows none."""
-    return {"timing": timing_view(getattr(result, "timing", None)),
-            "recent": recent_view(getattr(result, "recent", None)),
-            "approval": approval_words(getattr(result, "approval", None), names),
-            "test_required": bool(getattr(result, "test_required", False)),
-            "tested": bool(getattr(result, "tested", False)),
+    page."""
+    return {"timing": timing_view(result.timing), "recent": recent_view(result.recent),
+            "approval": approval_words(result.approval, names),
+            "test_required": result.test_required, "tested": result.tested,
             "test_url": _url("web:test_send"), "profile_url": _url("web:profile")}
 
 
