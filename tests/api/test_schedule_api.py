@@ -49,7 +49,9 @@ def send(api: Api, campaign: dict[str, Any], key: str = "k1") -> Any:
                     headers={"Idempotency-Key": key})
 
 
-def test_the_preview_says_when_each_clinics_messages_go_and_the_deadline(alice: Api, two: list[Patient]) -> None:
+def test_the_preview_says_when_each_clinics_messages_go_and_the_deadline(alice: Api, two: list[Patient],
+                                                                         settings: Any) -> None:
+    settings.MASSPOST_SENDING_WINDOWS = "clinics"  # the tests' default is "always"
     start = later(days=2)
     body = alice.post("/campaigns/preview", recall(send_at=iso(start))).json()
     schedule = body["schedule"]

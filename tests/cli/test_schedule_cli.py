@@ -34,7 +34,8 @@ def file(tmp_path: Path, **overrides: Any) -> str:
 
 
 def test_preview_says_when_each_clinic_starts_after_its_quiet_hours_and_the_deadline(
-        tmp_path: Path, clinic: Clinic, two: list[Patient]) -> None:
+        tmp_path: Path, clinic: Clinic, two: list[Patient], settings: Any) -> None:
+    settings.MASSPOST_SENDING_WINDOWS = "clinics"  # the tests' default is "always"
     day = in_days(2)
     out = run("preview", file(tmp_path, send_at=f"{day}T03:00"))
     assert f"Starts: {day} 03:00 in each clinic's local time" in out
@@ -47,7 +48,9 @@ def test_preview_says_when_each_clinic_starts_after_its_quiet_hours_and_the_dead
     assert "Approval needed" not in out and "warning: campaign" not in out
 
 
-def test_preview_without_send_at_starts_at_once(tmp_path: Path, clinic: Clinic, two: list[Patient]) -> None:
+def test_preview_without_send_at_starts_at_once(tmp_path: Path, clinic: Clinic, two: list[Patient],
+                                               settings: Any) -> None:
+    settings.MASSPOST_SENDING_WINDOWS = "clinics"
     Clinic.objects.filter(pk=clinic.pk).update(service_window="Mon-Sun 00:00-24:00")
     out = run("preview", file(tmp_path))
     assert "Starts: at once; deadline " in out and "  TLN: from " in out and "after the" not in out
