@@ -72,6 +72,24 @@ class Texts(Strict):
     email_body: str = Field("", max_length=200_000)
 
 
+def _campaign_year(value: Any) -> Any:
+    """A send_at or deadline (text, or a date-time) within the years a campaign can be in: one in year 1 or 9999
+    is no time to send at, and its conversion between time zones would overflow. The rest of the check (the form,
+    how far ahead) is the campaign's own (CampaignSpec, campaigns.timing)."""
+    try:
+        when = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return value  # not a date and time: CampaignSpec says so, naming the key
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise ValueError(f"out of range: a year from {YEARS[0]} to {YEARS[1]}")
+    return value
+
+
+YEARS = (2000, 2100)
+CampaignTime = Annotated[str, AfterValidator(_campaign_year)]
+RescheduleTime = Annotated[dt.datetime, AfterValidator(_campaign_year)]
+
+
 class Campaign(Strict):
     """A campaign as in a campaign file (docs/campaign.md)."""
 
@@ -82,11 +100,11 @@ class Campaign(Strict):
     fallback_language: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
     content: dict[str, Texts] = Field(description="texts per ISO 639-1 language code",
                                       examples=[{"et": {"sms": "Tere {first_name}! Aeg kontrolliks."}}])
-    send_at: str | None = Field(
+    send_at: CampaignTime | None = Field(
         None, max_length=40, examples=["2027-03-01T09:00", "2027-03-01T09:00+02:00"],
         description="when to start (ISO 8601, to the minute): without an offset the local time in each clinic's "
         "own zone, with one an instant; none: at once. At most 90 days ahead")
-    deadline: str | None = Field(
+    deadline: CampaignTime | None = Field(
         None, max_length=40, examples=["2027-03-03T20:00"],
         description="what is not handed to a gateway by then ends `expired` (same forms as send_at, and the same "
         "form as it); none: 3 days after the start")
@@ -467,10 +485,10 @@ class MeasureOut(Schema):
 
 
 class RescheduleIn(Strict):
-    send_at: dt.datetime | None = Field(
+    send_at: RescheduleTime | None = Field(
         None, examples=["2027-03-02T09:00"], description="the new start: without an offset the local time in each "
         "clinic's zone, with one an instant; null: start now")
-    deadline: dt.datetime | None = Field(None, examples=["2027-03-04T20:00"],
+    deadline: RescheduleTime | None = Field(None, examples=["2027-03-04T20:00"],
                                          description="the new deadline, in the same form; null: 3 days after the "
                                          "start")
 

@@ -162,3 +162,19 @@ def test_a_clinic_that_wants_a_test_first_is_409_test_required_until_one_was_sen
     sent = alice.post("/campaigns", {"campaign": marketing, "token": preview["token"]},
                       headers={"Idempotency-Key": "m2"})
     assert sent.status_code == 201, sent.content
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59", "9999-12-31T23:59-05:00", "0001-01-01T00:00+05:00",
+                                   "2101-01-01T00:00"])
+def test_a_time_no_campaign_can_have_is_422_never_a_500(alice: Api, two: list[Patient], value: str,
+                                                       settings: Any) -> None:
+    settings.MASSPOST_SENDING_WINDOWS = "clinics"
+    for key in ("send_at", "deadline"):
+        response = alice.post("/campaigns/preview", recall(**{key: value}))
+        assert response.status_code == 422, (key, response.content)
+        assert response.json()["errors"][0]["field"] == key
+    campaign_id = send(alice, recall(send_at=iso(later(days=1)))).json()["campaign"]
+    for key in ("send_at", "deadline"):
+        response = alice.post(f"/campaigns/{campaign_id}/reschedule", {key: value})
+        assert response.status_code == 422, (key, response.content)
+        assert response.json()["errors"][0]["field"] == key
