@@ -21,10 +21,11 @@ from tests.web.conftest import form_data, preview
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"sign_in", "sign_out", "language"}  # what a signed-out visitor may use
-POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "text_check", "send", "campaign_control",
+POST_ONLY = {"sign_out", "language", "bulk_count", "sms_counter", "sms_fix", "text_check", "send", "test_send",
+             "campaign_control",
              "user_role", "user_disable", "token_revoke", "token_create"}
 # and campaign_id: the Tallinn campaign
-ARGUMENTS = {"kind": "recipients", "action": "pause", "user_id": "2", "language": "et"}
+ARGUMENTS = {"kind": "recipients", "action": "pause", "user_id": "2", "language": "et", "code": "TLN"}
 
 
 def web_urls() -> dict[str, tuple[str, list[str]]]:

@@ -155,6 +155,22 @@ def _audit(day: Day, lang: str) -> Any:
     return day.boss(lang).get("/audit/")
 
 
+def _profile(day: Day, lang: str) -> Any:
+    return day.boss(lang).get("/account/")
+
+
+def _clinics(day: Day, lang: str) -> Any:
+    return day.boss(lang).get("/clinics/")
+
+
+def _clinic(day: Day, lang: str) -> Any:
+    return day.boss(lang).get("/clinics/TLN/")
+
+
+def _approvals(day: Day, lang: str) -> Any:
+    return day.boss(lang).get("/approvals/")
+
+
 def _not_found(day: Day, lang: str) -> Any:
     return day.boss(lang).get("/campaigns/987654/")
 
@@ -164,7 +180,8 @@ PAGES: dict[str, Callable[[Day, str], Any]] = {
     "bulk-count": _bulk_count, "bulk-sms-counter": _bulk_sms_counter, "bulk-text-check": _bulk_text_check,
     "preview": _preview, "campaigns": _campaigns, "campaign": _campaign, "campaign-done": _campaign_done,
     "campaign-messages": _campaign_messages, "campaign-progress": _campaign_progress, "patient": _patient,
-    "staff": _staff, "staff-new-token": _staff_new_token, "audit": _audit, "404": _not_found,
+    "staff": _staff, "staff-new-token": _staff_new_token, "audit": _audit, "profile": _profile,
+    "clinics": _clinics, "clinic": _clinic, "approvals": _approvals, "404": _not_found,
 }
 STATUS = {"404": (404,), "bulk-merge-error": (200, 422), "sign-in-error": (200, 400, 401, 403, 422)}
 PARTIAL = {"bulk-count", "bulk-sms-counter", "bulk-text-check", "campaign-messages", "campaign-progress"}
@@ -198,9 +215,14 @@ def test_no_english_source_string_or_raw_code_on_any_page(day: Day, lang: str) -
     assert not found, "untranslated or raw text reaches the page:\n" + found
 
 
+# A sending window as the clinics file writes it ("Mon-Sat 09:00-20:00", "Mon-Sun 00:00-24:00"): a fixed format,
+# the same in every language (docs/campaign.md), not a time shown in the language's own.
+WINDOW = re.compile(r"\b[A-Z][a-z]{2}(?:[-,][A-Z][a-z]{2})* \d{2}:\d{2}-\d{2}:\d{2}\b")
+
+
 @pytest.mark.parametrize("lang", ["et", "en", "ru"])
 def test_one_time_format_per_language(day: Day, lang: str) -> None:
-    found = problems(day, lang, time_problems)
+    found = problems(day, lang, lambda text, lang: time_problems(WINDOW.sub("", text), lang))
     assert not found, "a date or time not in the language's one format:\n" + found
 
 
