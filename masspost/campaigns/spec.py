@@ -181,6 +181,8 @@ def _when(value: Any, key: str) -> dt.datetime | None:
                         "\"2027-03-01T09:00+02:00\")") from None
     if len(value.strip()) == 10:  # a date alone is not a time to send at
         raise SpecError(f"{key}: give a time too, like \"{value.strip()}T09:00\"")
+    if not 2000 <= when.year <= 2100:
+        raise SpecError(f"{key}: a date between the years 2000 and 2100")
     return when.replace(second=0, microsecond=0)
 
 

@@ -62,6 +62,7 @@ class Timing:
 
 PAST_TOLERANCE = timedelta(minutes=5)  # a send_at this far in the past still means "now" (a form filled slowly)
 AHEAD_MAX = timedelta(days=90)  # the furthest ahead a campaign may be scheduled
+DEADLINE_MAX = timedelta(days=90)  # the longest a campaign may keep trying after its start
 SCHEDULED_AFTER = timedelta(minutes=1)  # a start further ahead than this holds the campaign until it comes
 
 
@@ -102,6 +103,8 @@ def clinic_timing(*, spec: CampaignSpec, clinic: Clinic, now: dt.datetime) -> Cl
     if deadline <= start:
         raise SpecError(f"deadline: {_local(deadline, zone)} in clinic {clinic.code} is not after the campaign's "
                         f"start there ({_local(start, zone)})")
+    if deadline > start + DEADLINE_MAX:
+        raise SpecError(f"deadline: at most {DEADLINE_MAX.days} days after the campaign's start")
     text, window = _window(clinic, spec.marketing)
     closed: frozenset[dt.date] = frozenset()
     if spec.marketing and clinic.holidays and windows_apply():

@@ -187,7 +187,7 @@ DEMO_RESET = "demo.reset"
 # Children before parents: a plain DELETE per table (the ORM's collector would load every row), in an order no
 # foreign key objects to. The audit log is not in it: its rows are kept, their campaign set to NULL.
 RESET_ORDER = ("clinic.ConsentEvent", "clinic.Visit", "delivery.DeliveryReceipt", "delivery.HeldCampaign",
-               "delivery.OutboxMessage", "campaigns.Campaign", "clinic.Patient", "clinic.Clinic")
+               "delivery.CampaignGate", "delivery.SendingWindow", "delivery.OutboxMessage", "campaigns.Campaign", "clinic.Patient", "clinic.Clinic")
 
 
 class DemoDataError(MasspostError):
@@ -285,6 +285,8 @@ def _survey() -> tuple[dict[str, QuerySet[Any]], DemoInventory]:
             "clinic.Visit": Visit.objects.filter(id__range=d["visit_ids"], patient__in=patients),
             "delivery.DeliveryReceipt": _manager("delivery.DeliveryReceipt").filter(id__gt=d["receipts_after"]),
             "delivery.HeldCampaign": _manager("delivery.HeldCampaign").filter(campaign_id__in=sent),
+            "delivery.CampaignGate": _manager("delivery.CampaignGate").filter(campaign_id__in=sent),
+            "delivery.SendingWindow": _manager("delivery.SendingWindow").filter(campaign_id__in=sent),
             "delivery.OutboxMessage": _manager("delivery.OutboxMessage").filter(campaign_id__in=sent),
             "campaigns.Campaign": campaigns.filter(id__in=sent),
             "clinic.Patient": patients,

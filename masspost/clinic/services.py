@@ -76,7 +76,8 @@ def clinic_data_reset() -> None:
     """Delete all clinic data and everything that refers to it (the benchmarks' setup)."""
     with transaction.atomic():
         apps.get_model("staff", "StaffMember").clinics.through.objects.all().delete()
-        for label in ("delivery.OutboxMessage", "campaigns.AuditEvent", "campaigns.IdempotentSend",
+        for label in ("delivery.SendingWindow", "delivery.CampaignGate", "delivery.HeldCampaign",
+                      "delivery.OutboxMessage", "campaigns.AuditEvent", "campaigns.IdempotentSend",
                       "campaigns.Campaign", "clinic.Visit",
                       "clinic.ConsentEvent", "clinic.Patient", "clinic.Clinic"):
             # A plain DELETE per table, children first: the ORM's cascade collector would load every row.

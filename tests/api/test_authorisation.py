@@ -29,9 +29,15 @@ PROBLEM_JSON = "application/problem+json"
 CAMPAIGN_PATH = "/api/v1/campaigns/{campaign_id}"
 SENDS = {("post", "/api/v1/campaigns"), ("post", "/api/v1/campaigns/{campaign_id}/pause"),
          ("post", "/api/v1/campaigns/{campaign_id}/resume"), ("post", "/api/v1/campaigns/{campaign_id}/cancel"),
-         ("post", "/api/v1/campaigns/{campaign_id}/resend-unknown")}
+         ("post", "/api/v1/campaigns/{campaign_id}/resend-unknown"),
+         ("post", "/api/v1/campaigns/{campaign_id}/approve"), ("post", "/api/v1/campaigns/{campaign_id}/reject"),
+         ("post", "/api/v1/campaigns/{campaign_id}/reschedule")}
+# Alice's campaign, sent at once: it waits for no approval and has started (409 with a code).
+CONFLICTS = {("post", "/api/v1/campaigns/{campaign_id}/approve"): "not_pending",
+             ("post", "/api/v1/campaigns/{campaign_id}/reject"): "not_pending",
+             ("post", "/api/v1/campaigns/{campaign_id}/reschedule"): "started"}
 IMPORTS = {("post", "/api/v1/imports/{kind}")}
-ADMIN_ONLY = {("get", "/api/v1/audit")}
+ADMIN_ONLY = {("get", "/api/v1/audit"), ("patch", "/api/v1/clinics/{code}")}
 RECORDS = {("post", "/api/v1/patients/{external_id}/consents")}  # consent recorded by staff: sender and admin
 OWN = {("get", "/api/v1/imports/jobs/{job_id}")}  # the user's own (an import job): anyone else's is 404
 NO_SUCH_CAMPAIGN = 987_654_321
@@ -51,6 +57,10 @@ class Call:
     def send(self, api: Api) -> Any:
         if self.method == "get":
             return api.get(self.path, self.query, **self.headers)
+        if self.method == "patch":
+            path = self.path + ("?" + urllib.parse.urlencode(self.query) if self.query else "")
+            return api.client.patch("/api/v1" + path, json.dumps(self.body), content_type=self.content_type,
+                                    headers=api._headers(self.headers))
         path = self.path + ("?" + urllib.parse.urlencode(self.query) if self.query else "")
         return api.post(path, self.body, content_type=self.content_type, headers=self.headers)
 
@@ -61,7 +71,11 @@ def calls(*, campaign_id: int, token: str, patient: str = "T00000", job: int = 0
     c = f"/campaigns/{campaign_id}"
     return {
         ("get", "/api/v1/me"): Call("get", "/me"),
+        ("patch", "/api/v1/me"): Call("patch", "/me", {"phone": "+372 5555 0000"}),
         ("get", "/api/v1/clinics"): Call("get", "/clinics"),
+        ("patch", "/api/v1/clinics/{code}"): Call("patch", "/clinics/TLN", {"holidays": False}),
+        ("get", "/api/v1/approvals"): Call("get", "/approvals"),
+        ("post", "/api/v1/campaigns/test"): Call("post", "/campaigns/test", {"campaign": recall(), "token": token}),
         ("get", "/api/v1/patients"): Call("get", "/patients", query={"clinic": "TLN"}),
         ("get", "/api/v1/patients/{external_id}"): Call("get", f"/patients/{patient}"),
         ("get", "/api/v1/patients/{external_id}/consents"): Call("get", f"/patients/{patient}/consents"),
@@ -84,6 +98,9 @@ def calls(*, campaign_id: int, token: str, patient: str = "T00000", job: int = 0
         ("post", CAMPAIGN_PATH + "/pause"): Call("post", c + "/pause"),
         ("post", CAMPAIGN_PATH + "/resume"): Call("post", c + "/resume"),
         ("post", CAMPAIGN_PATH + "/resend-unknown"): Call("post", c + "/resend-unknown"),
+        ("post", CAMPAIGN_PATH + "/approve"): Call("post", c + "/approve"),
+        ("post", CAMPAIGN_PATH + "/reject"): Call("post", c + "/reject"),
+        ("post", CAMPAIGN_PATH + "/reschedule"): Call("post", c + "/reschedule", {"send_at": None}),
         ("post", CAMPAIGN_PATH + "/cancel"): Call("post", c + "/cancel"),  # last: it is final
         ("post", "/api/v1/sms/measure"): Call("post", "/sms/measure", {"text": "Tere!"}),
         ("get", "/api/v1/messages"): Call("get", "/messages", query={"patient": patient}),
@@ -110,10 +127,11 @@ class World:
 
 
 @pytest.fixture
-def world(alice: Api, make_patient: Callable[..., Patient]) -> World:
+def world(alice: Api, make_patient: Callable[..., Patient], settings: Any) -> World:
     """A sent Tallinn campaign (Alice's) with a queued message and one whose fate is unknown — so that every
     control applies (a control that does not apply is a 409: tests/api/test_controls.py) — and a fresh preview
     token."""
+    settings.MASSPOST_SMS_URL = "memory:sweep"  # POST /campaigns/test sends to the user's own phone (PATCH /me)
     mari = make_patient(first_name="Mari")
     make_patient(first_name="Ivan", language="ru")
     token = alice.post("/campaigns/preview", recall()).json()["token"]
@@ -152,6 +170,8 @@ def test_alice_may_do_every_operation_but_an_admins(world: World, alice: Api) ->
         response = call.send(alice)
         if key in ADMIN_ONLY:
             assert "sender" in assert_problem(response, 403)["detail"], key
+        elif key in CONFLICTS:
+            assert assert_problem(response, 409)["code"] == CONFLICTS[key], key
         else:
             assert 200 <= response.status_code < 300, (key, response.status_code, response.content[:300])
 
@@ -207,7 +227,7 @@ def _normalised(response: Any, campaign_id: int) -> str:
 def test_another_clinics_campaign_is_404_as_one_that_does_not_exist(world: World, charlie: Api) -> None:
     before = state()
     operations = [key for key in world.calls() if key[1].startswith(CAMPAIGN_PATH)]
-    assert len(operations) == 8
+    assert len(operations) == 11
     theirs, missing = world.calls(), world.calls(NO_SUCH_CAMPAIGN)
     for key in operations:
         hidden = theirs[key].send(charlie)
@@ -327,7 +347,7 @@ def test_crafted_values_in_every_parameter_are_a_4xx_never_a_5xx(world: World, a
                                    call.headers)
                 else:
                     concrete = {"campaign_id": str(world.campaign_id), "external_id": world.patient,
-                                "job_id": str(world.job),
+                                "job_id": str(world.job), "code": "TLN",
                                 "kind": "recipients" if key[1].endswith("{kind}.csv") else "patients",
                                 name: urllib.parse.quote(value, safe="")}
                     path = key[1].removeprefix("/api/v1")

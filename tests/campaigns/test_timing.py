@@ -146,6 +146,9 @@ def test_always_open_setting_ignores_windows_and_holidays(clinic: Clinic, settin
      "deadline: must be after send_at"),  # the campaign file's own check
     ({"deadline": "2027-03-01T11:00+02:00"}, "deadline: 2027-03-01 11:00 in clinic TLN is not after"),
     ({"send_at": "2027-06-01T09:00"}, "send_at: at most 90 days ahead"),
+    ({"deadline": "2027-06-01T09:00"}, "deadline: at most 90 days after the campaign's start"),
+    ({"send_at": "9999-12-31T23:59"}, "send_at: a date between the years 2000 and 2100"),
+    ({"deadline": "0001-01-01T00:00"}, "deadline: a date between the years 2000 and 2100"),
 ])
 def test_refused_times(clinic: Clinic, data: dict[str, str], message: str) -> None:
     now = utc(2027, 3, 1, 10, 0)  # 12:00 in Tallinn
