@@ -187,7 +187,8 @@ DEMO_RESET = "demo.reset"
 # Children before parents: a plain DELETE per table (the ORM's collector would load every row), in an order no
 # foreign key objects to. The audit log is not in it: its rows are kept, their campaign set to NULL.
 RESET_ORDER = ("clinic.ConsentEvent", "clinic.Visit", "delivery.DeliveryReceipt", "delivery.HeldCampaign",
-               "delivery.CampaignGate", "delivery.SendingWindow", "delivery.OutboxMessage", "campaigns.Campaign", "clinic.Patient", "clinic.Clinic")
+               "delivery.CampaignGate", "delivery.SendingWindow", "delivery.OutboxMessage", "campaigns.Campaign",
+               "clinic.Patient", "clinic.Clinic")
 
 
 class DemoDataError(MasspostError):
