@@ -221,10 +221,14 @@ class RecentOverlap:
     sent_at: dt.datetime
     patients: int
     of: int
+    # When that campaign waits for its start still (scheduled, not started): its start. Its patients have not got
+    # it yet — they are about to.
+    starts_at: dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"campaign_id": self.campaign_id, "name": self.name, "sent_at": self.sent_at.isoformat(),
-                "patients": self.patients, "of": self.of}
+                "patients": self.patients, "of": self.of,
+                "starts_at": self.starts_at.isoformat() if self.starts_at is not None else None}
 
 
 def recent_overlap(*, resolved: ResolvedAudience, spec: CampaignSpec, recipients: int | SweepResult,
@@ -244,7 +248,7 @@ def recent_overlap(*, resolved: ResolvedAudience, spec: CampaignSpec, recipients
     reachable = ({c.code for c in scope.clinics()} if scope is not None and scope.clinic_ids is not None
                  else None if scope is not None else {c.code for c in resolved.clinics})
     candidates = [c for c in Campaign.objects.filter(created_at__gte=now - WARNING_PERIOD, created_at__lte=now)
-                  .only("id", "name", "created_at", "audience")
+                  .only("id", "name", "created_at", "audience", "send_at", "started_at")
                   if reachable is None or set(c.audience.get("clinics", [])) <= reachable]
     if not candidates:
         return None
@@ -261,6 +265,7 @@ def recent_overlap(*, resolved: ResolvedAudience, spec: CampaignSpec, recipients
     if best is None or best[0] * 2 <= recipients:
         return None
     campaign = next(c for c in candidates if c.id == best[1])
+    waiting = campaign.send_at is not None and campaign.started_at is None
     return RecentOverlap(campaign_id=campaign.id, name=campaign.name, sent_at=campaign.created_at, patients=best[0],
-                         of=recipients)
+                         of=recipients, starts_at=campaign.send_at if waiting else None)
 

@@ -319,6 +319,15 @@ def recent_view(recent: Any, now: dt.datetime | None = None) -> dict[str, Any] |
     sent_at = _field(recent, "sent_at")
     if isinstance(sent_at, str):
         sent_at = dt.datetime.fromisoformat(sent_at)
+    starts_at = recent.get("starts_at") if isinstance(recent, Mapping) else getattr(recent, "starts_at", None)
+    if isinstance(starts_at, str):
+        starts_at = dt.datetime.fromisoformat(starts_at)
+    if starts_at is not None:  # scheduled, not started: they have not got it yet
+        sentence = ngettext("%(patients)s of these %(of)s patients are to get “%(name)s” %(when)s.",
+                            "%(patients)s of these %(of)s patients are to get “%(name)s” %(when)s.", of) % {
+            "patients": intcomma(patients), "of": intcomma(of), "name": _field(recent, "name"),
+            "when": moment_words(starts_at)}
+        return {"campaign_id": _field(recent, "campaign_id"), "sentence": sentence}
     sentence = ngettext("%(patients)s of these %(of)s patients got “%(name)s” %(ago)s.",
                         "%(patients)s of these %(of)s patients got “%(name)s” %(ago)s.", of) % {
         "patients": intcomma(patients), "of": intcomma(of), "name": _field(recent, "name"),

@@ -36,9 +36,21 @@ def test_152_of_these_154_patients_got_recall_a(make_patient: Any) -> None:
     found = overlap()
     assert found is not None
     assert found.to_dict() == {"campaign_id": recall.id, "name": "Recall A", "sent_at": recall.created_at.isoformat(),
-                               "patients": 152, "of": 154}
+                               "patients": 152, "of": 154, "starts_at": None}
     data = campaign_preview(spec=CampaignSpec.from_dict(campaign()), scope=Scope.operator()).to_dict()
     assert data["recent_campaign"] == found.to_dict()
+
+
+def test_a_campaign_still_waiting_for_its_start_is_named_with_its_start(make_patient: Any) -> None:
+    patients = [make_patient() for _ in range(4)]
+    scheduled = sent_before(patients, purpose="service", name="Recall C", ago=HOURS)
+    start = timezone.now() + dt.timedelta(days=1)
+    type(scheduled).objects.filter(id=scheduled.id).update(send_at=start)
+    found = overlap()
+    assert found is not None and found.starts_at == start  # "are to get", not "got"
+    type(scheduled).objects.filter(id=scheduled.id).update(started_at=timezone.now())
+    found = overlap()
+    assert found is not None and found.starts_at is None  # it has started: they got it
 
 
 def test_half_or_fewer_is_no_warning_more_than_half_is(make_patient: Any) -> None:

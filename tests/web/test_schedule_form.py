@@ -225,6 +225,23 @@ def test_the_24_hour_warning_in_words(lang: str, words: str) -> None:
     assert said == {"campaign_id": 7, "sentence": words}
 
 
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", "3 of these 4 patients are to get “Recall C” tomorrow 09:00."),
+    ("et", "Neist 4 patsiendist 3 saavad „Recall C“ homme 09:00."),
+    ("ru", "3 из этих 4 пациентов получат «Recall C» завтра в 09:00."),
+])
+def test_a_scheduled_campaign_not_started_is_about_to_reach_them(lang: str, words: str) -> None:
+    from django.utils import translation
+
+    from masspost.web.presenting import recent_view
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    start = timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(9, 0)))
+    with translation.override(lang):
+        said = recent_view({"campaign_id": 8, "name": "Recall C", "sent_at": timezone.now(), "patients": 3,
+                            "of": 4, "starts_at": start.isoformat()})
+    assert said == {"campaign_id": 8, "sentence": words}
+
+
 def test_a_clinic_held_by_a_holiday_or_with_no_opening_says_so() -> None:
     from masspost.web.presenting import opening_words
     start = timezone.now() + dt.timedelta(days=5)
