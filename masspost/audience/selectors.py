@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -57,19 +57,46 @@ class ResolvedAudience:
                 "clinics": sorted(c.code for c in self.clinics),
                 "reference_dates": sorted({d.isoformat() for d in self.reference_dates.values()})}
 
+    def pinned(self) -> dict[str, object]:
+        """What `audience_resolve` needs besides the fingerprint to resolve this audience again as it is now (a
+        sent campaign keeps it): each clinic's reference date, and whether visits at any clinic count."""
+        codes = {c.id: c.code for c in self.clinics}
+        return {"reference_dates": {codes[cid]: d.isoformat() for cid, d in sorted(self.reference_dates.items())},
+                "visits_anywhere": self.visit_clinics is None}
 
-def audience_resolve(*, audience: AudienceFilter, scope: Scope) -> ResolvedAudience:
+
+def audience_resolve(*, audience: AudienceFilter, scope: Scope, clinics: Sequence[str] | None = None,
+                     reference_dates: Mapping[str, dt.date] | None = None,
+                     visits_anywhere: bool | None = None) -> ResolvedAudience:
+    """The filter's clinics (all reachable in `scope`, else SpecError) or, when it names none, the scope's.
+
+    For a pass over a sent campaign as its author resolved it (an approval's check): `clinics`, the clinic codes
+    it resolved to, stand for the scope's when the filter names none (each must be reachable in `scope`);
+    `reference_dates`, per clinic code, the dates ages were counted on then (a clinic without one: today);
+    `visits_anywhere`, whether visits at any clinic counted (None: as `scope` decides)."""
     reachable = {c.code: c for c in scope.clinics()}
     unknown = [code for code in audience.clinics if code not in reachable]
+    if not audience.clinics and clinics is not None:
+        unknown = [code for code in clinics if code not in reachable]
     if unknown:
         raise SpecError(f"audience.clinics: unknown clinic code(s) {', '.join(map(repr, unknown))}")
-    clinics = tuple(reachable[c] for c in audience.clinics) if audience.clinics else tuple(reachable.values())
+    if audience.clinics:
+        chosen = tuple(reachable[c] for c in audience.clinics)
+    elif clinics is not None:
+        pinned = set(clinics)
+        chosen = tuple(c for c in reachable.values() if c.code in pinned)  # in the scope's order, as at the send
+    else:
+        chosen = tuple(reachable.values())
     now = timezone.now()
-    dates = {c.id: audience.reference_date or now.astimezone(ZoneInfo(c.time_zone)).date() for c in clinics}
+    fixed = reference_dates or {}
+    dates = {c.id: audience.reference_date or fixed.get(c.code) or now.astimezone(ZoneInfo(c.time_zone)).date()
+             for c in chosen}
     restricted = bool(audience.clinics) or scope.clinic_ids is not None
-    return ResolvedAudience(filter=audience, clinics=clinics, chosen=bool(audience.clinics),
+    if visits_anywhere is not None and not audience.clinics:
+        restricted = not visits_anywhere
+    return ResolvedAudience(filter=audience, clinics=chosen, chosen=bool(audience.clinics),
                             reference_dates=dates,
-                            visit_clinics=frozenset(c.id for c in clinics) if restricted else None)
+                            visit_clinics=frozenset(c.id for c in chosen) if restricted else None)
 
 
 def birth_cutoff(reference: dt.date, years: int) -> dt.date:

@@ -84,7 +84,7 @@ def campaign_preview(*, spec: CampaignSpec, scope: Scope,
     audience = audience_resolve(audience=spec.audience, scope=scope)
     timing = campaign_timing(spec=spec, clinics=audience.clinics, now=now)
     result = sweep(spec=spec, resolved=audience, on_recipient=on_recipient, on_excluded=on_excluded,
-                   fingerprint=True, ignore_campaign=ignore_campaign)
+                   fingerprint=True, ignore_campaign=ignore_campaign, now=now)
     token = preview_token(spec=spec, audience=audience, result=result)
     assert result.fingerprint is not None
     snapshot_keep(token=str(token), fingerprint=result.fingerprint, actor=scope.actor_key)

@@ -112,7 +112,8 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
             campaign = Campaign.objects.create(
                 name=spec.name, purpose=spec.purpose.value, channel=spec.channel.value,
                 fallback_language=spec.fallback_language or "", spec=spec.to_dict(),
-                audience=audience.fingerprint(), token=f"pending-{uuid.uuid4()}", deadline=timing.deadline,
+                audience=_stored_audience(audience, now=now), token=f"pending-{uuid.uuid4()}",
+                deadline=timing.deadline,
                 send_at=starts_at, created_by=scope.who, created_by_user_id=scope.user_id)
             writer = OutboxWriter(campaign_id=campaign.id, deadline=campaign.deadline)
             counted = RecipientsByClinic()
@@ -129,7 +130,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                 counted.add(r)
 
             # The campaign's own rows, written as the pass goes, never make its patients "recently messaged".
-            result = sweep(spec=spec, resolved=audience, on_recipient=write, ignore_campaign=campaign.id)
+            result = sweep(spec=spec, resolved=audience, on_recipient=write, ignore_campaign=campaign.id, now=now)
             writer.flush()
             current = preview_token(spec=spec, audience=audience, result=result)
             if previewed is not None and current != previewed:
@@ -342,15 +343,23 @@ def campaign_approve(*, campaign_id: int, scope: Scope) -> int:
     """A second sender lets a campaign waiting for approval go; returns its messages waiting to be sent. Refused:
     a preparer (PermissionDeniedError); its author (ConflictError "own_campaign"); one not waiting for approval
     ("not_pending"); one whose audience or texts no longer give the token that was sent ("stale": what would go
-    now is not what its author previewed — nothing changes; the author cancels it and sends again). Audited."""
+    now is not what its author previewed — nothing changes; the author cancels it and sends again). Audited.
+
+    The token is checked as the author's send saw it: over the clinics it resolved to, with its reference dates,
+    recently messaged counted back from its send — so approving it another day, or by a sender who reaches more
+    clinics, finds it unchanged; a patient who opted out, a clinic's changed sender or a changed text do not.
+    The check (a pass over the audience) runs before the campaign's row is locked, so the worker's housekeeping
+    does not wait for it; the state is checked again under the lock."""
     scope.require(Role.SENDER)
+    campaign = campaign_get(campaign_id=campaign_id, scope=scope)
+    _approvable(campaign, scope)
+    if _token_at_send(campaign=campaign, scope=scope) != campaign.token:
+        raise ConflictError(f"campaign {campaign.id} cannot be approved: its audience or texts have changed "
+                            "since it was previewed, so what would go now is not what was sent for approval; "
+                            "its author can cancel it and send it again", reason="stale")
     with transaction.atomic():
         campaign = campaign_get(campaign_id=campaign_id, scope=scope, for_update=True)
-        _approvable(campaign, scope)
-        if _token_now(campaign=campaign, scope=scope) != campaign.token:
-            raise ConflictError(f"campaign {campaign.id} cannot be approved: its audience or texts have changed "
-                                "since it was previewed, so what would go now is not what was sent for approval; "
-                                "its author can cancel it and send it again", reason="stale")
+        _approvable(campaign, scope)  # cancelled, rejected or approved by another while the check ran
         campaign.approval = Approval.APPROVED
         campaign.approved_by = scope.who
         campaign.approved_by_user_id = scope.user_id
@@ -363,12 +372,31 @@ def campaign_approve(*, campaign_id: int, scope: Scope) -> int:
     return waiting
 
 
-def _token_now(*, campaign: Campaign, scope: Scope) -> str:
-    """The token the preview's pass over the campaign's stored spec gives now, in `scope`: the approver's view of
-    what would go. The campaign's own messages do not make its patients "recently messaged" (`ignore_campaign`)."""
+def _stored_audience(audience: ResolvedAudience, *, now: dt.datetime) -> dict[str, object]:
+    """Campaign.audience: the fingerprint (the filter, the clinics, the reference dates) and, under "pinned",
+    what resolves it again as at the send (ResolvedAudience.pinned, and the send's clock)."""
+    return {**audience.fingerprint(), "pinned": {**audience.pinned(), "now": now.isoformat()}}
+
+
+def _token_at_send(*, campaign: Campaign, scope: Scope) -> str:
+    """The token the pass over the campaign's stored spec gives now, resolved as its author's send resolved it
+    (its clinics, reference dates and clock: Campaign.audience), read in `scope` (which must reach those clinics).
+    The campaign's own messages do not make its patients "recently messaged" (`ignore_campaign`)."""
     spec = CampaignSpec.from_dict(campaign.spec)
-    audience = audience_resolve(audience=spec.audience, scope=scope)
-    result = sweep(spec=spec, resolved=audience, ignore_campaign=campaign.id)
+    stored = campaign.audience if isinstance(campaign.audience, dict) else {}
+    pinned = stored.get("pinned") if isinstance(stored.get("pinned"), dict) else {}
+    codes = [c for c in stored.get("clinics", []) if isinstance(c, str)]
+    by_clinic = pinned.get("reference_dates")
+    if isinstance(by_clinic, dict):
+        dates = {code: dt.date.fromisoformat(day) for code, day in by_clinic.items()}
+    else:  # a campaign sent before the per-clinic dates were kept: one date for all, when it had one
+        days = stored.get("reference_dates") or []
+        dates = {code: dt.date.fromisoformat(days[0]) for code in codes} if len(days) == 1 else {}
+    anywhere = pinned.get("visits_anywhere")
+    audience = audience_resolve(audience=spec.audience, scope=scope, clinics=codes, reference_dates=dates,
+                                visits_anywhere=anywhere if isinstance(anywhere, bool) else None)
+    now = dt.datetime.fromisoformat(pinned["now"]) if isinstance(pinned.get("now"), str) else campaign.created_at
+    result = sweep(spec=spec, resolved=audience, ignore_campaign=campaign.id, now=now)
     return str(preview_token(spec=spec, audience=audience, result=result))
 
 

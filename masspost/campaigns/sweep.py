@@ -11,6 +11,7 @@ channel × language everything `campaigns.lanes` holds.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -98,9 +99,10 @@ def clinic_details(clinics: tuple[Clinic, ...], lanes: dict[str, dict[str, Lane]
 def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
           on_recipient: Callable[[Recipient], None] | None = None,
           on_excluded: Callable[[Exclusion], None] | None = None, fingerprint: bool = False,
-          ignore_campaign: int | None = None) -> SweepResult:
+          ignore_campaign: int | None = None, now: dt.datetime | None = None) -> SweepResult:
     """The pass (module docstring). `ignore_campaign`: a sent campaign whose own messages do not make its patients
-    recently messaged (a pass over that campaign's spec: an approval's check, its excluded list)."""
+    recently messaged (a pass over that campaign's spec: an approval's check, its excluded list). `now`: the clock
+    "recently messaged" is counted back from (None: now; an approval's check: its send's)."""
     compiled = compile_content(spec)
     clinics = {c.id: c for c in resolved.clinics}
     marketing = spec.purpose is Purpose.MARKETING
@@ -111,7 +113,7 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     problems = {ch: {c.id: sender_problem(c, ch) for c in resolved.clinics} for ch in spec.channels}
     # Who was messaged lately (a flag in each row), and who shares an address with someone who gets the message
     # (one query per channel before the pass; their rows get the shared flags): campaigns.recent.
-    recent = recent_conditions(spec=spec, resolved=resolved, ignore_campaign=ignore_campaign)
+    recent = recent_conditions(spec=spec, resolved=resolved, now=now, ignore_campaign=ignore_campaign)
     losers = shared_losers(spec=spec, resolved=resolved, recent=recent,
                            senders={ch: frozenset(cid for cid, p in problems[ch].items() if p is None)
                                     for ch in spec.channels})
