@@ -147,8 +147,18 @@ def _losers(resolved: ResolvedAudience, *, channel: str, where: Q) -> list[tuple
 
 
 def _precedence(row: _Sharer) -> tuple[Any, ...]:
+    """Who of the sharers gets it first: the household contact, the oldest, the lowest external id (`ref_order`).
+    The one rule wherever the winner is chosen (the preview's and the send's pass, rule_counts)."""
     _, ref, _, household, birth, _ = row
-    return (not household, birth is None, birth or dt.date.max, ref)
+    return (not household, birth is None, birth or dt.date.max, *ref_order(ref))
+
+
+def ref_order(ref: str) -> tuple[bool, int, str]:
+    """The order of external ids (docs/campaign.md, "Shared addresses"): ids of ASCII digits only by number (9
+    before 10), before any other id; the others, and ties in number ("007", "7"), in text order. A key, so the
+    order is total (comparing numbers only when both ids are digits would not be: 10 < "1a" < 9 < 10)."""
+    digits = ref.isascii() and ref.isdigit()
+    return (not digits, int(ref) if digits else 0, ref)
 
 
 @dataclass(kw_only=True, slots=True)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -383,8 +384,9 @@ def _token_at_send(*, campaign: Campaign, scope: Scope) -> str:
     (its clinics, reference dates and clock: Campaign.audience), read in `scope` (which must reach those clinics).
     The campaign's own messages do not make its patients "recently messaged" (`ignore_campaign`)."""
     spec = CampaignSpec.from_dict(campaign.spec)
-    stored = campaign.audience if isinstance(campaign.audience, dict) else {}
-    pinned = stored.get("pinned") if isinstance(stored.get("pinned"), dict) else {}
+    stored: dict[str, Any] = campaign.audience if isinstance(campaign.audience, dict) else {}
+    kept = stored.get("pinned")
+    pinned: dict[str, Any] = kept if isinstance(kept, dict) else {}
     codes = [c for c in stored.get("clinics", []) if isinstance(c, str)]
     by_clinic = pinned.get("reference_dates")
     if isinstance(by_clinic, dict):

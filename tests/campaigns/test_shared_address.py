@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from masspost.campaigns.downloads import preview_list_csv
-from masspost.campaigns.selectors import campaign_preview
+from masspost.campaigns.selectors import campaign_counts, campaign_preview
+from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Exclusion
 from masspost.clinic.scope import Scope
+from masspost.delivery.models import OutboxMessage
 from tests.campaigns.test_recently_messaged import sent_before
 from tests.conftest import campaign
 
@@ -68,6 +70,19 @@ def test_an_unknown_birth_date_counts_as_youngest_and_ties_go_to_the_lowest_exte
     twin_a = make_patient(external_id="B1", birth_date=dt.date(2000, 1, 1), **PHONE)
     _, left_out = preview(purpose="marketing")
     assert shared(left_out) == {unknown.external_id: twin_a.external_id, twin_b.external_id: twin_a.external_id}
+
+
+def test_external_ids_of_digits_tie_by_number_before_any_other_id(make_patient: Any, clinic: Any) -> None:
+    born = {"birth_date": dt.date(2000, 1, 1), **PHONE}
+    ten, nine, letters = make_patient(external_id="10", **born), make_patient(external_id="9", **born), \
+        make_patient(external_id="0A", **born)  # text order would give it to "0A", then "10"
+    _, left_out = preview(purpose="marketing")
+    assert shared(left_out) == {ten.external_id: nine.external_id, letters.external_id: nine.external_id}
+    spec = CampaignSpec.from_dict(campaign(purpose="marketing"))
+    assert campaign_counts(spec=spec, scope=Scope.operator())["excluded"]["sms"]["shared_address"] == 2
+    outcome = campaign_send(spec=spec, scope=Scope.operator())
+    assert list(OutboxMessage.objects.filter(campaign_id=outcome.campaign_id).values_list("patient_ref", flat=True)
+                ) == [nine.external_id]
 
 
 def test_patients_sharing_an_email_address_get_one_email(make_patient: Any) -> None:
@@ -130,8 +145,6 @@ def test_who_gets_it_is_part_of_the_token(make_patient: Any) -> None:
 
 def test_the_live_count_agrees_with_the_preview_under_both_rules(make_patient: Any, clinic: Any,
                                                                  other_clinic: Any) -> None:
-    from masspost.campaigns.selectors import campaign_counts
-
     parent, older, _ = family(make_patient)
     family(make_patient, language="ru")
     lately = make_patient()
