@@ -470,12 +470,24 @@ def spec_as_form_data(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class RescheduleForm(forms.Form):
-    """A scheduled campaign's new start and deadline (local times in each clinic, as on Bulk Mail)."""
+    """A scheduled campaign's new start and deadline (local times in each clinic, as on Bulk Mail). The deadline
+    shows the current one; left empty it is 3 days after the new start. `shown_in`: the clinics' zones and the one
+    the shown start is in, when the clinics are in several zones and the shown time is not the campaign's own
+    local time — the field's help then says how it is read."""
 
     send_at = LocalDateTimeField(label=_lazy("Send at"), help_text=_lazy("Local time in each clinic."),
                                  error_messages={"required": _lazy("Give the new time.")})
     deadline = LocalDateTimeField(label=_lazy("Deadline"), required=False,
-                                  help_text=_lazy("Empty: 3 days after the start."))
+                                  help_text=_lazy("Shown: the current deadline. Empty: 3 days after the new start."))
+
+    def __init__(self, *args: Any, shown_in: tuple[list[str], str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if shown_in is not None:
+            zones, zone = shown_in
+            self.fields["send_at"].help_text = _(
+                "Read as the local time in each clinic's own zone (%(zones)s). Shown: the current start in "
+                "%(zone)s — saved as it is, the clinics in the other zones move.") % {
+                "zones": ", ".join(zones), "zone": zone}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

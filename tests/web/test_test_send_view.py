@@ -101,3 +101,43 @@ def test_without_a_preview_it_says_to_preview_again(alice: Client) -> None:
     assert get_user_model().objects.filter(username="alice").exists()
     page = html(alice.post("/bulk/test/", {"token": "x"}, **HTMX))
     assert 'data-testid="test-gone"' in page
+
+
+def test_a_preview_gone_stale_says_what_changed_in_the_box_and_sends_nothing(
+        make_staff: Any, clinic: Clinic, make_patient: Any, patients: dict[str, Patient]) -> None:
+    ivan = make_staff("ivan", "sender", clinic, language="ru")
+    own("ivan", phone="+37255501235")
+    response = preview(ivan)
+    make_patient(first_name="Uus")  # a new patient matches the filters since the preview
+    answer = ivan.post("/bulk/test/", {"token": token_of(response)}, **HTMX)
+    page = html(answer)
+    assert answer.status_code == 200 and "<html" not in page
+    assert 'data-testid="test-stale"' in page and "Ничего не отправлено" in page
+    assert "Изменились получатели" in page  # what changed, in the user's language (stale_view)
+    assert "Nothing" not in page and "changed" not in page and "preview" not in page
+    assert 'data-testid="test-missing-sms"' not in page
+    assert not MemoryGateway.outboxes.get("test-sms")
+
+
+def test_nobody_to_send_to_says_there_is_no_sample(alice: Client, patients: dict[str, Patient]) -> None:
+    own("alice", phone="+37255501234")
+    response = preview(alice, age_min="120")
+    answer = alice.post("/bulk/test/", {"token": token_of(response)}, **HTMX)
+    page = html(answer)
+    assert answer.status_code == 200 and "<html" not in page
+    assert 'data-testid="test-nothing"' in page and 'data-testid="test-missing-sms"' not in page
+
+
+def test_a_refusal_other_than_no_address_is_not_said_as_one(alice: Client, patients: dict[str, Patient],
+                                                            monkeypatch: Any) -> None:
+    from masspost.errors import SpecError
+    from masspost.web.views import bulk
+
+    def refuse(**_kwargs: Any) -> Any:
+        raise SpecError("clinic TLN is not one of yours")
+
+    own("alice", phone="+37255501234")
+    response = preview(alice)
+    monkeypatch.setattr(bulk, "campaign_test_send", refuse)
+    page = html(alice.post("/bulk/test/", {"token": token_of(response)}, **HTMX))
+    assert 'data-testid="test-refused"' in page and "phone number" not in page and "not one of yours" not in page

@@ -21,11 +21,11 @@ from masspost.campaigns.downloads import preview_list_csv
 from masspost.campaigns.models import Campaign
 from masspost.campaigns.selectors import Preview, campaign_counts, campaign_get, campaign_preview
 from masspost.campaigns.services import campaign_send
-from masspost.campaigns.test_send import campaign_test_send
+from masspost.campaigns.test_send import NO_ADDRESS, campaign_test_send
 from masspost.clinic.scope import Role
 from masspost.content import TemplateError, compile_template
 from masspost.content.template import MERGE_FIELDS
-from masspost.errors import GatewayConfigError, NotFoundError, SpecError, StaleTokenError
+from masspost.errors import GatewayConfigError, NotFoundError, NothingToSendError, SpecError, StaleTokenError
 from masspost.sms import UCS2, segment, suggest
 from masspost.staff.selectors import scope_clinics
 from masspost.web.access import StaffRequest, staff
@@ -286,8 +286,15 @@ def test_send(request: StaffRequest) -> HttpResponse:
     if spec is not None:
         try:
             outcome = campaign_test_send(spec=spec, scope=request.scope, token=token or None)
-        except SpecError:  # no own address for any of the campaign's channels
-            context["missing"] = list(spec.channels)
+        except StaleTokenError as exc:  # the preview no longer holds: what changed, in the user's language
+            context["stale"] = stale_view(exc)["changes"]
+        except NothingToSendError:  # no patient gets a message: no sample to test
+            context["nothing"] = True
+        except SpecError as exc:
+            if str(exc) == NO_ADDRESS:  # no own address for any of the campaign's channels
+                context["missing"] = list(spec.channels)
+            else:  # a clinic no longer in the user's scope, a setting that no longer holds (its English goes nowhere)
+                context["refused"] = True
         except GatewayConfigError:  # no gateway set up for a channel (MASSPOST_SMS_URL / MASSPOST_EMAIL_URL)
             context["no_gateway"] = True
         else:

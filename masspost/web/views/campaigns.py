@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -48,10 +49,12 @@ from masspost.campaigns.services import (
     campaign_resend_unknown,
     campaign_resume,
 )
+from masspost.campaigns.timing import DEFAULT_DEADLINE
 from masspost.clinic.scope import Role
 from masspost.clinic.selectors import sees_contacts
 from masspost.delivery.models import PENDING
 from masspost.errors import ConflictError, SpecError
+from masspost.schedule import local_instant
 from masspost.web.access import StaffRequest, staff
 from masspost.web.campaign_page import (
     audience_words,
@@ -266,8 +269,10 @@ def _schedule_context(request: StaffRequest, campaign: Campaign, detail: Any,
     pending = campaign.approval == Approval.PENDING
     own = campaign.created_by_user_id is not None and campaign.created_by_user_id == request.user.id
     may_send = request.scope.may(Role.SENDER)
-    initial = {"send_at": timezone.localtime(campaign.send_at).strftime("%Y-%m-%dT%H:%M") if campaign.send_at
-               else "", "deadline": ""}
+    if reschedule is None:
+        initial, shown_in = reschedule_initial(campaign=campaign, zones={
+            o.time_zone for o in (getattr(detail, "openings", None) or ()) if getattr(o, "time_zone", "")})
+        reschedule = RescheduleForm(initial=initial, shown_in=shown_in)
     return {"openings": openings,
             "at_start": [{"reason": r, "label": START_REASONS.get(r, r), "count": n}
                          for r, n in sorted(at_start.items(), key=lambda kv: -kv[1]) if n],
@@ -275,7 +280,66 @@ def _schedule_context(request: StaffRequest, campaign: Campaign, detail: Any,
             "approval_refusal": "" if not pending or (may_send and not own) else
             conflict_message(ConflictError("own", reason="own_campaign")) if own
             else _("Only a user with the sender role can approve it."),
-            "reschedule": reschedule or RescheduleForm(initial=initial)}
+            "reschedule": reschedule}
+
+
+FIELD_FORMAT = "%Y-%m-%dT%H:%M"  # a datetime-local box's value
+
+
+def reschedule_initial(*, campaign: Campaign, zones: set[str]) -> tuple[dict[str, str],
+                                                                         tuple[list[str], str] | None]:
+    """The reschedule form's start and deadline, as local times the form reads in EACH clinic's zone (`zones`:
+    those of the campaign's clinics), chosen so that saving the form unchanged moves nothing:
+
+    - the campaign file's own local times while the campaign still starts (and ends) at them — it was given a
+      local time and not moved since; a deadline it left out shows as its clinics' shared wall time 3 days on, or
+      empty (3 days after the start, as it is) when a clock change makes it differ between zones;
+    - else the current start and deadline in the clinics' zone, when they all share one;
+    - else (an instant, or moved since, over several zones) no local time keeps every clinic where it is: the
+      current start and deadline in one of the zones, and the second value (the zones, the one shown) makes the
+      form's help say so."""
+    if campaign.send_at is None or not zones:
+        return ({"send_at": _field(timezone.localtime(campaign.send_at)) if campaign.send_at else "",
+                 "deadline": _field(timezone.localtime(campaign.deadline)) if campaign.deadline else ""}, None)
+    spec = campaign.spec if isinstance(campaign.spec, dict) else {}
+    given, until = _spec_time(spec.get("send_at")), _spec_time(spec.get("deadline"))
+    if given is not None and given.tzinfo is None and campaign.deadline is not None:
+        starts = {z: _instant(given, z) for z in zones}
+        if _same(min(starts.values()), campaign.send_at):
+            if until is not None and until.tzinfo is None and _same(max(_instant(until, z) for z in zones),
+                                                                    campaign.deadline):
+                return {"send_at": _field(given), "deadline": _field(until)}, None
+            if until is None:
+                walls = {_field((start + DEFAULT_DEADLINE).astimezone(ZoneInfo(z))) for z, start in starts.items()}
+                ends = max(start + DEFAULT_DEADLINE for start in starts.values())
+                if _same(ends, campaign.deadline):
+                    return {"send_at": _field(given), "deadline": walls.pop() if len(walls) == 1 else ""}, None
+    ordered = sorted(zones)
+    shown = timezone.get_current_timezone_name() if timezone.get_current_timezone_name() in zones else ordered[0]
+    zone = ZoneInfo(shown)
+    initial = {"send_at": _field(campaign.send_at.astimezone(zone)),
+               "deadline": _field(campaign.deadline.astimezone(zone)) if campaign.deadline else ""}
+    return initial, None if len(zones) == 1 else (ordered, shown)
+
+
+def _field(when: dt.datetime) -> str:
+    return when.strftime(FIELD_FORMAT)
+
+
+def _spec_time(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def _instant(when: dt.datetime, zone: str) -> dt.datetime:
+    """A naive `when` as that wall time in `zone` (as the campaign's timing reads it)."""
+    return local_instant(when.date(), when.hour * 60 + when.minute, ZoneInfo(zone))
+
+
+def _same(a: dt.datetime, b: dt.datetime) -> bool:
+    return abs(a - b) < dt.timedelta(minutes=1)
 
 
 @staff()
