@@ -50,7 +50,7 @@ class SampleOutcome:
                               "error": m.error} for m in self.messages], "missing": self.missing}
 
 
-def campaign_test_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None) -> SampleOutcome:
+def campaign_test_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None, via: str = "") -> SampleOutcome:
     """Send the preview's samples to the user of `scope` (a REST API token's user; the command line: refused —
     `masspost test-send --user NAME` builds that user's scope). SpecError when the user has no own address for
     any of the campaign's channels.
@@ -58,7 +58,8 @@ def campaign_test_send(*, spec: CampaignSpec, scope: Scope, token: str | None = 
     One message per channel and language that some patient gets: the preview's sample (its lowest patient id),
     rendered as that patient gets it, from the patient's clinic's sender, marked as a test (SMS_PREFIX,
     SUBJECT_PREFIX). A channel the user has no address for is in `missing`. With `token`, a preview that no longer
-    holds is StaleTokenError, as the send says it, and nothing is sent."""
+    holds is StaleTokenError, as the send says it, and nothing is sent. Audited as the user; `via` (the command
+    line's "command line": its operator acted for the user) is kept in the audit row's detail."""
     if scope.user_id is None:
         raise MasspostError("a test send goes to a user's own phone and e-mail: name the user (--user NAME)")
     # campaigns does not import staff (tests/campaigns/test_layering.py): the model by name.
@@ -92,9 +93,12 @@ def campaign_test_send(*, spec: CampaignSpec, scope: Scope, token: str | None = 
     results = send_direct(messages)
     sent = [SentSample(channel=ch, language=lang, to=own[ch], ok=r.ok, error=r.error)
             for (ch, lang, _), r in zip(to_send, results, strict=True)]
-    audit_record(scope=scope, action=ACTION, detail={
+    detail: dict[str, object] = {
         "settings": spec.settings_digest()[:10], "content": spec.content_digest()[:10], "messages": len(sent),
-        "channels": list(dict.fromkeys(m.channel for m in sent)), "failed": sum(not m.ok for m in sent)})
+        "channels": list(dict.fromkeys(m.channel for m in sent)), "failed": sum(not m.ok for m in sent)}
+    if via:
+        detail["via"] = via
+    audit_record(scope=scope, action=ACTION, detail=detail)
     return SampleOutcome(messages=sent, missing=missing)
 
 

@@ -6,23 +6,30 @@ refused as stale. The clock is moved by replacing django.utils.timezone.now, as 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.utils import timezone
 
-from masspost.campaigns.models import Approval, Campaign
+from masspost.campaigns.models import Approval, AuditEvent, Campaign
 from masspost.campaigns.services import campaign_approve, campaign_send
 from masspost.campaigns.spec import CampaignSpec
+from masspost.campaigns.test_send import campaign_test_send
 from masspost.clinic.models import Clinic, Patient
 from masspost.clinic.scope import Scope
 from masspost.errors import ConflictError, NotFoundError
 from masspost.staff.models import StaffMember
 from masspost.staff.selectors import staff_scope
 from tests.campaigns.test_recently_messaged import sent_before
+from tests.campaigns.test_test_send import gateways, smsc, smtp_server, token_of  # noqa: F401 (fixtures)
+from tests.campaigns.test_test_send import staff as with_own_address
 from tests.conftest import campaign
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("always_open")]
@@ -158,3 +165,21 @@ def test_marketing_a_new_opt_out_two_days_later_is_stale(
     with pytest.raises(ConflictError) as refused:
         campaign_approve(campaign_id=outcome.campaign_id, scope=staff("jaan", "sender", clinic))
     assert refused.value.reason == "stale"
+
+
+# The command line's test send (review of issue 19, N4): here rather than in test_test_send.py, whose gateways it
+# borrows, as this change's own test.
+@pytest.mark.usefixtures("gateways")
+def test_a_test_send_from_the_command_line_is_audited_as_the_user_via_the_command_line(
+        clinic: Clinic, make_patient: Any, tmp_path: Path) -> None:
+    make_patient()
+    scope = with_own_address(clinic)
+    spec = CampaignSpec.from_dict(campaign())
+    path = tmp_path / "campaign.json"
+    path.write_text(json.dumps(campaign()), encoding="utf-8")
+    call_command("test_send", str(path), "--token", token_of(spec, scope), "--user", "mari",
+                 stdout=io.StringIO())
+    [event] = AuditEvent.objects.filter(action="campaign_test_send")
+    assert event.actor == "mari" and event.detail["via"] == "command line" and event.detail["messages"] == 1
+    campaign_test_send(spec=spec, scope=scope)  # the user's own (API) test: no "via"
+    assert "via" not in AuditEvent.objects.filter(action="campaign_test_send").latest("id").detail

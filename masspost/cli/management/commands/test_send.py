@@ -33,7 +33,8 @@ class Command(MasspostCommand):
         scope = staff_scope(user=user) if user is not None else None
         if scope is None:
             raise CommandError(f"no active user {printable(name)!r} (masspost user list shows them)")
-        outcome = campaign_test_send(spec=spec, scope=scope, token=options["token"])
+        # Audited as the user, saying the server's operator ran it for them.
+        outcome = campaign_test_send(spec=spec, scope=scope, token=options["token"], via="command line")
         if options["json"]:
             self.print_json(outcome.to_dict())
         else:
