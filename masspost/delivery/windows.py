@@ -75,22 +75,34 @@ def outbox_start_due(*, now: dt.datetime) -> list[tuple[int, dict[str, int]]]:
     is no longer theirs to get — archived, deceased, moved clinic, opted out of the channel, lost marketing
     consent, changed address — become `left_out` (last_error: the reason code), then its "scheduled" gate is
     lifted. Returns (campaign id, reason → rows) for each campaign started (only reasons that left someone out).
-    Never adds anyone. Two workers may call it at once: a gate another one is starting is skipped."""
+    Never adds anyone. Locks the campaign row, then its gate: the order cancel, reject and reschedule take, so
+    they never deadlock with it. A campaign another worker is starting, or one a user is changing at that moment,
+    is skipped without waiting (the next call starts it if still due); one rescheduled to later or cancelled
+    since `now`'s due gates were read is not started."""
     started = []
-    due = list(CampaignGate.objects.filter(reason=SCHEDULED, until__lte=now).order_by("until", "id")
-               .values_list("id", flat=True))
-    for gate_id in due:
+    campaigns = apps.get_model("campaigns", "Campaign")
+    skip_locked = connection.vendor == "postgresql"
+    for gate_id, campaign_id in _due_gates(now=now):
         with transaction.atomic():
-            gate = (CampaignGate.objects.select_for_update(skip_locked=connection.vendor == "postgresql")
-                    .filter(id=gate_id).first())
+            if not list(campaigns.objects.select_for_update(skip_locked=skip_locked).filter(id=campaign_id)
+                        .values_list("id", flat=True)):
+                continue  # locked by another worker's start or a user's change (or gone): the next call sees it
+            # Read again under the lock: a reschedule may have moved the start later, a cancel deleted the gate.
+            gate = (CampaignGate.objects.select_for_update(skip_locked=skip_locked)
+                    .filter(id=gate_id, campaign_id=campaign_id, reason=SCHEDULED, until__lte=now).first())
             if gate is None:
-                continue  # another worker started it
-            counts = _leave_out(campaign_id=gate.campaign_id, marketing=gate.marketing, now=now)
-            campaigns = apps.get_model("campaigns", "Campaign")
-            campaigns.objects.filter(id=gate.campaign_id).update(started_at=now)
+                continue
+            counts = _leave_out(campaign_id=campaign_id, marketing=gate.marketing, now=now)
+            campaigns.objects.filter(id=campaign_id).update(started_at=now)
             gate.delete()
-        started.append((gate.campaign_id, counts))
+        started.append((campaign_id, counts))
     return started
+
+
+def _due_gates(*, now: dt.datetime) -> list[tuple[int, int]]:
+    """(gate id, campaign id) of the "scheduled" gates due at `now`, earliest first; read without a lock."""
+    return list(CampaignGate.objects.filter(reason=SCHEDULED, until__lte=now).order_by("until", "id")
+                .values_list("id", "campaign_id"))
 
 
 def _leave_out(*, campaign_id: int, marketing: bool, now: dt.datetime) -> dict[str, int]:
