@@ -133,3 +133,14 @@ def test_a_pass_over_a_sent_campaign_can_leave_its_own_messages_out(make_patient
     assert sweep(spec=spec, resolved=resolved).excluded["sms"]["recently_messaged"] == 2
     again = sweep(spec=spec, resolved=resolved, ignore_campaign=own.id)
     assert again.excluded["sms"]["recently_messaged"] == 0 and again.messages == 2
+
+
+def test_the_previews_clock_is_the_one_recently_messaged_counts_back_from(make_patient: Any) -> None:
+    # 13 days ago is within the clinic's 14 days now; counted from a preview two days on, it is 15 days ago.
+    make_patient()
+    sent_before([make_patient()], ago=dt.timedelta(days=13))
+    spec = CampaignSpec.from_dict(campaign(purpose="marketing"))
+    today = campaign_preview(spec=spec, scope=Scope.operator()).to_dict()
+    later = campaign_preview(spec=spec, scope=Scope.operator(), now=timezone.now() + dt.timedelta(days=2)).to_dict()
+    assert today["excluded"]["sms"]["recently_messaged"] == 1 and today["recipients"]["et"]["sms"] == 1
+    assert later["excluded"]["sms"]["recently_messaged"] == 0 and later["recipients"]["et"]["sms"] == 2
