@@ -482,12 +482,17 @@ class RescheduleForm(forms.Form):
 
     def __init__(self, *args: Any, shown_in: tuple[list[str], str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.show_zones(shown_in)
+
+    def show_zones(self, shown_in: tuple[list[str], str] | None) -> None:
+        """Say on the start's field how it is read, when the clinics are in several zones (see the class)."""
         if shown_in is not None:
             zones, zone = shown_in
             self.fields["send_at"].help_text = _(
                 "Read as the local time in each clinic's own zone (%(zones)s). Shown: the current start in "
                 "%(zone)s — saved as it is, the clinics in the other zones move.") % {
                 "zones": ", ".join(zones), "zone": zone}
+            self["send_at"].help_text = self.fields["send_at"].help_text  # a validated form's took the old one
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -120,3 +120,5 @@ def test_clinics_in_several_zones(make_staff: Any, clinic: Clinic, other_clinic:
     page = response.content.decode()
     assert "Europe/London, Europe/Tallinn" in page and "the current start in Europe/Tallinn" in page
     assert response.context["reschedule"]["send_at"].value() == at.astimezone(TALLINN).strftime("%Y-%m-%dT%H:%M")
+    refused = sam.post(f"/campaigns/{campaign.id}/reschedule/", {"send_at": "2020-01-01T09:00", "deadline": ""})
+    assert refused.status_code == 422 and "Europe/London, Europe/Tallinn" in refused.content.decode()

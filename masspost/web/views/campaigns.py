@@ -269,10 +269,12 @@ def _schedule_context(request: StaffRequest, campaign: Campaign, detail: Any,
     pending = campaign.approval == Approval.PENDING
     own = campaign.created_by_user_id is not None and campaign.created_by_user_id == request.user.id
     may_send = request.scope.may(Role.SENDER)
+    initial, shown_in = reschedule_initial(campaign=campaign, zones={
+        o.time_zone for o in (getattr(detail, "openings", None) or ()) if getattr(o, "time_zone", "")})
     if reschedule is None:
-        initial, shown_in = reschedule_initial(campaign=campaign, zones={
-            o.time_zone for o in (getattr(detail, "openings", None) or ()) if getattr(o, "time_zone", "")})
         reschedule = RescheduleForm(initial=initial, shown_in=shown_in)
+    else:  # a form refused: what was typed, its errors, and the same help
+        reschedule.show_zones(shown_in)
     return {"openings": openings,
             "at_start": [{"reason": r, "label": START_REASONS.get(r, r), "count": n}
                          for r, n in sorted(at_start.items(), key=lambda kv: -kv[1]) if n],
