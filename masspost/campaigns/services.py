@@ -313,7 +313,8 @@ def campaign_reschedule(*, campaign_id: int, scope: Scope, send_at: dt.datetime 
         if campaign.state == CampaignState.CANCELLED:
             raise ConflictError(f"campaign {campaign.id} is cancelled: nothing can be rescheduled any more",
                                 reason="cancelled")
-        # The gate's row lock keeps the start (delivery.windows.outbox_start_due) from lifting it meanwhile.
+        # The campaign's row lock (taken first, as the start in delivery.windows.outbox_start_due takes it) keeps
+        # the start from lifting the gate meanwhile; the start re-reads the gate as still due once it holds it.
         gate = (CampaignGate.objects.select_for_update()
                 .filter(campaign_id=campaign.id, reason=SCHEDULED).first())
         if gate is None:
