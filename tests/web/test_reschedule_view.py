@@ -122,3 +122,15 @@ def test_clinics_in_several_zones(make_staff: Any, clinic: Clinic, other_clinic:
     assert response.context["reschedule"]["send_at"].value() == at.astimezone(TALLINN).strftime("%Y-%m-%dT%H:%M")
     refused = sam.post(f"/campaigns/{campaign.id}/reschedule/", {"send_at": "2020-01-01T09:00", "deadline": ""})
     assert refused.status_code == 422 and "Europe/London, Europe/Tallinn" in refused.content.decode()
+
+
+def test_the_forms_help_is_in_estonian_on_an_estonian_page(make_staff: Any, clinic: Clinic, other_clinic: Clinic,
+                                                           patients: dict[str, Patient]) -> None:
+    Clinic.objects.filter(id=other_clinic.id).update(time_zone="Europe/London")
+    mari = make_staff("mari", "sender", clinic, other_clinic, language="et")
+    campaign = scheduled(mari, send_at=local(2, 10))
+    campaign_reschedule(campaign_id=campaign.id, scope=Scope.operator(),
+                        send_at=dt.datetime.fromisoformat(local(3, 15)).replace(tzinfo=dt.UTC), deadline=None)
+    page = mari.get(f"/campaigns/{campaign.id}/").content.decode()
+    assert "Tühi: 3 päeva pärast uut algust." in page and "Loetakse iga kliiniku oma ajavööndi" in page
+    assert "Empty: 3 days" not in page and "Read as the local time" not in page
