@@ -78,17 +78,17 @@ def screenshots() -> Path:
     return path
 
 
-def _browser_database_url(url: str) -> str:
-    """The same PostgreSQL server and credentials as `url`, the database BROWSER_DATABASE, made afresh."""
+def _browser_database_url(url: str, name: str = BROWSER_DATABASE) -> str:
+    """The same PostgreSQL server and credentials as `url`, the database `name`, made afresh."""
     import psycopg
 
     parts = urllib.parse.urlsplit(url)
     admin = urllib.parse.urlunsplit((parts.scheme.replace("postgis", "postgres"), parts.netloc, "/postgres",
                                      parts.query, ""))
     with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BROWSER_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BROWSER_DATABASE}"')
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{BROWSER_DATABASE}", parts.query, ""))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def _drop_browser_database(url: str) -> None:
@@ -96,8 +96,9 @@ def _drop_browser_database(url: str) -> None:
 
     parts = urllib.parse.urlsplit(url)
     admin = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
+    name = parts.path.lstrip("/")  # the site's own (_browser_database_url)
     with contextlib.suppress(psycopg.Error), psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BROWSER_DATABASE}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -166,7 +167,15 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], site: Site) -> No
 
 @pytest.fixture(scope="session")
 def site(request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """Demo data (400 patients, seed 1), a sender on every demo clinic, and `masspost serve` on a free port."""
+    """Demo data (400 patients, seed 1), a sender on every demo clinic, and `masspost serve` on a free port. Every
+    clinic's sending window open (MASSPOST_SENDING_WINDOWS=always): what a test sends goes whatever the time of day
+    it runs at. The scheduling tests serve a site of their own with the clinics' windows (`serve_site`)."""
+    yield from serve_site(request, tmp_path_factory, windows="always")
+
+
+def serve_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, *,
+               windows: str) -> Iterator[Site]:
+    """A site as `site` describes, with MASSPOST_SENDING_WINDOWS=`windows`; stopped (its database dropped) after."""
     data_dir = tmp_path_factory.mktemp("masspost-browser")
     logs = data_dir / "logs"
     logs.mkdir()
@@ -175,11 +184,14 @@ def site(request: pytest.FixtureRequest, chromium: str, tmp_path_factory: pytest
             "MASSPOST_SMS_URL": f"file://{data_dir / 'outbox-sms.jsonl'}",
             "MASSPOST_EMAIL_URL": f"file://{data_dir / 'outbox-email.jsonl'}",
             "MASSPOST_SMS_PART_PRICE": "0.065 EUR",
+            "MASSPOST_SENDING_WINDOWS": windows,
             "PYTHONUNBUFFERED": "1"}
     database_url = os.environ.get("DATABASE_URL", "")
     own_database = ""
     if re.match(r"postgres(ql)?://", database_url):
-        own_database = _browser_database_url(database_url)
+        # Each site its own database: the scheduling tests' site runs beside the session's.
+        own_database = _browser_database_url(
+            database_url, BROWSER_DATABASE if windows == "always" else f"{BROWSER_DATABASE}_{windows}")
         env["DATABASE_URL"] = own_database
     port = _free_port()
     site = Site(url=f"http://127.0.0.1:{port}", env=env, data_dir=data_dir, logs=logs)

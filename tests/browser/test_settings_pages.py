@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,8 @@ def test_clinic_settings(lang: str, admin: str, pending: int, open_context: Call
     """(`pending` first: Tallinn's approval rule shows in the list.)"""
     page = open_context(lang).new_page()
     sign_in(page, admin)
-    page.locator("header nav a[href='/clinics/']").click()
+    page.locator("header nav a[href='/users/']").click()  # an admin's area: the staff page leads to the clinics
+    page.locator("[data-testid=clinic-settings-link]").click()
     expect(page.locator("h1")).to_have_text(WORDS[lang]["clinics"])
     expect(page.locator("[data-testid=clinics] tbody tr")).to_have_count(len(DEMO_CLINICS))
     expect(page.locator("[data-testid=clinics] tbody tr").filter(has_text="Hammas Tallinn")).to_contain_text("5")
@@ -113,7 +114,7 @@ def test_clinic_settings(lang: str, admin: str, pending: int, open_context: Call
 
 
 @pytest.fixture(scope="module")
-def pending(site: Site, admin: str, browsers: Callable[[str], Any]) -> int:
+def pending(site: Site, admin: str, browsers: Callable[[str], Any]) -> Iterator[int]:
     """Tallinn needs a second approver over 5 recipients (set by the admin on the clinic's page); a recall to
     Tallinn, sent from the command line, waits for one."""
     from tests.browser.conftest import new_context
@@ -132,7 +133,23 @@ def pending(site: Site, admin: str, browsers: Callable[[str], Any]) -> int:
     spec |= {"name": "Recall Tallinn", "channel": "sms"}
     spec["audience"] = {**spec["audience"], "clinics": ["TLN"]}
     done = site.run("send", "-", "--yes", "--json", stdin=json.dumps(spec))
-    return int(json.loads(done.stdout)["campaign"])
+    yield int(json.loads(done.stdout)["campaign"])
+    # The site is the session's: what later tests send to Tallinn needs no approval, and the recall is cancelled.
+    site.run("cancel", str(json.loads(done.stdout)["campaign"]))
+    ctx = new_context(browsers, site, "en")
+    try:
+        page = ctx.new_page()
+        sign_in(page, admin)
+        page.goto("/clinics/TLN/")
+        page.locator("#id_approval_over").fill("")
+        page.locator("main form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/clinics/\?saved=TLN$"))
+        page.goto("/clinics/NRV/")
+        page.locator("#id_marketing_window").fill("Mon-Sat 09:00-20:00")
+        page.locator("main form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/clinics/\?saved=NRV$"))
+    finally:
+        ctx.close()
 
 
 @pytest.mark.parametrize("lang", LANGS)
