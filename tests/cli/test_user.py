@@ -175,10 +175,11 @@ def test_list_shows_name_role_clinics_active_and_last_sign_in(clinic: Clinic, ot
     assert rows[0]["last_login"] is None and rows[1]["last_login"].startswith("20")
 
     table = user("list").splitlines()
-    assert table[0].split() == ["USER", "ROLE", "CLINICS", "ACTIVE", "LAST", "SIGN-IN", "(UTC)"]
-    assert table[1].split() == ["jaan", "preparer", "TLN", "no", "never"]
+    assert table[0].split() == ["USER", "ROLE", "CLINICS", "ACTIVE", "TEST", "PHONE", "TEST", "E-MAIL", "LAST",
+                                "SIGN-IN", "(UTC)"]
+    assert table[1].split() == ["jaan", "preparer", "TLN", "no", "-", "-", "never"]
     mari = table[2].split()
-    assert mari[:4] == ["mari", "admin", "TLN,TRT", "yes"] and mari[4].startswith("20")
+    assert mari[:6] == ["mari", "admin", "TLN,TRT", "yes", "-", "-"] and mari[6].startswith("20")
 
 
 def test_nothing_in_the_list_is_a_password(clinic: Clinic) -> None:
@@ -194,7 +195,7 @@ def test_change_sets_the_role_and_replaces_the_clinics(clinic: Clinic, other_cli
     assert user("change", "mari", "--role", "sender") == "user mari changed: sender at TLN\n"
     assert user("change", "mari", "--clinic", "TRT") == "user mari changed: sender at TRT\n"
     assert listed()[0] | {"last_login": None} == {"username": "mari", "role": "sender", "clinics": ["TRT"],
-                                                   "active": True, "last_login": None}
+                                                   "active": True, "last_login": None, "phone": "", "email": ""}
     assert [e.detail for e in AuditEvent.objects.filter(action="user_change").order_by("id")] == [
         {"user": "mari", "role": "sender"}, {"user": "mari", "clinics": ["TRT"]}]
     assert signs_in("mari")  # the password is unchanged
@@ -272,6 +273,6 @@ def test_the_command_line_contract(tmp_path: Path) -> None:
     ok(masspost(tmp_path, "user", "disable", "mari"))
     users = json.loads(ok(masspost(tmp_path, "user", "list", "--json")))["users"]
     assert users == [{"username": "mari", "role": "sender", "clinics": ["NRV", "TLN"], "active": False,
-                      "last_login": None}]
+                      "last_login": None, "phone": "", "email": ""}]
     assert "mari" in ok(masspost(tmp_path, "user", "list"))
     assert ok(masspost(tmp_path, "user", "--help")).startswith("usage: masspost user ")

@@ -101,21 +101,19 @@ class Command(MasspostCommand):
         return password
 
     def _list(self, rows: list[StaffRow], *, as_json: bool) -> None:
-        # The test addresses are shown once some user has one (until then the list stays as it always was).
-        contact = any(r.phone or r.email for r in rows)
         if as_json:
             self.print_json({"users": [
                 {"username": r.username, "role": r.role, "clinics": list(r.clinics), "active": r.active,
                  "last_login": r.last_login.isoformat() if r.last_login else None,
-                 **({"phone": r.phone, "email": r.email} if contact else {})} for r in rows]})
+                 "phone": r.phone, "email": r.email} for r in rows]})
             return
         if not rows:
             self.stdout.write("no users yet (add one with: masspost user add NAME --clinic CODE --role ROLE)")
             return
         # A name stored before staff.names may hold a line break: escaped, it cannot forge a line of the table.
-        columns = COLUMNS[:-1] + (("TEST PHONE", "TEST E-MAIL") if contact else ()) + COLUMNS[-1:]
+        columns = COLUMNS[:-1] + ("TEST PHONE", "TEST E-MAIL") + COLUMNS[-1:]  # the user's own, for test sends
         table = [columns] + [(printable(r.username), r.role, ",".join(r.clinics), "yes" if r.active else "no",
-                              *((r.phone or "-", printable(r.email) or "-") if contact else ()),
+                              r.phone or "-", printable(r.email) or "-",
                               r.last_login.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if r.last_login
                               else "never") for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(columns) - 1)]
