@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from masspost.campaigns.models import Campaign
 from masspost.clinic.models import Clinic, Patient
 from tests.cli.test_commands import run, write_json
 from tests.conftest import campaign
@@ -61,11 +62,12 @@ def test_a_scheduled_send_says_so_and_the_list_and_status_show_it(tmp_path: Path
     start = (timezone.now() + dt.timedelta(days=1)).astimezone(dt.UTC).replace(second=0, microsecond=0)
     path = file(tmp_path, send_at=start.isoformat())
     out = run("send", path, yes=True)
-    assert out.startswith("campaign 1: 2 messages queued, scheduled for " + f"{start:%Y-%m-%d %H:%M} UTC"), out
+    sent = Campaign.objects.get().id  # ids are not reused between tests on PostgreSQL
+    assert out.startswith(f"campaign {sent}: 2 messages queued, scheduled for " + f"{start:%Y-%m-%d %H:%M} UTC"), out
     listed = run("campaigns")
     assert f"scheduled {start:%Y-%m-%d %H:%M} UTC" in listed
     assert json.loads(run("campaigns", json=True))["campaigns"][0]["waiting"] == "scheduled"
-    status = run("status", "1")
+    status = run("status", str(sent))
     assert f"  scheduled for {start:%Y-%m-%d %H:%M} UTC, not started yet" in status
 
 
@@ -77,15 +79,16 @@ def test_an_approval_is_announced_by_the_preview_and_the_send(tmp_path: Path, cl
     assert ("Approval needed: clinic TLN asks for a second sender's approval for more than 1 recipient (this "
             "campaign: 2)") in preview
     out = run("send", path, yes=True)
-    assert out.startswith("campaign 1: 2 messages waiting for approval: "), out
+    sent = Campaign.objects.get().id
+    assert out.startswith(f"campaign {sent}: 2 messages waiting for approval: "), out
     assert json.loads(run("send", path, yes=True, json=True))["approval"] == "pending"
     assert "awaiting approval" in run("campaigns")
-    assert "  waiting for approval: another sender must approve it" in run("status", "1")
+    assert "  waiting for approval: another sender must approve it" in run("status", str(sent))
 
 
 def test_the_preview_warns_of_a_campaign_to_the_same_patients_within_24_hours(
         tmp_path: Path, clinic: Clinic, two: list[Patient]) -> None:
     run("send", file(tmp_path, name="Earlier"), yes=True)
     out = run("preview", file(tmp_path, name="Again"))
-    assert 'warning: campaign 1 "Earlier", sent ' in out
+    assert f'warning: campaign {Campaign.objects.get().id} "Earlier", sent ' in out
     assert "reached 2 of these 2 recipients in the last 24 hours" in out
