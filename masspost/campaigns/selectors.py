@@ -27,7 +27,7 @@ from masspost.clinic.scope import Scope
 from masspost.content import choose_language
 from masspost.delivery.models import PENDING, MessageStatus
 from masspost.delivery.selectors import OutboxRow, outbox_of_patient, outbox_status_counts
-from masspost.errors import NotFoundError
+from masspost.errors import NotFoundError, StaleTokenError
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -65,6 +65,16 @@ def preview_token(*, spec: CampaignSpec, audience: ResolvedAudience, result: Swe
     return Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
                       audience=audience.fingerprint(), clinics=result.clinics, digest=result.digest,
                       messages=result.messages)
+
+
+def token_setup_check(*, spec: CampaignSpec, audience: ResolvedAudience, previewed: Token) -> None:
+    """The cheap parts of a previewed token, before any pass over the patients (no need to walk a million of
+    them to see that the text changed): StaleTokenError naming what changed in the campaign itself."""
+    now_setup = Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
+                           audience=audience.fingerprint(), clinics=previewed.clinics,
+                           digest=int(previewed.recipients, 16), messages=previewed.messages)
+    if changes := now_setup.setup_changes_since(previewed):
+        raise StaleTokenError(changes)
 
 
 def campaign_preview(*, spec: CampaignSpec, scope: Scope,

@@ -21,7 +21,13 @@ from masspost.campaigns.changes import Change, recipient_changes
 from masspost.campaigns.controls import control_refusal
 from masspost.campaigns.models import Approval, Campaign, CampaignState, IdempotentSend
 from masspost.campaigns.price import sms_part_price
-from masspost.campaigns.selectors import campaign_get, needs_test_send, preview_token, sms_parts
+from masspost.campaigns.selectors import (
+    campaign_get,
+    needs_test_send,
+    preview_token,
+    sms_parts,
+    token_setup_check,
+)
 from masspost.campaigns.snapshot import Seen, snapshot_load
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
@@ -87,12 +93,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
     previewed = Token.parse(token) if token else None
     audience = audience_resolve(audience=spec.audience, scope=scope)
     if previewed is not None:
-        # The cheap parts of the token first: no need to walk a million patients to see the text changed.
-        now_setup = Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
-                               audience=audience.fingerprint(), clinics=previewed.clinics,
-                               digest=int(previewed.recipients, 16), messages=previewed.messages)
-        if changes := now_setup.setup_changes_since(previewed):
-            raise StaleTokenError(changes)
+        token_setup_check(spec=spec, audience=audience, previewed=previewed)
         if previewed.messages == 0:
             raise NothingToSendError(NOTHING_TO_SEND)
         existing = Campaign.objects.filter(token=str(previewed)).first()

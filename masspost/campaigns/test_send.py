@@ -12,7 +12,7 @@ from django.apps import apps
 from masspost.audience.selectors import audience_resolve
 from masspost.campaigns.audit import audit_record
 from masspost.campaigns.models import AuditEvent
-from masspost.campaigns.selectors import preview_token
+from masspost.campaigns.selectors import preview_token, token_setup_check
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.sweep import Recipient, sweep
 from masspost.campaigns.token import Token
@@ -68,11 +68,7 @@ def campaign_test_send(*, spec: CampaignSpec, scope: Scope, token: str | None = 
     previewed = Token.parse(token) if token else None
     audience = audience_resolve(audience=spec.audience, scope=scope)
     if previewed is not None:
-        now_setup = Token.make(settings=spec.settings_digest(), content=spec.content_digest(),
-                               audience=audience.fingerprint(), clinics=previewed.clinics,
-                               digest=int(previewed.recipients, 16), messages=previewed.messages)
-        if changes := now_setup.setup_changes_since(previewed):
-            raise StaleTokenError(changes)
+        token_setup_check(spec=spec, audience=audience, previewed=previewed)
     result = sweep(spec=spec, resolved=audience)
     if previewed is not None:
         current = preview_token(spec=spec, audience=audience, result=result)
