@@ -36,7 +36,7 @@ NOW = dt.datetime(2027, 3, 1, 10, 0, tzinfo=UTC)  # Monday 12:00 in Tallinn, 11:
 
 @pytest.fixture(autouse=True)
 def clinic_windows(settings: Any) -> None:
-    """Each clinic's sending windows and holidays apply (the default, whatever a test setup chose)."""
+    """Each clinic's sending windows and holidays apply (production's default; the tests' default is "always")."""
     settings.MASSPOST_SENDING_WINDOWS = "clinics"
 
 

@@ -22,7 +22,7 @@ UTC = dt.UTC
 
 @pytest.fixture(autouse=True)
 def clinic_windows(settings: Any) -> None:
-    """Each clinic's sending windows and holidays apply (the default, whatever a test setup chose)."""
+    """Each clinic's sending windows and holidays apply (production's default; the tests' default is "always")."""
     settings.MASSPOST_SENDING_WINDOWS = "clinics"
 
 
