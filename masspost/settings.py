@@ -217,6 +217,14 @@ MASSPOST_EMAIL_URL = os.environ.get("MASSPOST_EMAIL_URL") or f"file://{DATA_DIR 
 # the providers' receipts and replies come to its /hooks/… webhooks (docs/delivery.md, "HTTP SMS providers").
 # Unset = no webhooks (nothing asks a provider to call back). Checked where it is used (delivery.webhooks.public_url).
 MASSPOST_PUBLIC_URL = os.environ.get("MASSPOST_PUBLIC_URL", "").strip().rstrip("/")
+# Consent (docs/consent.md). The unsubscribe links and pages are under MASSPOST_PUBLIC_URL (/u/<key>); unset, a
+# marketing SMS's opt-out line is the stop word instead, and a marketing e-mail carries only the mailto: below.
+# The address of the List-Unsubscribe header's mailto: (unset: none). masspost does not read that mailbox.
+MASSPOST_UNSUBSCRIBE_MAILTO = os.environ.get("MASSPOST_UNSUBSCRIBE_MAILTO", "").strip()
+# DKIM for every e-mail whose clinic has no key of its own: the selector and a PEM private key's file (d= is the
+# domain of each e-mail's From address). Both unset: e-mails are not signed.
+MASSPOST_DKIM_SELECTOR = os.environ.get("MASSPOST_DKIM_SELECTOR", "").strip()
+MASSPOST_DKIM_KEY_FILE = os.environ.get("MASSPOST_DKIM_KEY_FILE", "").strip()
 
 # Rate limits per gateway, across all workers: messages per second (an SMS counts its parts); 0 = none.
 MASSPOST_SMS_RATE = float(os.environ.get("MASSPOST_SMS_RATE") or 0)

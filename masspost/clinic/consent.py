@@ -21,8 +21,8 @@ RECORDS_CONSENT = Role.SENDER
 EXTERNAL_ID_MAX = 64  # Patient.external_id's max_length
 
 # A consent's channel → the Patient column that holds it.
-CONSENT_FIELDS = {ConsentChannel.SMS: "accepts_sms", ConsentChannel.EMAIL: "accepts_email",
-                  ConsentChannel.MARKETING: "marketing_consent"}
+CONSENT_FIELDS: dict[str, str] = {ConsentChannel.SMS: "accepts_sms", ConsentChannel.EMAIL: "accepts_email",
+                  "marketing": "marketing_sms"}  # FIXME(issue 20, helper): by (channel, purpose)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -31,6 +31,14 @@ class Clinic(models.Model):
     test_before_marketing = models.BooleanField(default=False, db_default=False)
     # Marketing leaves out patients who got a marketing message within this many days (0: off).
     recently_messaged_days = models.PositiveSmallIntegerField(default=14, db_default=14)
+    # DKIM (docs/consent.md, "DKIM"): this clinic's own selector and PEM private key, overriding
+    # MASSPOST_DKIM_SELECTOR / MASSPOST_DKIM_KEY_FILE. Both blank: the installation's. The key is write-only in
+    # every interface (shown as its public key's fingerprint, never returned).
+    dkim_selector = models.CharField(max_length=63, blank=True, default="", db_default="")
+    dkim_key = models.TextField(blank=True, default="", db_default="")
+    # The number patients can text STOP to, named in a marketing SMS's opt-out line when there is no
+    # MASSPOST_PUBLIC_URL for a link (blank: the line says only "reply STOP").
+    sms_reply_number = models.CharField(max_length=20, blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return self.code
@@ -70,13 +78,18 @@ class Patient(models.Model):
     email_status = models.PositiveSmallIntegerField(choices=AddressStatus.choices, default=AddressStatus.NONE)
     accepts_sms = models.BooleanField(default=True)
     accepts_email = models.BooleanField(default=True)
-    marketing_consent = models.BooleanField(default=False)
+    # Derived from the consent ledger (ConsentEvent), kept in step with it in the same transaction by
+    # masspost.clinic.ledger — never written anywhere else. accepts_* is the channel as a whole (purpose
+    # "service": withdrawn, nothing goes on the channel); marketing_* is offers on the channel.
+    marketing_sms = models.BooleanField(default=False)
+    marketing_email = models.BooleanField(default=False, db_default=False)
     # The consents as the clinic's last import of this patient gave them (None: no import has said). A re-import
     # changes a consent only where the clinic's value changed since then: a full export knows nothing of an SMS
     # STOP or of a change made here, and must not undo it (docs/import.md, "Consent").
     imported_accepts_sms = models.BooleanField(null=True)
     imported_accepts_email = models.BooleanField(null=True)
-    imported_marketing_consent = models.BooleanField(null=True)
+    imported_marketing_sms = models.BooleanField(null=True)
+    imported_marketing_email = models.BooleanField(null=True)
     status = models.CharField(max_length=10, choices=PatientStatus.choices, default=PatientStatus.ACTIVE)
     # The one who gets the message when patients share a phone or an e-mail address and the campaign sends one
     # per address (`one_per_address`); none marked: the oldest (docs/campaign.md, "Shared addresses").
@@ -121,14 +134,30 @@ class Visit(models.Model):
 
 
 class ConsentChannel(models.TextChoices):
-    """What a consent event is about: Patient.accepts_sms, accepts_email and marketing_consent."""
+    """The channel a consent event is about."""
 
     SMS = "sms", "SMS"
     EMAIL = "email", "E-mail"
+
+
+class ConsentPurpose(models.TextChoices):
+    """What a consent event is about on its channel: "service" is the channel as a whole (withdrawn: no message of
+    any purpose goes on it — a hard opt-out), "marketing" offers only (withdrawn: service messages still go)."""
+
+    SERVICE = "service", "Service"
     MARKETING = "marketing", "Marketing"
 
 
+# (channel, purpose) → the Patient column that holds the consent derived from the ledger.
+CONSENT_COLUMNS = {("sms", "service"): "accepts_sms", ("email", "service"): "accepts_email",
+                   ("sms", "marketing"): "marketing_sms", ("email", "marketing"): "marketing_email"}
+
+
 IMPORT_SOURCE = "import"
+UNSUBSCRIBE_SOURCE = "unsubscribe"  # the patient's unsubscribe link (page or one-click POST)
+SMS_STOP_SOURCE = "sms-stop"
+API_SOURCE = "api:"  # + the token's user name: recorded through the REST API (staff_id set too)
+MIGRATED_SOURCE = "migrated"  # a consent masspost held before the ledger, with no event to show for it
 # An SMS provider refused a message because the patient opted out with the provider (Twilio 21610).
 PROVIDER_SOURCE = "provider"
 # The sources that are the patient's own word: an import never switches back on what one of these switched off.
@@ -149,7 +178,8 @@ STAFF_SOURCE = "staff:"  # + the user name, as it was when the event was recorde
 
 
 class ConsentEvent(models.Model):
-    """A change of a patient's consent, with when and where it came from: "sms-stop" (an SMS STOP),
+    """Append-only (masspost.clinic.ledger is the only writer; no interface updates or deletes one, and the
+    database refuses an UPDATE). A change of a patient's consent, with when and where it came from: "sms-stop" (an SMS STOP),
     "unsubscribe" (an e-mail's unsubscribe link), "provider" (the SMS provider refused a message because the
     patient opted out with it: Twilio 21610), "import" (the clinic's file), "staff:<user>" (recorded by staff on
     the patient's page: `staff`, `method` and `note` say who and how; masspost.clinic.consent)."""
@@ -165,3 +195,9 @@ class ConsentEvent(models.Model):
                               related_name="+")
     method = models.CharField(max_length=12, choices=ConsentMethod.choices, blank=True, default="", db_default="")
     note = models.CharField(max_length=200, blank=True, default="", db_default="")
+    purpose = models.CharField(max_length=10, choices=ConsentPurpose.choices, default=ConsentPurpose.SERVICE,
+                               db_default="service")
+    # The words the patient was shown and agreed to (an unsubscribe page's button, an import's file name: "file
+    # patients-2026-12.csv"), as proof; blank where there were none.
+    wording = models.TextField(blank=True, default="", db_default="")
+    campaign_id = models.BigIntegerField(null=True, blank=True)  # the campaign the event came from, if any

@@ -26,7 +26,7 @@ from masspost.clinic.models import (
 
 # The consent columns of patients.csv and the channel their events name.
 CONSENT_COLUMNS = {"accepts_sms": ConsentChannel.SMS, "accepts_email": ConsentChannel.EMAIL,
-                   "marketing_consent": ConsentChannel.MARKETING}
+                   "marketing_consent": "marketing"}  # FIXME(issue 20, helper): per channel
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -44,6 +44,10 @@ class MessageStatus(models.TextChoices):
     # A scheduled campaign's start found the patient no longer in its audience (last_error: the reason code —
     # opted_out, no_marketing_consent, moved_clinic, deceased, archived, address_changed). Never sent.
     LEFT_OUT = "left_out"
+    # The patient opted out of the channel (or of its marketing) before the message was handed off: an unsubscribe
+    # link, a stop word, a provider opt-out, staff or an import (last_error: the reason code, `unsubscribe`,
+    # `sms-stop`, `provider`, `staff`, `import`, …; delivery.suppress). Never sent.
+    SUPPRESSED = "suppressed"
 
 
 PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -81,6 +85,9 @@ class OutboxMessage(models.Model):
     # The patient's clinic when the campaign was sent: whose sending windows (SendingWindow) the row waits for.
     # None on rows written before windows existed: no window applies to them.
     clinic_id = models.IntegerField(null=True, blank=True)
+    # A marketing campaign's message: an opt-out of the channel's marketing suppresses it; an e-mail gets the
+    # RFC 8058 List-Unsubscribe headers. False for service messages and rows written before consent by purpose.
+    marketing = models.BooleanField(db_default=False)
 
     class Meta:
         constraints = [
@@ -201,3 +208,17 @@ class InboundMessage(models.Model):
         indexes = [models.Index(fields=["received_at"], name="inbound_received_at")]
         constraints = [models.UniqueConstraint(fields=["remote_id"], condition=~Q(remote_id=""),
                                                name="inbound_one_per_remote_id")]
+
+
+class OptOutLink(models.Model):
+    """The key of one message's unsubscribe / preferences link (`MASSPOST_PUBLIC_URL`/u/<key>; delivery.optout):
+    opaque (an HMAC of the message's campaign, patient and channel, so a send's retry writes the same key), no
+    patient data, no guessable id. Written by the send with its outbox rows; it names the patient, the channel,
+    the purpose and the campaign."""
+
+    key = models.CharField(max_length=32, primary_key=True)
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_index=False)
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.CharField(max_length=5)
+    marketing = models.BooleanField()
+    created_at = models.DateTimeField(db_default=Now())

@@ -31,8 +31,10 @@ def _stamp_format() -> Callable[[dt.datetime], Any]:
 class OutboxWriter:
     """Collects a campaign's messages and writes them in batches; call inside the send's transaction."""
 
-    def __init__(self, *, campaign_id: int, deadline: dt.datetime) -> None:
+    def __init__(self, *, campaign_id: int, deadline: dt.datetime, marketing: bool = False) -> None:
+        """`marketing`: every row is a marketing campaign's (OutboxMessage.marketing)."""
         self._campaign_id = campaign_id
+        self._marketing = marketing
         self._format = _stamp_format()
         # A campaign has a few distinct times (a deadline, a first opening per clinic), usually the same objects
         # row after row: each is formatted once, and found by identity (hashing an aware datetime asks its zone
@@ -54,9 +56,11 @@ class OutboxWriter:
 
     def add(self, *, patient_id: int, patient_ref: str, channel: str, address: str, language: str, subject: str,
             body: str, encoding: str, parts: int, sender: str, sender_name: str, clinic_id: int | None = None,
-            next_attempt_at: dt.datetime | None = None, deadline: dt.datetime | None = None) -> None:
+            next_attempt_at: dt.datetime | None = None, deadline: dt.datetime | None = None,
+            optout_key: str = "") -> None:
         """One message. `clinic_id`: whose sending windows it waits for (None: none); `next_attempt_at`: when it
-        is first due (None: now, the database's default); `deadline`: its own (None: the writer's)."""
+        is first due (None: now, the database's default); `deadline`: its own (None: the writer's); `optout_key`:
+        its unsubscribe link's key (delivery.optout), written as an OptOutLink with the row ("": none)."""
         stamps = self._stamps
         if deadline is None:
             until = self._deadline

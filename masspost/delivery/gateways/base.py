@@ -42,6 +42,11 @@ class OutgoingMessage:
     sender: str = ""  # SMS sender id, or the e-mail From address
     sender_name: str = ""  # display name for e-mail From / Reply-To
     reply_to: str = ""
+    marketing: bool = False  # a marketing campaign's message
+    # E-mail only: the List-Unsubscribe header's value (`<https://…/u/KEY>, <mailto:…>`), "" for none; with an
+    # https link the gateway adds `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+    list_unsubscribe: str = ""
+    clinic_id: int | None = None  # whose DKIM key signs an e-mail (None: the installation's)
 
 
 class Outcome(enum.StrEnum):
