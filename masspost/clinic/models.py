@@ -179,7 +179,8 @@ STAFF_SOURCE = "staff:"  # + the user name, as it was when the event was recorde
 
 class ConsentEvent(models.Model):
     """Append-only (masspost.clinic.ledger is the only writer; no interface updates or deletes one, and the
-    database refuses an UPDATE). A change of a patient's consent, with when and where it came from: "sms-stop" (an SMS STOP),
+    database refuses an UPDATE). A change of a patient's consent, with when and where it came from: "sms-stop"
+    (an SMS STOP),
     "unsubscribe" (an e-mail's unsubscribe link), "provider" (the SMS provider refused a message because the
     patient opted out with it: Twilio 21610), "import" (the clinic's file), "staff:<user>" (recorded by staff on
     the patient's page: `staff`, `method` and `note` say who and how; masspost.clinic.consent)."""
