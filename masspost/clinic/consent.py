@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, Patient
 from masspost.clinic.scope import Role, Scope
 from masspost.clinic.selectors import PatientRow, patient_row, sees_contacts
+from masspost.consent import ConsentState
 from masspost.errors import NotFoundError
 
 # Who may record a patient's consent: the roles that send to them (and see who they are). A preparer reads the
@@ -38,6 +39,9 @@ class ConsentEntry:
     staff: str = ""  # the user's name now (as it was when recorded, for a user deleted since)
     method: str = ""
     note: str | None = None  # None: not for this role (selectors.sees_contacts); a note may name the patient
+    purpose: str = "service"  # "service" (the channel as a whole) or "marketing"
+    wording: str = ""  # what the patient was shown and agreed to, or the import's file: proof
+    campaign_id: int | None = None  # the campaign the event came from (an unsubscribe link's), if any
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,6 +50,7 @@ class PatientDetail:
     clinic_name: str
     time_zone: str
     history: list[ConsentEntry]  # oldest first
+    consent: ConsentState  # now: the patient's columns, which equal the history's fold (masspost.consent)
     notes: bool  # whether the history carries the staff's notes (selectors.sees_contacts)
 
 
@@ -66,7 +71,10 @@ def patient_detail(*, scope: Scope, external_id: str) -> PatientDetail:
     patient = patient_in_scope(scope=scope, external_id=external_id)
     return PatientDetail(patient=patient_row(patient, sees_contacts(scope)),
                          clinic_name=patient.clinic.name, time_zone=patient.clinic.time_zone,
-                         history=_history(patient, scope), notes=sees_contacts(scope))
+                         history=_history(patient, scope), notes=sees_contacts(scope),
+                         consent=ConsentState(accepts_sms=patient.accepts_sms, accepts_email=patient.accepts_email,
+                                              marketing_sms=patient.marketing_sms,
+                                              marketing_email=patient.marketing_email))
 
 
 def consent_history(*, scope: Scope, external_id: str) -> list[ConsentEntry]:
@@ -82,7 +90,8 @@ def consent_entry(event: ConsentEvent, *, zone: ZoneInfo, notes: bool) -> Consen
         source = "staff"
     return ConsentEntry(id=event.id, at=event.at.astimezone(zone), channel=event.channel, accepts=event.accepts,
                         source=source, staff=staff, method=event.method,
-                        note=event.note if notes else None)
+                        note=event.note if notes else None, purpose=event.purpose, wording=event.wording,
+                        campaign_id=event.campaign_id)
 
 
 def _history(patient: Patient, scope: Scope) -> list[ConsentEntry]:
