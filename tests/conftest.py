@@ -40,8 +40,13 @@ def make_patient(clinic: Clinic) -> Callable[..., Patient]:
             "birth_date": dt.date(1980, 5, 17), "country": "EE", "language": "et",
             "phone": f"5{n:07d}", "phone_e164": f"+3725{n:07d}", "email": f"p{n}@example.com",
             "email_normalized": f"p{n}@example.com", "accepts_sms": True, "accepts_email": True,
-            "marketing_consent": True, "status": "active",
+            "marketing_sms": True, "marketing_email": True, "status": "active",
         }
+        # The legacy keyword (before consent by channel): both channels' marketing.
+        if "marketing_consent" in fields:
+            both = fields.pop("marketing_consent")
+            fields.setdefault("marketing_sms", both)
+            fields.setdefault("marketing_email", both)
         values.update(fields)
         values["phone_status"] = address_status(values["phone"], values["phone_e164"])
         values["email_status"] = address_status(values["email"], values["email_normalized"])
