@@ -41,6 +41,7 @@ from masspost.delivery.claims import (
     outbox_release_unbegun,
     stored_receipts_apply,
 )
+from masspost.delivery.dkim import email_signer
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel
 from masspost.delivery.inbound import (
@@ -265,7 +266,9 @@ def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelS
                                # an HTTP provider asks for its receipts at our webhooks (delivery.webhooks); a bad
                                # MASSPOST_PUBLIC_URL stops its SMS channel with GatewayConfigError, as a bad URL does
                                # (another SMS gateway never uses it: "")
-                               public_url=public_url_for(url) if name == Channel.SMS else "")
+                               public_url=public_url_for(url) if name == Channel.SMS else "",
+                               # DKIM keys, read once per opening; a key that cannot sign stops the e-mail channel
+                               dkim=email_signer(url) if name == Channel.EMAIL else None)
     try:
         gateway.open()  # GatewayConfigError before anything is claimed: the channel is stopped (`_stop_channel`)
         parts = urlsplit(url)

@@ -14,7 +14,9 @@ trusted, AUTH refused (5xx), STARTTLS or AUTH not offered — raises `GatewayCon
 Reply texts are kept, with e-mail addresses masked: a server's "550 <jaan@example.com>: unknown user" must not
 carry the address into the outbox.
 
-The e-mail itself is written by `smtp_message.EmailWriter`. No Django here.
+The e-mail itself is written by `smtp_message.EmailWriter`, then DKIM-signed when the gateway was given a signer
+(`dkim=`, a `delivery.dkim.DkimSigner` with its keys loaded once, when the worker builds the gateway): the key of the
+message's clinic (`OutgoingMessage.clinic_id`) or the installation's, d= the From address's domain. No Django here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ import re
 import smtplib
 import ssl
 from email.message import Message
+from typing import Protocol
 from urllib.parse import urlsplit
+
+import dkim as dkimpy
 
 from masspost.delivery.gateways.base import OutgoingMessage, SendResult
 from masspost.delivery.gateways.smtp_message import (
@@ -38,6 +43,12 @@ from masspost.delivery.gateways.url import parse_gateway_url
 from masspost.errors import GatewayConfigError
 
 logger = logging.getLogger(__name__)
+
+
+class MessageSigner(Protocol):
+    """What signs an e-mail's bytes (delivery.dkim.DkimSigner): the message with its signature, or as it was."""
+
+    def sign(self, message_bytes: bytes, *, clinic_id: int | None, from_domain: str) -> bytes: ...
 
 
 class SMTPGateway:
@@ -58,6 +69,7 @@ class SMTPGateway:
         ssl_context: ssl.SSLContext | None = None,
         helo: str | None = None,
         list_unsubscribe: ListUnsubscribeHook | None = None,
+        dkim: MessageSigner | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -69,6 +81,7 @@ class SMTPGateway:
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.helo = helo
         self.writer = EmailWriter(list_unsubscribe)
+        self.dkim = dkim
         self._connection: smtplib.SMTP | None = None
         self._misconfigured = ""  # a configuration error seen: no connection or login is tried again
 
@@ -202,8 +215,16 @@ class SMTPGateway:
         return None
 
     def wire_message(self, message: OutgoingMessage) -> tuple[bytes, str]:
-        """The e-mail as it goes on the wire, and its Message-ID (`EmailWriter.wire`)."""
-        return self.writer.wire(message)
+        """The e-mail as it goes on the wire — DKIM-signed when there is a signer — and its Message-ID
+        (`EmailWriter.wire`). A message the signer cannot sign is an `InvalidMessageError`."""
+        wire, message_id = self.writer.wire(message)
+        if self.dkim is None:
+            return wire, message_id
+        domain = ascii_address(message.sender).rpartition("@")[2]
+        try:
+            return self.dkim.sign(wire, clinic_id=message.clinic_id, from_domain=domain), message_id
+        except dkimpy.DKIMException as exc:
+            raise InvalidMessageError(f"cannot be DKIM-signed: {type(exc).__name__}") from None
 
     def build_message(self, message: OutgoingMessage) -> Message:
         """The e-mail as a `Message` (`EmailWriter.build`)."""
@@ -251,6 +272,7 @@ def from_url(
     *,
     list_unsubscribe: ListUnsubscribeHook | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    dkim: MessageSigner | None = None,
 ) -> SMTPGateway:
     """A gateway from an ``smtp://`` or ``smtps://`` URL; the options are in docs/delivery.md."""
     if urlsplit(url).scheme not in ("smtp", "smtps"):
@@ -285,7 +307,8 @@ def from_url(
         ssl_context=ssl_context,
         helo=parts.options.get("helo") or None,
         list_unsubscribe=list_unsubscribe,
+        dkim=dkim,
     )
 
 
-__all__ = ["SMTPGateway", "from_url"]
+__all__ = ["MessageSigner", "SMTPGateway", "from_url"]
