@@ -10,13 +10,15 @@ from django.db import connection
 from django.db.models.functions import Now
 
 from masspost.bulk import BATCH, bulk_insert
-from masspost.delivery.models import CampaignGate, HeldCampaign, MessageStatus, OutboxMessage
+from masspost.delivery.models import CampaignGate, HeldCampaign, MessageStatus, OptOutLink, OutboxMessage
 
 # Only what varies per message; status, attempts, times and the empty fields come from database defaults.
 _COLUMNS = ("campaign_id", "patient_id", "patient_ref", "channel", "address", "language", "subject", "body",
             "encoding", "parts", "sender", "sender_name", "deadline", "clinic_id")
-# A row given its own first attempt (a clinic's first opening, a scheduled start) lists that column too.
-_COLUMNS_DUE = (*_COLUMNS, "next_attempt_at")
+# A marketing campaign's rows list `marketing` too (a constant: a service campaign's rows take the database's
+# False), and a row given its own first attempt (a clinic's first opening, a scheduled start) `next_attempt_at`.
+_MARKETING = ("marketing",)
+_DUE = ("next_attempt_at",)
 
 
 def _stamp_format() -> Callable[[dt.datetime], Any]:
@@ -35,6 +37,9 @@ class OutboxWriter:
         """`marketing`: every row is a marketing campaign's (OutboxMessage.marketing)."""
         self._campaign_id = campaign_id
         self._marketing = marketing
+        self._tail: tuple[bool, ...] = (True,) if marketing else ()  # the marketing column's value, if listed
+        self._columns = (*_COLUMNS, *_MARKETING) if marketing else _COLUMNS
+        self._columns_due = (*self._columns, *_DUE)
         self._format = _stamp_format()
         # A campaign has a few distinct times (a deadline, a first opening per clinic), usually the same objects
         # row after row: each is formatted once, and found by identity (hashing an aware datetime asks its zone
@@ -43,6 +48,7 @@ class OutboxWriter:
         self._stamps: dict[int, tuple[dt.datetime, Any]] = {}
         self._deadline = self._format(deadline)
         self._buffer: list[tuple[Any, ...]] = []
+        self._links: list[tuple[str, int, str]] = []  # (key, patient id, channel) of the buffered rows' links
         self._due = False  # whether the buffered rows carry next_attempt_at (one column list per batch)
         self.written = 0
 
@@ -74,7 +80,7 @@ class OutboxWriter:
                 self.flush()
                 self._due = False
             self._buffer.append((self._campaign_id, patient_id, patient_ref, channel, address, language, subject,
-                                 body, encoding, parts, sender, sender_name, until, clinic_id))
+                                 body, encoding, parts, sender, sender_name, until, clinic_id, *self._tail))
         else:
             if not self._due:
                 self.flush()
@@ -82,14 +88,39 @@ class OutboxWriter:
             found = stamps.get(id(next_attempt_at))
             first = found[1] if found is not None else self._stamp(next_attempt_at)
             self._buffer.append((self._campaign_id, patient_id, patient_ref, channel, address, language, subject,
-                                 body, encoding, parts, sender, sender_name, until, clinic_id, first))
+                                 body, encoding, parts, sender, sender_name, until, clinic_id, *self._tail, first))
+        if optout_key:
+            self._links.append((optout_key, patient_id, channel))
         if len(self._buffer) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
         if self._buffer:
-            self.written += bulk_insert(OutboxMessage, _COLUMNS_DUE if self._due else _COLUMNS, self._buffer)
+            self.written += bulk_insert(OutboxMessage, self._columns_due if self._due else self._columns,
+                                        self._buffer)
             self._buffer = []
+        if self._links:
+            _links_insert(campaign_id=self._campaign_id, marketing=self._marketing, links=self._links)
+            self._links = []
+
+
+def _links_insert(*, campaign_id: int, marketing: bool, links: list[tuple[str, int, str]]) -> None:
+    """A batch's OptOutLink rows (key, patient id, channel), in the send's transaction. A key is the same for the
+    same message (delivery.optout), so one already there is the same link: skipped, not an error. PostgreSQL takes
+    the batch as three arrays in one statement (COPY cannot skip a conflict); SQLite an executemany."""
+    quote = connection.ops.quote_name
+    table = quote(OptOutLink._meta.db_table)
+    columns = ", ".join(quote(name) for name in ("key", "campaign_id", "patient_id", "channel", "marketing"))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            keys, patients, channels = (list(column) for column in zip(*links, strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT u.k, %s, u.p, u.c, %s "
+                f"FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS u(k, p, c) ON CONFLICT (key) DO NOTHING",
+                [campaign_id, marketing, keys, patients, channels])
+        else:
+            cursor.executemany(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)",
+                               [(key, campaign_id, patient, channel, marketing) for key, patient, channel in links])
 
 
 def outbox_hold(*, campaign_id: int, held: bool) -> int:
