@@ -17,6 +17,10 @@ No credential reaches a result: the gateways' own messages never name one (gatew
 account is the gateway's `account` description or the host and port. Messente's webhook URLs carry a secret made
 from the credentials: that is what is registered with Messente, so it is shown — once the credentials were
 accepted, as a secret made from wrong ones would be of no use.
+
+The e-mail gateway's check also reads the DKIM keys as the worker does (delivery.dkim): the installation's and,
+when the database can be reached, each clinic's own. A key that cannot sign is a refusal naming its setting — the
+worker would stop the e-mail channel for it — and the TXT records to publish are part of the result.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import DatabaseError
 
+from masspost.delivery.dkim import SIGNING_SCHEMES, DkimRecord, dns_records
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel, Gateway
 from masspost.delivery.gateways.http_sms import provider_from_url
@@ -47,6 +53,9 @@ PUBLIC_URL_NEEDED = ("MASSPOST_PUBLIC_URL is not set: the provider cannot send d
                      "until it is (the https:// address masspost serve is reached at), and the webhooks are "
                      "registered")
 WEBHOOKS_LATER = "the webhooks to register are shown once the credentials are accepted"
+DKIM_UNSET = ("DKIM: no key (e-mails go unsigned, and Gmail and Yahoo refuse bulk mail without a signature): set "
+              "MASSPOST_DKIM_SELECTOR and MASSPOST_DKIM_KEY_FILE, or a clinic's own key in its settings")
+DKIM_NOT_HERE = "DKIM: e-mails through {scheme}: are not signed (only smtp:// and smtps:// sign)"
 
 
 class CheckStatus(enum.StrEnum):
@@ -67,6 +76,8 @@ class GatewayCheck:
     detail: str  # what was checked, or why it failed; never a credential
     webhooks: dict[str, str] = field(default_factory=dict)  # HTTP SMS provider: name → URL to register with it
     note: str = ""  # what else the operator must do (set MASSPOST_PUBLIC_URL, …)
+    dkim: tuple[DkimRecord, ...] = ()  # e-mail: the DKIM keys that sign, as the TXT records to publish
+    dkim_note: str = ""  # e-mail: no key, keys not signing with this gateway, clinics' keys not read
 
     @property
     def fine(self) -> bool:
@@ -89,6 +100,15 @@ def _check(channel: Channel, url: str) -> GatewayCheck:
         public = public_url_for(url) if channel == Channel.SMS else ""
     except GatewayConfigError as exc:
         return said(status=CheckStatus.REFUSED, detail=str(exc), setting="MASSPOST_PUBLIC_URL")
+    records: tuple[DkimRecord, ...] = ()
+    dkim_note = ""
+    if channel == Channel.EMAIL:
+        try:
+            records, dkim_note = _dkim(urlsplit(url).scheme)
+        except GatewayConfigError as exc:
+            setting = "MASSPOST_DKIM_SELECTOR" if str(exc).startswith("MASSPOST_DKIM_SELECTOR") else \
+                "MASSPOST_DKIM_KEY_FILE" if str(exc).startswith("MASSPOST_DKIM") else "the clinic's DKIM key"
+            return said(status=CheckStatus.REFUSED, detail=str(exc), setting=setting)
     hooks = _RefusingHooks()
     try:
         gateway = gateway_from_url(url, public_url=public, **hooks.as_kwargs())
@@ -97,15 +117,38 @@ def _check(channel: Channel, url: str) -> GatewayCheck:
     if urlsplit(url).scheme in LOCAL_SCHEMES:
         path = getattr(gateway, "path", None)  # the file gateway's: where the messages would go
         return said(status=CheckStatus.LOCAL,
-                    detail="nothing to check (writes locally" + (f", to {path})" if path else ")"))
+                    detail="nothing to check (writes locally" + (f", to {path})" if path else ")"),
+                    dkim=records, dkim_note=dkim_note)
     status, detail = _opened(gateway)
     if hooks.refused:
         detail += (f"; {hooks.refused} receipt(s) or reply(ies) offered meanwhile were left with the SMSC, "
                    "which delivers them again to a worker")
     if channel != Channel.SMS:
-        return said(status=status, detail=detail)
+        return said(status=status, detail=detail, dkim=records, dkim_note=dkim_note)
     webhooks, note = _webhooks(url, public, accepted=status == CheckStatus.OK)
     return said(status=status, detail=detail, webhooks=webhooks, note=note)
+
+
+def _dkim(scheme: str) -> tuple[tuple[DkimRecord, ...], str]:
+    """The DKIM records as the worker would sign (the clinics' own keys too, when the database answers) and a
+    note; GatewayConfigError for a key that cannot be used — with a gateway that signs, where the worker would
+    stop the e-mail channel for it."""
+    note = ""
+    try:
+        try:
+            records = dns_records()
+        except DatabaseError:  # no database here (yet): the installation's key alone
+            records = dns_records(database=False)
+            note = "DKIM: the clinics' own keys were not read (the database cannot be reached)"
+    except GatewayConfigError as exc:
+        if scheme in SIGNING_SCHEMES:
+            raise
+        return (), f"{DKIM_NOT_HERE.format(scheme=scheme)}; and {exc}"
+    if not records:
+        return (), DKIM_UNSET
+    if scheme not in SIGNING_SCHEMES:
+        note = DKIM_NOT_HERE.format(scheme=scheme) + (f"; {note.removeprefix('DKIM: ')}" if note else "")
+    return tuple(records), note
 
 
 def _opened(gateway: Gateway) -> tuple[CheckStatus, str]:
