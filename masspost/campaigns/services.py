@@ -117,7 +117,7 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                 audience=_stored_audience(audience, now=now), token=f"pending-{uuid.uuid4()}",
                 deadline=timing.deadline,
                 send_at=starts_at, created_by=scope.who, created_by_user_id=scope.user_id)
-            writer = OutboxWriter(campaign_id=campaign.id, deadline=campaign.deadline)
+            writer = OutboxWriter(campaign_id=campaign.id, deadline=campaign.deadline, marketing=spec.marketing)
             counted = RecipientsByClinic()
 
             def write(r: Recipient) -> None:
@@ -128,11 +128,14 @@ def campaign_send(*, spec: CampaignSpec, scope: Scope, token: str | None = None,
                 writer.add(patient_id=r.patient_id, patient_ref=r.patient_ref, channel=r.channel, address=r.address,
                            language=r.language, subject=r.subject, body=r.text, encoding=r.encoding, parts=r.parts,
                            sender=clinic.sms_sender if sms else clinic.email, sender_name="" if sms else clinic.name,
-                           clinic_id=r.clinic_id, next_attempt_at=t.opens_at or t.starts_at, deadline=t.deadline)
+                           clinic_id=r.clinic_id, next_attempt_at=t.opens_at or t.starts_at, deadline=t.deadline,
+                           optout_key=r.optout_key)
                 counted.add(r)
 
-            # The campaign's own rows, written as the pass goes, never make its patients "recently messaged".
-            result = sweep(spec=spec, resolved=audience, on_recipient=write, ignore_campaign=campaign.id, now=now)
+            # The campaign's own rows, written as the pass goes, never make its patients "recently messaged";
+            # their opt-out links carry this campaign's keys (the preview showed the sample key in their place).
+            result = sweep(spec=spec, resolved=audience, on_recipient=write, ignore_campaign=campaign.id, now=now,
+                           keys_for=campaign.id)
             writer.flush()
             current = preview_token(spec=spec, audience=audience, result=result)
             if previewed is not None and current != previewed:

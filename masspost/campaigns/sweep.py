@@ -6,7 +6,11 @@ sees; the send writes it to the outbox. Sharing the pass is what makes "what is 
 true by construction, and the token proves the two passes saw the same thing.
 
 What can be decided once is decided before the loop: each clinic's sender per channel (`no_sender`), and per
-channel × language everything `campaigns.lanes` holds.
+channel × language everything `campaigns.lanes` holds — the opt-out line or footer too (`_add_optout`): it is part
+of each text's format before anything is measured, so characters, parts, encoding and cost include it. Per patient
+only the send does more: the opt-out key (an HMAC) put in place of delivery.optout.SAMPLE_KEY, which the preview
+shows (the same length and alphabet, so the same parts). The token never sees a key: it covers the texts with the
+sample key (`result.clinics`), so the preview's token equals the send's.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from string import Formatter
 from typing import Any
 from zlib import crc32
 
@@ -27,6 +32,16 @@ from masspost.campaigns.spec import CampaignSpec, Purpose, compile_content
 from masspost.campaigns.token import digest
 from masspost.clinic.models import Clinic
 from masspost.content import choose_language, keep_plain
+from masspost.content.optout import (
+    SMS_SEPARATOR,
+    email_optout_footer,
+    email_optout_footer_html,
+    email_preferences_footer,
+    email_preferences_footer_html,
+    html_footer_position,
+    sms_optout_line,
+)
+from masspost.delivery.optout import KEY_LEN, SAMPLE_KEY, optout_key, optout_url
 from masspost.errors import SpecError
 from masspost.wording import count
 
@@ -55,6 +70,7 @@ class Recipient:
     encoding: str
     parts: int
     empty_fields: tuple[str, ...] = ()  # merge fields the text shows that rendered empty (a warning)
+    optout_key: str = ""  # the send's: the key of the link the text carries (OptOutLink); "" none, or a preview
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -84,25 +100,37 @@ class SweepResult:
     digest: int = 0  # order-independent sum of per-patient hashes: who gets what, at which address
     clinics: str = ""  # digest of the clinics' details that the messages show or are sent with
     fingerprint: bytearray | None = None  # per-patient hashes (campaigns.snapshot), when asked for
+    # What the messages carry to opt out, per channel that carries something: SMS "link" | "stop_word"; e-mail
+    # "link" | "reply" (a marketing e-mail without MASSPOST_PUBLIC_URL) | "preferences" (a service e-mail's link).
+    optout: dict[str, str] = field(default_factory=dict)
+    # "no_public_url": a marketing e-mail campaign without MASSPOST_PUBLIC_URL — no one-click unsubscribe, which
+    # Gmail and Yahoo ask of bulk mail (a warning, not a refusal); "" none.
+    optout_warning: str = ""
 
     @property
     def messages(self) -> int:
         return sum(t.recipients for by_lang in self.tallies.values() for t in by_lang.values())
 
 
-def clinic_details(clinics: tuple[Clinic, ...], lanes: dict[str, dict[str, Lane]]) -> dict[int, dict[str, str]]:
-    """Per clinic, the details that some message shows (name, phone) or is sent with (SMS sender, e-mail)."""
-    used = sorted(set().union(*(lane.clinic_fields for by_lang in lanes.values() for lane in by_lang.values())))
+def clinic_details(clinics: tuple[Clinic, ...], lanes: dict[str, dict[str, Lane]],
+                   extra: frozenset[str] = frozenset()) -> dict[int, dict[str, str]]:
+    """Per clinic, the details that some message shows (name, phone, the reply number of an opt-out line: `extra`)
+    or is sent with (SMS sender, e-mail)."""
+    used = sorted(set().union(extra, *(lane.clinic_fields for by_lang in lanes.values()
+                                       for lane in by_lang.values())))
     return {c.id: {f: getattr(c, f) for f in used} for c in clinics}
 
 
 def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
           on_recipient: Callable[[Recipient], None] | None = None,
           on_excluded: Callable[[Exclusion], None] | None = None, fingerprint: bool = False,
-          ignore_campaign: int | None = None, now: dt.datetime | None = None) -> SweepResult:
+          ignore_campaign: int | None = None, now: dt.datetime | None = None,
+          keys_for: int | None = None) -> SweepResult:
     """The pass (module docstring). `ignore_campaign`: a sent campaign whose own messages do not make its patients
     recently messaged (a pass over that campaign's spec: an approval's check, its excluded list). `now`: the clock
-    "recently messaged" is counted back from (None: now; an approval's check: its send's)."""
+    "recently messaged" is counted back from (None: now; an approval's check: its send's). `keys_for`: the send's
+    campaign, whose opt-out keys the recipients' links carry (Recipient.optout_key); None: the preview's
+    SAMPLE_KEY."""
     compiled = compile_content(spec)
     clinics = {c.id: c for c in resolved.clinics}
     marketing = spec.purpose is Purpose.MARKETING
@@ -111,6 +139,17 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     lanes = {ch: {lang: Lane(channel=ch, language=lang, texts=compiled[lang], clinics=resolved.clinics,
                              cache_size=cache_size) for lang in sorted(available[ch])} for ch in spec.channels}
     problems = {ch: {c.id: sender_problem(c, ch) for c in resolved.clinics} for ch in spec.channels}
+    url = optout_url(SAMPLE_KEY)
+    # Per channel × language, per clinic: the characters after the opt-out key in a rendered text (None: no key).
+    keyed: dict[str, dict[str, dict[int, int] | None]] = {ch: {} for ch in lanes}
+    lines: dict[str, dict[str, str]] = {}  # channel.language → clinic → the line or footer, as the preview has it
+    for ch, lane_of in lanes.items():
+        for lang, one in lane_of.items():
+            keyed[ch][lang], added = _add_optout(one, marketing=marketing, url=url, clinics=resolved.clinics)
+            if added:
+                lines[f"{ch}.{lang}"] = added
+    # An SMS's stop-word line names the clinic's reply number: a detail its messages show.
+    optout_fields = frozenset({"sms_reply_number"}) if marketing and "sms" in lanes and not url else frozenset()
     # Who was messaged lately (a flag in each row), and who shares an address with someone who gets the message
     # (one query per channel before the pass; their rows get the shared flags): campaigns.recent.
     recent = recent_conditions(spec=spec, resolved=resolved, now=now, ignore_campaign=ignore_campaign)
@@ -126,8 +165,11 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
                         for cid, problem in problems[ch].items() if problem} for ch in spec.channels},
         fallback=dict.fromkeys(spec.channels, 0),
     )
-    details = clinic_details(resolved.clinics, lanes)
-    result.clinics = digest({str(k): v for k, v in details.items()})
+    result.optout, result.optout_warning = _optout_kinds(spec=spec, marketing=marketing, linked=bool(url))
+    details = clinic_details(resolved.clinics, lanes, optout_fields)
+    # The opt-out lines as sent but for the key (their words, MASSPOST_PUBLIC_URL, a reply number): a change of
+    # them changes the token; the key, which differs between the preview and the send, is never in it.
+    result.clinics = digest({str(k): v for k, v in details.items()} | ({"optout": lines} if lines else {}))
     every_lane = [lane for by_lang in lanes.values() for lane in by_lang.values()]
     # A change of a name no text shows changes nothing that is sent: the digest covers the names shown.
     show_first = any(lane.uses_first for lane in every_lane)
@@ -136,8 +178,8 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
     fp = Fingerprint(
         channels=spec.channels, outcomes=outcomes,
         clinics={cid: {f: short_hash(v) for f, v in fields.items()} for cid, fields in details.items()},
-        lane_fields={ch: {lang: sorted(lane.clinic_fields) for lang, lane in by_lang.items()}
-                     for ch, by_lang in lanes.items()},
+        lane_fields={ch: {lang: sorted(lane.clinic_fields | (optout_fields if ch == "sms" else frozenset()))
+                          for lang, lane in by_lang.items()} for ch, by_lang in lanes.items()},
     ) if fingerprint else None
     # Per lane: [lowest patient id given as the sample, most parts given as the longest].
     best = {id(lane): [_NO_ID, -1] for lane in every_lane}
@@ -151,7 +193,7 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
             sms = channel == "sms"
             chosen = choose_language(lang, available[channel], spec.fallback_language)
             reason = exclusion(accepts=d.accepts_sms if sms else d.accepts_email, marketing=marketing,
-                               consent=d.marketing_consent, language=chosen,
+                               consent=d.marketing_sms if sms else d.marketing_email, language=chosen,
                                address_state=d.phone_status if sms else d.email_status,
                                has_sender=problems[channel][d.clinic_id] is None,
                                recent=d.recent_sms if sms else d.recent_email,
@@ -159,9 +201,11 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
             outcome = outcomes[channel].index(reason or chosen)  # type: ignore[arg-type]
             sink = fp.channels[i].append if fp is not None else None
             lane = lanes[channel][chosen] if reason is None and chosen is not None else None
+            after = keyed[channel][chosen] if lane is not None and chosen is not None else None
             steps.append(_step(channel=channel, reason=reason, outcome=outcome, sink=sink, lane=lane, sms=sms,
                                clinic_id=d.clinic_id, language=chosen, fallback=chosen != lang,
-                               best=best[id(lane)] if lane is not None else None))
+                               best=best[id(lane)] if lane is not None else None,
+                               after=after.get(d.clinic_id, -1) if after and keys_for is not None else -1))
         return [0, d.clinic_id, tuple(steps)]
 
     plans: dict[int, dict[str, list[Any]]] = {}  # decides → language → plan
@@ -193,7 +237,7 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
                 names = crc32(last.encode()) if show_last else 0
             outcomes_term = 0  # every channel's outcome and address hash: with the patient, their digest term
             for (reason, outcome, sink, lane, sms, text_format, subject_format, by_names, names_key,
-                 check_empty, channel, chosen, is_fallback, lane_best) in steps:
+                 check_empty, channel, chosen, is_fallback, lane_best, after) in steps:
                 if lane is None:
                     outcomes_term = (outcomes_term << 37) | (outcome << 32)
                     if sink is not None:
@@ -235,10 +279,15 @@ def sweep(*, spec: CampaignSpec, resolved: ResolvedAudience,
                             else text_format.format(first, last)
                         if lane.guard:
                             text = keep_plain(text)
+                    key = ""
+                    if after >= 0:  # the send: this patient's key where the sample key stands (same length)
+                        key = optout_key(campaign_id=keys_for, patient_id=pid, channel=channel)  # type: ignore[arg-type]
+                        end = len(text) - after
+                        text = text[:end - KEY_LEN] + key + text[end:]
                     recipient = Recipient(patient_id=pid, patient_ref=ref, first_name=first, last_name=last,
                                           clinic_id=clinic_id, channel=channel, language=chosen,
                                           fallback=is_fallback, address=address, subject=subject, text=text,
-                                          encoding=found[0], parts=found[1], empty_fields=empty)
+                                          encoding=found[0], parts=found[1], empty_fields=empty, optout_key=key)
                     tally = lane.tally
                     if pid < lane_best[0]:
                         lane_best[0], tally.sample = pid, recipient
@@ -270,14 +319,78 @@ _NO_ID = 1 << 63  # above every patient id: the first recipient of a lane become
 
 
 def _step(*, channel: str, reason: str | None, outcome: int, sink: Callable[[int], None] | None, lane: Lane | None,
-          sms: bool, clinic_id: int, language: str | None, fallback: bool, best: list[int] | None) -> tuple[Any, ...]:
-    """One channel of a plan, in the order the loop unpacks it. `lane` None: the patient is left out (`reason`)."""
+          sms: bool, clinic_id: int, language: str | None, fallback: bool, best: list[int] | None,
+          after: int = -1) -> tuple[Any, ...]:
+    """One channel of a plan, in the order the loop unpacks it. `lane` None: the patient is left out (`reason`).
+    `after`: the characters after the opt-out key in the rendered text, where the send puts the patient's key
+    (-1: none to put, the text carries no link or this is a preview)."""
     if lane is None:
-        return (reason, outcome, sink, None, sms, "", "", None, 0, False, channel, language, fallback, best)
+        return (reason, outcome, sink, None, sms, "", "", None, 0, False, channel, language, fallback, best, -1)
     formats = lane.sms_formats if sms else lane.body_formats
     return (None, outcome, sink, lane, sms, formats[clinic_id], lane.subject_formats.get(clinic_id, ""),
             lane.by_names[clinic_id], lane.names_key,
-            lane.uses_first or lane.uses_last or clinic_id in lane.clinic_gaps, channel, language, fallback, best)
+            lane.uses_first or lane.uses_last or clinic_id in lane.clinic_gaps, channel, language, fallback, best,
+            after)
+
+
+def _literal(text: str) -> str:
+    """`text` as literal text of a format string."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _has_fields(format_string: str) -> bool:
+    return any(name is not None for _, name, _, _ in Formatter().parse(format_string))
+
+
+def _add_optout(lane: Lane, *, marketing: bool, url: str, clinics: tuple[Clinic, ...]
+                ) -> tuple[dict[int, int] | None, dict[str, str]]:
+    """Put the opt-out line (a marketing SMS) or footer (a marketing e-mail; a service e-mail's preferences link
+    when there is a link) into the lane's texts, per clinic, with the sample key: measured, shown and digested as
+    sent. Returns per clinic how many characters follow the key in a rendered text (None: the lane carries no
+    key), and per clinic (id as text) the line or footer added; a lane that carries nothing (a service SMS) is
+    left as it was."""
+    language = lane.language
+    keyed: dict[int, int] = {}
+    added: dict[str, str] = {}
+    if lane.channel == "sms":
+        if not marketing:
+            return None, added
+        for c in clinics:
+            line = added[str(c.id)] = SMS_SEPARATOR + sms_optout_line(language, url, c.sms_reply_number)
+            lane.sms_formats[c.id] += _literal(line)
+            if c.id in lane.alternative_formats:
+                lane.alternative_formats[c.id] += _literal(line)
+            keyed[c.id] = 0  # the link ends the line
+        return (keyed if url else None), added
+    if not marketing and not url:
+        return None, added
+    if lane.html:
+        footer = (email_optout_footer_html if marketing else email_preferences_footer_html)(language, url)
+        shown_url = html.escape(url, quote=True)
+    else:
+        footer = (email_optout_footer if marketing else email_preferences_footer)(language, url)
+        shown_url = url
+    after_key = len(footer) - footer.index(shown_url) - len(shown_url) if url else 0
+    for c in clinics:
+        body = lane.body_formats[c.id]
+        cut = html_footer_position(body) if lane.html else len(body)
+        rest = body[cut:]
+        if _has_fields(rest):  # a merge field after </body>: the footer goes at the very end
+            cut, rest = len(body), ""
+        lane.body_formats[c.id] = body[:cut] + _literal(footer) + rest
+        keyed[c.id] = after_key + len(rest.format())
+        added[str(c.id)] = footer
+    return (keyed if url else None), added
+
+
+def _optout_kinds(*, spec: CampaignSpec, marketing: bool, linked: bool) -> tuple[dict[str, str], str]:
+    """What the campaign's messages carry to opt out, per channel, and the preview's warning (SweepResult)."""
+    kinds = {}
+    if "sms" in spec.channels and marketing:
+        kinds["sms"] = "link" if linked else "stop_word"
+    if "email" in spec.channels and (marketing or linked):
+        kinds["email"] = ("link" if linked else "reply") if marketing else "preferences"
+    return kinds, "no_public_url" if marketing and "email" in spec.channels and not linked else ""
 
 
 def _count_decisions(result: SweepResult, plans: dict[int, dict[str, list[Any]]], clinics: dict[int, Clinic]
@@ -292,7 +405,7 @@ def _count_decisions(result: SweepResult, plans: dict[int, dict[str, list[Any]]]
     for lang, (n, clinic_id, steps) in ((lang, plan) for by_lang in plans.values() for lang, plan in by_lang.items()):
         if any(step[3] is not None for step in steps):
             result.recipients += n
-        for reason, _, _, lane, _, _, _, _, _, _, channel, _, is_fallback, _ in steps:
+        for reason, _, _, lane, _, _, _, _, _, _, channel, _, is_fallback, _, _ in steps:
             if lane is not None:
                 if is_fallback:
                     result.fallback[channel] += n

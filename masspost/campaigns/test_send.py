@@ -99,7 +99,10 @@ def campaign_test_send(*, spec: CampaignSpec, scope: Scope, token: str | None = 
 
 
 def _message(sample: Recipient, clinic: Clinic, to: str) -> OutgoingMessage:
-    """The sample as the send writes it (campaigns.services), to `to`, marked as a test."""
+    """The sample as the send writes it (campaigns.services), to `to`, marked as a test. A marketing sample
+    carries its opt-out line or footer as every message does — with the preview's SAMPLE_KEY, whose link goes
+    nowhere (no OptOutLink is written for it: /u/<sample key> is refused like any unknown key), so the tester sees
+    and pays for the line without a way to unsubscribe a patient. No List-Unsubscribe header for the same reason."""
     if sample.channel == "sms":
         text = SMS_PREFIX + sample.text
         encoding, _, parts = measure(text)
