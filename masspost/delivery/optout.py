@@ -8,16 +8,32 @@ message's campaign, patient and channel. It holds no patient data and no id; the
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import string
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
+
+from masspost.clinic.models import UNSUBSCRIBE_SOURCE
+from masspost.consent import FIELDS
+from masspost.content.language import choose_language
+from masspost.content.template import TemplateError, compile_template
+from masspost.delivery.models import OptOutLink
+from masspost.delivery.suppress import opt_out
+from masspost.errors import NotFoundError
 
 KEY_LEN = 12  # 62**12 ≈ 2**71 keys: not guessable, short enough for an SMS's opt-out line
 _ALPHABET = string.digits + string.ascii_letters
 SAMPLE_KEY = "x" * KEY_LEN  # a preview's stand-in: same length and alphabet as a real key
 PATH = "/u/"
+# A channel's two consent columns: the channel as a whole, and offers on it.
+FIELDS_BY_CHANNEL = {channel: (FIELDS[(channel, "service")], FIELDS[(channel, "marketing")])
+                     for channel in ("sms", "email")}
 
 
 def optout_key(*, campaign_id: int, patient_id: int, channel: str) -> str:
@@ -35,3 +51,107 @@ def optout_url(key: str) -> str:
     """The link for a key, or "" when MASSPOST_PUBLIC_URL is not set (no page can be reached)."""
     base = settings.MASSPOST_PUBLIC_URL
     return f"{base}{PATH}{key}" if base else ""
+
+
+# --- The page behind a key (masspost.web.views.unsubscribe): who it names, and unsubscribing --------------------
+
+MAX_AGE = dt.timedelta(days=400)  # a link older than this is refused: an old forwarded e-mail is no credential
+PAGE_LANGUAGES = ("et", "en", "ru")  # the page's translations; any other patient language reads English
+WHATS = ("marketing", "all")
+_REFUSED = "This link is not valid (any more)."  # one message for every refusal: the page says no more
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OptOutTarget:
+    """What a key names, as the page needs it: no name, no address (the link may be forwarded)."""
+
+    patient_id: int
+    patient_ref: str  # the external id: for logs only, never on the page
+    language: str  # the patient's, else their clinic's default
+    clinic_name: str
+    channel: str  # "sms" | "email"
+    marketing: bool  # the message was an offer (else a service message: the key is a preferences link)
+    campaign_id: int
+    campaign_name: str
+    subject: str  # an e-mail's subject as the campaign wrote it in the patient's language ("" for an SMS)
+    offers_stopped: bool  # offers on the channel already off (or the channel as a whole)
+    all_stopped: bool  # the channel as a whole already off
+
+    @property
+    def page_language(self) -> str:
+        return page_language(self.language)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Unsubscribed:
+    target: OptOutTarget  # as it was before
+    what: str  # "marketing" | "all"
+    changed: bool  # False: it was so already (a second POST, a mail provider's retry): no event written
+
+
+def page_language(language: str) -> str:
+    return language if language in PAGE_LANGUAGES else "en"
+
+
+def button_words(*, channel: str, what: str, language: str) -> str:
+    """The page's button for `what`, in `language` (the page's): shown on the page and kept as the ledger event's
+    wording, the words the patient agreed to."""
+    words = {("email", "marketing"): gettext_noop("Unsubscribe from offers"),
+             ("email", "all"): gettext_noop("Unsubscribe from all e-mail"),
+             ("sms", "marketing"): gettext_noop("No more offers by SMS"),
+             ("sms", "all"): gettext_noop("No SMS at all")}[(channel, what)]
+    with translation.override(page_language(language)):
+        return translation.gettext(words)
+
+
+def optout_target(key: str) -> OptOutTarget:
+    """The patient, channel and campaign behind a link's key. Refused — NotFoundError, the same message whatever
+    the reason, which the page does not show either — for a key not stored (unknown, or its campaign deleted:
+    the row goes with it), older than MAX_AGE, or stored against a row it is not the HMAC of (a table written by
+    hand or tampered with: the key must be the one masspost would give that row)."""
+    if len(key) != KEY_LEN or not key.isascii() or not key.isalnum():
+        raise NotFoundError(_REFUSED)
+    link = (OptOutLink.objects.select_related("patient__clinic", "campaign").filter(key=key).first())
+    if link is None or link.created_at < timezone.now() - MAX_AGE:
+        raise NotFoundError(_REFUSED)
+    expected = optout_key(campaign_id=link.campaign_id, patient_id=link.patient_id, channel=link.channel)
+    if not hmac.compare_digest(expected, key) or link.channel not in FIELDS_BY_CHANNEL:
+        raise NotFoundError(_REFUSED)
+    patient, campaign = link.patient, link.campaign
+    language = patient.language or patient.clinic.default_language
+    accepts, marketing = (getattr(patient, column) for column in FIELDS_BY_CHANNEL[link.channel])
+    return OptOutTarget(
+        patient_id=patient.id, patient_ref=patient.external_id, language=language, clinic_name=patient.clinic.name,
+        channel=link.channel, marketing=link.marketing, campaign_id=campaign.id, campaign_name=campaign.name,
+        subject=_subject(campaign.spec, language, patient.clinic) if link.channel == "email" else "",
+        offers_stopped=not (accepts and marketing), all_stopped=not accepts)
+
+
+def unsubscribe(*, key: str, what: str) -> Unsubscribed:
+    """The patient behind `key` withdraws offers ("marketing") or the channel as a whole ("all") — through
+    delivery.suppress.opt_out (a ledger event with source "unsubscribe", the button's words and the campaign, and
+    their queued messages suppressed, in one transaction). Idempotent: a consent that is off already writes no
+    event."""
+    if what not in WHATS:
+        raise ValueError(f"what must be one of {WHATS}")
+    target = optout_target(key)
+    changed = opt_out(patient_ids=[target.patient_id], channel=target.channel,
+                      purpose="marketing" if what == "marketing" else "service", source=UNSUBSCRIBE_SOURCE,
+                      wording=button_words(channel=target.channel, what=what, language=target.language),
+                      campaign_id=target.campaign_id)
+    return Unsubscribed(target=target, what=what, changed=bool(changed))
+
+
+def _subject(spec: Any, language: str, clinic: Any) -> str:
+    """The campaign's subject for the patient's language (or its fallback), the clinic's merge fields merged and
+    the patient's own ("{first_name}") left out as "…": the page shows no name."""
+    content = (spec.get("content") or {}) if isinstance(spec, dict) else {}
+    chosen = choose_language(language, content, spec.get("fallback_language") if isinstance(spec, dict) else None)
+    source = str((content.get(chosen) or {}).get("email_subject") or "") if chosen else ""
+    try:
+        template = compile_template(source)
+    except TemplateError:
+        return ""
+    values = {name: "…" for name in template.fields}
+    values |= {k: v for k, v in (("clinic_name", clinic.name), ("clinic_phone", clinic.phone)) if k in values}
+    return template.render(values)

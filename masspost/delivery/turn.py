@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
+from masspost.delivery.gateways.base import Channel, OutgoingMessage
 from masspost.delivery.models import (
     CampaignGate,
     DeliveryReceipt,
@@ -34,10 +36,12 @@ from masspost.delivery.models import (
     SendingWindow,
     remote_key,
 )
+from masspost.delivery.optout import optout_key, optout_url
 
-# What a gateway needs and what recording a failure needs (attempts, deadline): nothing else is read back.
+# What a gateway needs and what recording a failure needs (attempts, deadline): nothing else is read back. The
+# patient's id only for a marketing e-mail's List-Unsubscribe key (delivery.optout: an HMAC, no lookup).
 COLUMNS = ("id", "campaign_id", "patient_ref", "channel", "address", "language", "subject", "body", "encoding",
-           "parts", "sender", "sender_name", "attempts", "deadline")
+           "parts", "sender", "sender_name", "attempts", "deadline", "patient_id", "clinic_id", "marketing")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,6 +62,33 @@ class ClaimedMessage:
     sender_name: str
     attempts: int
     deadline: dt.datetime
+    patient_id: int
+    clinic_id: int | None
+    marketing: bool
+    list_unsubscribe: str = ""  # a marketing e-mail's List-Unsubscribe value (list_unsubscribe(…)); "" none
+
+    def outgoing(self) -> OutgoingMessage:
+        """The message as a gateway takes it."""
+        return OutgoingMessage(
+            message_id=self.id, campaign_id=self.campaign_id, patient_ref=self.patient_ref,
+            channel=Channel(self.channel), to=self.address, language=self.language, text=self.body,
+            subject=self.subject, encoding=self.encoding, parts=self.parts, sender=self.sender,
+            sender_name=self.sender_name, reply_to=self.sender, marketing=self.marketing,
+            list_unsubscribe=self.list_unsubscribe, clinic_id=self.clinic_id)
+
+
+def list_unsubscribe(*, campaign_id: int, patient_id: int) -> str:
+    """A marketing e-mail's List-Unsubscribe header value (RFC 2369, RFC 8058): `<https://…/u/KEY>` under
+    MASSPOST_PUBLIC_URL and `<mailto:ADDR?subject=unsubscribe%20KEY>` with MASSPOST_UNSUBSCRIBE_MAILTO, the parts
+    that are configured; "" when neither is. The key is the one the send stored (delivery.optout.optout_key)."""
+    public, mailto = settings.MASSPOST_PUBLIC_URL, settings.MASSPOST_UNSUBSCRIBE_MAILTO
+    if not public and not mailto:
+        return ""
+    key = optout_key(campaign_id=campaign_id, patient_id=patient_id, channel=Channel.EMAIL.value)
+    parts = [f"<{optout_url(key)}>"] if public else []
+    if mailto:
+        parts.append(f"<mailto:{mailto}?subject=unsubscribe%20{key}>")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -233,4 +264,8 @@ def _claimed(row: Sequence[Any]) -> ClaimedMessage:
     if deadline.tzinfo is None:  # SQLite keeps naive UTC, as Django writes it
         deadline = deadline.replace(tzinfo=UTC)
     values["deadline"] = deadline
+    values["marketing"] = bool(values["marketing"])  # SQLite: 0 / 1
+    if values["marketing"] and values["channel"] == Channel.EMAIL.value:
+        values["list_unsubscribe"] = list_unsubscribe(campaign_id=values["campaign_id"],
+                                                      patient_id=values["patient_id"])
     return ClaimedMessage(**values)

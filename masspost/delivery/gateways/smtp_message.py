@@ -29,6 +29,7 @@ from masspost.content.header import header_problem
 from masspost.delivery.gateways.base import OutgoingMessage
 
 ListUnsubscribeHook = Callable[[OutgoingMessage], "str | None"]
+ONE_CLICK = "List-Unsubscribe=One-Click"  # RFC 8058's List-Unsubscribe-Post value, and the body a provider POSTs
 
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 # An ASCII address that needs no quoting or encoding in a header (RFC 5322 dot-atom local part, LDH domain).
@@ -181,8 +182,9 @@ class EmailWriter:
         return self._date_cache[1]
 
     def _headers(self, message: OutgoingMessage) -> list[str]:
-        """From, To, Reply-To, Subject, Date, (List-Unsubscribe,) Message-ID — encoded for the wire, checked for
-        line breaks."""
+        """From, To, Reply-To, Subject, Date, (List-Unsubscribe, List-Unsubscribe-Post,) Message-ID — encoded for
+        the wire, checked for line breaks. List-Unsubscribe is the message's own (a marketing e-mail's, set by the
+        claim: delivery.turn), else the writer's hook's."""
         from_header, reply_to_header, domain = self._clinic_headers(message)
         if _SIMPLE_ADDRESS.fullmatch(message.to):
             recipient = message.to  # nothing to quote, encode or check beyond the pattern
@@ -193,10 +195,15 @@ class EmailWriter:
             subject = Header(subject, "utf-8", header_name="Subject").encode()
         headers = [f"From: {from_header}", f"To: {recipient}", f"Reply-To: {reply_to_header}",
                    f"Subject: {subject}", f"Date: {self._date()}"]
-        if self.list_unsubscribe is not None:
-            unsubscribe = self.list_unsubscribe(message)
-            if unsubscribe:
-                headers.append(f"List-Unsubscribe: {_header_value('List-Unsubscribe', unsubscribe)}")
+        unsubscribe = message.list_unsubscribe
+        if not unsubscribe and self.list_unsubscribe is not None:
+            unsubscribe = self.list_unsubscribe(message) or ""
+        if unsubscribe:
+            headers.append(f"List-Unsubscribe: {_header_value('List-Unsubscribe', unsubscribe)}")
+            if "<https://" in unsubscribe:
+                # RFC 8058: the mail provider may POST "List-Unsubscribe=One-Click" to the https link — only to
+                # an https one (an http link or a mailto: is offered to the reader, never posted to).
+                headers.append(f"List-Unsubscribe-Post: {ONE_CLICK}")
         headers.append(f"Message-ID: {make_msgid(domain=domain)}")
         return headers
 
@@ -230,5 +237,5 @@ def _encode_address(address: Address) -> str:
     return formataddr((address.display_name, address.addr_spec), charset="utf-8")
 
 
-__all__ = ["EmailWriter", "InvalidMessageError", "ListUnsubscribeHook", "ascii_address", "html_to_text",
+__all__ = ["ONE_CLICK", "EmailWriter", "InvalidMessageError", "ListUnsubscribeHook", "ascii_address", "html_to_text",
            "looks_like_html", "mask_addresses"]
