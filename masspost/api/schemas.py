@@ -280,9 +280,14 @@ class PatientOut(Schema):
     language: str
     country: str
     status: str
-    accepts_sms: bool
-    accepts_email: bool
-    marketing_consent: bool
+    accepts_sms: bool = Field(description="SMS at all (purpose service): false, nothing goes by SMS")
+    accepts_email: bool = Field(description="e-mail at all (purpose service): false, nothing goes by e-mail")
+    marketing_sms: bool = Field(description="offers by SMS (purpose marketing), sent only where accepts_sms too")
+    marketing_email: bool = Field(description="offers by e-mail (purpose marketing), sent only where accepts_email "
+                                              "too")
+    marketing_consent: bool = Field(deprecated=True,
+                                    description="deprecated: marketing_sms or marketing_email (true when either "
+                                                "is); read those two")
     phone_status: Literal["none", "valid", "invalid"]
     email_status: Literal["none", "valid", "invalid"]
     first_name: str | None = Field(None, description="sender and admin roles only")
