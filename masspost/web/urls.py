@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from masspost.web.query import id_converter
-from masspost.web.views import account, approvals, bulk, clinics, patients, users
+from masspost.web.views import account, approvals, bulk, clinics, patients, unsubscribe, users
 
 id_converter()  # <id:…>: an id the database holds, else no match (404)
 
@@ -31,5 +31,7 @@ urlpatterns = [
     path("users/tokens/revoke/", users.token_revoke, name="token_revoke"),
     path("users/<id:user_id>/role/", users.user_role, name="user_role"),
     path("users/<id:user_id>/disable/", users.user_disable, name="user_disable"),
+    # A patient's unsubscribe / preferences link (delivery.optout): public, no sign-in, the key the credential.
+    path("u/<str:key>", unsubscribe.unsubscribe, name="unsubscribe"),
     path("", include("masspost.web.urls_campaigns")),
 ]
