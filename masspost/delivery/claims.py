@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, TextField, Value, When
 
-from masspost.clinic.models import PROVIDER_SOURCE, ConsentEvent, Patient
+from masspost.clinic.models import PROVIDER_SOURCE
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
 from masspost.delivery.inbound import receipt_errors_apply
 from masspost.delivery.models import (
@@ -28,6 +28,7 @@ from masspost.delivery.models import (
     SendingWindow,
     remote_key,
 )
+from masspost.delivery.suppress import opt_out_counted
 from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
 
 log = logging.getLogger("masspost.delivery")
@@ -120,18 +121,18 @@ def _provider_opt_out(message_id: int) -> bool:
 
 
 def _opt_out_patients(patient_ids: QuerySet[Any]) -> int:
-    """`_provider_opt_out` for the patients `patient_ids` (a query of patient ids) who still accept SMS; returns how
-    many. They are locked in id order, as a STOP reply locks them (delivery.inbound), so two opt-outs of the same
-    family cannot deadlock; one that finds a patient opted out meanwhile skips them (after the lock, PostgreSQL
-    reads `accepts_sms` again)."""
-    with transaction.atomic():
-        patients = list(Patient.objects.select_for_update().filter(id__in=patient_ids, accepts_sms=True)
-                        .order_by("id").values_list("id", flat=True))
-        if patients:
-            ConsentEvent.objects.bulk_create([ConsentEvent(patient_id=patient, channel="sms", accepts=False,
-                                                           source=PROVIDER_SOURCE) for patient in patients])
-            Patient.objects.filter(id__in=patients).update(accepts_sms=False)
-    return len(patients)
+    """`_provider_opt_out` for the patients `patient_ids` (a query of patient ids): a hard opt-out of SMS through
+    the ledger, with their queued SMS suppressed in the same transaction (delivery.suppress.opt_out, reason
+    "provider"). Returns how many patients it opted out: those who still accepted SMS. The ledger locks them in id
+    order, as a STOP reply does (delivery.inbound), so two opt-outs of the same family cannot deadlock; one that
+    finds a patient opted out meanwhile adds no second event (after the lock, PostgreSQL reads the column again)."""
+    ids = sorted(set(patient_ids.values_list("patient_id", flat=True)))
+    if not ids:
+        return 0
+    changed, suppressed = opt_out_counted(patient_ids=ids, channel="sms", purpose="service", source=PROVIDER_SOURCE)
+    if suppressed:
+        log.info("%d queued SMS suppressed: their patient(s) opted out with the provider", suppressed)
+    return len(changed)
 
 
 def provider_opt_out_by_remote_id(remote_ids: Sequence[str]) -> int:

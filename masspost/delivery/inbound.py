@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import DataError, IntegrityError, connection, transaction
 
-from masspost.clinic.models import Clinic, ConsentEvent, Patient
+from masspost.clinic.models import SMS_STOP_SOURCE, Clinic, Patient
 from masspost.delivery.incoming_number import TON_UNKNOWN, incoming_numbers
 from masspost.delivery.models import (
     DeliveryReceipt,
@@ -32,6 +32,7 @@ from masspost.delivery.models import (
     ReceiptStatus,
     remote_key,
 )
+from masspost.delivery.suppress import opt_out_counted
 
 log = logging.getLogger("masspost.delivery")
 
@@ -214,6 +215,7 @@ class InboundRecorded:
     kind: str  # InboundKind
     patients: int  # patients with that number (0: it matched nobody)
     opted_out: int  # of them, those a stop word turned SMS off for
+    suppressed: int = 0  # their queued SMS the stop word suppressed (delivery.suppress)
     repeated: bool = False  # the provider sent it again (same remote id): stored and acted on before, not now
 
 
@@ -221,9 +223,10 @@ def inbound_record(source: str, text: str, source_ton: int = TON_UNKNOWN, *, rem
     """An incoming SMS, from `source` with the SMSC's type of number `source_ton` (an HTTP provider's number, in
     whatever format it gives: TON_UNKNOWN): stored (InboundMessage) whether or not it matches a patient; a stop word
     turns SMS off for every patient whose number it can be (`incoming_numbers`, read in the clinics' countries),
-    each with a ConsentEvent. One transaction: should it fail, the hook raises and the SMSC delivers the message
-    again. `remote_id`, the provider's id of the message, makes it idempotent: a provider retries a webhook whose
-    answer it did not get, and the message it already stored is answered again, not stored or acted on twice."""
+    each with a ledger event (source "sms-stop"), and suppresses their queued SMS (delivery.suppress). One
+    transaction: should it fail, the hook raises and the SMSC delivers the message again. `remote_id`, the
+    provider's id of the message, makes it idempotent: a provider retries a webhook whose answer it did not get,
+    and the message it already stored is answered again, not stored or acted on twice."""
     key = remote_key(remote_id) if remote_id else ""
     countries = sorted(set(Clinic.objects.values_list("country", flat=True)) - {""})
     readings = incoming_numbers(source, ton=source_ton, countries=countries)
@@ -234,14 +237,17 @@ def inbound_record(source: str, text: str, source_ton: int = TON_UNKNOWN, *, rem
             if earlier is not None:
                 return earlier
             patients = Patient.objects.filter(phone_e164__in=readings) if readings else Patient.objects.none()
+            found = list(patients.order_by("id").only("id", "external_id", "phone_e164"))
+            opted_out: list[Patient] = []
+            suppressed = 0
             if kind == InboundKind.STOP:
-                # Locked in id order, as a provider's opt-out locks them (claims): the same family cannot deadlock.
-                patients = patients.select_for_update().order_by("id")
-            found = list(patients.only("id", "external_id", "phone_e164", "accepts_sms"))
-            opted_out = [p for p in found if p.accepts_sms] if kind == InboundKind.STOP else []
-            for patient in opted_out:
-                ConsentEvent.objects.create(patient=patient, channel="sms", accepts=False, source="sms-stop")
-            Patient.objects.filter(id__in=[p.id for p in opted_out]).update(accepts_sms=False)
+                # A hard opt-out of SMS (the channel as a whole), with their queued SMS suppressed in this
+                # transaction (delivery.suppress): the ledger locks the patients in id order, as a provider's
+                # opt-out does (claims), so the same family cannot deadlock.
+                changed, suppressed = opt_out_counted(patient_ids=[p.id for p in found], channel="sms",
+                                                      purpose="service", source=SMS_STOP_SOURCE)
+                now_off = set(changed)
+                opted_out = [p for p in found if p.id in now_off]
             numbers = {p.phone_e164 for p in found}
             message = InboundMessage.objects.create(
                 source=next((r for r in readings if r in numbers), readings[0] if readings else ""),
@@ -256,8 +262,9 @@ def inbound_record(source: str, text: str, source_ton: int = TON_UNKNOWN, *, rem
         if earlier is None:
             raise
         return earlier
-    _log_incoming(message.id, kind, found, opted_out)
-    return InboundRecorded(message_id=message.id, kind=kind, patients=len(found), opted_out=len(opted_out))
+    _log_incoming(message.id, kind, found, opted_out, suppressed)
+    return InboundRecorded(message_id=message.id, kind=kind, patients=len(found), opted_out=len(opted_out),
+                           suppressed=suppressed)
 
 
 def _stored_before(key: str) -> InboundRecorded | None:
@@ -272,13 +279,15 @@ def _stored_before(key: str) -> InboundRecorded | None:
                            repeated=True)
 
 
-def _log_incoming(message_id: int, kind: str, found: list[Patient], opted_out: list[Patient]) -> None:
+def _log_incoming(message_id: int, kind: str, found: list[Patient], opted_out: list[Patient],
+                  suppressed: int) -> None:
     # Counts and external ids only: the number and the text stay in the table.
     if kind == InboundKind.STOP and not found:
         log.warning("incoming SMS %d: a stop word that matched no patient (stored; nobody opted out)", message_id)
     elif kind == InboundKind.STOP:
-        log.info("incoming SMS %d: a stop word; %d patient(s) with that number, %d opted out of SMS (%s)",
-                 message_id, len(found), len(opted_out), ", ".join(p.external_id for p in opted_out) or "none left")
+        log.info("incoming SMS %d: a stop word; %d patient(s) with that number, %d opted out of SMS (%s), %d queued "
+                 "SMS suppressed", message_id, len(found), len(opted_out),
+                 ", ".join(p.external_id for p in opted_out) or "none left", suppressed)
     else:
         log.info("incoming SMS %d: %s (stored)",
                  message_id, f"from {len(found)} patient(s)' number" if found else "matched no patient")

@@ -71,6 +71,9 @@ class WorkerStats:
     started: int = 0
     left_out: int = 0
     held: int = 0
+    # Queued messages an opt-out suppressed (delivery.suppress): a stop word this worker's gateway received, and
+    # the withdrawals its housekeeping found (an import, a staff record).
+    suppressed: int = 0
 
 
 @dataclass(kw_only=True)

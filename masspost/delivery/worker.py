@@ -54,6 +54,7 @@ from masspost.delivery.inbound import (
 from masspost.delivery.lock import WorkerLock
 from masspost.delivery.pipeline import ChannelState, Unfinished, WorkerStats, channel_turn, connection_works
 from masspost.delivery.ratelimit import RateLimiter
+from masspost.delivery.suppress import suppress_withdrawn
 from masspost.delivery.webhooks import public_url_for
 from masspost.delivery.windows import outbox_hold_closed, outbox_start_due
 from masspost.errors import GatewayConfigError
@@ -67,6 +68,11 @@ RECEIPT_SWEEP_EVERY = 60.0  # seconds between sweeps of recently stored receipts
 RECEIPT_SWEEP_SPAN = timedelta(minutes=5)  # a dead worker's gap is milliseconds wide; later parts' receipts pile up
 RECEIPT_KEEP = timedelta(days=7)  # stored receipts older than this are deleted by the sweep (kept a while to diagnose)
 PRUNE_BATCH, PRUNE_FOR = 10_000, 2.0  # receipts per DELETE; seconds of deleting per sweep at most
+# Seconds of the worker's clock between looks for consent withdrawn by paths that do not suppress the patient's
+# queued messages themselves (an import, a staff record; delivery.suppress.suppress_withdrawn); the first look
+# reaches back SUPPRESS_FIRST_LOOK, over a restart's gap.
+SUPPRESS_EVERY = timedelta(seconds=15)
+SUPPRESS_FIRST_LOOK = timedelta(minutes=10)
 OUTAGE_WAIT_MAX = 30.0  # seconds between tries to reach a database that went away
 OUTAGE_TRIES = 6  # with until_idle, tries before giving up (1 + 2 + 4 + 8 + 16 + 30 s); otherwise for ever
 
@@ -109,6 +115,7 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
     recovering = False  # an outage's results and claims are still to be written and given back
     # `_housekeep(stats, sweep)` is the hook tests replace; a clock other than the real one is passed on to it.
     clocked = () if clock is timezone.now else (clock,)
+    withdrawals = Withdrawals()
     with WorkerLock():
         try:
             housekeeping_due = sweep_due = 0.0
@@ -121,6 +128,7 @@ def worker_run(*, until_idle: bool = False, batch_size: int = 500, lease: timede
                     if housekept:
                         sweep = time.monotonic() >= sweep_due
                         _housekeep(stats, sweep, *clocked)
+                        withdrawals.step(stats, clock)
                         housekeeping_due = time.monotonic() + HOUSEKEEPING
                         if sweep:
                             sweep_due = time.monotonic() + RECEIPT_SWEEP_EVERY
@@ -255,6 +263,28 @@ def _housekeep(stats: WorkerStats, sweep: bool, clock: Callable[[], dt.datetime]
                 break
 
 
+@dataclass
+class Withdrawals:
+    """The worker's look for withdrawn consent (`suppress_withdrawn`), every SUPPRESS_EVERY of its clock: each
+    look reads the ledger from where the previous one started (suppress_withdrawn adds its own overlap for
+    events that committed late)."""
+
+    since: dt.datetime | None = None
+    due: dt.datetime | None = None
+
+    def step(self, stats: WorkerStats, clock: Callable[[], dt.datetime] = timezone.now) -> int:
+        """Look if it is time (always the first time); returns how many messages it suppressed."""
+        now = clock()
+        if self.due is not None and now < self.due:
+            return 0
+        suppressed = suppress_withdrawn(since=self.since or now - SUPPRESS_FIRST_LOOK, now=now)
+        self.since, self.due = now, now + SUPPRESS_EVERY
+        stats.suppressed += suppressed
+        if suppressed:
+            log.info("%d queued message(s) suppressed: their patients' consent was withdrawn", suppressed)
+        return suppressed
+
+
 def _open_channel(name: str, config: GatewayConfig, channels: dict[str, ChannelState],
                   stats: WorkerStats) -> ChannelState:
     url = config.urls[name]
@@ -289,6 +319,7 @@ def _record_incoming(stats: WorkerStats, source: str, text: str, source_ton: int
     stats.incoming += 1
     stats.incoming_unmatched += recorded.patients == 0
     stats.opted_out += recorded.opted_out
+    stats.suppressed += recorded.suppressed
 
 
 def _close_thread_connection() -> None:
