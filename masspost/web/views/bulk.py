@@ -24,7 +24,9 @@ from masspost.campaigns.services import campaign_send
 from masspost.campaigns.test_send import NO_ADDRESS, campaign_test_send
 from masspost.clinic.scope import Role
 from masspost.content import TemplateError, compile_template
+from masspost.content.optout import SMS_SEPARATOR, sms_optout_line
 from masspost.content.template import MERGE_FIELDS
+from masspost.delivery.optout import SAMPLE_KEY, optout_url
 from masspost.errors import GatewayConfigError, NotFoundError, NothingToSendError, SpecError, StaleTokenError
 from masspost.sms import UCS2, segment, suggest
 from masspost.staff.selectors import scope_clinics
@@ -150,22 +152,23 @@ def count(request: StaffRequest) -> HttpResponse:
     return render(request, "web/partials/count.html", context)
 
 
-def _counter_context(name: str, text: str) -> dict[str, Any]:
-    """What the SMS box's counter says: masspost.sms on the text as written (the preview measures each
-    patient's own text with the same functions)."""
-    context: dict[str, Any] = {"name": name, "text": text, "chars": len(text)}
+def _counter_context(name: str, text: str, line: str = "") -> dict[str, Any]:
+    """What the SMS box's counter says: masspost.sms on the text as written, with a marketing SMS's opt-out `line`
+    (its line break included) after it — the preview measures each patient's own text, line and all, with the
+    same functions."""
+    context: dict[str, Any] = {"name": name, "text": text, "chars": len(text), "optout_chars": len(line)}
     try:
         compile_template(text)
     except TemplateError as exc:
         context["template_error"] = exc
     try:
-        seg = segment(text)
+        seg = segment(text + line)
     except ValueError:
         context["invalid"] = True
         return context
-    better = suggest(text)
+    better = suggest(text + line)
     # Why UCS-2: the language's own letters named once, or the characters that could be replaced (masspost.sms).
-    why = why_ucs2(text, multi_part=len(seg.parts) > 1) if seg.encoding == UCS2 else None
+    why = why_ucs2(text + line, multi_part=len(seg.parts) > 1) if seg.encoding == UCS2 else None
     context |= {"seg": seg, "parts": len(seg.parts), "why": why, "encoding_title": encoding_title(seg.encoding),
                 "has_fields": "{" in text,
                 "suggestion": better if better.parts_saved > 0 else None}
@@ -179,11 +182,25 @@ def _sms_field_name(request: StaffRequest) -> str:
     return name
 
 
+def _optout_line(request: StaffRequest, name: str) -> str:
+    """A marketing SMS's opt-out line in the box's language, with the line break before it, as the sweep appends
+    it (campaigns.sweep); "" for a service SMS. Without MASSPOST_PUBLIC_URL the line names a clinic's reply
+    number: the longest among the user's clinics (the preview counts each clinic's own)."""
+    if request.POST.get("purpose") != "marketing":
+        return ""
+    language, url = name[4:], optout_url(SAMPLE_KEY)
+    if url:
+        return SMS_SEPARATOR + sms_optout_line(language, url, "")
+    numbers = {c.sms_reply_number for c in scope_clinics(scope=request.scope)} or {""}
+    return SMS_SEPARATOR + max((sms_optout_line(language, "", n) for n in numbers), key=len)
+
+
 @staff()
 @require_POST
 def sms_counter(request: StaffRequest) -> HttpResponse:
     name = _sms_field_name(request)
-    return render(request, "web/partials/sms_counter.html", _counter_context(name, request.POST.get(name, "")))
+    return render(request, "web/partials/sms_counter.html",
+                  _counter_context(name, request.POST.get(name, ""), _optout_line(request, name)))
 
 
 @staff()
@@ -194,8 +211,9 @@ def sms_fix(request: StaffRequest) -> HttpResponse:
     text = request.POST.get(name, "")
     better = suggest(text)
     fixed = better.text if better.parts_saved > 0 else text
-    context = _counter_context(name, fixed) | {"label": sms_label(language_name(name[4:])), "value": fixed,
-                                               "fixed": better.parts_saved if fixed != text else 0}
+    context = _counter_context(name, fixed, _optout_line(request, name)) | {
+        "label": sms_label(language_name(name[4:])), "value": fixed,
+        "fixed": better.parts_saved if fixed != text else 0}
     return render(request, "web/partials/sms_field.html", context)
 
 
@@ -241,6 +259,10 @@ def preview(request: StaffRequest) -> HttpResponse:
     # The rows in the order of the form's tabs (most used language first), the clinics by name.
     names = {c.code: c.name for c in result.audience.clinics}
     context = preview_view(result.to_dict(), order=[code for code, _name in form.languages], clinic_names=names)
+    # The opt-out the messages carry (campaigns.sweep): the SMS line is in the samples and counted; a marketing
+    # e-mail without MASSPOST_PUBLIC_URL has no one-click unsubscribe — said, not refused.
+    context |= {"optout_sms": "sms" in result.result.optout,
+                "optout_no_link": result.result.optout_warning == "no_public_url"}
     return render(request, "web/preview.html", context | _schedule_context(result, names) | {"nav": "bulk"})
 
 

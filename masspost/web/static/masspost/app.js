@@ -133,7 +133,11 @@
       channelFields(form);
       form.addEventListener("change", function (e) {
         if (e.target.name === "channel") channelFields(form);
-        if (e.target.name === "purpose") purposeDefaults(form, e.target.value);
+        if (e.target.name === "purpose") {
+          purposeDefaults(form, e.target.value);
+          // A marketing SMS carries the opt-out line: the SMS boxes' counters count again.
+          document.body.dispatchEvent(new Event("purpose-changed"));
+        }
         if (e.target.name === "one_per_address") e.target.setAttribute("data-touched", "1");
       });
     }
