@@ -15,45 +15,60 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from masspost.campaigns.audit import audit_record
-from masspost.clinic.consent import CONSENT_FIELDS, RECORDS_CONSENT, ConsentEntry, consent_entry, patient_in_scope
-from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, ConsentMethod, Patient
+from masspost.clinic.consent import RECORDS_CONSENT, ConsentEntry, consent_entry, patient_in_scope
+from masspost.clinic.ledger import consent_change
+from masspost.clinic.models import API_SOURCE, STAFF_SOURCE, ConsentEvent, ConsentMethod
 from masspost.clinic.scope import ActorKind, Scope
+from masspost.consent import CHANNELS, PURPOSES
+from masspost.delivery.suppress import outbox_suppress
 from masspost.errors import MasspostError
 
 NOTE_MAX = ConsentEvent._meta.get_field("note").max_length or 200
 SOURCE_MAX = ConsentEvent._meta.get_field("source").max_length or 100
 OPERATOR_SOURCE = "operator"  # the command line's operator: no staff user, and a name no user can have
+# The channel API clients knew before consent by purpose: the one marketing consent, now both channels' marketing.
+LEGACY_MARKETING = "marketing"
 
 
 def consent_record_by_staff(*, scope: Scope, patient_external_id: str, channel: str, accepts: bool, method: str,
-                   note: str = "") -> ConsentEntry:
-    """Record that the patient gives (accepts=True) or withdraws consent for `channel`, as staff heard it by
-    `method`, with an optional short note; set the patient's consent to it and audit it (the note is not in the
-    audit log: it may name the patient). Sender and admin only (PermissionDeniedError); a patient outside the
-    scope's clinics is NotFoundError, as one that does not exist; a channel, method or note that is not valid is
-    MasspostError, naming the field."""
+                            note: str = "", purpose: str = "service") -> ConsentEntry:
+    """Record that the patient gives (accepts=True) or withdraws consent for `purpose` on `channel` ("service":
+    the channel as a whole; "marketing": offers on it), as staff heard it by `method`, with an optional short note;
+    append it to the ledger (always: also when it changes nothing, it is the record of what the patient said) and
+    audit it (the note is not in the audit log: it may name the patient). A withdrawal suppresses the patient's
+    queued messages it no longer allows, in the same transaction. The channel "marketing" (as API clients sent it
+    before consent by purpose) is marketing on both channels: two events, the e-mail one returned.
+
+    Sender and admin only (PermissionDeniedError); a patient outside the scope's clinics is NotFoundError, as one
+    that does not exist; a channel, purpose, method or note that is not valid is MasspostError, naming the field."""
     scope.require(RECORDS_CONSENT)
-    if channel not in ConsentChannel.values:
-        raise MasspostError(f"channel: must be one of {', '.join(ConsentChannel.values)}")
+    channels: tuple[str, ...]
+    if channel == LEGACY_MARKETING:
+        channels, purpose = CHANNELS, "marketing"
+    elif channel in CHANNELS:
+        channels = (channel,)
+    else:
+        raise MasspostError(f"channel: must be one of {', '.join(CHANNELS)} (or {LEGACY_MARKETING}: marketing on "
+                            "both)")
+    if purpose not in PURPOSES:
+        raise MasspostError(f"purpose: must be one of {', '.join(PURPOSES)}")
     if method not in ConsentMethod.values:
         raise MasspostError(f"method: must be one of {', '.join(ConsentMethod.values)}")
     note = consent_note(note)
     staff_id, source = _staff(scope)
     with transaction.atomic():
-        found = patient_in_scope(scope=scope, external_id=patient_external_id)
-        # Locked until the event is written: an SMS STOP arriving meanwhile comes after it, not under it.
-        patient = Patient.objects.select_for_update().select_related("clinic").get(id=found.id)
-        event = ConsentEvent.objects.create(patient=patient, channel=channel, accepts=accepts, source=source,
-                                            staff_id=staff_id, method=method, note=note)
-        field = CONSENT_FIELDS[ConsentChannel(channel)]
-        if getattr(patient, field) != accepts:
-            setattr(patient, field, accepts)
-            patient.save(update_fields=[field])
+        patient = patient_in_scope(scope=scope, external_id=patient_external_id)
+        for each in channels:
+            # consent_change locks the patient's row: an SMS STOP arriving meanwhile comes after this, not under it.
+            event = consent_change(patient_id=patient.id, channel=each, purpose=purpose, accepts=accepts,
+                                   source=source, staff_id=staff_id, method=method, note=note)
+            if not accepts:
+                outbox_suppress(patient_ids=[patient.id], channel=each, purpose=purpose,
+                                reason=source.partition(":")[0])
         audit_record(action="consent_record", scope=scope,
-                     detail={"patient": patient.external_id, "channel": channel, "accepts": accepts,
-                             "method": method})
-    event.refresh_from_db(fields=["at"])
-    return consent_entry(event, zone=_zone(patient), notes=True)
+                     detail={"patient": patient.external_id, "channel": channel, "purpose": purpose,
+                             "accepts": accepts, "method": method})
+    return consent_entry(event, zone=ZoneInfo(patient.clinic.time_zone), notes=True)
 
 
 class NoteProblem(enum.StrEnum):
@@ -89,13 +104,11 @@ def consent_note(note: str) -> str:
 
 def _staff(scope: Scope) -> tuple[int | None, str]:
     """Who records: the staff user by id (a staff scope always carries it: never looked up by name), and the source
-    naming them as they were called then — cut to the column: the event shows the user's name from the id,
-    and the name in the source is only the last word for a user deleted since. The command line's operator is not
-    a staff user (a user may be called "cli"), so their events name no user."""
+    naming them as they were called then — "staff:<name>" on the web, "api:<name>" through an API token of theirs —
+    cut to the column: the event shows the user's name from the id, and the name in the source is only the last
+    word for a user deleted since. The command line's operator is not a staff user (a user may be called "cli"),
+    so their events name no user."""
     if scope.kind is ActorKind.COMMAND_LINE:
         return None, OPERATOR_SOURCE
-    return scope.user_id, (STAFF_SOURCE + scope.actor)[:SOURCE_MAX]
-
-
-def _zone(patient: Patient) -> ZoneInfo:
-    return ZoneInfo(patient.clinic.time_zone)
+    prefix = API_SOURCE if scope.via.startswith(API_SOURCE) else STAFF_SOURCE
+    return scope.user_id, (prefix + scope.actor)[:SOURCE_MAX]

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from masspost.clinic.models import STAFF_SOURCE, ConsentChannel, ConsentEvent, Patient
+from masspost.clinic.models import API_SOURCE, STAFF_SOURCE, ConsentEvent, Patient
 from masspost.clinic.scope import Role, Scope
 from masspost.clinic.selectors import PatientRow, patient_row, sees_contacts
 from masspost.consent import ConsentState
@@ -21,15 +21,13 @@ RECORDS_CONSENT = Role.SENDER
 
 EXTERNAL_ID_MAX = 64  # Patient.external_id's max_length
 
-# A consent's channel → the Patient column that holds it.
-CONSENT_FIELDS: dict[str, str] = {ConsentChannel.SMS: "accepts_sms", ConsentChannel.EMAIL: "accepts_email",
-                  "marketing": "marketing_sms"}  # FIXME(issue 20, helper): by (channel, purpose)
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ConsentEntry:
-    """One consent event. `source` is its kind: "sms-stop", "unsubscribe", "import", "staff" (or, for a source
-    this version does not know, the source as stored); `staff`, `method` and `note` are for staff events."""
+    """One consent event. `source` is its kind: "sms-stop", "unsubscribe", "provider", "import", "staff" (on the
+    patient's page), "api" (through the REST API), "operator" (the command line), "migrated" (held before the
+    ledger), or, for a source this version does not know, the source as stored; `staff` (the user), `method` and
+    `note` are for "staff" and "api" events."""
 
     id: int
     at: dt.datetime  # in the clinic's time zone
@@ -83,11 +81,19 @@ def consent_history(*, scope: Scope, external_id: str) -> list[ConsentEntry]:
     return _history(patient_in_scope(scope=scope, external_id=external_id), scope)
 
 
+# A source naming a user → its kind.
+_USER_SOURCES = ((STAFF_SOURCE, "staff"), (API_SOURCE, "api"))
+
+
 def consent_entry(event: ConsentEvent, *, zone: ZoneInfo, notes: bool) -> ConsentEntry:
+    """The event as shown: a user's source as its kind and the user's name now (by id), or, for a user deleted
+    since, the name as the source kept it."""
     source, staff = event.source, ""
-    if source.startswith(STAFF_SOURCE):
-        staff = event.staff.get_username() if event.staff is not None else source.removeprefix(STAFF_SOURCE)
-        source = "staff"
+    for prefix, kind in _USER_SOURCES:
+        if source.startswith(prefix):
+            staff = event.staff.get_username() if event.staff is not None else source.removeprefix(prefix)
+            source = kind
+            break
     return ConsentEntry(id=event.id, at=event.at.astimezone(zone), channel=event.channel, accepts=event.accepts,
                         source=source, staff=staff, method=event.method,
                         note=event.note if notes else None, purpose=event.purpose, wording=event.wording,

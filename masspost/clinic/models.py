@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -177,6 +179,22 @@ class ConsentMethod(models.TextChoices):
 STAFF_SOURCE = "staff:"  # + the user name, as it was when the event was recorded
 
 
+class AppendOnlyError(Exception):
+    """An attempt to change or delete a consent event: the ledger is proof, and proof is not edited."""
+
+
+class ConsentEventQuerySet(models.QuerySet["ConsentEvent"]):
+    """No update or delete through the ORM (the database refuses an UPDATE too: clinic migration 0007).
+    Deleting a patient still takes their events with them: the cascade of Patient.delete and the resets'
+    `_raw_delete` delete rows without QuerySet.delete (the GDPR's erasure, the demo's reset)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("consent events are append-only: no update")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("consent events are append-only: no delete (delete the patient to erase them)")
+
+
 class ConsentEvent(models.Model):
     """Append-only (masspost.clinic.ledger is the only writer; no interface updates or deletes one, and the
     database refuses an UPDATE). A change of a patient's consent, with when and where it came from: "sms-stop"
@@ -202,3 +220,13 @@ class ConsentEvent(models.Model):
     # patients-2026-12.csv"), as proof; blank where there were none.
     wording = models.TextField(blank=True, default="", db_default="")
     campaign_id = models.BigIntegerField(null=True, blank=True)  # the campaign the event came from, if any
+
+    objects = ConsentEventQuerySet.as_manager()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("consent events are append-only: an event is written once")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("consent events are append-only: no delete (delete the patient to erase them)")
