@@ -3,10 +3,13 @@ cost and shows it with the sample key; the send writes it with the patient's own
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from masspost.campaigns import test_send as test_send_module
 from masspost.campaigns.selectors import campaign_preview
 from masspost.campaigns.services import campaign_send
 from masspost.campaigns.spec import CampaignSpec
@@ -16,6 +19,8 @@ from masspost.delivery.models import OptOutLink, OutboxMessage
 from masspost.delivery.optout import SAMPLE_KEY, optout_key
 from masspost.errors import StaleTokenError
 from masspost.sms import measure
+from masspost.staff.models import StaffMember
+from masspost.staff.selectors import staff_scope
 from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +192,25 @@ def test_each_patient_has_their_own_key_and_the_fallback_language_reads_english(
     assert [rows[p.id].body for p in (fi, fi2)] == [f"Hi Mari\nOpt out: {PUBLIC}/u/{k}" for k in keys]
     assert keys[0] != keys[1]
     assert set(OptOutLink.objects.values_list("key", flat=True)) == set(keys)
+
+
+def test_a_test_send_carries_the_line_with_the_sample_key(public_url: str, make_patient: Any, clinic: Clinic,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    make_patient(language="en")
+    user = get_user_model().objects.create_user(username="mari", password="x")
+    member = StaffMember.objects.create(user=user, role="sender", phone="+37255512345", email="mari@hammas.example")
+    member.clinics.set([clinic])
+    scope = staff_scope(user=user)
+    assert scope is not None
+    sent: list[Any] = []
+
+    def send_direct(messages: list[Any]) -> list[Any]:
+        sent.extend(messages)
+        return [SimpleNamespace(ok=True, error="") for _ in messages]
+
+    monkeypatch.setattr(test_send_module, "send_direct", send_direct)
+    test_send_module.campaign_test_send(spec=spec(purpose="marketing", content={"en": {"sms": TEXT_155}}),
+                                        scope=scope)
+    assert [m.text for m in sent] == [f"TEST: {TEXT_155}\nOpt out: {PUBLIC}/u/{SAMPLE_KEY}"]
+    assert sent[0].parts == 2
+    assert not OptOutLink.objects.exists() and not OutboxMessage.objects.exists()  # the sample key names nobody
