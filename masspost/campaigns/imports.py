@@ -16,11 +16,13 @@ from masspost.clinic.scope import Scope
 
 
 def data_import(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_invalid: bool = False,
-                encoding: str = "utf-8") -> ImportReport:
+                encoding: str = "utf-8", file_name: str = "") -> ImportReport:
     """Import one CSV file into the scope's clinics (docs/import.md, "Scoped imports"): all or nothing unless
     `skip_invalid`. `save(path)` writes the file to a private temporary path, only once the role has been
-    checked (a preparer's upload is refused before it is stored), and the file is deleted after. Audited with
-    its counts, refused or not; never a value from the file."""
+    checked (a preparer's upload is refused before it is stored), and the file is deleted after. `file_name`:
+    the upload's own name (a multipart upload's filename; "" when it came without one, as a text/csv body
+    does), which the consent events it makes give as their wording. Audited with its counts, refused or not;
+    never a value from the file."""
     scope.require(ROLES[kind])
     with tempfile.TemporaryDirectory(prefix="masspost-import-") as directory:
         path = Path(directory) / f"{kind}.csv"
@@ -28,9 +30,17 @@ def data_import(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_i
         # A fault of the whole file (its header, its encoding) names the upload, never the private temporary path
         # it was stored under.
         report = import_file(kind=kind, path=path, skip_invalid=skip_invalid, encoding=encoding, scope=scope,
-                             name=f"{kind}.csv")
+                             name=f"{kind}.csv", file_name=upload_name(file_name))
     import_audit(scope=scope, report=report)
     return report
+
+
+def upload_name(name: str | None) -> str:
+    """An uploaded file's name as the import's consent events give it: its last part only (a browser may send
+    a path), without control characters, at most 200 characters; "" when it has none."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:200]
 
 
 def import_audit(*, scope: Scope, report: ImportReport, job: int | None = None) -> None:

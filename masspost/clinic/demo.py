@@ -3,7 +3,9 @@
 Three clinics (Tallinn, Tartu, Narva); patients with Estonian, Russian, English and Finnish names and languages
 in roughly Estonian proportions; Estonian and Finnish mobile numbers, some landlines, missing or broken phones
 and e-mails; opt-outs and missing marketing consent; three years of visits with cancellations and no-shows.
-Rows go in through masspost.bulk, so a million patients take seconds, not minutes.
+Rows go in through masspost.bulk, so a million patients take seconds, not minutes. Each patient's consent is in
+their ledger too: an event (source "import", wording "demo data") for each consent that is not what a patient with
+no events has, so that the consent columns are the ledger's fold, as everywhere else (docs/consent.md).
 
 The demo records what it made in the audit log (a `demo.generate` event with the clinics' ids and the id ranges
 of its patients and visits), so that `demo_reset` can delete exactly that — and the campaigns sent to it — and
@@ -20,15 +22,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
 from faker import Faker
 
 from masspost.bulk import bulk_insert, statistics_refresh
 from masspost.clinic.contact import address_status
-from masspost.clinic.models import Clinic, ConsentEvent, Patient, Visit
+from masspost.clinic.models import IMPORT_SOURCE, Clinic, ConsentEvent, Patient, Visit
 from masspost.clinic.scope import ActorKind
+from masspost.consent import FIELDS, NONE_RECORDED
 from masspost.errors import MasspostError
 from masspost.wording import count
 
@@ -51,9 +54,9 @@ _CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъы
 VISIT_STATUSES = (("attended", 0.85), ("cancelled", 0.10), ("no_show", 0.05))
 PATIENT_COLUMNS = ("external_id", "clinic_id", "first_name", "last_name", "birth_date", "country", "language",
                    "phone", "phone_e164", "phone_status", "email", "email_normalized", "email_status",
-                   "accepts_sms", "accepts_email",
-                   "marketing_consent", "status")
+                   "accepts_sms", "accepts_email", "marketing_sms", "marketing_email", "status")
 VISIT_COLUMNS = ("patient_id", "clinic_id", "start", "local_date", "status")
+DEMO_WORDING = "demo data"  # the wording of the demo's consent events
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -107,6 +110,7 @@ def demo_generate(*, patients: int, seed: int, today: dt.date | None = None, act
         shares = tuple((c.code, share) for c, (*_, share) in zip(clinics, CLINICS, strict=True))
         by_code = {c.code: c for c in clinics}
         bulk_insert(Patient, PATIENT_COLUMNS, _patients(rng, patients, shares, by_code, pools, today))
+        _consent_events(after=after["clinic.Patient"], clinics=clinics)
         ids = list(Patient.objects.filter(id__gt=after["clinic.Patient"], clinic__in=clinics)
                    .order_by("id").values_list("id", "clinic_id"))
         visits = bulk_insert(Visit, VISIT_COLUMNS, _visits(rng, ids, clinics, today))
@@ -131,9 +135,30 @@ def _patients(rng: random.Random, n: int, shares: tuple[tuple[str, float], ...],
         phone, e164 = _phone(rng, lang, country)
         email, normalized = _email(rng, first, last, i)
         status = _pick(rng, (("active", 0.94), ("archived", 0.04), ("deceased", 0.02)))
+        # Marketing is one draw for both channels, as before there were two: a seed gives the patients it gave.
+        accepts_sms, accepts_email, marketing = rng.random() < 0.95, rng.random() < 0.93, rng.random() < 0.6
         yield (f"P{i:07d}", clinics[code].id, first, last, birth, country, lang, phone, e164,
                address_status(phone, e164), email, normalized, address_status(email, normalized),
-               rng.random() < 0.95, rng.random() < 0.93, rng.random() < 0.6, status)
+               accepts_sms, accepts_email, marketing, marketing, status)
+
+
+def _consent_events(*, after: int, clinics: list[Clinic]) -> None:
+    """The demo patients' consents as ledger events, written by the database from the columns just inserted: one
+    INSERT … SELECT per consent, as fast as the patients' own COPY. Like the import (clinic.services), a sanctioned
+    bulk writer of the ledger besides masspost.clinic.ledger, in the same transaction as the columns."""
+    quote = connection.ops.quote_name
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    events, patients = quote(ConsentEvent._meta.db_table), quote(Patient._meta.db_table)
+    clinic_ids = ", ".join(str(int(c.id)) for c in clinics)
+    columns = ", ".join(quote(c) for c in ("patient_id", "channel", "purpose", "accepts", "source", "wording", "at"))
+    with connection.cursor() as cursor:
+        for (channel, purpose), column in FIELDS.items():
+            # Only a consent that is not a patient with no events' (the fold's start) needs an event.
+            cursor.execute(
+                f"INSERT INTO {events} ({columns}) SELECT {quote('id')}, %s, %s, {quote(column)}, %s, %s, %s "
+                f"FROM {patients} WHERE {quote('id')} > %s AND {quote('clinic_id')} IN ({clinic_ids}) "
+                f"AND {quote(column)} = %s ORDER BY {quote('id')}",
+                [channel, purpose, IMPORT_SOURCE, DEMO_WORDING, at, after, not NONE_RECORDED.get(channel, purpose)])
 
 
 def _phone(rng: random.Random, lang: str, country: str) -> tuple[str, str]:
@@ -187,8 +212,8 @@ DEMO_RESET = "demo.reset"
 # Children before parents: a plain DELETE per table (the ORM's collector would load every row), in an order no
 # foreign key objects to. The audit log is not in it: its rows are kept, their campaign set to NULL.
 RESET_ORDER = ("clinic.ConsentEvent", "clinic.Visit", "delivery.DeliveryReceipt", "delivery.HeldCampaign",
-               "delivery.CampaignGate", "delivery.SendingWindow", "delivery.OutboxMessage", "campaigns.Campaign",
-               "clinic.Patient", "clinic.Clinic")
+               "delivery.CampaignGate", "delivery.SendingWindow", "delivery.OutboxMessage", "delivery.OptOutLink",
+               "campaigns.Campaign", "clinic.Patient", "clinic.Clinic")
 
 
 class DemoDataError(MasspostError):
@@ -289,6 +314,7 @@ def _survey() -> tuple[dict[str, QuerySet[Any]], DemoInventory]:
             "delivery.CampaignGate": _manager("delivery.CampaignGate").filter(campaign_id__in=sent),
             "delivery.SendingWindow": _manager("delivery.SendingWindow").filter(campaign_id__in=sent),
             "delivery.OutboxMessage": _manager("delivery.OutboxMessage").filter(campaign_id__in=sent),
+            "delivery.OptOutLink": _manager("delivery.OptOutLink").filter(campaign_id__in=sent),
             "campaigns.Campaign": campaigns.filter(id__in=sent),
             "clinic.Patient": patients,
             "clinic.Clinic": Clinic.objects.filter(id__in=clinic_ids),

@@ -32,7 +32,14 @@ from masspost.clinic.contact import address_status, normalize_email, normalize_p
 from masspost.clinic.csvfile import CsvFile, FieldError, RowProblem, open_rows, parse_bool, parse_date
 from masspost.clinic.models import Clinic, Patient, PatientStatus, Visit, VisitStatus
 from masspost.clinic.scope import Role, Scope
-from masspost.clinic.services import CONSENT_COLUMNS, consent_from_import, consent_record, patients_stored
+from masspost.clinic.services import (
+    CONSENT_COLUMNS,
+    ConsentKept,
+    consent_from_import,
+    consent_record,
+    import_wording,
+    patients_stored,
+)
 from masspost.content.languages import is_country, is_language
 from masspost.schedule import parse_window
 
@@ -47,7 +54,14 @@ CLINIC_RULES = ("marketing_window", "service_window", "holidays", "approval_over
 CLINIC_OPTIONAL = ("phone", "email", "sms_sender", *CLINIC_RULES)
 PATIENT_COLUMNS = ("external_id", "clinic")
 PATIENT_OPTIONAL = ("first_name", "last_name", "birth_date", "country", "language", "phone", "email",
-                    "accepts_sms", "accepts_email", "marketing_consent", "status", "household_contact")
+                    "accepts_sms", "accepts_email", "marketing_consent", "marketing_sms", "marketing_email", "status",
+                    "household_contact")
+# patients.csv's consent columns (docs/import.md, "Consent"), each with the Patient fields it gives: the channels
+# as a whole (purpose "service"), and marketing on both channels or on one. A channel's own marketing column wins
+# over marketing_consent in a row where its cell is not empty.
+CONSENT_FILE_COLUMNS = {"accepts_sms": ("accepts_sms",), "accepts_email": ("accepts_email",),
+                        "marketing_consent": ("marketing_sms", "marketing_email"),
+                        "marketing_sms": ("marketing_sms",), "marketing_email": ("marketing_email",)}
 RECENTLY_MESSAGED_MAX = 365
 APPROVAL_OVER_MAX = 2_147_483_647  # the column's largest value
 COST_MAX = Decimal("99999999.99")  # the column's (10 digits, 2 after the point)
@@ -86,6 +100,7 @@ class _Spool:
     def __init__(self, file: IO[bytes]) -> None:
         self._file = file
         self.header: tuple[str, ...] = ()
+        self.wording = ""  # the consent events' (_Source.wording)
 
     def add(self, batch: list[Any]) -> None:
         if batch:
@@ -106,6 +121,7 @@ class _Source:
     encoding: str
     progress: Callable[[int], None]
     name: str  # what errors call the file; "": its path
+    wording: str  # what the consent events the file makes say they came with ("file patients.csv")
 
     def open(self, required: tuple[str, ...], optional: tuple[str, ...], *, ref: str,
              limits: dict[str, int]) -> CsvFile:
@@ -128,12 +144,15 @@ class _Source:
 
 def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: str = "utf-8",
                 progress: Callable[[int], None] | None = None, scope: Scope | None = None,
-                name: str = "", writing: Callable[[int], None] | None = None) -> ImportReport:
+                name: str = "", writing: Callable[[int], None] | None = None,
+                file_name: str | None = None) -> ImportReport:
     """Import one CSV file of `kind` clinics | patients | visits, in `encoding` (csvfile.ENCODINGS); `progress`
     is called with the number of rows read each time a batch of them has been checked, `writing` with the number
     of rows written each time a batch of them is. `scope` is who imports (None: the operator, every clinic); its
     role is checked before the file is read (PermissionDeniedError). `name`: what errors about the whole file
-    call it (its path when not given)."""
+    call it (its path when not given). `file_name`: the file's own name, as its consent events' wording gives it
+    ("file patients-2026-12.csv"; "" for a file that came without one); None: the name of `path` (the command
+    line's, which is the operator's own file; standard input has none)."""
     checkers: dict[str, Callable[[_Source, ImportReport, Scope, _Spool], None]] = {
         "clinics": _check_clinics, "patients": _check_patients, "visits": _check_visits,
     }
@@ -143,9 +162,11 @@ def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: 
     scope = Scope.operator() if scope is None else scope
     scope.require(ROLES[kind])
     report = ImportReport(kind=kind)
-    source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None), name=name)
+    source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None), name=name,
+                     wording=import_wording(_file_name(path) if file_name is None else file_name))
     with tempfile.TemporaryFile(prefix="masspost-import-") as spooled:
         spool = _Spool(spooled)
+        spool.wording = source.wording
         # The check holds no lock: other users' writes go on while a large file is read.
         checkers[kind](source, report, scope, spool)
         report.errors.sort(key=lambda p: p.row)
@@ -164,6 +185,15 @@ def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: 
     if report.written and report.imported:
         statistics_refresh([Clinic, Patient, Visit])
     return report
+
+
+def _file_name(path: Path) -> str:
+    """The name of a file the command line was given: none for standard input or another stream (a pipe's name
+    under /dev/fd or /proc says nothing of the file)."""
+    text = str(path)
+    if text == "-" or text.startswith(("/dev/", "/proc/")):
+        return ""
+    return path.name
 
 
 def _limits(model: type[models.Model], columns: Iterable[str], **stored_in: Any) -> dict[str, int]:
@@ -356,7 +386,8 @@ def _check_patients(source: _Source, report: ImportReport, scope: Scope, spool: 
     clinics = {c.code: c for c in scope.clinics()}
     today = dt.date.today()
     seen: set[str] = set()
-    limits = _limits(Patient, (*PATIENT_COLUMNS, *PATIENT_OPTIONAL), clinic=Clinic._meta.get_field("code"))
+    limits = _limits(Patient, (*PATIENT_COLUMNS, *PATIENT_OPTIONAL), clinic=Clinic._meta.get_field("code"),
+                     marketing_consent=Patient._meta.get_field("marketing_sms"))
     columns = [(f.attname, _to_database(f)) for f in _patient_columns()]
     with source.open(PATIENT_COLUMNS, PATIENT_OPTIONAL, ref="external_id", limits=limits) as csv_file:
         # Without a country column a national phone number is read in the stored patient's country.
@@ -408,7 +439,7 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
     clinics = {c.id: c for c in scope.clinics()}
     fields = _patient_columns()
     at = {f.attname: i for i, f in enumerate(fields)}
-    consents = [c for c in CONSENT_COLUMNS if c in spool.header]
+    consents = consent_fields(spool.header)
     decided = [*consents, *(f"imported_{c}" for c in consents)]
     column = {f.name: str(f.column) for f in fields}
     updated = [column[name] for name in _patient_update_fields(spool.header)]
@@ -458,9 +489,10 @@ def _write_patients(spool: _Spool, report: ImportReport, scope: Scope, writing: 
                 ids = dict(Patient.objects.filter(external_id__in=list(rows)).values_list("external_id", "id"))
             for person in people:
                 person.pk = ids[person.external_id]
-        consent_record(changes)
-        report.warnings += [RowProblem(row=rows[k.patient.external_id], column=k.column, reason=k.reason,
-                                       ref=k.patient.external_id) for k in kept]
+        # The events of the consents the upsert just changed, in its transaction (the import's): the columns and
+        # the ledger move together, all or nothing.
+        consent_record(changes, wording=spool.wording)
+        report.warnings += [_kept_warning(rows[k.patient.external_id], k, spool.header) for k in kept]
         report.imported += len(good)
         writing(len(batch))
 
@@ -514,12 +546,30 @@ def _add_file_problems(csv_file: CsvFile, report: ImportReport) -> None:
 def _patient_update_fields(header: tuple[str, ...]) -> list[str]:
     """What a re-import overwrites: the columns the file has (and what is derived from them), nothing else, so
     a file of new phone numbers cannot undo an opt-out or wipe a birth date."""
-    fields = ["clinic", *[c for c in PATIENT_OPTIONAL if c in header]]
+    fields = ["clinic", *[c for c in PATIENT_OPTIONAL if c in header and c not in CONSENT_FILE_COLUMNS]]
     if "phone" in header:
         fields += ["phone_e164", "phone_status"]
     if "email" in header:
         fields += ["email_normalized", "email_status"]
-    return fields + [f"imported_{c}" for c in CONSENT_COLUMNS if c in header]
+    consents = consent_fields(header)
+    return fields + consents + [f"imported_{c}" for c in consents]
+
+
+def consent_fields(header: tuple[str, ...]) -> list[str]:
+    """The Patient consent fields a file with `header` gives (CONSENT_COLUMNS' order): only those are decided by
+    the import; the others keep their value (a new patient: a patient with no events' value)."""
+    given = {f for column in CONSENT_FILE_COLUMNS if column in header for f in CONSENT_FILE_COLUMNS[column]}
+    return [f for f in CONSENT_COLUMNS if f in given]
+
+
+def _kept_warning(row: int, kept: ConsentKept, header: tuple[str, ...]) -> RowProblem:
+    """The warning of a consent value the import did not apply. It names the file's column: the field's own where
+    the file has it, else marketing_consent, and then which of its two channels the warning is about."""
+    ref = kept.patient.external_id
+    if kept.column in header:
+        return RowProblem(row=row, column=kept.column, reason=kept.reason, ref=ref)
+    channel = "SMS" if kept.column == "marketing_sms" else "e-mail"
+    return RowProblem(row=row, column="marketing_consent", reason=f"{channel} marketing {kept.reason}", ref=ref)
 
 
 def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], today: dt.date,
@@ -550,12 +600,19 @@ def _patient(rec: dict[str, str], clinics: dict[str, Clinic], seen: set[str], to
     values: dict[str, Any] = {
         "accepts_sms": parse_bool("accepts_sms", rec.get("accepts_sms", ""), True),
         "accepts_email": parse_bool("accepts_email", rec.get("accepts_email", ""), True),
-        "marketing_consent": parse_bool("marketing_consent", rec.get("marketing_consent", ""), False),
+        **_marketing(rec),
         "household_contact": parse_bool("household_contact", rec.get("household_contact", ""), False),
     }
     return Patient(external_id=ref, clinic=clinic, first_name=rec.get("first_name", ""),
                    last_name=rec.get("last_name", ""), birth_date=birth, country=country, language=language,
                    phone=rec.get("phone", ""), email=rec.get("email", ""), status=status, **values)
+
+
+def _marketing(rec: dict[str, str]) -> dict[str, bool]:
+    """A row's marketing consent per channel: the channel's own column where its cell is not empty, else
+    marketing_consent (both channels), else none. Every cell given is checked, the one not used too."""
+    both = parse_bool("marketing_consent", rec.get("marketing_consent", ""), False)
+    return {column: parse_bool(column, rec.get(column, ""), both) for column in ("marketing_sms", "marketing_email")}
 
 
 # --- visits --------------------------------------------------------------------------------------------------

@@ -1,5 +1,11 @@
 """Changing clinic data as a whole, and the consent rule of an import (docs/import.md, "Consent"); the import
-itself lives in clinic.importer."""
+itself lives in clinic.importer.
+
+The import is the one writer of consent events and of the Patient's consent columns besides
+masspost.clinic.ledger (and the demo generator, which writes its patients the same way): a first import of
+200,000 patients records hundreds of thousands of events, and the ledger's row-at-a-time writes would take the
+import's whole time. It keeps the ledger's promise itself: every consent column it changes has its event, written
+in bulk in the same transaction as the column (docs/consent.md, "The ledger")."""
 
 from __future__ import annotations
 
@@ -17,16 +23,18 @@ from masspost.bulk import bulk_insert
 from masspost.clinic.models import (
     IMPORT_SOURCE,
     PATIENT_OWN_SOURCES,
+    PROVIDER_SOURCE,
     STAFF_SOURCE,
     Clinic,
-    ConsentChannel,
     ConsentEvent,
     Patient,
 )
+from masspost.consent import FIELDS, NONE_RECORDED
 
-# The consent columns of patients.csv and the channel their events name.
-CONSENT_COLUMNS = {"accepts_sms": ConsentChannel.SMS, "accepts_email": ConsentChannel.EMAIL,
-                   "marketing_consent": "marketing"}  # FIXME(issue 20, helper): per channel
+# The Patient's consent fields, each with the (channel, purpose) of the ledger its events name. An import decides
+# each of them on its own (patients.csv's columns give them: clinic.importer.consent_fields).
+CONSENT_COLUMNS: dict[str, tuple[str, str]] = {column: key for key, column in FIELDS.items()}
+NO_FILE_NAME = "(no name)"  # the wording of the events of a file that came without a name (standard input)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -50,9 +58,10 @@ class ImportedPatient(Protocol):
     pk: int | None
 
 
-class ConsentChange(NamedTuple):  # a tuple: a first import of 100,000 patients makes 300,000 of them
+class ConsentChange(NamedTuple):  # a tuple: a first import of 100,000 patients makes 100,000s of them
     patient: ImportedPatient  # its id is known once the batch is written
     channel: str
+    purpose: str
     accepts: bool
 
 
@@ -65,7 +74,8 @@ class ConsentKept(NamedTuple):
 
 
 # How a patient's own opt-out came, as the warning says it.
-_OWN_OPT_OUT = {"sms-stop": "by SMS", "unsubscribe": "through an e-mail's unsubscribe link"}
+_OWN_OPT_OUT = {"sms-stop": "by SMS", "unsubscribe": "through an unsubscribe link",
+                PROVIDER_SOURCE: "with their SMS provider"}
 
 
 def clinic_data_exists() -> bool:
@@ -100,24 +110,27 @@ def patients_stored(refs: Iterable[str], *, consents: Sequence[str]) -> dict[str
 
 def consent_from_import(*, patients: Sequence[ImportedPatient], stored: Mapping[str, StoredPatient],
                         columns: Sequence[str]) -> tuple[list[ConsentChange], list[ConsentKept]]:
-    """Apply the import rule to the consent `columns` of a batch of patients, each holding the file's values;
-    return the changes, to be recorded as consent events once the patients are written, and each file value that
-    was not applied with why (docs/import.md, "Consent").
+    """Apply the import rule to the consent `columns` (Patient fields: CONSENT_COLUMNS) of a batch of patients,
+    each holding the file's values; return the changes, to be recorded as consent events once the patients are
+    written, and each file value that was not applied with why (docs/import.md, "Consent").
 
-    A new patient takes the file's value. A patient already here keeps the value they have unless the clinic's
-    value changed since the previous import of them, and never goes from off to on while the latest of their
-    consent events for that channel that is not an import is their own opt-out (PATIENT_OWN_SOURCES)."""
+    A new patient takes the file's value; it is a change (an event) only where it is not what a patient with no
+    events has (masspost.consent.NONE_RECORDED: the channels on, marketing off). A patient already here keeps the
+    value they have unless the clinic's value changed since the previous import of them, and never goes from off
+    to on while the latest of their consent events for that channel and purpose that is not an import is their
+    own opt-out (PATIENT_OWN_SOURCES)."""
     changes: list[ConsentChange] = []
     switch_on: list[tuple[ImportedPatient, str]] = []  # off to on: allowed only where the patient did not opt out
     not_applied: list[tuple[ImportedPatient, str]] = []  # the file's value is not what the patient keeps
-    named = [(column, f"imported_{column}", CONSENT_COLUMNS[column]) for column in columns]
+    named = [(column, f"imported_{column}", *CONSENT_COLUMNS[column]) for column in columns]
     for patient in patients:
         known = stored.get(patient.external_id)
-        for column, imported, channel in named:
+        for column, imported, channel, purpose in named:
             given: bool = getattr(patient, column)
             setattr(patient, imported, given)
             if known is None:
-                changes.append(ConsentChange(patient, channel, given))
+                if given != NONE_RECORDED.get(channel, purpose):
+                    changes.append(ConsentChange(patient, channel, purpose, given))
                 continue
             current, previous = known.current[column], known.imported[column]
             value = current if previous is not None and previous == given else given
@@ -128,19 +141,19 @@ def consent_from_import(*, patients: Sequence[ImportedPatient], stored: Mapping[
                 if value:
                     switch_on.append((patient, column))
                 else:
-                    changes.append(ConsentChange(patient, channel, False))
-    latest = _latest_own_word({(stored[p.external_id].patient_id, CONSENT_COLUMNS[c])
+                    changes.append(ConsentChange(patient, channel, purpose, False))
+    latest = _latest_own_word({(stored[p.external_id].patient_id, *CONSENT_COLUMNS[c])
                                for p, c in (*switch_on, *not_applied)})
     for patient, column in switch_on:
-        channel = CONSENT_COLUMNS[column]
-        event = latest.get((stored[patient.external_id].patient_id, channel))
+        channel, purpose = CONSENT_COLUMNS[column]
+        event = latest.get((stored[patient.external_id].patient_id, channel, purpose))
         if event is not None and not event.accepts and event.source in PATIENT_OWN_SOURCES:
             setattr(patient, column, False)
             not_applied.append((patient, column))
         else:
-            changes.append(ConsentChange(patient, channel, True))
+            changes.append(ConsentChange(patient, channel, purpose, True))
     kept = [ConsentKept(patient, column, _why_kept(patient, getattr(patient, column), latest.get(
-        (stored[patient.external_id].patient_id, CONSENT_COLUMNS[column])))) for patient, column in not_applied]
+        (stored[patient.external_id].patient_id, *CONSENT_COLUMNS[column])))) for patient, column in not_applied]
     return changes, kept
 
 
@@ -166,24 +179,33 @@ def _why_kept(patient: ImportedPatient, kept: bool, event: _Event | None) -> str
             "which gave the same value as this file (a file changes a consent only where the clinic's value changed)")
 
 
-def consent_record(changes: Sequence[ConsentChange]) -> None:
-    """The changes of a written batch as consent events. Through masspost.bulk: a first import of 100,000
-    patients records 300,000 of them, and model instances would double the import's time."""
+def import_wording(file_name: str) -> str:
+    """What an import's consent events say the patient's consent came with: the file, by the name it was given
+    (never a path: an upload's is a private temporary one)."""
+    return f"file {file_name or NO_FILE_NAME}"
+
+
+def consent_record(changes: Sequence[ConsentChange], *, wording: str) -> None:
+    """The changes of a written batch as consent events, in the transaction that wrote the batch's consent
+    columns. Through masspost.bulk, not masspost.clinic.ledger (whose writes are one patient, or one change, at a
+    time): the one sanctioned bulk writer of the ledger besides it. A first import of 100,000 patients records
+    100,000s of events, and model instances would double the import's time."""
     at = connection.ops.adapt_datetimefield_value(timezone.now())
-    bulk_insert(ConsentEvent, ("patient_id", "channel", "accepts", "source", "at"),
-                ((c.patient.pk, str(c.channel), c.accepts, IMPORT_SOURCE, at) for c in changes))
+    bulk_insert(ConsentEvent, ("patient_id", "channel", "purpose", "accepts", "source", "wording", "at"),
+                ((c.patient.pk, c.channel, c.purpose, c.accepts, IMPORT_SOURCE, wording, at) for c in changes))
 
 
-def _latest_own_word(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], _Event]:
-    """Of (patient id, channel) pairs, the latest consent event of each that is not an import (the patient's own
-    word, or staff's). One query for a batch; most batches have nothing to ask."""
-    if not pairs:
+def _latest_own_word(keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], _Event]:
+    """Of (patient id, channel, purpose) keys, the latest consent event of each that is not an import (the
+    patient's own word, or staff's). One query for a batch; most batches have nothing to ask."""
+    if not keys:
         return {}
-    latest: dict[tuple[int, str], _Event] = {}
-    events = (ConsentEvent.objects.filter(patient_id__in={p for p, _ in pairs}, channel__in={c for _, c in pairs})
-              .exclude(source=IMPORT_SOURCE).order_by("patient_id", "channel", "-at", "-id")
-              .values_list("patient_id", "channel", "accepts", "source", "at"))
-    for patient_id, channel, accepts, source, at in events:
-        if (patient_id, channel) in pairs:
-            latest.setdefault((patient_id, channel), _Event(accepts, source, at))
+    latest: dict[tuple[int, str, str], _Event] = {}
+    events = (ConsentEvent.objects.filter(patient_id__in={p for p, _, _ in keys},
+                                          channel__in={c for _, c, _ in keys}, purpose__in={u for _, _, u in keys})
+              .exclude(source=IMPORT_SOURCE).order_by("patient_id", "channel", "purpose", "-at", "-id")
+              .values_list("patient_id", "channel", "purpose", "accepts", "source", "at"))
+    for patient_id, channel, purpose, accepts, source, at in events:
+        if (patient_id, channel, purpose) in keys:
+            latest.setdefault((patient_id, channel, purpose), _Event(accepts, source, at))
     return latest

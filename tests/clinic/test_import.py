@@ -129,13 +129,16 @@ def test_patients_import_every_column(tmp_path: Path, clinic: Clinic) -> None:
         "Mari", "Maasikas", dt.date(1980, 5, 17), "EE", "et")
     assert (p1.phone, p1.phone_e164, p1.email, p1.email_normalized) == (
         "5123 4567", "+37251234567", "Mari@Example.COM", "Mari@example.com")
-    assert (p1.accepts_sms, p1.accepts_email, p1.marketing_consent, p1.status) == (False, True, True, "archived")
+    assert (p1.accepts_sms, p1.accepts_email, p1.marketing_sms, p1.marketing_email, p1.status) == (
+        False, True, True, True, "archived")
     # Empty values take the documented defaults.
     p2 = Patient.objects.get(external_id="P2")
     assert (p2.birth_date, p2.country, p2.language, p2.phone, p2.phone_e164, p2.email) == (None, "", "", "", "", "")
-    assert (p2.accepts_sms, p2.accepts_email, p2.marketing_consent, p2.status) == (True, True, False, "active")
+    assert (p2.accepts_sms, p2.accepts_email, p2.marketing_sms, p2.marketing_email, p2.status) == (
+        True, True, False, False, "active")
     p3 = Patient.objects.get(external_id="P3")
-    assert (p3.accepts_sms, p3.accepts_email, p3.marketing_consent, p3.status) == (False, False, True, "deceased")
+    assert (p3.accepts_sms, p3.accepts_email, p3.marketing_sms, p3.marketing_email, p3.status) == (
+        False, False, True, True, "deceased")
 
 
 def test_patients_optional_columns_may_be_left_out(tmp_path: Path, clinic: Clinic) -> None:
@@ -533,4 +536,4 @@ def test_reimport_leaves_columns_the_file_does_not_have_unchanged(tmp_path: Path
     assert p1.phone_e164 == "+37259998888"
     assert (p1.first_name, p1.last_name, p1.birth_date, p1.language, p1.email) == (
         "Mari", "Maasikas", dt.date(1980, 5, 17), "ru", "mari@example.com")
-    assert (p1.accepts_sms, p1.accepts_email, p1.marketing_consent) == (False, False, True)
+    assert (p1.accepts_sms, p1.accepts_email, p1.marketing_sms, p1.marketing_email) == (False, False, True, True)

@@ -13,16 +13,14 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from masspost.clinic import importer
-from masspost.clinic.importer import import_file
+from masspost.clinic.importer import ImportReport, import_file
+from masspost.clinic.ledger import consent_change
 from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.services import clinic_data_reset
 from masspost.delivery.inbound import inbound_record
 from tests.clinic.importing import patient_row, patients_file
 
 pytestmark = pytest.mark.django_db
-
-CONSENTS = ("accepts_sms", "accepts_email", "marketing_consent")
-
 
 class Files:
     """Numbered import files of one patient, P1, as a clinic system exports them again and again."""
@@ -31,22 +29,23 @@ class Files:
         self.tmp_path = tmp_path
         self.n = 0
 
-    def import_(self, **consents: str) -> None:
+    def import_(self, **consents: str) -> ImportReport:
         self.n += 1
         row = patient_row("P1", phone="5123 4567", accepts_sms="true", accepts_email="true",
                           marketing_consent="true") | consents
         report = import_file(kind="patients", path=patients_file(self.tmp_path, [row], f"export-{self.n}.csv"))
         assert report.written and report.errors == []
+        return report
 
 
-def consents() -> tuple[bool, bool, bool]:
+def consents() -> tuple[bool, bool, bool, bool]:
     p = Patient.objects.get(external_id="P1")
-    return p.accepts_sms, p.accepts_email, p.marketing_consent
+    return p.accepts_sms, p.accepts_email, p.marketing_sms, p.marketing_email
 
 
-def events() -> list[tuple[str, bool, str]]:
+def events() -> list[tuple[str, str, bool, str]]:
     return list(ConsentEvent.objects.filter(patient__external_id="P1").order_by("id")
-                .values_list("channel", "accepts", "source"))
+                .values_list("channel", "purpose", "accepts", "source"))
 
 
 @pytest.fixture
@@ -59,9 +58,11 @@ def test_a_full_export_after_an_sms_stop_does_not_switch_sms_back_on(files: File
     assert inbound_record("+37251234567", "STOP").opted_out == 1
     files.import_()
     files.import_()
-    assert consents() == (False, True, True)
-    assert events() == [("sms", True, "import"), ("email", True, "import"), ("marketing", True, "import"),
-                        ("sms", False, "sms-stop")]
+    assert consents() == (False, True, True, True)
+    # A new patient's channels are on without an event (a patient with no events takes service messages); the
+    # file's marketing consent is one event per channel.
+    assert events() == [("sms", "marketing", True, "import"), ("email", "marketing", True, "import"),
+                        ("sms", "service", False, "sms-stop")]
 
 
 def test_a_stop_holds_even_when_the_clinic_switches_its_value_off_and_on_again(files: Files) -> None:
@@ -70,45 +71,45 @@ def test_a_stop_holds_even_when_the_clinic_switches_its_value_off_and_on_again(f
     files.import_(accepts_sms="false")
     files.import_(accepts_sms="true")  # changed since the previous import, but the patient said stop
     assert consents()[0] is False
-    assert [e for e in events() if e[0] == "sms"] == [("sms", True, "import"), ("sms", False, "sms-stop")]
+    assert [e for e in events() if e[:2] == ("sms", "service")] == [("sms", "service", False, "sms-stop")]
 
 
 def test_a_value_the_clinic_changed_applies_and_is_a_consent_event(files: Files) -> None:
     files.import_()
     files.import_(accepts_email="false", marketing_consent="no")
-    assert consents() == (True, False, False)
+    assert consents() == (True, False, False, False)
     files.import_(accepts_email="true")  # marketing_consent stays "true" in the file: changed again
-    assert consents() == (True, True, True)
-    assert events()[3:] == [("email", False, "import"), ("marketing", False, "import"),
-                            ("email", True, "import"), ("marketing", True, "import")]
+    assert consents() == (True, True, True, True)
+    assert events()[2:] == [("email", "service", False, "import"), ("sms", "marketing", False, "import"),
+                            ("email", "marketing", False, "import"), ("email", "service", True, "import"),
+                            ("sms", "marketing", True, "import"), ("email", "marketing", True, "import")]
 
 
 def test_a_value_the_clinic_did_not_change_leaves_a_change_made_since(files: Files) -> None:
     files.import_()
     patient = Patient.objects.get(external_id="P1")
-    # A receptionist records, at the patient's request, that they want no marketing (the web's consent screen).
-    ConsentEvent.objects.create(patient=patient, channel="marketing", accepts=False, source="staff:anna")
-    Patient.objects.filter(id=patient.id).update(marketing_consent=False)
+    # A receptionist records, at the patient's request, that they want no offers by e-mail (the patient page).
+    consent_change(patient_id=patient.id, channel="email", purpose="marketing", accepts=False, source="staff:anna")
     files.import_()
-    assert consents() == (True, True, False)
+    assert consents() == (True, True, True, False)
     # The clinic system catches up, and later changes its mind: a clinic's change is not the patient's own opt-out.
     files.import_(marketing_consent="false")
     files.import_(marketing_consent="true")
-    assert consents() == (True, True, True)
-    assert events()[-1] == ("marketing", True, "import")
+    assert consents() == (True, True, True, True)
+    assert events()[-1] == ("email", "marketing", True, "import")
 
 
 def test_an_opt_in_after_the_stop_lets_the_clinic_change_it_again(files: Files) -> None:
     files.import_()
     inbound_record("+37251234567", "STOP")
     patient = Patient.objects.get(external_id="P1")
-    ConsentEvent.objects.create(patient=patient, channel="sms", accepts=True, source="staff:anna")
-    Patient.objects.filter(id=patient.id).update(accepts_sms=True)
+    consent_change(patient_id=patient.id, channel="sms", purpose="service", accepts=True, source="staff:anna")
     files.import_(accepts_sms="false")
     assert consents()[0] is False
     files.import_(accepts_sms="true")
     assert consents()[0] is True
-    assert [e for e in events() if e[0] == "sms"][-2:] == [("sms", False, "import"), ("sms", True, "import")]
+    assert [e for e in events() if e[:2] == ("sms", "service")][-2:] == [
+        ("sms", "service", False, "import"), ("sms", "service", True, "import")]
 
 
 def test_a_file_without_consent_columns_changes_no_consent_and_writes_no_event(tmp_path: Path, files: Files) -> None:
@@ -117,24 +118,25 @@ def test_a_file_without_consent_columns_changes_no_consent_and_writes_no_event(t
     (tmp_path / "phones.csv").write_text("external_id,clinic,phone\nP1,TLN,5999 8888\nP2,TLN,5888 7777\n",
                                          encoding="utf-8")
     assert import_file(kind="patients", path=tmp_path / "phones.csv").written
-    assert consents() == (False, True, True) and events() == before
+    assert consents() == (False, True, True, True) and events() == before
     # A new patient from such a file takes the defaults, with no event: no one has given or refused anything.
     p2 = Patient.objects.get(external_id="P2")
-    assert (p2.accepts_sms, p2.accepts_email, p2.marketing_consent) == (True, True, False)
+    assert (p2.accepts_sms, p2.accepts_email, p2.marketing_sms, p2.marketing_email) == (True, True, False, False)
     assert not ConsentEvent.objects.filter(patient=p2).exists()
     # …and the first file that does say something about them applies in full.
     (tmp_path / "p2.csv").write_text("external_id,clinic,accepts_sms\nP2,TLN,no\n", encoding="utf-8")
     import_file(kind="patients", path=tmp_path / "p2.csv")
     p2.refresh_from_db()
     assert p2.accepts_sms is False
-    assert list(ConsentEvent.objects.filter(patient=p2).values_list("channel", "accepts", "source")) == [
-        ("sms", False, "import")]
+    assert list(ConsentEvent.objects.filter(patient=p2).values_list("channel", "purpose", "accepts", "source",
+                                                                    "wording")) == [
+        ("sms", "service", False, "import", "file p2.csv")]
 
 
 def test_consent_is_decided_per_patient_across_batches(tmp_path: Path, clinic: Clinic,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "BATCH", 3)
-    rows = [patient_row(f"P{i}", phone=f"5{i:07d}") for i in range(10)]
+    rows = [patient_row(f"P{i}", phone=f"5{i:07d}", marketing_consent="yes") for i in range(10)]
     import_file(kind="patients", path=patients_file(tmp_path, rows, "a.csv"))
     for i in (2, 5, 9):
         inbound_record(f"+3725{i:07d}", "STOP")
@@ -143,9 +145,10 @@ def test_consent_is_decided_per_patient_across_batches(tmp_path: Path, clinic: C
     off = set(Patient.objects.filter(accepts_sms=False).values_list("external_id", flat=True))
     assert off == {"P2", "P4", "P5", "P9"}
     imports = ConsentEvent.objects.filter(source="import")
-    assert imports.count() == 10 * 3 + 1  # every new patient's three consents, then P4's change
-    assert list(imports.filter(channel="sms", accepts=False).values_list("patient__external_id", flat=True)) == [
-        "P4"]
+    assert imports.count() == 10 * 2 + 1  # every new patient's marketing on both channels, then P4's change
+    assert list(imports.filter(wording="file b.csv").values_list("patient__external_id", "channel", "purpose",
+                                                                 "accepts")) == [("P4", "sms", "service", False)]
+    assert set(imports.exclude(wording="file b.csv").values_list("wording", flat=True)) == {"file a.csv"}
 
 
 def test_a_rolled_back_import_records_no_consent_event(files: Files, tmp_path: Path) -> None:
@@ -173,7 +176,8 @@ def test_the_migration_takes_the_current_consents_as_the_previous_import(clinic:
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     p = Patient.objects.get(external_id="P1")
-    assert (p.imported_accepts_sms, p.imported_accepts_email, p.imported_marketing_consent) == (False, True, False)
+    assert (p.imported_accepts_sms, p.imported_accepts_email, p.imported_marketing_sms,
+            p.imported_marketing_email) == (False, True, False, False)
 
 
 def test_the_models_and_their_migrations_agree() -> None:

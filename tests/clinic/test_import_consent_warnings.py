@@ -12,9 +12,10 @@ import pytest
 from django.core.management import call_command
 
 from masspost.clinic.importer import import_file
-from masspost.clinic.models import Clinic, ConsentEvent, Patient
+from masspost.clinic.ledger import consent_change
+from masspost.clinic.models import Clinic, Patient
 from masspost.delivery.inbound import inbound_record
-from tests.clinic.importing import patient_row, patients_file
+from tests.clinic.importing import patient_row, patients_file, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -47,13 +48,14 @@ def test_an_sms_stop_not_undone_by_an_import_is_a_warning_naming_when(tmp_path: 
 def test_a_value_changed_by_staff_since_the_previous_import_is_a_warning(tmp_path: Path, clinic: Clinic) -> None:
     import_file(kind="patients", path=patients_file(tmp_path, [patient_row("P1", marketing_consent="yes")]))
     patient = Patient.objects.get(external_id="P1")
-    ConsentEvent.objects.create(patient=patient, channel="marketing", accepts=False, source="staff:anna")
-    Patient.objects.filter(id=patient.id).update(marketing_consent=False)
+    consent_change(patient_id=patient.id, channel="sms", purpose="marketing", accepts=False, source="staff:anna")
     report = import_file(kind="patients", path=patients_file(tmp_path, [patient_row("P1", marketing_consent="yes")],
                                                              "again.csv"))
+    # marketing_consent is both channels' marketing: the warning says which one stays.
     assert warnings_of(report) == [(2, "marketing_consent", (
-        f"not applied (stays no): switched off by staff on {today_in_tallinn()}, after the previous import, which "
-        "gave the same value as this file (a file changes a consent only where the clinic's value changed)"), "P1")]
+        f"SMS marketing not applied (stays no): switched off by staff on {today_in_tallinn()}, after the previous "
+        "import, which gave the same value as this file (a file changes a consent only where the clinic's value "
+        "changed)"), "P1")]
     # A value the file applies, or one it gives as it is stored, is no warning.
     report = import_file(kind="patients", path=patients_file(tmp_path, [patient_row("P1", marketing_consent="no")],
                                                              "off.csv"))
@@ -73,3 +75,17 @@ def test_the_command_lines_report_lists_the_consent_warnings(tmp_path: Path, cli
     call_command("import", "patients", str(path), "--json", stdout=out, stderr=io.StringIO())
     assert json.loads(out.getvalue())["warnings"] == [{"row": 2, "column": "accepts_sms", "reason": why,
                                                        "ref": "P1"}]
+
+
+def test_a_channels_own_marketing_column_is_named_in_its_warning(tmp_path: Path, clinic: Clinic) -> None:
+    columns = ["external_id", "clinic", "phone", "email", "marketing_sms", "marketing_email"]
+    row = {"external_id": "P1", "clinic": "TLN", "phone": "5123 4567", "email": "mari@example.com",
+           "marketing_sms": "yes", "marketing_email": "yes"}
+    import_file(kind="patients", path=write_csv(tmp_path / "a.csv", columns, [row]))
+    patient = Patient.objects.get(external_id="P1")
+    consent_change(patient_id=patient.id, channel="email", purpose="marketing", accepts=False, source="unsubscribe",
+                   wording="No more offers by e-mail")
+    report = import_file(kind="patients", path=write_csv(tmp_path / "b.csv", columns, [row]))
+    assert warnings_of(report) == [(2, "marketing_email", (
+        f"not applied (stays no): opted out through an unsubscribe link on {today_in_tallinn()}; only the patient "
+        "can undo this"), "P1")]
