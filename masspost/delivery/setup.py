@@ -53,8 +53,8 @@ PUBLIC_URL_NEEDED = ("MASSPOST_PUBLIC_URL is not set: the provider cannot send d
                      "until it is (the https:// address masspost serve is reached at), and the webhooks are "
                      "registered")
 WEBHOOKS_LATER = "the webhooks to register are shown once the credentials are accepted"
-DKIM_UNSET = ("DKIM: no key (e-mails go unsigned, and Gmail and Yahoo refuse bulk mail without a signature): set "
-              "MASSPOST_DKIM_SELECTOR and MASSPOST_DKIM_KEY_FILE, or a clinic's own key in its settings")
+DKIM_UNSET = ("DKIM: no key, e-mails go unsigned (Gmail and Yahoo refuse bulk mail without a signature): set "
+              "MASSPOST_DKIM_SELECTOR and MASSPOST_DKIM_KEY_FILE, or keys of their own on the Clinic settings page")
 DKIM_NOT_HERE = "DKIM: e-mails through {scheme}: are not signed (only smtp:// and smtps:// sign)"
 
 
