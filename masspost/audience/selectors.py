@@ -37,7 +37,8 @@ from masspost.errors import SpecError
 NO_ADDRESS, VALID_ADDRESS, INVALID_ADDRESS = AddressStatus.NONE, AddressStatus.VALID, AddressStatus.INVALID
 
 ROW_FIELDS = ("id", "ref", "first_name", "last_name", "lang", "decides", "sms_to", "email_to")
-GROUP_FIELDS = ("lang", "accepts_sms", "accepts_email", "marketing_consent", "phone_status", "email_status")
+GROUP_FIELDS = ("lang", "accepts_sms", "accepts_email", "marketing_sms", "marketing_email", "phone_status",
+                "email_status")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -223,9 +224,10 @@ def audience_countries(*, scope: Scope) -> dict[str, int]:
 
 
 def audience_groups(resolved: ResolvedAudience, *, by_clinic: bool = False
-                    ) -> list[tuple[int | None, str, bool, bool, bool, int, int, int, int]]:
+                    ) -> list[tuple[int | None, str, bool, bool, bool, bool, int, int, int, int]]:
     """Patient counts grouped by everything that decides who gets what: one GROUP BY query. Each row starts with
-    the clinic id when `by_clinic` (a clinic's sender can decide too), None otherwise, and ends with how many of
+    the clinic id when `by_clinic` (a clinic's sender can decide too), None otherwise, then GROUP_FIELDS (the
+    language, the two channels, marketing consent per channel, the two address flags), and ends with how many of
     the group have no language of their own (`lang` is their clinic's for those), then the group's count. The
     former is a filtered count, not a grouping column: the groups and their sort stay as they were."""
     fields = (("clinic_id",) if by_clinic else ()) + GROUP_FIELDS
@@ -242,7 +244,9 @@ class Decides:
     clinic_id: int
     accepts_sms: bool
     accepts_email: bool
-    marketing_consent: bool
+    # Consent to marketing on the channel (masspost.consent): a marketing campaign needs the channel's own.
+    marketing_sms: bool
+    marketing_email: bool
     phone_status: int
     email_status: int
     language_unset: bool = False  # no language of their own: the row's language is their clinic's default
@@ -256,15 +260,23 @@ class Decides:
 
     @classmethod
     def unpack(cls, code: int) -> Decides:
-        return cls(clinic_id=code >> _CLINIC_SHIFT, accepts_sms=bool(code & 1), accepts_email=bool(code & 2),
-                   marketing_consent=bool(code & 4), phone_status=(code >> 3) & 3, email_status=(code >> 5) & 3,
-                   language_unset=bool(code & 128), recent_sms=bool(code & 256), recent_email=bool(code & 512),
+        return cls(clinic_id=code >> _CLINIC_SHIFT, accepts_sms=bool(code & _ACCEPTS_SMS),
+                   accepts_email=bool(code & _ACCEPTS_EMAIL), marketing_sms=bool(code & _MARKETING_SMS),
+                   marketing_email=bool(code & _MARKETING_EMAIL), phone_status=(code >> _PHONE_SHIFT) & 3,
+                   email_status=(code >> _EMAIL_SHIFT) & 3, language_unset=bool(code & _LANGUAGE_UNSET),
+                   recent_sms=bool(code & _RECENT_SMS), recent_email=bool(code & _RECENT_EMAIL),
                    shared_sms=bool(code & SHARED_SMS), shared_email=bool(code & SHARED_EMAIL))
 
 
-SHARED_SMS = 1024
-SHARED_EMAIL = 2048
-_CLINIC_SHIFT = 12
+# The bits of `decides`, lowest first: four consents, two 2-bit address flags (AddressStatus: 0-2), then one bit
+# each; the clinic id above them all. Python's integers and the database's bigint (the clinic id is one) hold it.
+_ACCEPTS_SMS, _ACCEPTS_EMAIL, _MARKETING_SMS, _MARKETING_EMAIL = 1, 2, 4, 8
+_PHONE_SHIFT, _EMAIL_SHIFT = 4, 6
+_LANGUAGE_UNSET = 1 << 8
+_RECENT_SMS, _RECENT_EMAIL = 1 << 9, 1 << 10
+SHARED_SMS = 1 << 11
+SHARED_EMAIL = 1 << 12
+_CLINIC_SHIFT = 13
 
 
 def _language_unset() -> Any:
@@ -277,15 +289,16 @@ def _flag(condition: Q) -> Any:
 
 
 def _decides(recent: Mapping[str, Q] | None = None) -> Any:
-    """The columns of `Decides` as one integer computed by the database: a row carries one value, not six, and
-    patients alike in all of them share it (the sweep decides once per distinct value and language). `recent`:
-    per channel, the condition of being recently messaged on it (absent: never)."""
+    """The columns of `Decides` as one integer computed by the database: a row carries one value, not one per
+    column, and patients alike in all of them share it (the sweep decides once per distinct value and language).
+    `recent`: per channel, the condition of being recently messaged on it (absent: never)."""
     def flag(name: str) -> Any:
         return Cast(name, IntegerField())
-    code = (flag("accepts_sms") + flag("accepts_email") * 2 + flag("marketing_consent") * 4
-            + F("phone_status") * 8 + F("email_status") * 32 + _language_unset() * 128
-            + F("clinic_id") * (1 << _CLINIC_SHIFT))
-    for channel, bit in (("sms", 256), ("email", 512)):
+    code = (flag("accepts_sms") + flag("accepts_email") * _ACCEPTS_EMAIL
+            + flag("marketing_sms") * _MARKETING_SMS + flag("marketing_email") * _MARKETING_EMAIL
+            + F("phone_status") * (1 << _PHONE_SHIFT) + F("email_status") * (1 << _EMAIL_SHIFT)
+            + _language_unset() * _LANGUAGE_UNSET + F("clinic_id") * (1 << _CLINIC_SHIFT))
+    for channel, bit in (("sms", _RECENT_SMS), ("email", _RECENT_EMAIL)):
         if recent and recent.get(channel) is not None:
             code = code + _flag(recent[channel]) * bit
     return code

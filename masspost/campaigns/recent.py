@@ -95,15 +95,15 @@ def recent_conditions(*, spec: CampaignSpec, resolved: ResolvedAudience, now: dt
 def candidate_condition(*, spec: CampaignSpec, channel: str, recent: Mapping[str, Q],
                         senders: frozenset[int]) -> Q:
     """The patients who would get `channel`'s message before addresses are shared (every other reason passed):
-    accepts the channel, consents to marketing when it is marketing, a usable address, not recently messaged, a
-    text in their language (or the fallback), and a clinic in `senders` (a usable sender on the channel). Uses
-    the audience's annotated `lang`."""
+    accepts the channel, consents to marketing on this channel when it is marketing, a usable address, not
+    recently messaged, a text in their language (or the fallback), and a clinic in `senders` (a usable sender on
+    the channel). Uses the audience's annotated `lang`."""
     sms = channel == "sms"
     where = Q(clinic_id__in=sorted(senders))
     where &= Q(accepts_sms=True, phone_status=VALID_ADDRESS) if sms else Q(accepts_email=True,
                                                                          email_status=VALID_ADDRESS)
     if spec.marketing:
-        where &= Q(marketing_consent=True)
+        where &= Q(marketing_sms=True) if sms else Q(marketing_email=True)
     if recent.get(channel) is not None:
         where &= ~recent[channel]
     available = spec.languages_with(channel)

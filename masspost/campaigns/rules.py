@@ -31,9 +31,12 @@ _PROBE_RECIPIENT = "patient@example.org"
 
 def exclusion(*, accepts: bool, marketing: bool, consent: bool, language: str | None, address_state: int,
               has_sender: bool = True, recent: bool = False, shared: bool = False) -> str | None:
-    """None when the patient gets this channel; otherwise the reason, in DESIGN.md's order. `recent`: messaged
-    on this channel by a campaign of the same purpose lately; `shared`: another patient who shares the address
-    gets the one message (both decided by the sweep's queries, campaigns.recent)."""
+    """None when the patient gets this channel; otherwise the reason, in DESIGN.md's order. `accepts`: the
+    channel as a whole (withdrawn: nothing goes on it, service or marketing); `consent`: marketing consent on
+    this channel (masspost.consent), which only a marketing campaign needs — the caller passes the channel's
+    own, so `no_marketing_consent` on a channel's row says which consent is missing. `recent`: messaged on this
+    channel by a campaign of the same purpose lately; `shared`: another patient who shares the address gets the
+    one message (both decided by the sweep's queries, campaigns.recent)."""
     if not accepts:
         return OPTED_OUT
     if marketing and not consent:

@@ -73,8 +73,9 @@ def outbox_first_openings(*, campaign_id: int, now: dt.datetime) -> dict[int, dt
 def outbox_start_due(*, now: dt.datetime) -> list[tuple[int, dict[str, int]]]:
     """Start the scheduled campaigns whose start has come: in one transaction each, its queued rows whose patient
     is no longer theirs to get — archived, deceased, moved clinic, opted out of the channel, lost marketing
-    consent, changed address — become `left_out` (last_error: the reason code), then its "scheduled" gate is
-    lifted. Returns (campaign id, reason → rows) for each campaign started (only reasons that left someone out).
+    consent on the row's channel (a marketing campaign), changed address — become `left_out` (last_error: the
+    reason code), then its "scheduled" gate is lifted. Returns (campaign id, reason → rows) for each campaign
+    started (only reasons that left someone out).
     Never adds anyone. Locks the campaign row, then its gate: the order cancel, reject and reschedule take, so
     they never deadlock with it. A campaign another worker is starting, or one a user is changing at that moment,
     is skipped without waiting (the next call starts it if still due); one rescheduled to later or cancelled
@@ -112,7 +113,9 @@ def _leave_out(*, campaign_id: int, marketing: bool, now: dt.datetime) -> dict[s
         DECEASED: Q(patient__status=PatientStatus.DECEASED),
         MOVED_CLINIC: Q(clinic_id__isnull=False) & ~Q(patient__clinic_id=F("clinic_id")),
         OPTED_OUT: Q(channel="sms", patient__accepts_sms=False) | Q(channel="email", patient__accepts_email=False),
-        NO_MARKETING_CONSENT: Q(patient__marketing_consent=False),
+        # The row's channel's own marketing consent: a patient who withdrew SMS offers keeps their e-mail one.
+        NO_MARKETING_CONSENT: Q(channel="sms", patient__marketing_sms=False)
+        | Q(channel="email", patient__marketing_email=False),
         ADDRESS_CHANGED: (Q(channel="sms") & ~Q(patient__phone_e164=F("address")))
         | (Q(channel="email") & ~Q(patient__email_normalized=F("address"))),
     }

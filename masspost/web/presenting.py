@@ -29,7 +29,7 @@ CHANNELS = {"sms": _lazy("SMS"), "email": _lazy("E-mail")}
 LEFT_OUT: dict[str, dict[str, Promise]] = {
     "sms": {
         "opted_out": _lazy("Does not want SMS"),
-        "no_marketing_consent": _lazy("No consent to marketing"),
+        "no_marketing_consent": _lazy("No consent to SMS marketing"),
         "no_content": _lazy("No text in their language"),
         "no_address": _lazy("No phone number"),
         "invalid_address": _lazy("Phone number cannot be used"),
@@ -39,7 +39,7 @@ LEFT_OUT: dict[str, dict[str, Promise]] = {
     },
     "email": {
         "opted_out": _lazy("Does not want e-mail"),
-        "no_marketing_consent": _lazy("No consent to marketing"),
+        "no_marketing_consent": _lazy("No consent to e-mail marketing"),
         "no_content": _lazy("No text in their language"),
         "no_address": _lazy("No e-mail address"),
         "invalid_address": _lazy("E-mail address cannot be used"),
@@ -58,6 +58,11 @@ REASON_SENTENCES: dict[tuple[str, str], Promise] = {
                                         "%(n)s patients have opted out of SMS", "count"),
     ("email", "opted_out"): ngettext_lazy("%(n)s patient has opted out of e-mail",
                                           "%(n)s patients have opted out of e-mail", "count"),
+    ("sms", "no_marketing_consent"): ngettext_lazy("%(n)s patient has not agreed to SMS marketing",
+                                                   "%(n)s patients have not agreed to SMS marketing", "count"),
+    ("email", "no_marketing_consent"): ngettext_lazy("%(n)s patient has not agreed to e-mail marketing",
+                                                     "%(n)s patients have not agreed to e-mail marketing", "count"),
+    # Without a channel (an export of one reason over both channels): which consent is missing is not known.
     (_ANY, "no_marketing_consent"): ngettext_lazy("%(n)s patient has not agreed to marketing",
                                                   "%(n)s patients have not agreed to marketing", "count"),
     (_ANY, "no_content"): ngettext_lazy("%(n)s patient has no text in their language",

@@ -147,7 +147,7 @@ def test_a_test_send_goes_to_your_own_phone_only(alice: Api, two: list[Patient],
 def test_a_clinic_that_wants_a_test_first_is_409_test_required_until_one_was_sent(
         alice: Api, clinic: Clinic, two: list[Patient], memory: None) -> None:
     Clinic.objects.filter(pk=clinic.pk).update(test_before_marketing=True)
-    Patient.objects.update(marketing_consent=True)
+    Patient.objects.update(marketing_sms=True, marketing_email=True)
     marketing = recall(purpose="marketing")
     preview = alice.post("/campaigns/preview", marketing).json()
     assert preview["test_send"] == {"required": True, "done": False}

@@ -160,11 +160,23 @@ def test_marketing_a_new_opt_out_two_days_later_is_stale(
     lately, others = make_patient(), [make_patient(), make_patient()]
     sent_before([lately], ago=dt.timedelta(days=1))
     outcome = campaign_send(spec=spec("marketing"), scope=staff("mari", "sender", clinic))
-    Patient.objects.filter(id=others[0].id).update(marketing_consent=False)
+    Patient.objects.filter(id=others[0].id).update(marketing_sms=False)
     later(dt.timedelta(days=2))
     with pytest.raises(ConflictError) as refused:
         campaign_approve(campaign_id=outcome.campaign_id, scope=staff("jaan", "sender", clinic))
     assert refused.value.reason == "stale"
+
+
+def test_marketing_sms_a_withdrawn_email_offer_consent_two_days_later_changes_nothing(
+        clinic: Clinic, make_patient: Any, later: Callable[[dt.timedelta], None]) -> None:
+    # Consent is per channel: the SMS campaign's recipients are the same when one withdraws offers by e-mail.
+    Clinic.objects.filter(id=clinic.id).update(approval_over=1)
+    patients = [make_patient(), make_patient()]
+    outcome = campaign_send(spec=spec("marketing"), scope=staff("mari", "sender", clinic))
+    assert outcome.approval == "pending" and outcome.messages == 2
+    Patient.objects.filter(id=patients[0].id).update(marketing_email=False)
+    later(dt.timedelta(days=2))
+    assert campaign_approve(campaign_id=outcome.campaign_id, scope=staff("jaan", "sender", clinic)) == 2
 
 
 # The command line's test send (review of issue 19, N4): here rather than in test_test_send.py, whose gateways it

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from masspost.campaigns.models import Campaign
-from masspost.campaigns.selectors import campaign_preview
+from masspost.campaigns.selectors import campaign_counts, campaign_preview
 from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import Clinic, Patient
 from masspost.clinic.scope import Scope
@@ -144,3 +144,39 @@ def test_the_previews_clock_is_the_one_recently_messaged_counts_back_from(make_p
     later = campaign_preview(spec=spec, scope=Scope.operator(), now=timezone.now() + dt.timedelta(days=2)).to_dict()
     assert today["excluded"]["sms"]["recently_messaged"] == 1 and today["recipients"]["et"]["sms"] == 1
     assert later["excluded"]["sms"]["recently_messaged"] == 0 and later["recipients"]["et"]["sms"] == 2
+
+
+BOTH = {"et": {"sms": "Tere {first_name}!", "email_subject": "Tere", "email_body": "Tere {first_name}!"}}
+
+
+def test_no_marketing_consent_on_the_channel_comes_before_recently_messaged(make_patient: Any) -> None:
+    """Messaged lately on both channels, consent to offers by e-mail only: the SMS leaves the patient out for the
+    missing consent (their own reason, first), the e-mail as recently messaged; the live count agrees."""
+    patient = make_patient(marketing_sms=False, marketing_email=True)
+    sent_before([patient], channel="sms")
+    sent_before([patient], channel="email", name="Recall B")
+    spec = CampaignSpec.from_dict(campaign(purpose="marketing", channel="both", content=BOTH))
+    data = campaign_preview(spec=spec, scope=Scope.operator()).to_dict()
+    assert data["excluded"]["sms"]["no_marketing_consent"] == 1 and data["excluded"]["sms"]["recently_messaged"] == 0
+    assert data["excluded"]["email"]["recently_messaged"] == 1
+    assert data["excluded"]["email"]["no_marketing_consent"] == 0
+    assert campaign_counts(spec=spec, scope=Scope.operator())["excluded"] == data["excluded"]
+
+
+def test_who_shares_an_address_is_chosen_among_those_with_the_channels_consent(make_patient: Any) -> None:
+    """Two patients share a phone and an e-mail address; the household contact consents to offers by e-mail only.
+    The SMS goes to the other one (the contact is no candidate for it: left out for the consent, not as sharing),
+    the e-mail to the contact (the other one shares it). The live count agrees."""
+    contact = make_patient(household_contact=True, marketing_sms=False, marketing_email=True,
+                           phone="5000 0001", phone_e164="+37250000001", email="home@example.com",
+                           email_normalized="home@example.com")
+    other = make_patient(birth_date=dt.date(1950, 1, 1), phone="5000 0001", phone_e164="+37250000001",
+                         email="home@example.com", email_normalized="home@example.com")
+    spec = CampaignSpec.from_dict(campaign(purpose="marketing", channel="both", content=BOTH))
+    recipients: list[Any] = []
+    data = campaign_preview(spec=spec, scope=Scope.operator(), on_recipient=recipients.append).to_dict()
+    assert {(r.patient_ref, r.channel) for r in recipients} == {(other.external_id, "sms"),
+                                                                  (contact.external_id, "email")}
+    assert data["excluded"]["sms"]["no_marketing_consent"] == 1 and data["excluded"]["sms"]["shared_address"] == 0
+    assert data["excluded"]["email"]["shared_address"] == 1
+    assert campaign_counts(spec=spec, scope=Scope.operator())["excluded"] == data["excluded"]

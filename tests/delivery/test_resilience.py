@@ -106,7 +106,7 @@ def send_campaign(patients: int, channel: str, sms_text: str = "Tere {last_name}
                             country="EE", language="et", phone=phone, phone_e164=phone,
                             phone_status=address_status(phone, phone), email=email, email_normalized=email,
                             email_status=address_status(email, email), accepts_sms=True, accepts_email=True,
-                            marketing_consent=True))
+                            marketing_sms=True, marketing_email=True))
     Patient.objects.bulk_create(rows, batch_size=2000)
     spec = CampaignSpec.from_dict({
         "name": "Resilience", "purpose": "service", "channel": channel,

@@ -72,13 +72,20 @@ def make_campaign(*, deadline: dt.datetime, purpose: str = "service") -> int:
 
 def queue(campaign_id: int, patients: Iterable[Patient], *, deadline: dt.datetime,
           next_attempt_at: dt.datetime | None = None,
-          first: Callable[[Patient], dt.datetime | None] | None = None) -> None:
-    """Outbox rows as the send writes them: the patient's clinic, its first opening (or `next_attempt_at`)."""
+          first: Callable[[Patient], dt.datetime | None] | None = None,
+          channels: Sequence[str] = ("sms",)) -> None:
+    """Outbox rows as the send writes them: the patient's clinic, its first opening (or `next_attempt_at`); one
+    row per patient and channel of `channels`."""
     writer = OutboxWriter(campaign_id=campaign_id, deadline=deadline)
     for p in patients:
-        writer.add(patient_id=p.id, patient_ref=p.external_id, channel="sms", address=p.phone_e164, language="et",
-                   subject="", body="Tere!", encoding="GSM-7", parts=1, sender="Hammas", sender_name="",
-                   clinic_id=p.clinic_id, next_attempt_at=first(p) if first else next_attempt_at, deadline=deadline)
+        for channel in channels:
+            sms = channel == "sms"
+            writer.add(patient_id=p.id, patient_ref=p.external_id, channel=channel,
+                       address=p.phone_e164 if sms else p.email_normalized, language="et",
+                       subject="" if sms else "Tere", body="Tere!", encoding="GSM-7" if sms else "",
+                       parts=1 if sms else 0, sender="Hammas" if sms else "tallinn@hammas.example", sender_name="",
+                       clinic_id=p.clinic_id, next_attempt_at=first(p) if first else next_attempt_at,
+                       deadline=deadline)
     writer.flush()
 
 
@@ -260,7 +267,7 @@ def test_a_scheduled_start_holds_everything_then_leaves_out_who_is_no_longer_in_
     Patient.objects.filter(pk=deceased.pk).update(status="deceased")
     Patient.objects.filter(pk=archived.pk).update(status="archived")
     Patient.objects.filter(pk=moved.pk).update(clinic=other_clinic)
-    Patient.objects.filter(pk=no_consent.pk).update(marketing_consent=False)
+    Patient.objects.filter(pk=no_consent.pk).update(marketing_sms=False)
     Patient.objects.filter(pk=new_phone.pk).update(phone="5999999", phone_e164="+3725999999")
 
     before = run(start - dt.timedelta(minutes=1))
@@ -288,15 +295,42 @@ def test_a_scheduled_start_holds_everything_then_leaves_out_who_is_no_longer_in_
 
 def test_a_service_start_does_not_ask_for_marketing_consent(clinic: Clinic,
                                                             make_patient: Callable[..., Patient]) -> None:
-    patient = make_patient(marketing_consent=False)
+    patient = make_patient(marketing_sms=False, marketing_email=False)
     start = local(TALLINN, 2027, 1, 12, 10, 0)
     deadline = start + dt.timedelta(days=1)
     campaign_id = make_campaign(deadline=deadline)
     windows_write(campaign_id=campaign_id, intervals={clinic.id: [(start, deadline)]})
     gate_close(campaign_id=campaign_id, reason="scheduled", until=start, marketing=False)
-    queue(campaign_id, [patient], deadline=deadline, next_attempt_at=start)
+    queue(campaign_id, [patient], deadline=deadline, next_attempt_at=start, channels=("sms", "email"))
     assert outbox_start_due(now=start) == [(campaign_id, {})]
-    assert run(start).sent == 1
+    assert run(start).sent == 2
+
+
+def test_a_marketing_start_checks_each_rows_own_channels_consent(clinic: Clinic,
+                                                                 make_patient: Callable[..., Patient]) -> None:
+    """Between the send and the start one patient withdraws offers by SMS, another offers by e-mail: the start
+    leaves out the first one's SMS and the second one's e-mail (no_marketing_consent) and keeps their other
+    rows; a hard SMS opt-out leaves out the SMS as opted_out, whatever the marketing consent."""
+    no_sms, no_email, opted_out = make_patient(), make_patient(), make_patient()
+    start = local(TALLINN, 2027, 1, 12, 10, 0)
+    deadline = start + dt.timedelta(days=1)
+    campaign_id = make_campaign(deadline=deadline, purpose="marketing")
+    windows_write(campaign_id=campaign_id, intervals={clinic.id: [(start, deadline)]})
+    gate_close(campaign_id=campaign_id, reason="scheduled", until=start, marketing=True)
+    queue(campaign_id, [no_sms, no_email, opted_out], deadline=deadline, next_attempt_at=start,
+          channels=("sms", "email"))
+    Patient.objects.filter(pk=no_sms.pk).update(marketing_sms=False)
+    Patient.objects.filter(pk=no_email.pk).update(marketing_email=False)
+    Patient.objects.filter(pk=opted_out.pk).update(accepts_sms=False)
+
+    assert outbox_start_due(now=start) == [(campaign_id, {"opted_out": 1, "no_marketing_consent": 2})]
+    rows = {(patient, channel): (status, error) for patient, channel, status, error in OutboxMessage.objects.filter(
+        campaign_id=campaign_id).values_list("patient_id", "channel", "status", "last_error")}
+    assert rows == {
+        (no_sms.id, "sms"): ("left_out", "no_marketing_consent"), (no_sms.id, "email"): ("queued", ""),
+        (no_email.id, "sms"): ("queued", ""), (no_email.id, "email"): ("left_out", "no_marketing_consent"),
+        (opted_out.id, "sms"): ("left_out", "opted_out"), (opted_out.id, "email"): ("queued", ""),
+    }
 
 
 def test_an_approval_gate_holds_until_lifted(clinic: Clinic, make_patient: Callable[..., Patient]) -> None:

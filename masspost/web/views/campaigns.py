@@ -74,7 +74,7 @@ from masspost.web.forms_campaigns import (
     CampaignsFilter,
     MessagesFilter,
 )
-from masspost.web.presenting import LEFT_OUT, moment_words, ui_language_name
+from masspost.web.presenting import moment_words, ui_language_name
 from masspost.web.query import whole_number
 from masspost.web.refusals import conflict_message
 
@@ -91,7 +91,8 @@ DONE = (*CONTROLS, "reschedule")
 START_REASONS = {
     "archived": _lazy("Archived since the preview"), "deceased": _lazy("Deceased"),
     "moved_clinic": _lazy("Moved to another clinic"), "opted_out": _lazy("Opted out since the preview"),
-    "no_marketing_consent": LEFT_OUT["sms"]["no_marketing_consent"],
+    # Counted over both channels (outbox_left_out_counts), so not worded per channel as the preview's is.
+    "no_marketing_consent": _lazy("No consent to marketing"),
     "address_changed": _lazy("Phone or e-mail changed since the preview"),
 }
 

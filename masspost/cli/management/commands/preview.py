@@ -16,13 +16,18 @@ from masspost.clinic.scope import Scope
 
 REASON_TEXT = {
     "opted_out": "does not accept this channel",
-    "no_marketing_consent": "no marketing consent",
+    "no_marketing_consent": "no consent to marketing on this channel",
     "no_content": "no text in their language",
     "no_address": "no address",
     "invalid_address": "address cannot be used",
     "no_sender": "their clinic has no usable sender",
     "recently_messaged": "messaged recently (the recently-messaged days)",
     "shared_address": "shares an address with a patient who gets it",
+}
+# Where the channel changes the words: marketing consent is the channel's own (masspost.consent).
+CHANNEL_REASON_TEXT = {
+    ("sms", "no_marketing_consent"): "no consent to SMS marketing",
+    ("email", "no_marketing_consent"): "no consent to e-mail marketing",
 }
 HELD_TEXT = {"quiet_hours": "after the quiet hours", "holiday": "after the public holiday"}
 CHANNEL_TEXT = {"sms": "SMS", "email": "e-mail"}
@@ -100,7 +105,8 @@ class Command(MasspostCommand):
                         clinics = data["no_sender_clinics"].get(channel, {})
                         extra = " (" + "; ".join(f"{code}: {v['problem']}" for code, v in clinics.items()
                                                  if v["messages"]) + ")"
-                    out(f"  left out of {channel}: {n} — {REASON_TEXT[reason]}{extra}")
+                    said = CHANNEL_REASON_TEXT.get((channel, reason)) or REASON_TEXT[reason]
+                    out(f"  left out of {channel}: {n} — {said}{extra}")
         for channel, n in data["fallback"].items():
             if n:
                 out(f"  {count(n, channel + ' recipient gets', channel + ' recipients get')} the fallback language "
