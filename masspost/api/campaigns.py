@@ -14,11 +14,11 @@ from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from ninja import Header, Path, Query, Router, Schema, Status
 from pydantic import Field
 
+from masspost.api import schemas
 from masspost.api.auth import scope_of
 from masspost.api.problems import campaign_at
 from masspost.api.schemas import (
     Campaign,
-    CampaignOut,
     CampaignsOut,
     ControlOut,
     CountsOut,
@@ -58,7 +58,7 @@ from masspost.campaigns.services import (
 from masspost.campaigns.spec import CampaignSpec
 from masspost.campaigns.test_send import campaign_test_send
 from masspost.delivery.models import PENDING, MessageStatus
-from masspost.delivery.selectors import OutboxRow, outbox_after, outbox_left_out_counts
+from masspost.delivery.selectors import OutboxRow, outbox_after, outbox_left_out_counts, outbox_suppressed_counts
 from masspost.errors import MasspostError
 from masspost.numbers import ID_MAX, at_most
 
@@ -158,6 +158,16 @@ def campaigns(request: HttpRequest, query: Query[CampaignsQuery]) -> Any:
                    per_page=query.per_page, count=len(listed))
 
 
+class CampaignOut(schemas.CampaignOut):
+    """schemas.CampaignOut with the opt-outs that cancelled its messages; the same name, so that the OpenAPI
+    component stays `CampaignOut`."""
+
+    suppressed: dict[str, int] = Field(
+        default_factory=dict, description="messages not sent because the patient opted out after the campaign was "
+        "sent and before the message went (status `suppressed`), per reason: how they opted out (unsubscribe, "
+        "sms-stop, provider, staff, api, import, operator)")
+
+
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, 404: Problem}, summary="One campaign")
 def campaign(request: HttpRequest, campaign_id: int = ID) -> Any:
     """Its status (sending, done, paused, cancelled) and its messages per status."""
@@ -171,7 +181,8 @@ def campaign(request: HttpRequest, campaign_id: int = ID) -> Any:
                          "pending": sum(counts[s] for s in PENDING), "problems": sum(counts[s] for s in PROBLEMS)},
             "fallback_language": c.fallback_language, "deadline": c.deadline, "spec": c.spec,
             "send_at": c.send_at, "started_at": c.started_at, "approval": c.approval, "approved_by": c.approved_by,
-            "approved_at": c.approved_at, "left_out": outbox_left_out_counts(campaign_id=c.id)}
+            "approved_at": c.approved_at, "left_out": outbox_left_out_counts(campaign_id=c.id),
+            "suppressed": outbox_suppressed_counts(campaign_id=c.id)}
 
 
 class MessagesQuery(Schema):

@@ -23,7 +23,7 @@ from masspost.clinic.selectors import sees_contacts
 from masspost.content.html import looks_like_html
 from masspost.content.sanitise import sanitise_html
 from masspost.delivery.models import CampaignGate, OutboxMessage
-from masspost.delivery.selectors import OutboxPage, outbox_left_out_counts, outbox_page
+from masspost.delivery.selectors import OutboxPage, outbox_left_out_counts, outbox_page, outbox_suppressed_counts
 from masspost.delivery.windows import outbox_first_openings
 
 # How far back the page's first estimate of the sending speed looks, and how long a later estimate's window is
@@ -95,6 +95,9 @@ class CampaignDetail:
     openings: list[ClinicOpening] = field(default_factory=list)  # by clinic code
     # Messages left out when it started, by reason (archived, deceased, moved_clinic, opted_out, …)
     left_out_at_start: dict[str, int] = field(default_factory=dict)
+    # Messages an opt-out cancelled before they went, by reason (unsubscribe, sms-stop, provider, staff, …), the
+    # most first (delivery.suppress)
+    suppressed: dict[str, int] = field(default_factory=dict)
 
 
 def _date(value: Any) -> dt.date | None:
@@ -193,7 +196,8 @@ def campaign_openings(*, campaign: Campaign, now: dt.datetime) -> list[ClinicOpe
 
 def campaign_summary(*, campaign: Campaign, now: dt.datetime | None = None) -> CampaignDetail:
     """The campaign's texts with how many got each, its audience, who was left out (at the preview and at its
-    start), and when it goes: its start, deadline, approval and each clinic's next opening (as of `now`)."""
+    start) and who opted out before their message went, and when it goes: its start, deadline, approval and each
+    clinic's next opening (as of `now`)."""
     channels = ("sms", "email") if campaign.channel == "both" else (campaign.channel,)
     per_language: dict[str, dict[str, int]] = {}
     for language, channel, n in (OutboxMessage.objects.filter(campaign_id=campaign.id).order_by()
@@ -217,7 +221,8 @@ def campaign_summary(*, campaign: Campaign, now: dt.datetime | None = None) -> C
                           deadline=campaign.deadline, approval=campaign.approval, approved_by=campaign.approved_by,
                           approved_at=campaign.approved_at,
                           openings=campaign_openings(campaign=campaign, now=now or timezone.now()),
-                          left_out_at_start=outbox_left_out_counts(campaign_id=campaign.id))
+                          left_out_at_start=outbox_left_out_counts(campaign_id=campaign.id),
+                          suppressed=outbox_suppressed_counts(campaign_id=campaign.id))
 
 
 def campaign_email_html(*, campaign: Campaign, language: str) -> tuple[str, str] | None:

@@ -24,7 +24,19 @@ def outbox_left_out_counts(*, campaign_id: int) -> dict[str, int]:
     """The campaign's messages its start left out (status left_out), per reason code (delivery.windows
     LEFT_OUT_REASONS: archived, deceased, moved_clinic, opted_out, no_marketing_consent, address_changed); only
     reasons that left someone out. For the campaign page's "left out at the start"."""
-    rows = (OutboxMessage.objects.filter(campaign_id=campaign_id, status=MessageStatus.LEFT_OUT)
+    return _by_reason(campaign_id, MessageStatus.LEFT_OUT)
+
+
+def outbox_suppressed_counts(*, campaign_id: int) -> dict[str, int]:
+    """The campaign's messages an opt-out cancelled before they were handed off (status suppressed), per reason
+    code — the opt-out's source kind (delivery.suppress: unsubscribe, sms-stop, provider, staff, api, import,
+    operator); only reasons that suppressed something, the most first. For "Opted out before sending"."""
+    return dict(sorted(_by_reason(campaign_id, MessageStatus.SUPPRESSED).items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _by_reason(campaign_id: int, status: str) -> dict[str, int]:
+    # Along the (campaign, status) index: a status that few rows have is a short range of it.
+    rows = (OutboxMessage.objects.filter(campaign_id=campaign_id, status=status)
             .values("last_error").annotate(n=Count("*")).order_by())
     return {row["last_error"]: row["n"] for row in rows}
 

@@ -10,13 +10,17 @@ from typing import Any, Literal
 from babel import UnknownLocaleError
 from babel.lists import format_list
 from django.utils.formats import number_format
+from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from masspost.campaigns.detail import Audience, CampaignDetail
 from masspost.campaigns.rules import REASONS
 from masspost.clinic.scope import COMMAND_LINE_LABEL
+from masspost.delivery.models import MessageStatus
+from masspost.web.consent_words import SOURCES
 from masspost.web.forms_campaigns import MESSAGE_STATUSES
 from masspost.web.presenting import CHANNELS, LEFT_OUT, babel_language, country_name, language_name
 from masspost.web.templatetags.masspost_format import day
@@ -66,8 +70,29 @@ def audience_words(audience: Audience) -> str:
     return capfirst(", ".join(parts))
 
 
+# Why an opt-out cancelled a message before it went (OutboxMessage.last_error of a `suppressed` row: the source
+# kind of the opt-out, delivery.suppress); the patient's own words as the patient page says them.
+SUPPRESSED_REASONS: dict[str, Promise] = {
+    "unsubscribe": SOURCES["unsubscribe"], "sms-stop": SOURCES["sms-stop"], "provider": SOURCES["provider"],
+    "import": SOURCES["import"], "staff": _lazy("recorded by staff"), "api": _lazy("recorded through the API"),
+    "operator": _lazy("recorded at the command line"),
+}
+# Statuses the filter's list may not word (forms_campaigns.MESSAGE_STATUSES): still shown in the counts.
+_FINAL_WORDS: dict[str, Promise] = {MessageStatus.LEFT_OUT.value: _lazy("left out at the start"),
+                                    MessageStatus.SUPPRESSED.value: _lazy("opted out before sending")}
+
+
+def suppressed_view(detail: CampaignDetail) -> dict[str, Any]:
+    """"Opted out before sending: N", and by whose word: the messages an opt-out cancelled (delivery.suppress)."""
+    reasons = getattr(detail, "suppressed", None) or {}
+    return {"total": sum(reasons.values()),
+            "reasons": [{"reason": r, "label": SUPPRESSED_REASONS.get(r, r), "count": n}
+                        for r, n in reasons.items() if n]}
+
+
 def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
-    """Per channel: how many got it, of how many patients, and who was left out and why."""
+    """Per channel: how many got it, of how many patients, and who was left out and why; and who opted out before
+    their message went (`suppressed`)."""
     known = detail.left_out.excluded
     patients = detail.left_out.patients
     channels = []
@@ -78,7 +103,8 @@ def left_out_view(detail: CampaignDetail) -> dict[str, Any]:
         channels.append({"channel": channel, "label": CHANNELS[channel],
                          "recipients": detail.recipients.get(channel, 0),
                          "excluded": sum(int(r["count"]) for r in rows), "reasons": rows})
-    return {"known": known is not None, "patients": patients, "channels": channels}
+    return {"known": known is not None, "patients": patients, "channels": channels,
+            "suppressed": suppressed_view(detail)}
 
 
 def author_words(created_by: str, user_id: int | None) -> str:
@@ -96,9 +122,11 @@ def texts_view(detail: CampaignDetail) -> list[dict[str, Any]]:
 
 
 def statuses_view(counts: dict[str, int]) -> list[dict[str, Any]]:
-    """Only the statuses that have messages, in the outbox's order, with their words."""
-    return [{"status": s, "label": label, "n": counts.get(s, 0)} for s, label in MESSAGE_STATUSES.items()
-            if counts.get(s, 0)]
+    """Only the statuses that have messages, in the outbox's order, with their words: final ones the filter does
+    not list (left out, suppressed) too, so that the counts add up to the total."""
+    words = _FINAL_WORDS | MESSAGE_STATUSES
+    return [{"status": s, "label": words[s], "n": counts.get(s, 0)} for s in MessageStatus.values
+            if s in words and counts.get(s, 0)]
 
 
 def time_left_words(left: dt.timedelta) -> str:
