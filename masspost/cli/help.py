@@ -9,7 +9,7 @@ from masspost import version
 
 APP = "masspost.cli"
 GROUPS = (
-    ("Patient data", ("import", "demo")),
+    ("Patient data", ("import", "demo", "consent")),
     ("Campaigns", ("preview", "test-send", "send", "campaigns", "status", "pause", "resume", "cancel",
                    "resend-unknown")),
     ("Delivery", ("worker", "gateway")),

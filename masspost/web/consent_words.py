@@ -1,6 +1,6 @@
-"""A patient's consent in words, for the patient page and the audit log: the channels a consent is for, how the
-patient gave or withdrew it, where a change came from, and how a patient opted out themselves. One table each, so
-that every screen names them alike."""
+"""A patient's consent in words, for the patient page and the audit log: the channels and purposes a consent is
+for, how the patient gave or withdrew it, where a change came from, and how a patient opted out themselves. One
+table each, so that every screen names them alike."""
 
 from __future__ import annotations
 
@@ -9,8 +9,18 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from masspost.clinic.models import PROVIDER_SOURCE, ConsentMethod
 
+# The channels a consent is for. "marketing" is the one consent of before issue 20 (purpose marketing on both
+# channels): older audit rows name it; no form offers it.
 CHANNELS: list[tuple[str, Promise]] = [("sms", _lazy("SMS")), ("email", _lazy("E-mail")),
                                        ("marketing", _lazy("Marketing"))]
+FORM_CHANNELS: list[tuple[str, Promise]] = CHANNELS[:2]
+# What a consent is for on its channel (masspost.consent.PURPOSES): the short words of the "Consent now" table's
+# columns, and the longer ones of the form and the history.
+PURPOSE_COLUMNS: dict[str, Promise] = {"service": _lazy("All messages"), "marketing": _lazy("Offers")}
+PURPOSES: list[tuple[str, Promise]] = [
+    ("service", _lazy("all messages (reminders too)")),
+    ("marketing", _lazy("offers (marketing)")),
+]
 METHODS: dict[ConsentMethod, Promise] = {
     ConsentMethod.IN_PERSON: _lazy("in person, at the clinic"),
     ConsentMethod.SIGNED_FORM: _lazy("signed form"),
@@ -18,12 +28,14 @@ METHODS: dict[ConsentMethod, Promise] = {
     ConsentMethod.EMAIL: _lazy("e-mail from the patient"),
     ConsentMethod.OTHER: _lazy("other (say how in the note)"),
 }
-# Where a consent change came from (ConsentEvent.source; staff's own are worded with their name and method).
+# Where a consent change came from (the source's kind, clinic.selectors.consent_source; staff's own are worded
+# with their name and method).
 SOURCES: dict[str, Promise] = {
     "import": _lazy("import from the clinic's system"),
     "sms-stop": _lazy("the patient's SMS STOP"),
     "unsubscribe": _lazy("the patient's unsubscribe link"),
     PROVIDER_SOURCE: _lazy("the patient's opt-out with the SMS provider"),
+    "migrated": _lazy("consent held before the history was kept"),
 }
 # A channel the patient switched off themselves (clinic.models.PATIENT_OWN_SOURCES: one sentence each), and when.
 PATIENT_OPT_OUT: dict[str, Promise] = {

@@ -1,5 +1,6 @@
-"""The patient page (/patients/): found by external id; consents now and their history in order; a sender records
-a consent the patient gave (how, a note) — the way to renew one the patient withdrew by SMS STOP. A preparer
+"""The patient page (/patients/): found by external id; the consent now (a row per channel, a column per purpose)
+and its history in order, as proof (purpose, the words shown, the campaign); a sender records a consent the
+patient gave (channel, purpose, how, a note) — the way to renew one the patient withdrew by SMS STOP. A preparer
 reads without names, contacts or notes and records nothing; another clinic's patient is "not found" like one
 that does not exist; signed out goes to the sign-in page; a form error keeps what was typed, next to its field."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import unescape
 from typing import Any
 from urllib.parse import quote
 
@@ -15,8 +17,13 @@ import pytest
 from django.test import Client
 
 from masspost.campaigns.models import AuditEvent
-from masspost.clinic.models import ConsentEvent, Patient
+from masspost.campaigns.services import campaign_send
+from masspost.campaigns.spec import CampaignSpec
+from masspost.clinic.ledger import consent_change
+from masspost.clinic.models import Clinic, ConsentEvent, Patient
+from masspost.clinic.scope import Role, Scope
 from masspost.delivery.inbound import inbound_record
+from tests.conftest import campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +48,8 @@ def main(response: Any) -> str:
 
 
 def record(client: Client, ref: str, **overrides: str) -> Any:
-    data = {"patient": ref, "channel": "sms", "accepts": "yes", "method": "signed-form", "note": "Form in the binder"}
+    data = {"patient": ref, "channel": "sms", "purpose": "service", "accepts": "yes", "method": "signed-form",
+            "note": "Form in the binder"}
     return client.post("/patients/", data | overrides)
 
 
@@ -51,10 +59,28 @@ def grouped(e164: str) -> str:
 
 
 def history_rows(page: str) -> list[list[str]]:
+    """The history's cells: when, channel, purpose, consent, source, wording, campaign (and note for a sender)."""
     table = page.split('data-testid="history"', 1)[1].split("</table>", 1)[0]
     body = table.split("<tbody>", 1)[1]
     return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def consent_now(page: str) -> dict[str, list[str]]:
+    """The "Consent now" table: its column heads under "", and each channel's cells (words, white space as one)."""
+    table = page.split('data-testid="consents"', 1)[1].split("</table>", 1)[0]
+
+    def words(cell: str) -> str:
+        return " ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+
+    heads = [words(h) for h in re.findall(r'<th scope="col">(.*?)</th>', table, re.S)]
+    rows = {words(th): [words(td) for td in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+            for th, tr in re.findall(r'<tr[^>]*>\s*<th scope="row">(.*?)</th>(.*?)</tr>', table, re.S)}
+    return {"": heads} | rows
+
+
+def sender_scope(clinic: Clinic) -> Scope:
+    return Scope(actor="alice", clinic_ids=frozenset({clinic.id}), role=Role.SENDER)
 
 
 def test_a_sender_renews_consent_after_an_sms_stop(alice: Client, stopped: Patient) -> None:
@@ -77,8 +103,9 @@ def test_a_sender_renews_consent_after_an_sms_stop(alice: Client, stopped: Patie
     shown = html(alice.get(response["Location"]))
     assert "Recorded." in shown and "opted out" not in shown
     rows = history_rows(shown)
-    assert [r[1:] for r in rows] == [["SMS", "no", "the patient&#x27;s SMS STOP", ""],
-                                     ["SMS", "yes", "alice (staff) — signed form", "Form in the binder"]]
+    assert [r[1:] for r in rows] == [
+        ["SMS", "all messages (reminders too)", "no", "the patient&#x27;s SMS STOP", "", "", ""],
+        ["SMS", "all messages (reminders too)", "yes", "alice (staff) — signed form", "", "", "Form in the binder"]]
     assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", r[0]) for r in rows)  # en-GB, 24-hour
     assert "times in Tallinn time" in shown
 
@@ -93,12 +120,13 @@ def test_the_page_is_in_estonian_and_russian(make_staff: Callable[..., Client], 
 
 def test_a_form_error_keeps_what_was_typed_next_to_its_field(alice: Client, stopped: Patient) -> None:
     response = record(alice, stopped.external_id, method="", note="Called on Monday", channel="email",
-                      accepts="no")
+                      purpose="marketing", accepts="no")
     assert response.status_code == 422
     page = html(response)
     assert re.search(r'id="id_method_error">This field is required', page)
     assert 'value="Called on Monday"' in page
     assert re.search(r'value="email"[^>]*checked', page) and re.search(r'value="no"[^>]*checked', page)
+    assert re.search(r'value="marketing"[^>]*checked', page) and not re.search(r'value="service"[^>]*checked', page)
     assert not ConsentEvent.objects.filter(source__startswith="staff:").exists()
     # A note the service refuses is shown on the note, too.
     refused = html(record(alice, stopped.external_id, note="ok\u202egnp.exe"))
@@ -153,10 +181,15 @@ def test_the_form_keeps_a_note_by_the_services_rule(alice: Client, stopped: Pati
 
 
 def test_history_in_the_clinics_local_time_and_the_languages_format(make_staff: Callable[..., Client], clinic: Any,
-                                                                    stopped: Patient) -> None:
+                                                                    make_patient: Callable[..., Patient],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
-    ConsentEvent.objects.filter(patient=stopped).update(at=dt.datetime(2026, 10, 24, 21, 30, tzinfo=dt.UTC))
+    stopped = make_patient()
+    # An event is written once, at the time of writing (append-only): written at that time, then.
+    with monkeypatch.context() as m:
+        m.setattr("django.utils.timezone.now", lambda: dt.datetime(2026, 10, 24, 21, 30, tzinfo=dt.UTC))
+        assert inbound_record(stopped.phone_e164, "STOP").opted_out == 1
     for language, when, note in [("et", "25.10.2026 00:30", "kellaajad: Tallinna aeg"),
                                  ("ru", "25.10.2026 00:30", "указано таллинское время"),
                                  ("en", "25 Oct 2026, 00:30", "times in Tallinn time")]:
@@ -171,11 +204,80 @@ def test_a_provider_opt_out_shows_in_words(alice: Client, make_patient: Callable
     """Twilio refused a message because the patient opted out with it (21610): the page says so in a sentence and
     the history names the source — not a bare "provider", and not a server error."""
     juri = make_patient(first_name="Juri", last_name="Tamm")
-    ConsentEvent.objects.create(patient=juri, channel="sms", accepts=False, source="provider")
-    Patient.objects.filter(id=juri.id).update(accepts_sms=False)
+    consent_change(patient_id=juri.id, channel="sms", purpose="service", accepts=False, source="provider")
     page = alice.get("/patients/", {"patient": juri.external_id})
     assert page.status_code == 200
     text = main(page)
     assert "The patient opted out with the SMS provider: it refused a message on" in text
     sources = [cell for row in history_rows(text) for cell in row if "provider" in cell]
     assert sources == ["the patient&#x27;s opt-out with the SMS provider"]
+
+
+def test_the_consent_now_is_a_channel_by_purpose_table(alice: Client, make_patient: Callable[..., Patient]) -> None:
+    """SMS and e-mail against all messages and offers, each yes or no; an opt-out the patient made themselves
+    says how and when in its own cell only; offers kept on a channel that is off as a whole say none go."""
+    p = make_patient(marketing_sms=True, marketing_email=True)
+    consent_change(patient_id=p.id, channel="email", purpose="marketing", accepts=False, source="unsubscribe",
+                   wording="No more offers by e-mail")
+    consent_change(patient_id=p.id, channel="sms", purpose="service", accepts=False, source="staff:alice")
+    table = consent_now(html(alice.get("/patients/", {"patient": p.external_id})))
+    assert table[""] == ["All messages", "Offers"]
+    assert [cell.split()[0] for cell in table["SMS"]] == ["no", "yes"]
+    assert [cell.split()[0] for cell in table["E-mail"]] == ["yes", "no"]
+    assert "None are sent while all messages on this channel are off." in table["SMS"][1]
+    assert table["E-mail"][1].startswith("no The patient opted out with an e-mail's unsubscribe link on ")
+    assert "opted out" not in " ".join([*table["SMS"], table["E-mail"][0]])  # staff's own word is no opt-out
+
+
+def test_a_sender_records_offers_by_e_mail_only(alice: Client, make_patient: Callable[..., Patient]) -> None:
+    """The form asks the channel (SMS or e-mail: no third "marketing" channel) and the purpose, all messages by
+    default; recording offers by e-mail changes that consent and no other."""
+    p = make_patient(marketing_sms=False, marketing_email=False)
+    page = html(alice.get("/patients/", {"patient": p.external_id}))
+    form = page.split('aria-labelledby="record-title"', 1)[1].split("</form>", 1)[0]
+    assert re.findall(r'<input type="radio" name="channel" value="([^"]+)"', form) == ["sms", "email"]
+    assert re.findall(r'<input type="radio" name="purpose" value="([^"]+)"', form) == ["service", "marketing"]
+    assert re.search(r'name="purpose" value="service"[^>]*checked', form)
+    assert "offers (marketing)" in form
+    response = record(alice, p.external_id, channel="email", purpose="marketing", method="in-person", note="")
+    assert response.status_code == 302, html(response)[:500]
+    p.refresh_from_db()
+    assert (p.accepts_sms, p.accepts_email, p.marketing_sms, p.marketing_email) == (True, True, False, True)
+    event = ConsentEvent.objects.get(patient=p)
+    assert (event.channel, event.purpose, event.accepts) == ("email", "marketing", True)
+    table = consent_now(html(alice.get(response["Location"])))
+    assert [cell.split()[0] for cell in table["E-mail"]] == ["yes", "yes"]
+    assert [cell.split()[0] for cell in table["SMS"]] == ["yes", "no"]
+
+
+def test_the_history_shows_purpose_wording_and_the_campaign(alice: Client, clinic: Clinic, other_clinic: Clinic,
+                                                           make_patient: Callable[..., Patient]) -> None:
+    """Proof in each row: the purpose, the words the patient was shown (quoted), and the campaign it came from —
+    a link to its page where the user may see it, its number only where not (another clinic's, or gone)."""
+    p = make_patient()
+    make_patient(clinic=other_clinic)
+    ours = campaign_send(spec=CampaignSpec.from_dict(campaign(name="Winter offers", purpose="marketing")),
+                         scope=sender_scope(clinic)).campaign_id
+    theirs = campaign_send(spec=CampaignSpec.from_dict(campaign(name="Tartu only", audience={
+        "clinics": ["TRT"], "reference_date": "2026-11-25"})), scope=Scope.operator()).campaign_id
+    consent_change(patient_id=p.id, channel="email", purpose="marketing", accepts=False, source="unsubscribe",
+                   wording="No more offers by e-mail", campaign_id=ours)
+    consent_change(patient_id=p.id, channel="sms", purpose="service", accepts=False, source="unsubscribe",
+                   wording="No SMS at all", campaign_id=theirs)
+    consent_change(patient_id=p.id, channel="sms", purpose="marketing", accepts=True, source="import",
+                   wording="file patients-2026-12.csv")
+    page = html(alice.get("/patients/", {"patient": p.external_id}))
+    heads = re.findall(r'<th scope="col">([^<]*)</th>',
+                       page.split('data-testid="history"', 1)[1].split("</thead>", 1)[0])
+    assert heads == ["When", "Channel", "Purpose", "Consent", "Source", "Wording shown", "Campaign", "Note"]
+    rows = [r[1:7] for r in history_rows(page)]
+    assert rows == [
+        ["E-mail", "offers (marketing)", "no", "the patient&#x27;s unsubscribe link", "No more offers by e-mail",
+         "Winter offers"],
+        ["SMS", "all messages (reminders too)", "no", "the patient&#x27;s unsubscribe link", "No SMS at all",
+         f"no. {theirs}"],
+        ["SMS", "offers (marketing)", "yes", "import from the clinic&#x27;s system", "file patients-2026-12.csv",
+         ""]]
+    assert f'<a href="/campaigns/{ours}/">Winter offers</a>' in page
+    assert f'href="/campaigns/{theirs}/"' not in page and "Tartu only" not in page
+    assert "<q>No more offers by e-mail</q>" in page

@@ -1,7 +1,9 @@
 """A patient's page: found by external id (`/patients/?patient=P01042`), it shows who they are (names and contacts
-only for the roles that may see them), their consents now and every change of them in order; senders and admins
-record a consent the patient gave or withdrew — which channel, yes or no, how the patient gave it, a note. That is
-how a patient's own opt-out (an SMS STOP) is renewed: the import never undoes it (docs/ui.md, "Patients")."""
+only for the roles that may see them), their consent now — per channel, for all messages and for offers — and
+every change of it in order, as proof (the words the patient was shown, the campaign it came from); senders and
+admins record a consent the patient gave or withdrew — which channel and purpose, yes or no, how the patient gave
+it, a note. That is how a patient's own opt-out (an SMS STOP) is renewed: the import never undoes it (docs/ui.md,
+"Patients"; docs/consent.md)."""
 
 from __future__ import annotations
 
@@ -24,12 +26,15 @@ from masspost.campaigns.consent import (
     consent_note_problem,
     consent_record_by_staff,
 )
+from masspost.campaigns.selectors import campaign_get
 from masspost.clinic.consent import RECORDS_CONSENT, ConsentEntry, PatientDetail, patient_detail
 from masspost.clinic.models import PATIENT_OWN_SOURCES, ConsentMethod
-from masspost.clinic.scope import Role
+from masspost.clinic.scope import Role, Scope
+from masspost.consent import CHANNELS as CHANNEL_CODES
+from masspost.consent import PURPOSES as PURPOSE_CODES
 from masspost.errors import MasspostError, NotFoundError
 from masspost.web.access import StaffRequest, staff
-from masspost.web.consent_words import CHANNELS, METHODS, PATIENT_OPT_OUT, SOURCES
+from masspost.web.consent_words import FORM_CHANNELS, METHODS, PATIENT_OPT_OUT, PURPOSE_COLUMNS, PURPOSES, SOURCES
 from masspost.web.templatetags.masspost_format import day, zone_label
 
 
@@ -44,7 +49,9 @@ class LookupForm(forms.Form):
 
 class ConsentForm(forms.Form):
     patient = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    channel = forms.ChoiceField(label=_lazy("Consent to"), choices=CHANNELS, widget=forms.RadioSelect)
+    channel = forms.ChoiceField(label=_lazy("Channel"), choices=FORM_CHANNELS, widget=forms.RadioSelect)
+    purpose = forms.ChoiceField(label=_lazy("Consent to"), choices=PURPOSES, widget=forms.RadioSelect,
+                                initial="service")
     accepts = forms.ChoiceField(label=_lazy("The patient"), widget=forms.RadioSelect,
                                 choices=[("yes", _lazy("gives consent")), ("no", _lazy("withdraws consent"))])
     method = forms.ChoiceField(label=_lazy("How the patient said it"),
@@ -70,8 +77,10 @@ def _page(request: StaffRequest, *, lookup: LookupForm, detail: PatientDetail | 
                                "may_record": request.scope.may(RECORDS_CONSENT)}
     if detail is not None:
         ref = detail.patient.external_id
-        context |= {"form": form or ConsentForm(initial={"patient": ref}), "history": _history(detail),
-                    "current": _current(detail), "recorded": request.GET.get("recorded", ""),
+        context |= {"form": form or ConsentForm(initial={"patient": ref}),
+                    "history": _history(detail, request.scope), "current": _current(detail),
+                    "purposes": [PURPOSE_COLUMNS[p] for p in PURPOSE_CODES],
+                    "recorded": request.GET.get("recorded", ""),
                     "zone_name": zone_label(detail.time_zone), "phone": _phone(detail.patient.phone)}
     # Names and contacts: the middleware marks every signed-in page no-store (a shared reception PC keeps none).
     return render(request, "web/patient.html", context, status=status)
@@ -106,8 +115,8 @@ def _record(request: StaffRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             entry = consent_record_by_staff(scope=request.scope, patient_external_id=ref, channel=data["channel"],
-                                            accepts=data["accepts"] == "yes", method=data["method"],
-                                            note=data["note"])
+                                            purpose=data["purpose"], accepts=data["accepts"] == "yes",
+                                            method=data["method"], note=data["note"])
         except NotFoundError:
             raise
         except MasspostError as exc:
@@ -131,33 +140,58 @@ def _phone(number: str | None) -> str:
 
 
 def _current(detail: PatientDetail) -> list[dict[str, Any]]:
-    """Each channel's consent now; for one the patient switched off themselves, when and how (the latest word
-    that is not an import), so staff know why an import cannot switch it back on."""
-    p = detail.patient
-    now = {"sms": p.accepts_sms, "email": p.accepts_email, "marketing": p.marketing_consent}
-    latest: dict[str, ConsentEntry] = {}
+    """The consent now, a row per channel and a cell per purpose; for one the patient switched off themselves,
+    when and how (the latest word that is not an import), so staff know why an import cannot switch it back on;
+    for offers on a channel that is off as a whole, that none go."""
+    latest: dict[tuple[str, str], ConsentEntry] = {}
     for entry in detail.history:
         if entry.source != "import":
-            latest[entry.channel] = entry
+            latest[(entry.channel, entry.purpose)] = entry
+    labels = dict(FORM_CHANNELS)
     rows = []
-    for code, label in CHANNELS:
-        own = latest.get(code)
-        opted_out = own is not None and not own.accepts and own.source in PATIENT_OWN_SOURCES and not now[code]
-        rows.append({"code": code, "label": label, "accepts": now[code],
-                     "opted_out": PATIENT_OPT_OUT[own.source] % {"date": day(own.at.date())}
-                     if opted_out and own is not None else ""})
+    for channel in CHANNEL_CODES:
+        cells = []
+        for purpose in PURPOSE_CODES:
+            accepts = detail.consent.get(channel, purpose)
+            own = latest.get((channel, purpose))
+            opted_out = (PATIENT_OPT_OUT[own.source] % {"date": day(own.at.date())}
+                         if own is not None and not own.accepts and not accepts and own.source in PATIENT_OWN_SOURCES
+                         else "")
+            blocked = purpose == "marketing" and accepts and not detail.consent.get(channel, "service")
+            cells.append({"purpose": purpose, "accepts": accepts, "opted_out": opted_out, "blocked": blocked})
+        rows.append({"code": channel, "label": labels[channel], "cells": cells})
     return rows
 
 
-def _history(detail: PatientDetail) -> list[dict[str, Any]]:
-    labels = dict(CHANNELS)
-    return [{"entry": e, "channel": labels.get(e.channel, e.channel), "source": _source(e)} for e in detail.history]
+def _history(detail: PatientDetail, scope: Scope) -> list[dict[str, Any]]:
+    channels, purposes = dict(FORM_CHANNELS), dict(PURPOSES)
+    campaigns = _campaigns({e.campaign_id for e in detail.history if e.campaign_id is not None}, scope)
+    return [{"entry": e, "channel": channels.get(e.channel, e.channel), "purpose": purposes.get(e.purpose, e.purpose),
+             "source": _source(e), "campaign": campaigns.get(e.campaign_id) if e.campaign_id is not None else None}
+            for e in detail.history]
+
+
+def _campaigns(ids: set[int], scope: Scope) -> dict[int, dict[str, Any]]:
+    """The campaigns events came from, each with its name and page where the user may see it (campaign_get's
+    rule); another clinic's, or one deleted since, by its number only."""
+    found: dict[int, dict[str, Any]] = {}
+    for campaign_id in sorted(ids):
+        try:
+            campaign = campaign_get(campaign_id=campaign_id, scope=scope)
+        except NotFoundError:
+            found[campaign_id] = {"id": campaign_id, "name": "", "url": ""}
+        else:
+            found[campaign_id] = {"id": campaign_id, "name": campaign.name,
+                                  "url": reverse("web:campaign", args=[campaign_id])}
+    return found
 
 
 def _source(entry: ConsentEntry) -> str:
     method = METHODS.get(ConsentMethod(entry.method), entry.method) if entry.method in ConsentMethod.values else ""
     if entry.source == "staff":
         return _("%(user)s (staff) — %(method)s") % {"user": entry.staff, "method": method}
+    if entry.source == "api":
+        return _("%(user)s, through the API — %(method)s") % {"user": entry.staff, "method": method}
     if entry.source == "operator":
         return _("the operator, at the command line — %(method)s") % {"method": method}
     return str(SOURCES.get(entry.source, entry.source))
