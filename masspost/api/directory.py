@@ -11,9 +11,11 @@ from pydantic import Field
 from masspost.api.auth import scope_of
 from masspost.api.problems import body_fields
 from masspost.api.schemas import ClinicOut, ClinicSettingsIn, MeIn, MeOut, PatientsOut, Problem, QueryText, page_of
-from masspost.campaigns.clinic_settings import clinic_settings_change
+from masspost.campaigns.clinic_settings import DKIM_KEY_MAX, clinic_settings_change
+from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Scope
 from masspost.clinic.selectors import patient_page
+from masspost.delivery.dkim import clinic_record
 from masspost.staff.selectors import scope_clinics, staff_contact
 from masspost.staff.services import staff_set_contact
 
@@ -44,23 +46,64 @@ def me_change(request: HttpRequest, body: MeIn) -> Any:
     return _me(scope, phone=member.phone, email=member.email)
 
 
-@router.get("/clinics", response=list[ClinicOut], summary="The clinics the token reaches, with their settings")
+class ClinicSettingsOut(ClinicOut):
+    """A clinic with its settings; its DKIM key is never returned, only whether one is set and what to publish."""
+
+    sms_reply_number: str = Field(description="the number patients can text STOP to, named in a marketing SMS's "
+                                  "opt-out line when there is no link (E.164; \"\": none)")
+    dkim_selector: str = Field(description="the clinic's own DKIM selector (\"\": the installation's key signs)")
+    dkim_key_set: bool = Field(description="whether the clinic has its own DKIM private key (write-only)")
+    dkim_key_fingerprint: str | None = Field(description="SHA-256 of the key's public half, `SHA256:…`; null: none")
+    dkim_dns_record: str | None = Field(description="the DNS TXT record to publish for the clinic's own key: "
+                                        "`SELECTOR._domainkey.DOMAIN TXT \"v=DKIM1; k=rsa; p=…\"`; null: none")
+
+    @staticmethod
+    def resolve_dkim_key_set(obj: Clinic) -> bool:
+        return bool(obj.dkim_key)
+
+    @staticmethod
+    def resolve_dkim_key_fingerprint(obj: Clinic) -> str | None:
+        record = clinic_record(obj)
+        return record.fingerprint if record else None
+
+    @staticmethod
+    def resolve_dkim_dns_record(obj: Clinic) -> str | None:
+        record = clinic_record(obj)
+        return record.line() if record else None
+
+
+class ClinicSettingsPatch(ClinicSettingsIn):
+    sms_reply_number: str | None = Field(None, max_length=40, examples=["+37251234567"],
+                                         description="a number that can take SMS; \"\" or null: none")
+    dkim_selector: str | None = Field(None, max_length=63, examples=["mail2026"],
+                                      description="letters, digits and hyphens, dots between parts; \"\": none")
+    dkim_key: str | None = Field(None, max_length=DKIM_KEY_MAX,
+                                 description="WRITE-ONLY: the clinic's own PEM RSA private key (unencrypted, at least "
+                                 "1024 bits), checked by signing with it; null or \"\" removes it (and the "
+                                 "selector, unless one is given)")
+
+
+@router.get("/clinics", response=list[ClinicSettingsOut],
+            summary="The clinics the token reaches, with their settings")
 def clinics(request: HttpRequest) -> Any:
     """Each clinic's contacts and its sending rules: its windows for marketing and service messages (in its own
     time zone), public holidays, approval thresholds, the test-before-marketing rule, the recently-messaged
-    days."""
+    days; its SMS reply number, and its own DKIM selector and whether it has its own key (never the key: its
+    fingerprint and the TXT record to publish)."""
     return scope_clinics(scope=scope_of(request))
 
 
 CLINIC = Path(..., min_length=1, max_length=32, description="the clinic's code")
 
 
-@router.patch("/clinics/{code}", response={200: ClinicOut, 403: Problem, 404: Problem, 422: Problem},
-              summary="Change a clinic's sending rules (admin)")
-def clinic_change(request: HttpRequest, body: ClinicSettingsIn, code: QueryText = CLINIC) -> Any:
-    """The keys given change, the rest stay; `null` clears a threshold. A window that cannot be read (like
-    `Mon-Sat 09:00-20:00`) or another bad value is 422 naming the field, and nothing changes. Another clinic than
-    yours: 404. Audited ("clinic_settings", the fields changed)."""
+@router.patch("/clinics/{code}", response={200: ClinicSettingsOut, 403: Problem, 404: Problem, 422: Problem},
+              summary="Change a clinic's settings (admin)")
+def clinic_change(request: HttpRequest, body: ClinicSettingsPatch, code: QueryText = CLINIC) -> Any:
+    """The keys given change, the rest stay; `null` clears a threshold, the reply number or the DKIM key. A
+    window that cannot be read (like `Mon-Sat 09:00-20:00`), a key that cannot sign or another bad value is 422
+    naming the field, and nothing changes. `dkim_key` is write-only: the answer says `dkim_key_set` and the key's
+    fingerprint. Another clinic than yours: 404. Audited ("clinic_settings", the fields changed; of the key only
+    "set" or "removed")."""
     with body_fields():
         return clinic_settings_change(scope=scope_of(request), code=code, values=body.model_dump(exclude_unset=True))
 

@@ -30,8 +30,8 @@ from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 
 from masspost.errors import GatewayConfigError, NotFoundError
 
-__all__ = ["DOMAIN_PLACEHOLDER", "DkimKey", "DkimRecord", "DkimSigner", "clinic_record", "dns_records",
-           "email_signer", "installation_key", "key_from_pem", "selector_problem"]
+__all__ = ["DOMAIN_PLACEHOLDER", "DkimKey", "DkimKeyError", "DkimRecord", "DkimSigner", "clinic_record",
+           "dns_records", "email_signer", "installation_key", "key_from_pem", "selector_problem"]
 
 SIGNED_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
 DOMAIN_PLACEHOLDER = "<your-domain>"  # a record whose domain is not known yet (no clinic e-mail to take it from)
@@ -80,9 +80,10 @@ class DkimKey:
         return f"v=DKIM1; k=rsa; p={self.public_key}"
 
 
-def key_from_pem(selector: str, text: str | bytes) -> DkimKey:
+def key_from_pem(selector: str, text: str | bytes, *, probe: bool = True) -> DkimKey:
     """The key in `text` (PEM: "BEGIN RSA PRIVATE KEY" or "BEGIN PRIVATE KEY"), checked by signing and verifying a
-    small message; DkimKeyError saying why not (never quoting the key)."""
+    small message (`probe=False`: read only, to show its public key); DkimKeyError saying why not (never quoting
+    the key)."""
     raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
     pem = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").strip() + b"\n"  # a browser's textarea sends CRLF
     if b"ENCRYPTED" in pem:
@@ -99,7 +100,8 @@ def key_from_pem(selector: str, text: str | bytes) -> DkimKey:
     if bits < MIN_BITS:
         raise DkimKeyError(f"the key has {bits} bits; receivers want at least {MIN_BITS} (2048 is the advice)")
     key = DkimKey(selector=selector, pem=pem, public_der=_public_der(modulus, exponent), bits=bits)
-    _probe(key)
+    if probe:
+        _probe(key)
     return key
 
 
@@ -271,7 +273,7 @@ def clinic_record(clinic: object) -> DkimRecord | None:
     if not selector or not text:
         return None
     try:
-        key = key_from_pem(selector, text)
+        key = key_from_pem(selector, text, probe=False)
     except DkimKeyError:
         return None
     code = str(getattr(clinic, "code", ""))

@@ -13,6 +13,7 @@ import pytest
 from masspost.campaigns.models import AuditEvent
 from masspost.clinic.models import Clinic
 from tests.api.conftest import Api
+from tests.delivery.test_dkim import make_pem
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +55,13 @@ def test_an_admin_changes_only_the_keys_given(ada: Api, clinic: Clinic) -> None:
     ({"approval_over": 0}, "approval_over"),
     ({"approval_cost_over": -1}, "approval_cost_over"),
     ({"time_zone": "UTC"}, "time_zone"),
+    ({"sms_reply_number": "12"}, "sms_reply_number"),
+    ({"sms_reply_number": "+372 600 1000"}, "sms_reply_number"),  # a landline cannot take the STOP
+    ({"dkim_selector": "mail_2026"}, "dkim_selector"),
+    ({"dkim_selector": "-mail"}, "dkim_selector"),
+    ({"dkim_selector": "s1", "dkim_key": "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----"}, "dkim_key"),
+    ({"dkim_selector": "s1"}, "dkim_key"),  # a selector needs its key
+    ({"dkim_key": "x" * 20_001}, "dkim_key"),
 ])
 def test_a_bad_value_is_422_naming_the_field_and_changes_nothing(ada: Api, clinic: Clinic, body: dict[str, Any],
                                                                  field: str) -> None:
@@ -104,7 +112,11 @@ def test_the_schema_documents_the_settings_and_the_new_operations(alice: Api) ->
         assert "post" in schema["paths"][path], path
     assert "get" in schema["paths"]["/api/v1/approvals"]
     components = schema["components"]["schemas"]
-    assert {"marketing_window", "approval_over", "recently_messaged_days"} <= set(components["ClinicOut"]["properties"])
+    assert {"marketing_window", "approval_over", "recently_messaged_days", "sms_reply_number", "dkim_selector",
+            "dkim_key_set", "dkim_key_fingerprint", "dkim_dns_record"} <= set(
+        components["ClinicSettingsOut"]["properties"])
+    assert "dkim_key" not in components["ClinicSettingsOut"]["properties"]  # write-only
+    assert "WRITE-ONLY" in components["ClinicSettingsPatch"]["properties"]["dkim_key"]["description"]
     assert {"send_at", "deadline", "recently_messaged_days", "one_per_address"} <= set(
         components["Campaign"]["properties"])
     assert {"schedule", "recent_campaign", "approval", "test_send"} <= set(components["PreviewOut"]["properties"])
@@ -113,3 +125,36 @@ def test_the_schema_documents_the_settings_and_the_new_operations(alice: Api) ->
         components["CampaignOut"]["properties"])
     statuses = schema["paths"]["/api/v1/campaigns/{campaign_id}/messages"]["get"]["parameters"]
     assert any("left_out" in json.dumps(p) for p in statuses)
+
+
+def test_an_admin_sets_the_reply_number_and_a_write_only_dkim_key(ada: Api, clinic: Clinic) -> None:
+    pem = make_pem()
+    response = patch(ada, "/clinics/TLN", {"sms_reply_number": "5123 4567", "dkim_selector": "mail2026",
+                                           "dkim_key": pem})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert "dkim_key" not in body and "PRIVATE" not in response.content.decode()
+    assert (body["sms_reply_number"], body["dkim_selector"], body["dkim_key_set"]) == ("+37251234567", "mail2026",
+                                                                                      True)
+    assert body["dkim_key_fingerprint"].startswith("SHA256:")
+    assert body["dkim_dns_record"].startswith('mail2026._domainkey.hammas.example TXT "v=DKIM1; k=rsa; p=MII')
+    [shown] = ada.get("/clinics").json()
+    assert shown == body and "PRIVATE" not in json.dumps(shown)
+    clinic.refresh_from_db()
+    assert clinic.dkim_key.startswith("-----BEGIN PRIVATE KEY-----") and clinic.sms_reply_number == "+37251234567"
+    event = AuditEvent.objects.get(action="clinic_settings")
+    assert event.detail["dkim_key"] == "set" and "PRIVATE" not in json.dumps(event.detail)
+    assert set(event.detail["fields"]) == {"sms_reply_number", "dkim_selector", "dkim_key"}
+
+
+def test_null_removes_the_key_and_its_selector(ada: Api, clinic: Clinic) -> None:
+    Clinic.objects.filter(pk=clinic.pk).update(dkim_selector="mail2026", dkim_key=make_pem(),
+                                               sms_reply_number="+37251234567")
+    response = patch(ada, "/clinics/TLN", {"dkim_key": None, "sms_reply_number": None})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["dkim_key_set"], body["dkim_selector"], body["dkim_key_fingerprint"], body["dkim_dns_record"],
+            body["sms_reply_number"]) == (False, "", None, None, "")
+    clinic.refresh_from_db()
+    assert (clinic.dkim_key, clinic.dkim_selector) == ("", "")
+    assert AuditEvent.objects.get(action="clinic_settings").detail["dkim_key"] == "removed"

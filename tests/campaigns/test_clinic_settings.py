@@ -12,6 +12,7 @@ from masspost.campaigns.models import AuditEvent
 from masspost.clinic.models import Clinic
 from masspost.clinic.scope import Role, Scope
 from masspost.errors import NotFoundError, PermissionDeniedError, SpecError
+from tests.delivery.test_dkim import make_pem
 
 
 def admin_of(*clinics: Clinic, role: Role = Role.ADMIN) -> Scope:
@@ -80,3 +81,28 @@ def test_another_clinic_is_not_found_and_a_sender_may_not(clinic: Clinic, other_
 def test_the_list_is_the_scopes_clinics_by_code(clinic: Clinic, other_clinic: Clinic) -> None:
     assert [c.code for c in clinic_settings_list(scope=admin_of(other_clinic, clinic))] == ["TLN", "TRT"]
     assert [c.code for c in clinic_settings_list(scope=admin_of(other_clinic))] == ["TRT"]
+
+
+def test_a_dkim_key_is_checked_by_signing_stored_and_audited_only_as_set(clinic: Clinic) -> None:
+    pem = make_pem(pkcs8=False).replace("\n", "\r\n")  # as a browser's textarea sends it
+    clinic_settings_change(scope=admin_of(clinic), code="TLN", values={"dkim_selector": "k1.mail", "dkim_key": pem})
+    clinic.refresh_from_db()
+    assert clinic.dkim_selector == "k1.mail" and clinic.dkim_key == pem.replace("\r\n", "\n")
+    assert AuditEvent.objects.get(action="clinic_settings").detail == {
+        "clinic": "TLN", "fields": ["dkim_selector", "dkim_key"], "dkim_key": "set"}
+
+    with pytest.raises(SpecError, match="^dkim_key: not a PEM RSA private key") as raised:
+        clinic_settings_change(scope=admin_of(clinic), code="TLN", values={"dkim_key": "secret junk"})
+    assert "secret junk" not in str(raised.value)
+    with pytest.raises(SpecError, match="^dkim_selector: a DKIM key needs its selector"):
+        clinic_settings_change(scope=admin_of(clinic), code="TLN", values={"dkim_selector": ""})
+    clinic.refresh_from_db()
+    assert clinic.dkim_selector == "k1.mail"
+
+
+def test_the_reply_number_is_normalised_in_the_clinics_country(clinic: Clinic) -> None:
+    clinic_settings_change(scope=admin_of(clinic), code="TLN", values={"sms_reply_number": "5123 4567"})
+    clinic.refresh_from_db()
+    assert clinic.sms_reply_number == "+37251234567"
+    with pytest.raises(SpecError, match="^sms_reply_number: "):
+        clinic_settings_change(scope=admin_of(clinic), code="TLN", values={"sms_reply_number": "hello"})

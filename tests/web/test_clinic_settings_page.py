@@ -13,6 +13,7 @@ from django.test import Client
 
 from masspost.campaigns.models import AuditEvent
 from masspost.clinic.models import Clinic
+from tests.delivery.test_dkim import make_pem
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +117,67 @@ def test_senders_and_preparers_cannot_open_or_change_it(who: str, request: Any, 
 def test_signed_out_goes_to_sign_in(client: Client, clinic: Clinic) -> None:
     response = client.get("/clinics/TLN/")
     assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+
+
+def test_the_reply_number_and_a_dkim_key_are_saved_and_the_key_is_never_shown(ada: Client, clinic: Clinic) -> None:
+    pem = make_pem()
+    response = ada.post("/clinics/TLN/", form(sms_reply_number="5123 4567", dkim_selector="mail2026", dkim_key=pem))
+    assert response.status_code == 302, html(response)
+    clinic.refresh_from_db()
+    assert (clinic.sms_reply_number, clinic.dkim_selector) == ("+37251234567", "mail2026")
+    assert clinic.dkim_key.strip() == pem.strip()
+
+    page = html(ada.get("/clinics/TLN/"))
+    body = "".join(pem.strip().splitlines()[1:-1])
+    assert "PRIVATE KEY-----\n" not in page and body[:40] not in page and body[-40:] not in page
+    assert 'name="sms_reply_number" value="+37251234567"' in page
+    assert "The clinic has its own key." in page and "SHA256:" in page
+    record = re.search(r'data-testid="dkim-record">([^<]*)</textarea>', page)
+    assert record and record.group(1).startswith("mail2026._domainkey.hammas.example TXT &quot;v=DKIM1; k=rsa; p=")
+    event = AuditEvent.objects.get(action="clinic_settings")
+    assert event.detail["dkim_key"] == "set" and body[:40] not in str(event.detail)
+
+    # Saving the form again without pasting a key keeps it.
+    assert ada.post("/clinics/TLN/", form(sms_reply_number="+37251234567", dkim_selector="mail2026")).status_code == 302
+    clinic.refresh_from_db()
+    assert clinic.dkim_key.strip() == pem.strip()
+
+
+def test_the_remove_box_removes_the_key_and_its_selector(ada: Client, clinic: Clinic) -> None:
+    Clinic.objects.filter(pk=clinic.pk).update(dkim_selector="mail2026", dkim_key=make_pem())
+    assert "Remove the clinic&#x27;s own DKIM key and selector" in html(ada.get("/clinics/TLN/"))
+    response = ada.post("/clinics/TLN/", form(dkim_selector="mail2026", dkim_key_remove="on"))
+    assert response.status_code == 302, html(response)
+    clinic.refresh_from_db()
+    assert (clinic.dkim_selector, clinic.dkim_key) == ("", "")
+    assert AuditEvent.objects.get(action="clinic_settings").detail["dkim_key"] == "removed"
+    assert "The clinic has no key of its own." in html(ada.get("/clinics/TLN/"))
+
+
+@pytest.mark.parametrize(("fields", "field", "said"), [
+    ({"sms_reply_number": "+372 600 1000"}, "sms_reply_number", "Not a mobile number that can receive SMS"),
+    ({"dkim_selector": "mail_2026"}, "dkim_selector", "Letters a–z, digits and hyphens"),
+    ({"dkim_selector": "s1", "dkim_key": "-----BEGIN PRIVATE KEY-----\nQUJDRA==\n-----END PRIVATE KEY-----"},
+     "dkim_key", "This is not an RSA private key in PEM form."),
+    ({"dkim_selector": "s1"}, "dkim_key", "A selector needs its key"),
+])
+def test_a_bad_reply_number_selector_or_key_is_said_next_to_its_field(
+        ada: Client, clinic: Clinic, fields: dict[str, str], field: str, said: str) -> None:
+    response = ada.post("/clinics/TLN/", form(**fields))
+    assert response.status_code == 422
+    page = html(response)
+    error = re.search(rf'<p class="error" id="id_{field}_error">([^<]*)</p>', page)
+    assert error and said in error.group(1).replace("&#x27;", "'")
+    assert "QUJDRA==" not in page  # a pasted key is never sent back, not even with an error
+    clinic.refresh_from_db()
+    assert (clinic.sms_reply_number, clinic.dkim_selector, clinic.dkim_key) == ("", "", "")
+    assert not AuditEvent.objects.filter(action="clinic_settings").exists()
+
+
+def test_a_key_error_is_said_in_estonian_and_russian(make_staff: Any, clinic: Clinic) -> None:
+    for language, said in (("et", "See ei ole PEM-kujul RSA privaatvõti."),
+                           ("ru", "Это не закрытый ключ RSA в формате PEM.")):
+        admin = make_staff(f"admin{language}", "admin", clinic, language=language)
+        page = html(admin.post("/clinics/TLN/", form(dkim_selector="s1", dkim_key="nope"),
+                               HTTP_ACCEPT_LANGUAGE=language))
+        assert said in page

@@ -85,7 +85,7 @@ def _record_lines(record: DkimRecord) -> list[str]:
 
 
 def _as_json(check: GatewayCheck) -> dict[str, Any]:
-    said = {"channel": str(check.channel), "scheme": check.scheme, "status": str(check.status),
+    said: dict[str, Any] = {"channel": str(check.channel), "scheme": check.scheme, "status": str(check.status),
             "detail": check.detail, "webhooks": check.webhooks, "note": check.note}
     if check.channel == "email":
         said["dkim"] = [_record_json(record) for record in check.dkim]
