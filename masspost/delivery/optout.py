@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone, translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext
 
 from masspost.clinic.models import UNSUBSCRIBE_SOURCE
 from masspost.consent import FIELDS
@@ -96,12 +96,12 @@ def page_language(language: str) -> str:
 def button_words(*, channel: str, what: str, language: str) -> str:
     """The page's button for `what`, in `language` (the page's): shown on the page and kept as the ledger event's
     wording, the words the patient agreed to."""
-    words = {("email", "marketing"): gettext_noop("Unsubscribe from offers"),
-             ("email", "all"): gettext_noop("Unsubscribe from all e-mail"),
-             ("sms", "marketing"): gettext_noop("No more offers by SMS"),
-             ("sms", "all"): gettext_noop("No SMS at all")}[(channel, what)]
+    if (channel, what) not in {(c, w) for c in FIELDS_BY_CHANNEL for w in WHATS}:
+        raise ValueError(f"no button for channel {channel!r} and {what!r}")
     with translation.override(page_language(language)):
-        return translation.gettext(words)
+        if channel == "email":
+            return gettext("Unsubscribe from offers") if what == "marketing" else gettext("Unsubscribe from all e-mail")
+        return gettext("No more offers by SMS") if what == "marketing" else gettext("No SMS at all")
 
 
 def optout_target(key: str) -> OptOutTarget:
