@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from masspost.campaigns.models import Campaign
+from masspost.campaigns.services import campaign_send
+from masspost.campaigns.spec import CampaignSpec
 from masspost.clinic.models import ConsentEvent, Patient
-from masspost.delivery.models import OptOutLink
+from masspost.clinic.scope import Scope
+from masspost.delivery.models import OptOutLink, OutboxMessage
+from masspost.delivery.optout import optout_key
+from tests.conftest import campaign
 from tests.delivery.test_unsubscribe import make_campaign, make_link
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +194,24 @@ def test_a_signed_in_user_sees_the_same_page(alice: Client, make_patient: Callab
     _patient, _campaign, url = page(make_patient, language="et")
     html = alice.get(url).content.decode()
     assert '<html lang="et">' in html and "Loobu pakkumistest" in html
+
+
+def test_get_leaves_queued_messages_and_post_suppresses_them(
+        public: Client, settings: Any, make_patient: Callable[..., Patient]) -> None:
+    """A mail scanner's GET while the campaign is still going out suppresses nothing; the patient's POST cancels
+    their offers not yet handed off (status suppressed, reason unsubscribe) and leaves the others' alone."""
+    settings.MASSPOST_PUBLIC_URL = "https://post.hammas.example"
+    leaving, staying = make_patient(), make_patient()
+    content = {"et": {"sms": "", "email_subject": "Pakkumine", "email_body": "Tere {first_name}!"}}
+    sent = campaign_send(spec=CampaignSpec.from_dict(campaign(purpose="marketing", channel="email", content=content)),
+                         scope=Scope.operator())
+    url = f"/u/{optout_key(campaign_id=sent.campaign_id, patient_id=leaving.id, channel='email')}"
+
+    def statuses() -> dict[int, tuple[str, str]]:
+        return {row.patient_id: (row.status, row.last_error)
+                for row in OutboxMessage.objects.filter(campaign_id=sent.campaign_id)}
+
+    assert public.get(url).status_code == 200
+    assert statuses() == {leaving.id: ("queued", ""), staying.id: ("queued", "")}
+    assert public.post(url, {"what": "marketing"}).status_code == 200
+    assert statuses() == {leaving.id: ("suppressed", "unsubscribe"), staying.id: ("queued", "")}
