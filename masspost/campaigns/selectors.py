@@ -142,8 +142,8 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
     patients = 0
     languages: dict[str, int] = {}
     no_language: dict[str, int] = {}  # patients given their clinic's language, by that language
-    for clinic_id, lang, acc_sms, acc_email, consent, phone_state, email_state, unset, n in audience_groups(
-            audience, by_clinic=by_clinic):
+    for clinic_id, lang, acc_sms, acc_email, mkt_sms, mkt_email, phone_state, email_state, unset, n in (
+            audience_groups(audience, by_clinic=by_clinic)):
         patients += n
         languages[lang] = languages.get(lang, 0) + n
         if unset:
@@ -151,7 +151,8 @@ def campaign_counts(*, spec: CampaignSpec, scope: Scope) -> dict[str, Any]:
         for channel in spec.channels:
             sms = channel == "sms"
             chosen = choose_language(lang, available[channel], spec.fallback_language)
-            reason = exclusion(accepts=acc_sms if sms else acc_email, marketing=marketing, consent=consent,
+            reason = exclusion(accepts=acc_sms if sms else acc_email, marketing=marketing,
+                               consent=mkt_sms if sms else mkt_email,
                                language=chosen, address_state=phone_state if sms else email_state,
                                has_sender=clinic_id is None or has_sender[channel][clinic_id])
             if reason:
