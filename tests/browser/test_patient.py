@@ -57,7 +57,7 @@ def test_a_receptionist_renews_consent_after_an_sms_stop(lang: str, page: Any, c
     page.locator("input[name=patient]").fill(ref)
     page.locator("form[role=search] button[type=submit]").click()
     expect(page.locator("h1")).to_contain_text(ref)
-    sms_now = page.get_by_test_id("consents").locator("tbody tr").first
+    sms_now = page.get_by_test_id("consents").locator("tbody tr[data-channel=sms] td[data-purpose=service]")
     expect(sms_now.locator(".status-cancelled")).to_be_visible()
     expect(sms_now.locator(".help")).to_contain_text("STOP")
 

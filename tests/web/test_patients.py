@@ -59,10 +59,12 @@ def grouped(e164: str) -> str:
 
 
 def history_rows(page: str) -> list[list[str]]:
-    """The history's cells: when, channel, purpose, consent, source, wording, campaign (and note for a sender)."""
+    """The history's cells: when, channel and purpose, consent, source (and campaign), wording (and note for a
+    sender)."""
     table = page.split('data-testid="history"', 1)[1].split("</table>", 1)[0]
     body = table.split("<tbody>", 1)[1]
-    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return [[" ".join(re.sub(r"<br>", " · ", re.sub(r"<(?!br>)[^>]+>", "", cell)).split())
+             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
 
 
@@ -104,8 +106,8 @@ def test_a_sender_renews_consent_after_an_sms_stop(alice: Client, stopped: Patie
     assert "Recorded." in shown and "opted out" not in shown
     rows = history_rows(shown)
     assert [r[1:] for r in rows] == [
-        ["SMS", "all messages (reminders too)", "no", "the patient&#x27;s SMS STOP", "", "", ""],
-        ["SMS", "all messages (reminders too)", "yes", "alice (staff) — signed form", "", "", "Form in the binder"]]
+        ["SMS · all messages (reminders too)", "no", "the patient&#x27;s SMS STOP", "", ""],
+        ["SMS · all messages (reminders too)", "yes", "alice (staff) — signed form", "", "Form in the binder"]]
     assert all(re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", r[0]) for r in rows)  # en-GB, 24-hour
     assert "times in Tallinn time" in shown
 
@@ -269,15 +271,14 @@ def test_the_history_shows_purpose_wording_and_the_campaign(alice: Client, clini
     page = html(alice.get("/patients/", {"patient": p.external_id}))
     heads = re.findall(r'<th scope="col">([^<]*)</th>',
                        page.split('data-testid="history"', 1)[1].split("</thead>", 1)[0])
-    assert heads == ["When", "Channel", "Purpose", "Consent", "Source", "Wording shown", "Campaign", "Note"]
-    rows = [r[1:7] for r in history_rows(page)]
+    assert heads == ["When", "Channel, purpose", "Consent", "Source", "Wording shown", "Note"]
+    rows = [r[1:5] for r in history_rows(page)]
     assert rows == [
-        ["E-mail", "offers (marketing)", "no", "the patient&#x27;s unsubscribe link", "No more offers by e-mail",
-         "Winter offers"],
-        ["SMS", "all messages (reminders too)", "no", "the patient&#x27;s unsubscribe link", "No SMS at all",
-         f"no. {theirs}"],
-        ["SMS", "offers (marketing)", "yes", "import from the clinic&#x27;s system", "file patients-2026-12.csv",
-         ""]]
+        ["E-mail · offers (marketing)", "no", "the patient&#x27;s unsubscribe link · Campaign: Winter offers",
+         "No more offers by e-mail"],
+        ["SMS · all messages (reminders too)", "no", f"the patient&#x27;s unsubscribe link · Campaign: no. {theirs}",
+         "No SMS at all"],
+        ["SMS · offers (marketing)", "yes", "import from the clinic&#x27;s system", "file patients-2026-12.csv"]]
     assert f'<a href="/campaigns/{ours}/">Winter offers</a>' in page
     assert f'href="/campaigns/{theirs}/"' not in page and "Tartu only" not in page
     assert "<q>No more offers by e-mail</q>" in page
