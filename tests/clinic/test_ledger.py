@@ -52,7 +52,7 @@ MANY = st.tuples(st.just("many"), st.sets(st.integers(0, 2), max_size=3), st.sam
 STEP = st.tuples(st.one_of(ONE, MANY), st.integers(-3600, 3600))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=12))
 def test_the_columns_are_the_ledgers_fold_after_every_change_and_the_history_is_in_order(
         make_patient: Callable[..., Patient], steps: list[tuple[tuple[Any, ...], int]]) -> None:
