@@ -37,7 +37,7 @@ def queue(campaign_id: int, patients: list[Patient], *, channel: str = "sms", ma
     for p in patients:
         writer.add(patient_id=p.id, patient_ref=p.external_id, channel=channel,
                    address=p.phone_e164 if channel == "sms" else p.email, language="et", subject="",
-                   body="Tere!", encoding="GSM-7", parts=1, sender="Hammas", sender_name="", clinic_id=p.clinic_id,
+                   body="Tere!", encoding="GSM-7", parts=1, sender="Hammas", sender_name="",
                    optout_key=optout_key(campaign_id=campaign_id, patient_id=p.id, channel=channel) if keys else "")
     writer.flush()
 
@@ -249,3 +249,51 @@ def test_suppressed_is_final(make_patient: Callable[..., Patient], settings: Any
     opt_out(patient_ids=[patient.id], channel="sms", purpose="service", source="sms-stop")
     assert outbox_cancel(campaign_id=service) == 0
     assert status_of(patient, service) == (MessageStatus.SUPPRESSED, "sms-stop")
+
+
+# -- the worker's housekeeping -------------------------------------------------------------------------------------
+
+
+def test_the_workers_look_for_withdrawals_comes_within_30_seconds_of_its_clock(
+        make_patient: Callable[..., Patient]) -> None:
+    """An import-style withdrawal (the ledger alone) is suppressed by the worker's next look, which comes at most
+    SUPPRESS_EVERY (≤ 30 s) of the worker's clock after the one before — measured on a clock the test moves."""
+    from masspost.delivery.pipeline import WorkerStats
+    from masspost.delivery.worker import SUPPRESS_EVERY, Withdrawals
+
+    assert dt.timedelta(seconds=30) >= SUPPRESS_EVERY
+    patient = make_patient()
+    offers = make_campaign(purpose="marketing")
+    queue(offers, [patient], marketing=True)
+    start = timezone.now()
+    moment = [start]
+    stats, looks = WorkerStats(), Withdrawals()
+    assert looks.step(stats, lambda: moment[0]) == 0  # the first look, at once: nothing withdrawn yet
+    consent_change(patient_id=patient.id, channel="sms", purpose="marketing", accepts=False, source="import",
+                   wording="file patients.csv")
+    moment[0] = start + SUPPRESS_EVERY - dt.timedelta(seconds=1)
+    assert looks.step(stats, lambda: moment[0]) == 0  # not yet time
+    assert status_of(patient, offers) == ("queued", "")
+    moment[0] = start + SUPPRESS_EVERY
+    assert looks.step(stats, lambda: moment[0]) == 1
+    assert status_of(patient, offers) == ("suppressed", "import")
+    assert stats.suppressed == 1
+
+
+@pytest.mark.usefixtures("memory_gateway")
+def test_a_worker_does_not_send_what_a_withdrawal_refuses(make_patient: Callable[..., Patient]) -> None:
+    """A withdrawal recorded through the ledger alone before the worker starts: its first look (back
+    SUPPRESS_FIRST_LOOK) suppresses the message before anything is claimed."""
+    from masspost.delivery.gateways.memory import MemoryGateway
+    from masspost.delivery.worker import GatewayConfig, worker_run
+
+    patient, other = make_patient(), make_patient()
+    service = make_campaign()
+    queue(service, [patient, other])
+    consent_change(patient_id=patient.id, channel="sms", purpose="service", accepts=False, source="staff:anna")
+
+    stats = worker_run(until_idle=True, gateways=GatewayConfig(urls={"sms": "memory:sms"}))
+
+    assert (stats.sent, stats.suppressed) == (1, 1)
+    assert status_of(patient, service) == ("suppressed", "staff")
+    assert [m.patient_ref for m in MemoryGateway.outboxes["sms"]] == [other.external_id]
