@@ -160,10 +160,12 @@ class ClinicSettingsForm(forms.Form):
                 self.add_error("dkim_key", _("Either paste a new key or remove the key, not both."))
             data["dkim_selector"] = ""  # a selector without its key means nothing
             return data
+        if "dkim_key" in self.errors or "dkim_selector" in self.errors:
+            return data  # one error at a time: a key that cannot be read is not also "missing"
         has_key = bool(data.get("dkim_key") or self.clinic.dkim_key)
-        if "dkim_selector" in data and data["dkim_selector"] and not has_key:
+        if data.get("dkim_selector") and not has_key:
             self.add_error("dkim_key", _("A selector needs its key: paste the private key."))
-        if "dkim_selector" in data and not data["dkim_selector"] and has_key:
+        if not data.get("dkim_selector") and has_key:
             self.add_error("dkim_selector", _("A key needs its selector: the name its DNS record is published "
                                               "under."))
         return data
