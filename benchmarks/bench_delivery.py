@@ -259,7 +259,7 @@ class Bench:
             rows.append(Patient(external_id=f"{code}{n}", clinic=clinic, first_name="Mari", last_name=f"X{n}",
                                 country="EE", language="et", phone=phone, phone_e164=phone,
                                 phone_status=address_status(phone, phone), email=email, email_normalized=email,
-                                email_status=address_status(email, email), marketing_consent=True))
+                                email_status=address_status(email, email), marketing_sms=True, marketing_email=True))
         Patient.objects.bulk_create(rows, batch_size=5000)
 
     def campaign(self, code: str, channel: str) -> int:

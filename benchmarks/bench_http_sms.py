@@ -283,7 +283,7 @@ class Bench:
             phone = f"+3725{n:07d}"
             rows.append(Patient(external_id=f"{self.code}-{n}", clinic=clinic, first_name="Mari", last_name=f"X{n}",
                                 country="EE", language="et", phone=phone, phone_e164=phone,
-                                phone_status=address_status(phone, phone), marketing_consent=True))
+                                phone_status=address_status(phone, phone), marketing_sms=True, marketing_email=True))
         Patient.objects.bulk_create(rows, batch_size=5000)
 
     def queue(self) -> None:
