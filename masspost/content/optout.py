@@ -1,6 +1,6 @@
 """The opt-out every marketing message carries, and the preferences link of a service e-mail (docs/sms.md, "The
-opt-out line"; docs/campaign.md, "Opting out"). Pure: the caller gives the link (or "" when MASSPOST_PUBLIC_URL is
-not set, so no page can be reached) and the clinic's reply number.
+opt-out line"; docs/campaign.md, "Opting out: the line and the footer"). Pure: the caller gives the link (or ""
+when MASSPOST_PUBLIC_URL is not set, so no page can be reached) and the clinic's reply number.
 
 The words are short on purpose: every character of an SMS is paid for, in every message of the campaign. A
 marketing SMS gets one line after its text (`SMS_SEPARATOR`): the link with one word before it, or — without a
