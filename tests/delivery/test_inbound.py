@@ -1,5 +1,6 @@
 """Incoming SMS: the source read with its type of number in the clinics' countries; every message stored and
-counted, whether it matched a patient or not; a stop word opts out whoever has that number."""
+counted, whether it matched a patient or not; a stop word opts out whoever has that number, and their queued SMS
+are suppressed with it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from masspost.clinic.models import Clinic, ConsentEvent, Patient
 from masspost.clinic.scope import Scope
 from masspost.delivery.inbound import inbound_record
 from masspost.delivery.incoming_number import incoming_numbers
-from masspost.delivery.models import InboundMessage
+from masspost.delivery.models import InboundMessage, OutboxMessage
 from masspost.delivery.pipeline import WorkerStats
 from masspost.delivery.selectors import inbound_counts
 from masspost.delivery.worker import GatewayConfig, _open_channel, worker_run
@@ -50,10 +51,33 @@ def test_a_stop_from_the_number_in_any_form_opts_the_patient_out(mari: Patient, 
     assert (recorded.kind, recorded.patients, recorded.opted_out) == ("stop", 1, 1)
     mari.refresh_from_db()
     assert mari.accepts_sms is False
-    assert list(ConsentEvent.objects.values_list("patient_id", "channel", "accepts", "source")) == [
-        (mari.id, "sms", False, "sms-stop")]
+    # A STOP is a hard opt-out of SMS: the channel as a whole (purpose service), not only its offers.
+    assert list(ConsentEvent.objects.values_list("patient_id", "channel", "purpose", "accepts", "source")) == [
+        (mari.id, "sms", "service", False, "sms-stop")]
     stored = InboundMessage.objects.get()
     assert (stored.source, stored.raw_source, stored.source_ton) == ("+37251234567", source, ton)
+
+
+def test_a_stop_suppresses_the_patients_queued_sms_in_the_same_transaction(make_patient: Any, mari: Patient) -> None:
+    """Every queued SMS of the patient (service and marketing) is suppressed with the reason; their e-mail, other
+    patients' SMS and what was already handed off are left as they are."""
+    jaan = make_patient()
+    first = campaign_send(spec=CampaignSpec.from_dict(campaign(channel="both", content={"et": {
+        "sms": "Tere {first_name}", "email_subject": "S", "email_body": "Tere"}})), scope=Scope.operator())
+    second = campaign_send(spec=CampaignSpec.from_dict(campaign(name="Offers", purpose="marketing")),
+                           scope=Scope.operator())
+    handed = OutboxMessage.objects.get(campaign_id=second.campaign_id, patient_id=mari.id)
+    OutboxMessage.objects.filter(id=handed.id).update(status="sending")  # claimed by a worker: handed off
+
+    recorded = inbound_record("51234567", "STOP", TON_NATIONAL)
+
+    assert (recorded.opted_out, recorded.suppressed) == (1, 1)
+    rows = {(r.campaign_id, r.patient_id, r.channel): (r.status, r.last_error) for r in OutboxMessage.objects.all()}
+    assert rows[(first.campaign_id, mari.id, "sms")] == ("suppressed", "sms-stop")
+    assert rows[(first.campaign_id, mari.id, "email")] == ("queued", "")
+    assert rows[(second.campaign_id, mari.id, "sms")] == ("sending", "")
+    assert {status for (_, patient, _), (status, _) in rows.items() if patient == jaan.id} == {"queued"}
+    assert inbound_record("51234567", "STOP", TON_NATIONAL).suppressed == 0  # again: nothing left
 
 
 def test_a_national_number_is_read_in_every_clinics_country(make_patient: Any, clinic: Clinic) -> None:
@@ -147,7 +171,7 @@ def test_the_workers_gateway_stores_and_counts_what_comes_in(mari: Patient, smsc
         channel.close()
 
     assert acked == [True, True]  # acknowledged once stored
-    assert (stats.incoming, stats.incoming_unmatched, stats.opted_out) == (2, 1, 1)
+    assert (stats.incoming, stats.incoming_unmatched, stats.opted_out, stats.suppressed) == (2, 1, 1, 0)
     assert Patient.objects.get(id=mari.id).accepts_sms is False
     assert sorted(InboundMessage.objects.values_list("kind", "patients")) == [("other", 0), ("stop", 1)]
 

@@ -1,8 +1,8 @@
 """What the worker does with an HTTP provider's words beyond accepted / failed: a refusal because the recipient
 opted out with the provider (Twilio 21610) records the patient's SMS opt-out — source "provider", once — so the next
-preview leaves them out and an import does not switch it back on; a provider's Retry-After rests the channel at
-least that long; the worker hands an HTTP provider's gateway MASSPOST_PUBLIC_URL, and a bad one stops that SMS
-channel — never another SMS gateway's, which does not use it."""
+preview leaves them out, their queued SMS are suppressed, and an import does not switch it back on; a provider's
+Retry-After rests the channel at least that long; the worker hands an HTTP provider's gateway MASSPOST_PUBLIC_URL,
+and a bad one stops that SMS channel — never another SMS gateway's, which does not use it."""
 
 from __future__ import annotations
 
@@ -72,6 +72,26 @@ def test_the_opt_out_is_recorded_once_however_many_messages_the_provider_refuses
     assert worker_run(until_idle=True, gateways=MEMORY).failed == 2
 
     assert ConsentEvent.objects.filter(patient=mari, source="provider").count() == 1
+
+
+def test_a_provider_opt_out_suppresses_the_patients_other_queued_sms(make_patient: Any) -> None:
+    """One message at a time (a group of one): the refusal of the first records the opt-out, and Mari's next
+    messages are suppressed — never handed to the provider to be refused again; Jaan's go."""
+    mari, jaan = make_patient(), make_patient()
+    for name in ("One", "Two", "Three"):
+        send(name)
+    MemoryGateway.script("sms", UNSUBSCRIBED)  # the first message claimed (Mari's, of "One") is refused
+
+    stats = worker_run(until_idle=True, gateways=GatewayConfig(urls={"sms": "memory:sms"}, group=1))
+
+    assert (stats.sent, stats.failed) == (3, 1)
+    rows = sorted(OutboxMessage.objects.filter(patient=mari).values_list("id", "status", "last_error"))
+    assert [(status, error) for _, status, error in rows] == [
+        ("failed", UNSUBSCRIBED.error), ("suppressed", "provider"), ("suppressed", "provider")]
+    assert set(OutboxMessage.objects.filter(patient=jaan).values_list("status", flat=True)) == {"sent"}
+    assert [m.patient_ref for m in MemoryGateway.outboxes["sms"]] == [jaan.external_id] * 3  # Mari's: refused
+    assert list(ConsentEvent.objects.values_list("patient_id", "channel", "purpose", "accepts", "source")) == [
+        (mari.id, "sms", "service", False, "provider")]
 
 
 def test_a_plain_permanent_error_changes_no_consent(make_patient: Any) -> None:
