@@ -151,8 +151,9 @@ def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: 
     of rows written each time a batch of them is. `scope` is who imports (None: the operator, every clinic); its
     role is checked before the file is read (PermissionDeniedError). `name`: what errors about the whole file
     call it (its path when not given). `file_name`: the file's own name, as its consent events' wording gives it
-    ("file patients-2026-12.csv"; "" for a file that came without one); None: the name of `path` (the command
-    line's, which is the operator's own file; standard input has none)."""
+    ("file patients-2026-12.csv"; "" for a file that came without one); None: the name of `path` when it is the
+    operator's own file (the command line's; standard input has none), none when `name` is given (the path is
+    then a private temporary one, whose name says nothing)."""
     checkers: dict[str, Callable[[_Source, ImportReport, Scope, _Spool], None]] = {
         "clinics": _check_clinics, "patients": _check_patients, "visits": _check_visits,
     }
@@ -163,7 +164,7 @@ def import_file(*, kind: str, path: Path, skip_invalid: bool = False, encoding: 
     scope.require(ROLES[kind])
     report = ImportReport(kind=kind)
     source = _Source(path=path, encoding=encoding, progress=progress or (lambda rows: None), name=name,
-                     wording=import_wording(_file_name(path) if file_name is None else file_name))
+                     wording=import_wording(file_name if file_name is not None else "" if name else _file_name(path)))
     with tempfile.TemporaryFile(prefix="masspost-import-") as spooled:
         spool = _Spool(spooled)
         spool.wording = source.wording
