@@ -11,8 +11,11 @@ with the setting (or the clinic) named — never a message at a time. A key's te
 log or the audit log; what is shown of it is its public key, the TXT record and the public key's SHA-256
 fingerprint.
 
-Signing is dkimpy's `dkim.sign`: rsa-sha256, relaxed/relaxed, over From, To, Subject, Date, Message-ID,
-List-Unsubscribe and List-Unsubscribe-Post — those the e-mail has.
+Signing is dkimpy's (`dkim.DKIM.sign`, as `dkim.sign`): rsa-sha256, relaxed/relaxed, over From, To, Subject, Date,
+Message-ID, List-Unsubscribe and List-Unsubscribe-Post — those the e-mail has. dkimpy does the RSA step in pure
+Python: 7–9 ms of CPU for a 2048-bit key, with the GIL held, which cut a worker's e-mails to a tenth (35 instead of
+340 a second against the test server). Where the `cryptography` package is installed, that one step is OpenSSL's
+(`_NativeRsaDKIM`; the same signature, well under a millisecond); everything else stays dkimpy's.
 """
 
 from __future__ import annotations
@@ -23,10 +26,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dkim
 from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+
+try:  # OpenSSL for the RSA step, when installed (see the module's docstring)
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+except ImportError:  # pragma: no cover - installed with the test extras; dkimpy's own RSA then
+    serialization = None  # type: ignore[assignment]
 
 from masspost.errors import GatewayConfigError, NotFoundError
 
@@ -66,6 +76,7 @@ class DkimKey:
     pem: bytes = field(repr=False)
     public_der: bytes = field(repr=False)  # SubjectPublicKeyInfo, as the TXT record's p= carries it
     bits: int
+    native: Any = field(default=None, repr=False, compare=False)  # the key for OpenSSL, when `cryptography` is there
 
     @property
     def public_key(self) -> str:
@@ -99,19 +110,62 @@ def key_from_pem(selector: str, text: str | bytes, *, probe: bool = True) -> Dki
     bits = modulus.bit_length()
     if bits < MIN_BITS:
         raise DkimKeyError(f"the key has {bits} bits; receivers want at least {MIN_BITS} (2048 is the advice)")
-    key = DkimKey(selector=selector, pem=pem, public_der=_public_der(modulus, exponent), bits=bits)
+    key = DkimKey(selector=selector, pem=pem, public_der=_public_der(modulus, exponent), bits=bits,
+                  native=_native(pem) if probe else None)
     if probe:
         _probe(key)
     return key
 
 
+def _native(pem: bytes) -> Any:
+    """The key as `cryptography` holds it, or None (not installed, or a key it reads otherwise than dkimpy)."""
+    if serialization is None:
+        return None
+    try:
+        native = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        return None
+    return native if isinstance(native, rsa.RSAPrivateKey) else None
+
+
+class _NativeRsaDKIM(dkim.DKIM):  # type: ignore[misc]
+    """dkimpy's DKIM with the RSA step of signing done by OpenSSL: `gen_header` as dkimpy 1.1 writes it for an
+    rsa-sha256 signature, but for the one call that signs the hashed headers (PKCS#1 v1.5 over the same SHA-256
+    digest: the same signature bytes)."""
+
+    native_key: Any = None
+
+    def gen_header(self, fields: list[tuple[bytes, bytes]], include_headers: tuple[bytes, ...], canon_policy: Any,
+                   header_name: bytes, pk: Any, standardize: bool = False) -> bytes:
+        if self.native_key is None or standardize or self.signature_algorithm != b"rsa-sha256":
+            return bytes(super().gen_header(fields, include_headers, canon_policy, header_name, pk, standardize))
+        header_value = b"; ".join(b"=".join(x) for x in fields)
+        header_value = dkim.fold(header_value, namelen=len(header_name), linesep=b"\r\n")
+        header_value = dkim.RE_BTAG.sub(b"\\1", header_value)
+        hashed = dkim.HashThrough(self.hasher(), self.debug_content)
+        self.signed_headers = dkim.hash_headers(hashed, canon_policy, canon_policy.canonicalize_headers(self.headers),
+                                                include_headers, (header_name, b" " + header_value), dict(fields))
+        signature = self.native_key.sign(hashed.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+        at = next(i for i, (tag, _) in enumerate(fields) if tag == b"b")
+        fields[at] = (b"b", base64.b64encode(signature))
+        return bytes(dkim.fold(b"; ".join(b"=".join(x) for x in fields) + self.linesep, namelen=len(header_name),
+                               linesep=self.linesep))
+
+
+def _sign(message: bytes, key: DkimKey, *, domain: bytes, include: list[bytes]) -> bytes:
+    """The DKIM-Signature header (CRLF-terminated) for `message`, as `dkim.sign` makes it."""
+    signer = _NativeRsaDKIM(message, signature_algorithm=b"rsa-sha256", linesep=b"\r\n")
+    signer.native_key = key.native
+    return bytes(signer.sign(key.selector.encode("ascii"), domain, key.pem, canonicalize=(b"relaxed", b"relaxed"),
+                             include_headers=include))
+
+
 def _probe(key: DkimKey) -> None:
     """Sign a small message with `key` and verify it against its own public key: a key whose parts do not belong
-    together (a damaged file) fails here instead of in every e-mail."""
+    together (a damaged file) fails here instead of in every e-mail — with the RSA step that will sign them."""
     domain = b"example.invalid"
     try:
-        signature = dkim.sign(_PROBE, key.selector.encode("ascii"), domain, key.pem,
-                              canonicalize=(b"relaxed", b"relaxed"), include_headers=[b"From", b"Subject"])
+        signature = _sign(_PROBE, key, domain=domain, include=[b"From", b"Subject"])
         record = key.txt_value().encode("ascii")
         ok = dkim.verify(signature + _PROBE, dnsfunc=lambda name, timeout=5: record)
     except (dkim.DKIMException, ValueError, IndexError, TypeError):
@@ -214,10 +268,7 @@ class DkimSigner:
         head = message_bytes.split(b"\r\n\r\n", 1)[0]
         present = {name.lower() for name in _HEADER_NAME.findall(head)}
         include = [name.encode("ascii") for name in SIGNED_HEADERS if name.lower().encode("ascii") in present]
-        signature = dkim.sign(message_bytes, key.selector.encode("ascii"), from_domain.lower().encode("ascii"),
-                              key.pem, canonicalize=(b"relaxed", b"relaxed"), signature_algorithm=b"rsa-sha256",
-                              include_headers=include, linesep=b"\r\n")
-        return bytes(signature) + message_bytes
+        return _sign(message_bytes, key, domain=from_domain.lower().encode("ascii"), include=include) + message_bytes
 
 
 def email_signer(url: str) -> DkimSigner | None:
