@@ -81,6 +81,10 @@ def consent_now(page: str) -> dict[str, list[str]]:
     return {"": heads} | rows
 
 
+def html_text(page: str) -> str:
+    return unescape(page)
+
+
 def sender_scope(clinic: Clinic) -> Scope:
     return Scope(actor="alice", clinic_ids=frozenset({clinic.id}), role=Role.SENDER)
 
@@ -222,13 +226,16 @@ def test_the_consent_now_is_a_channel_by_purpose_table(alice: Client, make_patie
     consent_change(patient_id=p.id, channel="email", purpose="marketing", accepts=False, source="unsubscribe",
                    wording="No more offers by e-mail")
     consent_change(patient_id=p.id, channel="sms", purpose="service", accepts=False, source="staff:alice")
-    table = consent_now(html(alice.get("/patients/", {"patient": p.external_id})))
+    page = html(alice.get("/patients/", {"patient": p.external_id}))
+    table = consent_now(page)
     assert table[""] == ["All messages", "Offers"]
     assert [cell.split()[0] for cell in table["SMS"]] == ["no", "yes"]
     assert [cell.split()[0] for cell in table["E-mail"]] == ["yes", "no"]
     assert "None are sent while all messages on this channel are off." in table["SMS"][1]
     assert table["E-mail"][1].startswith("no The patient opted out with an e-mail's unsubscribe link on ")
     assert "opted out" not in " ".join([*table["SMS"], table["E-mail"][0]])  # staff's own word is no opt-out
+    # Why staff must record a renewed consent themselves: once, under the table.
+    assert html_text(page).count("An import cannot switch it back on") == 1
 
 
 def test_a_sender_records_offers_by_e_mail_only(alice: Client, make_patient: Callable[..., Patient]) -> None:
@@ -247,7 +254,9 @@ def test_a_sender_records_offers_by_e_mail_only(alice: Client, make_patient: Cal
     assert (p.accepts_sms, p.accepts_email, p.marketing_sms, p.marketing_email) == (True, True, False, True)
     event = ConsentEvent.objects.get(patient=p)
     assert (event.channel, event.purpose, event.accepts) == ("email", "marketing", True)
-    table = consent_now(html(alice.get(response["Location"])))
+    shown = html(alice.get(response["Location"]))
+    table = consent_now(shown)
+    assert "An import cannot switch it back on" not in html_text(shown)  # no opt-out of the patient's own
     assert [cell.split()[0] for cell in table["E-mail"]] == ["yes", "yes"]
     assert [cell.split()[0] for cell in table["SMS"]] == ["yes", "no"]
 

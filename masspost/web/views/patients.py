@@ -77,8 +77,10 @@ def _page(request: StaffRequest, *, lookup: LookupForm, detail: PatientDetail | 
                                "may_record": request.scope.may(RECORDS_CONSENT)}
     if detail is not None:
         ref = detail.patient.external_id
+        current = _current(detail)
         context |= {"form": form or ConsentForm(initial={"patient": ref}),
-                    "history": _history(detail, request.scope), "current": _current(detail),
+                    "history": _history(detail, request.scope), "current": current,
+                    "opted_out": any(cell["opted_out"] for row in current for cell in row["cells"]),
                     "purposes": [PURPOSE_COLUMNS[p] for p in PURPOSE_CODES],
                     "recorded": request.GET.get("recorded", ""),
                     "zone_name": zone_label(detail.time_zone), "phone": _phone(detail.patient.phone)}
