@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import DatabaseError
 
-from masspost.delivery.dkim import SIGNING_SCHEMES, DkimRecord, dns_records
+from masspost.delivery.dkim import NATIVE_RSA, SIGNING_SCHEMES, DkimRecord, dns_records
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel, Gateway
 from masspost.delivery.gateways.http_sms import provider_from_url
@@ -55,6 +55,8 @@ PUBLIC_URL_NEEDED = ("MASSPOST_PUBLIC_URL is not set: the provider cannot send d
 WEBHOOKS_LATER = "the webhooks to register are shown once the credentials are accepted"
 DKIM_UNSET = ("DKIM: no key, e-mails go unsigned (Gmail and Yahoo refuse bulk mail without a signature): set "
               "MASSPOST_DKIM_SELECTOR and MASSPOST_DKIM_KEY_FILE, or keys of their own on the Clinic settings page")
+DKIM_SLOW = ("signing in pure Python, 7–9 ms of CPU an e-mail: install the cryptography package and OpenSSL "
+             "signs, well under a millisecond")
 DKIM_NOT_HERE = "DKIM: e-mails through {scheme}: are not signed (only smtp:// and smtps:// sign)"
 
 
@@ -148,6 +150,8 @@ def _dkim(scheme: str) -> tuple[tuple[DkimRecord, ...], str]:
         return (), DKIM_UNSET
     if scheme not in SIGNING_SCHEMES:
         note = DKIM_NOT_HERE.format(scheme=scheme) + (f"; {note.removeprefix('DKIM: ')}" if note else "")
+    elif not NATIVE_RSA:
+        note = (note + "; " if note else "DKIM: ") + DKIM_SLOW
     return tuple(records), note
 
 
