@@ -15,18 +15,18 @@ from masspost.clinic.importer import ROLES, ImportReport, import_file
 from masspost.clinic.scope import Scope
 
 
-def data_import(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_invalid: bool = False,
+def data_import(*, kind: str, save: Callable[[Path], str | None], scope: Scope, skip_invalid: bool = False,
                 encoding: str = "utf-8", file_name: str = "") -> ImportReport:
     """Import one CSV file into the scope's clinics (docs/import.md, "Scoped imports"): all or nothing unless
     `skip_invalid`. `save(path)` writes the file to a private temporary path, only once the role has been
-    checked (a preparer's upload is refused before it is stored), and the file is deleted after. `file_name`:
-    the upload's own name (a multipart upload's filename; "" when it came without one, as a text/csv body
-    does), which the consent events it makes give as their wording. Audited with its counts, refused or not;
-    never a value from the file."""
+    checked (a preparer's upload is refused before it is stored), and the file is deleted after; it returns the
+    upload's own name where it has one (a multipart upload's filename), which the consent events the import makes
+    give as their wording — else `file_name`, else none ("file (no name)": a text/csv body has none). Audited
+    with its counts, refused or not; never a value from the file."""
     scope.require(ROLES[kind])
     with tempfile.TemporaryDirectory(prefix="masspost-import-") as directory:
         path = Path(directory) / f"{kind}.csv"
-        save(path)
+        file_name = save(path) or file_name
         # A fault of the whole file (its header, its encoding) names the upload, never the private temporary path
         # it was stored under.
         report = import_file(kind=kind, path=path, skip_invalid=skip_invalid, encoding=encoding, scope=scope,

@@ -176,20 +176,21 @@ def test_the_events_name_the_file_the_way_it_came(tmp_path: Path, clinic: Clinic
     # An upload: the name it came with (only its last part), or none for a body without one.
     operator = Scope.operator()
 
-    def upload(rows: list[dict[str, str]]) -> Callable[[Path], None]:
-        def save(target: Path) -> None:
+    def upload(rows: list[dict[str, str]], name: str | None) -> Callable[[Path], str | None]:
+        def save(target: Path) -> str | None:
             patients_file(target.parent, rows, target.name)
+            return name
         return save
 
-    data_import(kind="patients", save=upload([patient_row("P3", accepts_sms="no")]), scope=operator,
-                file_name="C:\\Exports\\clinic-export.csv")
-    data_import(kind="patients", save=upload([patient_row("P4", accepts_sms="no")]), scope=operator)
+    data_import(kind="patients", save=upload([patient_row("P3", accepts_sms="no")], "C:\\Exports\\export.csv"),
+                scope=operator)
+    data_import(kind="patients", save=upload([patient_row("P4", accepts_sms="no")], None), scope=operator)
     # A file stored under a private name (an import job's upload, which errors call by `name`) is never named by
     # it: without the upload's own name it has none.
     private = patients_file(tmp_path, [patient_row("P5", accepts_sms="no")], "patients-5f0c9a1e.csv")
     import_file(kind="patients", path=private, name="patients.csv")
     assert {ref: events(ref)[0][4] for ref in ("P1", "P2", "P3", "P4", "P5")} == {
-        "P1": "file mine.csv", "P2": "file (no name)", "P3": "file clinic-export.csv", "P4": "file (no name)",
+        "P1": "file mine.csv", "P2": "file (no name)", "P3": "file export.csv", "P4": "file (no name)",
         "P5": "file (no name)"}
 
 
