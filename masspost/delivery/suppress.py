@@ -103,20 +103,31 @@ def opt_out_counted(*, patient_ids: Iterable[int], channel: str, purpose: str, s
     return changed, suppressed
 
 
-def suppress_withdrawn(*, since: dt.datetime, now: dt.datetime | None = None) -> int:
+def suppress_withdrawn(*, since: dt.datetime, now: dt.datetime | None = None,
+                       seen: dict[int, dt.datetime] | None = None) -> int:
     """Housekeeping, at least every 30 s in each worker: messages still queued for a patient whose consent no
     longer allows them, for the opt-outs recorded since `since` (less OVERLAP) by paths that do not suppress
     themselves (an import, a staff record). Returns how many it suppressed.
 
     The events only say whom to look at; what is suppressed is what the patient's consent columns refuse when the
     statement runs, so a re-consent recorded after the withdrawal wins. The reason is the source kind of the
-    patient's latest withdrawal on the channel."""
-    events = (ConsentEvent.objects.filter(at__gte=since - OVERLAP, accepts=False)
-              .order_by("at", "id").values_list("patient_id", "channel", "source"))
-    reasons: dict[tuple[str, str], list[int]] = {}
+    patient's latest withdrawal on the channel. `seen` (event id → its time), kept by the caller from one look to
+    the next, skips the events an earlier look handled: the overlap is for events that committed late, and a first
+    import's hundred thousand withdrawals are not looked at again every period for OVERLAP."""
+    cutoff = since - OVERLAP
+    if seen is not None:
+        for event_id in [i for i, at in seen.items() if at < cutoff]:
+            del seen[event_id]
+    events = (ConsentEvent.objects.filter(at__gte=cutoff, accepts=False).order_by("at", "id")
+              .values_list("id", "at", "patient_id", "channel", "source"))
     latest: dict[tuple[int, str], str] = {}
-    for patient_id, channel, source in events:
+    for event_id, at, patient_id, channel, source in events.iterator(chunk_size=5000):
+        if seen is not None:
+            if event_id in seen:
+                continue
+            seen[event_id] = at
         latest[(patient_id, channel)] = source_kind(source)
+    reasons: dict[tuple[str, str], list[int]] = {}
     for (patient_id, channel), reason in latest.items():
         if (channel, "service") not in FIELDS:  # not a channel of the outbox
             continue

@@ -267,17 +267,18 @@ def _housekeep(stats: WorkerStats, sweep: bool, clock: Callable[[], dt.datetime]
 class Withdrawals:
     """The worker's look for withdrawn consent (`suppress_withdrawn`), every SUPPRESS_EVERY of its clock: each
     look reads the ledger from where the previous one started (suppress_withdrawn adds its own overlap for
-    events that committed late)."""
+    events that committed late, and skips those `seen` by an earlier look)."""
 
     since: dt.datetime | None = None
     due: dt.datetime | None = None
+    seen: dict[int, dt.datetime] = field(default_factory=dict)  # events handled, for OVERLAP (suppress_withdrawn)
 
     def step(self, stats: WorkerStats, clock: Callable[[], dt.datetime] = timezone.now) -> int:
         """Look if it is time (always the first time); returns how many messages it suppressed."""
         now = clock()
         if self.due is not None and now < self.due:
             return 0
-        suppressed = suppress_withdrawn(since=self.since or now - SUPPRESS_FIRST_LOOK, now=now)
+        suppressed = suppress_withdrawn(since=self.since or now - SUPPRESS_FIRST_LOOK, now=now, seen=self.seen)
         self.since, self.due = now, now + SUPPRESS_EVERY
         stats.suppressed += suppressed
         if suppressed:

@@ -196,6 +196,27 @@ def test_an_imports_withdrawal_is_suppressed_by_the_housekeeping(make_patient: C
     assert suppress_withdrawn(since=since) == 0  # looked at again: nothing more
 
 
+def test_a_withdrawal_a_look_has_handled_is_not_looked_at_again(make_patient: Callable[..., Patient]) -> None:
+    """With the caller's `seen`, the overlap re-reads the ledger but runs no statement for events handled before:
+    a first import's many withdrawals are not suppressed again every period."""
+    from django.test.utils import CaptureQueriesContext
+
+    patients = [make_patient() for _ in range(3)]
+    service = make_campaign()
+    queue(service, patients)
+    since = timezone.now()
+    for p in patients:
+        consent_change(patient_id=p.id, channel="sms", purpose="service", accepts=False, source="import")
+    seen: dict[int, dt.datetime] = {}
+    assert suppress_withdrawn(since=since, seen=seen) == 3
+    assert len(seen) == 3
+    with CaptureQueriesContext(connection) as queries:
+        assert suppress_withdrawn(since=since, seen=seen) == 0
+    assert len(queries) == 1  # the read of the ledger alone
+    assert suppress_withdrawn(since=since + OVERLAP + dt.timedelta(minutes=1), seen=seen) == 0
+    assert seen == {}  # older than the overlap: forgotten
+
+
 def test_a_later_re_consent_wins_over_the_withdrawal(make_patient: Callable[..., Patient]) -> None:
     patient = make_patient()
     service = make_campaign()
