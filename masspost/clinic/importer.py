@@ -192,7 +192,7 @@ def _file_name(path: Path) -> str:
     """The name of a file the command line was given: none for standard input or another stream (a pipe's name
     under /dev/fd or /proc says nothing of the file)."""
     text = str(path)
-    if text == "-" or text.startswith(("/dev/", "/proc/")):
+    if text in ("-", "/dev/stdin") or text.startswith(("/dev/fd/", "/proc/")):
         return ""
     return path.name
 
