@@ -425,8 +425,6 @@ def _settle(channel: ChannelState, remote_ids: list[str], release: bool = True) 
 
 
 def _outgoing(row: ClaimedMessage) -> OutgoingMessage:
-    return OutgoingMessage(
-        message_id=row.id, campaign_id=row.campaign_id, patient_ref=row.patient_ref, channel=Channel(row.channel),
-        to=row.address, language=row.language, text=row.body, subject=row.subject, encoding=row.encoding,
-        parts=row.parts, sender=row.sender, sender_name=row.sender_name, reply_to=row.sender,
-    )
+    """The claimed row as its gateway takes it — with its purpose, its clinic and, for a marketing e-mail, its
+    List-Unsubscribe header (delivery.turn)."""
+    return row.outgoing()
