@@ -298,3 +298,34 @@ def test_openssls_rsa_step_signs_exactly_as_dkimpys_own(pems: dict[str, str], mo
 
     assert fast == pure
     assert dkim.verify(fast, dnsfunc=lambda name, timeout=5: key.txt_value().encode("ascii"))
+
+
+@pytest.mark.django_db
+def test_the_worker_signs_each_clinics_emails_with_its_key(
+    smtp_server: SMTPPeer, key_file: Path, clinic: Clinic, other_clinic: Clinic, make_patient: Any,
+    pems: dict[str, str]
+) -> None:
+    """A campaign to two clinics' patients through `worker_run` and the SMTP peer: the clinic with its own key
+    signs with it, the other with the installation's; both verify against the records `gateway dkim` prints."""
+    from masspost.campaigns.services import campaign_send
+    from masspost.campaigns.spec import CampaignSpec
+    from masspost.clinic.scope import Scope
+    from masspost.delivery.worker import GatewayConfig, worker_run
+    from tests.conftest import campaign
+
+    other_clinic.email, other_clinic.dkim_selector, other_clinic.dkim_key = "info@tartu.example", "t1", pems["clinic"]
+    other_clinic.save()
+    make_patient()
+    make_patient(clinic=other_clinic)
+    content = {lang: {"email_subject": "Meeldetuletus", "email_body": "Tere {first_name}!"}
+               for lang in ("et", "ru", "en")}
+    campaign_send(spec=CampaignSpec.from_dict(campaign(channel="email", content=content)), scope=Scope.operator())
+
+    url = f"smtp://{smtp_server.host}:{smtp_server.port}?timeout=5"
+    stats = worker_run(until_idle=True, gateways=GatewayConfig(urls={"email": url}))
+
+    assert stats.sent == 2
+    mails = smtp_server.wait_for_messages(2)
+    signed_by = {(signature_tags(m.raw)["s"], signature_tags(m.raw)["d"]) for m in mails}
+    assert signed_by == {("mp2026", "hammas.example"), ("t1", "tartu.example")}
+    assert all(dkim.verify(m.raw, dnsfunc=published()) for m in mails)
