@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from masspost.delivery.dkim import email_signer
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel, Outcome, OutgoingMessage
 from masspost.delivery.webhooks import public_url_for
@@ -66,8 +67,10 @@ def _send_channel(channel: str, messages: list[OutgoingMessage]) -> list[DirectR
                 for _ in messages]
     try:
         public = public_url_for(url) if channel == Channel.SMS else ""
+        # A test e-mail is signed as the campaign's will be (a DKIM problem shows in the test, not the send).
         gateway = gateway_from_url(url, public_url=public, on_delivery_receipt=_refuse,
-                                   on_delivery_receipts=_refuse, on_incoming=_refuse)
+                                   on_delivery_receipts=_refuse, on_incoming=_refuse,
+                                   dkim=email_signer(url) if channel == Channel.EMAIL else None)
     except GatewayConfigError as exc:
         return [DirectResult(ok=False, error=str(exc)) for _ in messages]
     out: list[DirectResult] = []

@@ -28,7 +28,7 @@ from masspost.campaigns.models import AuditEvent, Campaign
 from masspost.clinic.models import Clinic
 from masspost.delivery.models import OutboxMessage
 from masspost.web.consent_words import CHANNELS as CONSENT_CHANNELS
-from masspost.web.consent_words import METHODS
+from masspost.web.consent_words import METHODS, PURPOSES
 from masspost.web.presenting import CHANNELS, reason_sentence
 from masspost.web.roles import role_name
 from masspost.web.templatetags.masspost_format import when
@@ -70,6 +70,9 @@ CLINIC_SETTINGS: dict[str, Promise] = {
     "approval_cost_over": _lazy("Approval over cost"),
     "test_before_marketing": _lazy("Test before marketing"),
     "recently_messaged_days": _lazy("Recently messaged (days)"),
+    "sms_reply_number": _lazy("Number for STOP replies"),
+    "dkim_selector": _lazy("DKIM selector"),
+    "dkim_key": _lazy("DKIM key"),
 }
 CONTACT_FIELDS: dict[str, Promise] = {"phone": _lazy("phone"), "email": _lazy("e-mail")}
 OTHER_ACTION = _lazy("Other action")
@@ -315,6 +318,8 @@ def _import(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeStri
 
 def _consent(event: AuditEvent, detail: dict[str, Any], known: Known) -> SafeString:
     channel = _lower(str(dict(CONSENT_CHANNELS).get(str(detail.get("channel")), detail.get("channel", ""))))
+    if detail.get("purpose") == "marketing" and detail.get("channel") != "marketing":  # rows before issue 20: none
+        channel = _fill(_("%(channel)s, %(purpose)s"), channel=channel, purpose=str(dict(PURPOSES)["marketing"]))
     answer = pgettext("consent", "yes") if detail.get("accepts") else pgettext("consent", "no")
     methods = {str(code): str(words) for code, words in METHODS.items()}
     method = methods.get(str(detail.get("method")), str(detail.get("method", "")))

@@ -79,6 +79,7 @@ def calls(*, campaign_id: int, token: str, patient: str = "T00000", job: int = 0
         ("get", "/api/v1/patients"): Call("get", "/patients", query={"clinic": "TLN"}),
         ("get", "/api/v1/patients/{external_id}"): Call("get", f"/patients/{patient}"),
         ("get", "/api/v1/patients/{external_id}/consents"): Call("get", f"/patients/{patient}/consents"),
+        ("get", "/api/v1/patients/{external_id}/consent"): Call("get", f"/patients/{patient}/consent"),
         ("post", "/api/v1/patients/{external_id}/consents"): Call("post", f"/patients/{patient}/consents",
                                                                   {"channel": "sms", "accepts": True,
                                                                    "method": "phone"}),

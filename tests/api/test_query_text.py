@@ -36,7 +36,7 @@ def test_a_nul_in_a_campaigns_messages_cursor_is_422(alice: Api) -> None:
     refused(alice.get("/campaigns/1/messages", {"after": "\x00"}), "after")
 
 
-@pytest.mark.parametrize("path", ["/patients/T1%00", "/patients/%00/consents"])
+@pytest.mark.parametrize("path", ["/patients/T1%00", "/patients/%00/consents", "/patients/%00/consent"])
 def test_a_nul_in_a_patients_external_id_is_422(alice: Api, make_patient: Any, path: str) -> None:
     refused(alice.get(path), "external_id")
 

@@ -239,7 +239,7 @@ def test_gateway_without_an_action_says_which_in_one_line(tmp_path: Path) -> Non
     result = subprocess.run([sys.executable, "-m", "masspost", "gateway"], env=environment, cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("masspost gateway: the following arguments are required: check "
+    assert result.stderr.strip() == ("masspost gateway: the following arguments are required: {check,dkim} "
                                      "(see masspost gateway --help)")
 
 
