@@ -18,7 +18,8 @@ and `reader` (sender, another user). Then:
 
 The CSV: external ids B0000001…, clinic TLN or TRT, a first and last name, language, an Estonian mobile number
 (written nationally or with +372), an e-mail, the three consents. Generated once under --work (default the
-temporary directory). Each import runs on an empty database (a first import: every consent is an event).
+temporary directory). Each import runs on an empty database (a first import: an event for every consent that
+differs from a new patient's — SMS and e-mail yes, marketing no; issue 20).
 
   .venv/bin/python benchmarks/bench_import.py --rows 1000000            # both databases, the full size
   .venv/bin/python benchmarks/bench_import.py --rows 200000 --database sqlite

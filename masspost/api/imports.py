@@ -105,8 +105,9 @@ def _job_data(job: ImportJobView) -> dict[str, Any]:
             "finished_at": job.finished_at, "report": job.report, "reason": job.reason}
 
 
-def _save_body(request: HttpRequest, path: pathlib.Path) -> None:
-    """The upload into `path`, a chunk at a time (a large file is never all in memory)."""
+def _save_body(request: HttpRequest, path: pathlib.Path) -> str | None:
+    """The upload into `path`, a chunk at a time (a large file is never all in memory). Returns a multipart
+    upload's file name (the consent events the import writes name it), None for a plain body."""
     content_type = request.content_type or ""
     with path.open("wb") as out:
         if content_type == "multipart/form-data":
@@ -118,6 +119,7 @@ def _save_body(request: HttpRequest, path: pathlib.Path) -> None:
                 raise MasspostError("file: a multipart upload needs the CSV in a field named file")
             for chunk in upload.chunks(CHUNK):
                 out.write(chunk)
+            return upload.name
         elif content_type in ("text/csv", "text/plain", "application/octet-stream"):
             if getattr(request, "_body", None) is not None:
                 out.write(request.body)
@@ -126,3 +128,4 @@ def _save_body(request: HttpRequest, path: pathlib.Path) -> None:
         else:
             raise MasspostError(f"Content-Type {content_type or 'missing'}: send the file as text/csv, or as "
                                 "multipart/form-data with a field named file")
+    return None

@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from masspost.campaigns.audit import audit_record
-from masspost.campaigns.imports import import_audit, report_data
+from masspost.campaigns.imports import import_audit, report_data, upload_name
 from masspost.campaigns.models import ImportJob, ImportJobStatus
 from masspost.clinic.importer import ROLES, import_file
 from masspost.clinic.scope import Scope
@@ -53,7 +53,7 @@ def upload_directory() -> Path:
     return directory
 
 
-def import_job_submit(*, kind: str, save: Callable[[Path], None], scope: Scope, skip_invalid: bool = False,
+def import_job_submit(*, kind: str, save: Callable[[Path], str | None], scope: Scope, skip_invalid: bool = False,
                       encoding: str = "utf-8") -> ImportJob:
     """Store the upload (owner-only: it holds patient data) and start a job importing it, once the role has been
     checked. The job runs `import_file` in the scope of `scope`'s user (a member of staff) as they are when it
@@ -66,9 +66,10 @@ def import_job_submit(*, kind: str, save: Callable[[Path], None], scope: Scope, 
     path = upload_directory() / f"{kind}-{secrets.token_hex(12)}.csv"
     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     try:
-        save(path)
+        name = save(path)
         job = ImportJob.objects.create(kind=kind, user_id=user_id, via=scope.via, address=scope.address,
-                                       skip_invalid=skip_invalid, encoding=encoding, upload=str(path))
+                                       skip_invalid=skip_invalid, encoding=encoding, upload=str(path),
+                                       file_name=upload_name(name))
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -143,7 +144,7 @@ def import_job_run(*, job_id: int, scope: Scope | None) -> ImportJob:
 
             result = import_file(kind=job.kind, path=Path(job.upload), skip_invalid=job.skip_invalid,
                                  encoding=job.encoding, scope=scope, name=f"{job.kind}.csv", progress=reading,
-                                 writing=writing)
+                                 writing=writing, file_name=job.file_name)
             report = report_data(result)
             status = ImportJobStatus.DONE if result.written else ImportJobStatus.REFUSED
             import_audit(scope=scope, report=result, job=job.id)

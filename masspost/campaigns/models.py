@@ -133,6 +133,8 @@ class ImportJob(models.Model):
     skip_invalid = models.BooleanField(default=False)
     encoding = models.CharField(max_length=10, default="utf-8")
     upload = models.CharField(max_length=500, blank=True)
+    # The upload's own name (a multipart filename), for the consent events the import writes; "" when none.
+    file_name = models.CharField(max_length=200, blank=True, default="", db_default="")
     status = models.CharField(max_length=10, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
     phase = models.CharField(max_length=10, blank=True)  # "checking" the file, then "writing" it
     rows_read = models.PositiveIntegerField(default=0)
