@@ -168,6 +168,10 @@ class PreviewOut(Schema):
     email: dict[str, Any] = Field(default_factory=dict, description="per language: recipients, sample (the cleaned "
                                   "body, as sent), format html | text")
     fallback: dict[str, int] = Field(default_factory=dict, description="per channel: recipients given the fallback")
+    optout: dict[str, str] = Field(default_factory=dict, description="what each channel's messages carry to opt out: "
+                                   "sms link | stop_word; email link | reply | preferences (docs/consent.md)")
+    optout_warning: str | None = Field(None, description="no_public_url: marketing e-mails without a one-click "
+                                       "unsubscribe (MASSPOST_PUBLIC_URL unset); a warning, not a refusal")
     no_content_languages: dict[str, Any] = Field(default_factory=dict)
     no_sender_clinics: dict[str, Any] = Field(default_factory=dict)
     empty_merge_fields: dict[str, Any] = Field(default_factory=dict)

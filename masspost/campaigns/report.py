@@ -43,6 +43,10 @@ def preview_dict(*, result: SweepResult, price: Price | None) -> dict[str, Any]:
         "sms_cost": sms_cost,
         "emails_total": sum(t.recipients for t in result.tallies.get("email", {}).values()),
         "messages_total": result.messages,
+        # How each channel's messages let the patient opt out (sweep.SweepResult.optout), and "no_public_url" when
+        # a marketing e-mail has no one-click unsubscribe (MASSPOST_PUBLIC_URL unset: a warning, not a refusal).
+        "optout": dict(result.optout),
+        "optout_warning": result.optout_warning or None,
     }
 
 

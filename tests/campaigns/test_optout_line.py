@@ -214,3 +214,20 @@ def test_a_test_send_carries_the_line_with_the_sample_key(public_url: str, make_
     assert [m.text for m in sent] == [f"TEST: {TEXT_155}\nOpt out: {PUBLIC}/u/{SAMPLE_KEY}"]
     assert sent[0].parts == 2
     assert not OptOutLink.objects.exists() and not OutboxMessage.objects.exists()  # the sample key names nobody
+
+
+
+def test_the_preview_data_says_what_each_channel_carries_and_warns_without_a_public_url(
+        settings: Any, make_patient: Any) -> None:
+    """`masspost preview --json` and the API's preview carry `optout` and `optout_warning` (docs/campaign.md)."""
+    from masspost.campaigns.report import preview_dict
+
+    make_patient(language="en")
+    settings.MASSPOST_PUBLIC_URL = ""
+    data = preview_dict(result=campaign_preview(spec=_email("marketing", "Offers"), scope=OPERATOR).result,
+                        price=None)
+    assert (data["optout"], data["optout_warning"]) == ({"email": "reply"}, "no_public_url")
+    settings.MASSPOST_PUBLIC_URL = PUBLIC
+    data = preview_dict(result=campaign_preview(spec=_email("marketing", "Offers"), scope=OPERATOR).result,
+                        price=None)
+    assert (data["optout"], data["optout_warning"]) == ({"email": "link"}, None)

@@ -119,6 +119,14 @@ class Command(MasspostCommand):
                 out(f"  warning: {count(w['recipients'], CHANNEL_TEXT[channel] + ' recipient')} ({lang}) "
                     f"{agree(w['recipients'], 'gets', 'get')} an empty merge field ({fields}): "
                     f"{', '.join(w['patients'])}{more}")
+        optout = {"link": "an unsubscribe link", "stop_word": "the stop word", "reply": "reply to opt out",
+                  "preferences": "a link to the patient's preferences"}
+        for channel, kind in data.get("optout", {}).items():
+            out(f"  every {CHANNEL_TEXT[channel]} ends with {optout.get(kind, kind)} (counted above)"
+                if channel == "sms" else f"  every {CHANNEL_TEXT[channel]} ends with {optout.get(kind, kind)}")
+        if data.get("optout_warning") == "no_public_url":
+            out("  warning: MASSPOST_PUBLIC_URL is not set: these marketing e-mails carry no one-click unsubscribe "
+                "link, which Gmail and Yahoo ask of bulk mail")
         cost = data["sms_cost"]
         total_cost = f" ({cost['total']} {cost['currency']} at {cost['part_price']} a part)" if cost else ""
         out(f"Total: {count(data['sms_parts_total'], 'SMS part')}{total_cost}, {count(data['emails_total'], 'e-mail')}")
