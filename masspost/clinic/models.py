@@ -223,6 +223,13 @@ class ConsentEvent(models.Model):
 
     objects = ConsentEventQuerySet.as_manager()
 
+    class Meta:
+        indexes = [
+            # Each worker looks for the withdrawals since its last look every 15 s (delivery.suppress): a small
+            # part of the ledger, by time.
+            models.Index(fields=["at"], name="consent_event_withdrawn_at", condition=models.Q(accepts=False)),
+        ]
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("consent events are append-only: an event is written once")

@@ -32,6 +32,8 @@ MESSAGE_STATUSES = {
     MessageStatus.UNKNOWN.value: _lazy("unknown"),
     MessageStatus.CANCELLED.value: _lazy("cancelled"),
     MessageStatus.EXPIRED.value: _lazy("expired"),
+    MessageStatus.LEFT_OUT.value: _lazy("left out at the start"),
+    MessageStatus.SUPPRESSED.value: _lazy("opted out before sending"),
 }
 PURPOSES = {"service": _lazy("service"), "marketing": _lazy("marketing")}
 CHANNELS = {"sms": _lazy("SMS"), "email": _lazy("e-mail"), "both": _lazy("SMS and e-mail")}

@@ -52,11 +52,12 @@ from masspost.campaigns.services import (
 from masspost.campaigns.timing import DEFAULT_DEADLINE
 from masspost.clinic.scope import Role
 from masspost.clinic.selectors import sees_contacts
-from masspost.delivery.models import PENDING
+from masspost.delivery.models import PENDING, MessageStatus
 from masspost.errors import ConflictError, SpecError
 from masspost.schedule import local_instant
 from masspost.web.access import StaffRequest, staff
 from masspost.web.campaign_page import (
+    SUPPRESSED_REASONS,
     audience_words,
     author_words,
     left_out_view,
@@ -175,12 +176,23 @@ def _messages_context(request: StaffRequest, campaign_id: int) -> dict[str, Any]
                                     query=values["q"], by_name=posted, page=values["page"] or 1, per_page=PER_PAGE)
     names = campaign_recipient_names(scope=request.scope, message_ids=[r.id for r in page.rows])
     rows = [{"m": r, "label": MESSAGE_STATUSES.get(r.status, r.status), "name": names.get(r.id, ""),
-             "language": ui_language_name(r.language) if r.language else ""} for r in page.rows]
+             "language": ui_language_name(r.language) if r.language else "", "reason": _reason_words(r)}
+            for r in page.rows]
     # a GET's own query goes on in its links: it is in the URL already, and searched for as an ID only
     query = {k: v for k, v in (("status", values["status"]), ("q", "" if posted else values["q"])) if v}
     return {"filter": form, "page": page, "rows": rows, "status": values["status"], "query": urlencode(query),
             "posted_search": values["q"] if posted else "", "filtered": bool(values["status"] or values["q"]),
             "sees_names": sees_contacts(request.scope)}
+
+
+def _reason_words(row: Any) -> str:
+    """A left-out or suppressed message's reason in the user's language (its code is English); a gateway's own
+    error as the gateway said it."""
+    if row.status == MessageStatus.SUPPRESSED:
+        return str(SUPPRESSED_REASONS.get(row.last_error, row.last_error))
+    if row.status == MessageStatus.LEFT_OUT:
+        return str(START_REASONS.get(row.last_error, row.last_error))
+    return str(row.last_error)
 
 
 @staff()

@@ -72,7 +72,7 @@ def _status(c: CampaignSummary, campaign: Campaign) -> str:
 
 def _progress(c: CampaignSummary) -> str:
     text = f"{c.sent:,} of {c.total:,} sent"
-    for status in ("failed", "unknown", "expired"):
+    for status in ("failed", "unknown", "expired", "suppressed"):
         if c.messages[status]:
             text += f" · {c.messages[status]:,} {status}"
     return text

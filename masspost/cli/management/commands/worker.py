@@ -46,4 +46,5 @@ class Command(MasspostCommand):
             self.print_json(vars(stats))
         else:
             self.stdout.write(f"worker: {stats.sent} sent, {stats.retried} to retry, {stats.failed} failed, "
-                              f"{stats.expired} expired, {stats.unknown} unknown")
+                              f"{stats.expired} expired, {stats.unknown} unknown"
+                              + (f", {stats.suppressed} suppressed (opted out)" if stats.suppressed else ""))
