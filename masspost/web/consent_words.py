@@ -5,6 +5,7 @@ table each, so that every screen names them alike."""
 from __future__ import annotations
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from masspost.clinic.models import PROVIDER_SOURCE, ConsentMethod
@@ -43,3 +44,25 @@ PATIENT_OPT_OUT: dict[str, Promise] = {
     "unsubscribe": _lazy("The patient opted out with an e-mail's unsubscribe link on %(date)s."),
     PROVIDER_SOURCE: _lazy("The patient opted out with the SMS provider: it refused a message on %(date)s."),
 }
+
+
+# What masspost itself wrote as an event's wording (stored in English: the proof stays one text), said in the
+# user's language; any other wording is what the patient was shown, quoted as it was.
+_IMPORT_FILE = "file "
+_NO_NAME = "(no name)"  # clinic.services.NO_FILE_NAME
+_DEMO = "demo data"  # clinic.demo.DEMO_WORDING
+_MIGRATED = "consent as masspost held it before the ledger (no record of how it was given)"  # clinic 0007
+
+
+def wording_words(source: str, wording: str) -> tuple[str, bool]:
+    """An event's wording for the page, and whether it is the patient's own text (shown in quotes)."""
+    if source == "import" and wording.startswith(_IMPORT_FILE):
+        name = wording.removeprefix(_IMPORT_FILE)
+        if name == _NO_NAME:
+            return _("a file without a name"), False
+        return _("file “%(name)s”") % {"name": name}, False
+    if source == "import" and wording == _DEMO:
+        return _("demo data"), False
+    if source == "migrated" and wording == _MIGRATED:
+        return _("consent as masspost held it before the ledger (no record of how it was given)"), False
+    return wording, True

@@ -287,7 +287,29 @@ def test_the_history_shows_purpose_wording_and_the_campaign(alice: Client, clini
          "No more offers by e-mail"],
         ["SMS · all messages (reminders too)", "no", f"the patient&#x27;s unsubscribe link · Campaign: no. {theirs}",
          "No SMS at all"],
-        ["SMS · offers (marketing)", "yes", "import from the clinic&#x27;s system", "file patients-2026-12.csv"]]
+        ["SMS · offers (marketing)", "yes", "import from the clinic&#x27;s system",
+             "file “patients-2026-12.csv”"]]
     assert f'<a href="/campaigns/{ours}/">Winter offers</a>' in page
     assert f'href="/campaigns/{theirs}/"' not in page and "Tartu only" not in page
     assert "<q>No more offers by e-mail</q>" in page
+
+
+def test_wording_masspost_wrote_is_said_in_the_pages_language(make_staff: Callable[..., Client], clinic: Any,
+                                                               make_patient: Callable[..., Patient]) -> None:
+    """The import's file name, the demo's and a migrated consent's words are masspost's, stored in English: the
+    page says them in its language; the words a patient was shown stay as they were (in a <q>)."""
+    patient = make_patient(marketing_sms=False, marketing_email=False)
+    for wording, source in (("file recall-dec.csv", "import"), ("demo data", "import"),
+                            ("file (no name)", "import"), ("No more offers by e-mail", "unsubscribe")):
+        consent_change(patient_id=patient.id, channel="email", purpose="marketing", accepts=source == "import",
+                       source=source, wording=wording)
+    for language, words in (("et", ["fail „recall-dec.csv“", "näidisandmed", "nimeta fail",
+                                    "No more offers by e-mail"]),
+                            ("ru", ["файл «recall-dec.csv»", "демонстрационные данные", "файл без имени",
+                                    "No more offers by e-mail"])):
+        client = make_staff(f"w{language}", "sender", clinic, language=language)
+        rows = history_rows(html(client.get("/patients/", {"patient": patient.external_id})))
+        shown = " | ".join(" ".join(r) for r in rows)
+        for word in words:
+            assert word in shown, (language, word, shown)
+        assert "demo data" not in shown and "file recall" not in shown, language

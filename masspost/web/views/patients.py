@@ -34,7 +34,15 @@ from masspost.consent import CHANNELS as CHANNEL_CODES
 from masspost.consent import PURPOSES as PURPOSE_CODES
 from masspost.errors import MasspostError, NotFoundError
 from masspost.web.access import StaffRequest, staff
-from masspost.web.consent_words import FORM_CHANNELS, METHODS, PATIENT_OPT_OUT, PURPOSE_COLUMNS, PURPOSES, SOURCES
+from masspost.web.consent_words import (
+    FORM_CHANNELS,
+    METHODS,
+    PATIENT_OPT_OUT,
+    PURPOSE_COLUMNS,
+    PURPOSES,
+    SOURCES,
+    wording_words,
+)
 from masspost.web.templatetags.masspost_format import day, zone_label
 
 
@@ -169,7 +177,8 @@ def _history(detail: PatientDetail, scope: Scope) -> list[dict[str, Any]]:
     channels, purposes = dict(FORM_CHANNELS), dict(PURPOSES)
     campaigns = _campaigns({e.campaign_id for e in detail.history if e.campaign_id is not None}, scope)
     return [{"entry": e, "channel": channels.get(e.channel, e.channel), "purpose": purposes.get(e.purpose, e.purpose),
-             "source": _source(e), "campaign": campaigns.get(e.campaign_id) if e.campaign_id is not None else None}
+             "source": _source(e), "campaign": campaigns.get(e.campaign_id) if e.campaign_id is not None else None,
+             "wording": wording_words(e.source, e.wording)}
             for e in detail.history]
 
 
