@@ -288,7 +288,7 @@ def test_the_history_shows_purpose_wording_and_the_campaign(alice: Client, clini
         ["SMS · all messages (reminders too)", "no", f"the patient&#x27;s unsubscribe link · Campaign: no. {theirs}",
          "No SMS at all"],
         ["SMS · offers (marketing)", "yes", "import from the clinic&#x27;s system",
-             "file “patients-2026-12.csv”"]]
+         "file “patients-2026-12.csv”"]]
     assert f'<a href="/campaigns/{ours}/">Winter offers</a>' in page
     assert f'href="/campaigns/{theirs}/"' not in page and "Tartu only" not in page
     assert "<q>No more offers by e-mail</q>" in page
