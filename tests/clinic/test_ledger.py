@@ -27,7 +27,8 @@ from masspost.consent import CHANNELS, PURPOSES, ConsentState
 
 pytestmark = pytest.mark.django_db
 MIGRATION = __import__("masspost.clinic.migrations.0007_consent_ledger_data",
-                       fromlist=["marketing_split", "columns_to_ledger", "trigger_create", "trigger_drop"])
+                       fromlist=["marketing_split", "columns_to_ledger", "trigger_create", "trigger_drop",
+                                 "marketing_join", "migrated_drop"])
 SCHEMA_EDITOR = SimpleNamespace(connection=connection)
 
 # A source as stored → its kind as the history shows it.
@@ -266,6 +267,18 @@ def test_the_migration_makes_the_ledger_from_what_was_held_before_it(make_patien
     assert ConsentEvent.objects.count() == count
     with pytest.raises(IntegrityError, match="append-only"):  # the trigger is back
         raw_update("accepts = NOT accepts", ConsentEvent.objects.values_list("id", flat=True).first() or 0)
+
+    # Backwards (the trigger dropped first, as the migration's reverse order does): the events as the code before
+    # the ledger reads them — one "marketing" consent, no "migrated" events.
+    MIGRATION.trigger_drop(apps, SCHEMA_EDITOR)
+    MIGRATION.migrated_drop(apps, SCHEMA_EDITOR)
+    MIGRATION.marketing_join(apps, SCHEMA_EDITOR)
+    assert [e[:4] for e in events(withdrawn)] == [("marketing", "marketing", True, "import"),
+                                                 ("marketing", "marketing", False, "unsubscribe")]
+    assert [e[:4] for e in events(disagrees)] == [("marketing", "marketing", False, "import"),
+                                                 ("sms", "service", False, "sms-stop")]
+    assert events(unrecorded) == []
+    MIGRATION.trigger_create(apps, SCHEMA_EDITOR)
 
 
 def test_the_migrations_trigger_is_in_the_database() -> None:

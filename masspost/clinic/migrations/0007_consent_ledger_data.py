@@ -46,6 +46,23 @@ def marketing_split(apps: Any, schema_editor: Any) -> None:
                        f"WHERE {q('channel')} = 'marketing'")
 
 
+def marketing_join(apps: Any, schema_editor: Any) -> None:
+    """Step 1 backwards, for the code before the ledger (one marketing consent, channel "marketing"): a marketing
+    event on SMS becomes a "marketing" event again and one on e-mail is deleted. Lossy on purpose — the old schema
+    cannot say "offers by e-mail only" —, and the columns follow 0006's reverse (marketing_sms is kept)."""
+    q = schema_editor.connection.ops.quote_name
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {q(TABLE)} WHERE {q('purpose')} = 'marketing' AND {q('channel')} = 'email'")
+        cursor.execute(f"UPDATE {q(TABLE)} SET {q('channel')} = 'marketing' WHERE {q('purpose')} = 'marketing'")
+
+
+def migrated_drop(apps: Any, schema_editor: Any) -> None:
+    """Step 2 backwards: the "migrated" events go (the columns were there before them)."""
+    q = schema_editor.connection.ops.quote_name
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {q(TABLE)} WHERE {q('source')} = %s", [MIGRATED])
+
+
 def columns_to_ledger(apps: Any, schema_editor: Any) -> None:
     """Step 2: a "migrated" event for each consent column that differs from the latest event of its (channel,
     purpose), or from the default where there is none. Its time is now — or the latest event's, should a clock
@@ -112,10 +129,10 @@ def trigger_drop(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
     dependencies = [("clinic", "0006_consent_ledger")]
 
-    # Backwards the events stay as they are (one per channel is what 0006's columns mean too); only the trigger
-    # goes, so that 0006 and before may change the table.
+    # Backwards (the trigger goes first): the "migrated" events are deleted and marketing is one consent again, as
+    # the code before the ledger reads it (lossy: an e-mail-only marketing change is dropped).
     operations = [
-        migrations.RunPython(marketing_split, migrations.RunPython.noop),
-        migrations.RunPython(columns_to_ledger, migrations.RunPython.noop),
+        migrations.RunPython(marketing_split, marketing_join),
+        migrations.RunPython(columns_to_ledger, migrated_drop),
         migrations.RunPython(trigger_create, trigger_drop),
     ]
