@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from masspost.bulk import bulk_insert
@@ -190,7 +191,14 @@ def consent_record(changes: Sequence[ConsentChange], *, wording: str) -> None:
     columns. Through masspost.bulk, not masspost.clinic.ledger (whose writes are one patient, or one change, at a
     time): the one sanctioned bulk writer of the ledger besides it. A first import of 100,000 patients records
     100,000s of events, and model instances would double the import's time."""
-    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    if not changes:
+        return
+    # One time for the batch: now, or its patients' latest event's should a clock have put one later — as the
+    # ledger's writer does, an event never goes before one already there (the fold is the latest event's word).
+    latest = (ConsentEvent.objects.filter(patient_id__in={c.patient.pk for c in changes}).order_by()
+              .aggregate(latest=Max("at"))["latest"])
+    now = timezone.now()
+    at = connection.ops.adapt_datetimefield_value(max(now, latest) if latest is not None else now)
     bulk_insert(ConsentEvent, ("patient_id", "channel", "purpose", "accepts", "source", "wording", "at"),
                 ((c.patient.pk, c.channel, c.purpose, c.accepts, IMPORT_SOURCE, wording, at) for c in changes))
 
