@@ -4,6 +4,11 @@ A message's link is `MASSPOST_PUBLIC_URL`/u/<key>. The key is opaque: the first 
 digits, so it costs one GSM-7 character each in an SMS) of an HMAC, under the installation's secret key, of the
 message's campaign, patient and channel. It holds no patient data and no id; the send stores it with what it names
 (OptOutLink: the patient, the channel, the purpose, the campaign), and the same message always gets the same key.
+
+Links are written only when they can be trusted (`optout_links_problem`): MASSPOST_PUBLIC_URL as the webhooks
+check it (https; http only on this machine), and not with the public development secret key on a host others
+can reach — anyone could compute that key's links for small sequential ids. Otherwise `optout_url` is "" and the
+messages carry the stop word (SMS) or ask for a reply (e-mail) instead.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hmac
 import string
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -23,9 +29,11 @@ from masspost.clinic.models import UNSUBSCRIBE_SOURCE
 from masspost.consent import FIELDS
 from masspost.content.language import choose_language
 from masspost.content.template import TemplateError, compile_template
+from masspost.delivery.gateways.http_sms import loopback
+from masspost.delivery.gateways.smtp_message import _SIMPLE_ADDRESS  # the writer's own check, reused
 from masspost.delivery.models import OptOutLink
 from masspost.delivery.suppress import opt_out
-from masspost.errors import NotFoundError
+from masspost.errors import GatewayConfigError, NotFoundError
 
 KEY_LEN = 12  # 62**12 ≈ 2**71 keys: not guessable, short enough for an SMS's opt-out line
 _ALPHABET = string.digits + string.ascii_letters
@@ -48,9 +56,53 @@ def optout_key(*, campaign_id: int, patient_id: int, channel: str) -> str:
 
 
 def optout_url(key: str) -> str:
-    """The link for a key, or "" when MASSPOST_PUBLIC_URL is not set (no page can be reached)."""
-    base = settings.MASSPOST_PUBLIC_URL
-    return f"{base}{PATH}{key}" if base else ""
+    """The link for a key, or "" when links are off (`optout_links_problem` says why): the caller then writes the
+    stop word or the reply instead."""
+    return "" if optout_links_problem() else f"{_public_url()}{PATH}{key}"
+
+
+def optout_links_problem() -> str | None:
+    """Why messages carry no unsubscribe link, or None when they do: MASSPOST_PUBLIC_URL unset or not usable (the
+    check of delivery.webhooks.public_url: a link over plain HTTP across a network would put its key — the
+    credential — on the wire in clear, and a mail provider makes no RFC 8058 one-click POST to it), or the secret
+    key the public development key while the page is on a host others can reach (the links could be forged). For
+    `masspost gateway check`; never quotes a value."""
+    try:
+        base = _public_url()
+    except GatewayConfigError:
+        return ("MASSPOST_PUBLIC_URL is not https://host[:port][/path] (http:// only for 127.0.0.0/8, ::1 or "
+                "localhost; no user name, password, query or fragment)")
+    if not base:
+        return "MASSPOST_PUBLIC_URL is not set"
+    if settings.SECRET_KEY == settings.DEV_SECRET_KEY and not loopback(urlsplit(base).hostname or ""):
+        return "MASSPOST_SECRET_KEY is the development key (public: anyone could forge the links)"
+    return None
+
+
+def _public_url() -> str:
+    # Imported here: delivery.webhooks imports the claim (delivery.claims → delivery.turn), which imports this.
+    from masspost.delivery.webhooks import public_url
+
+    return public_url()
+
+
+def unsubscribe_mailto() -> str:
+    """MASSPOST_UNSUBSCRIBE_MAILTO as the List-Unsubscribe header's mailto: may carry it, or "" (unset, or not
+    usable: `unsubscribe_mailto_problem`)."""
+    return "" if unsubscribe_mailto_problem() else settings.MASSPOST_UNSUBSCRIBE_MAILTO
+
+
+def unsubscribe_mailto_problem() -> str | None:
+    """Why the List-Unsubscribe header has no mailto:, or None when it has one. The setting must be one plain
+    address (the SMTP writer's _SIMPLE_ADDRESS: nothing to quote or encode, so no space, <, >, comma or line break)
+    without the characters a mailto: URI gives a meaning (? starts its headers, # a fragment, % an escape) —
+    anything else would break every marketing e-mail's header or hide another recipient in it."""
+    address = str(settings.MASSPOST_UNSUBSCRIBE_MAILTO)
+    if not address:
+        return "MASSPOST_UNSUBSCRIBE_MAILTO is not set"
+    if not _SIMPLE_ADDRESS.fullmatch(address) or any(c in address for c in "?#%"):
+        return "MASSPOST_UNSUBSCRIBE_MAILTO is not one plain e-mail address (name@domain, no ?, # or %): ignored"
+    return None
 
 
 # --- The page behind a key (masspost.web.views.unsubscribe): who it names, and unsubscribing --------------------
@@ -107,15 +159,18 @@ def button_words(*, channel: str, what: str, language: str) -> str:
 def optout_target(key: str) -> OptOutTarget:
     """The patient, channel and campaign behind a link's key. Refused — NotFoundError, the same message whatever
     the reason, which the page does not show either — for a key not stored (unknown, or its campaign deleted:
-    the row goes with it), older than MAX_AGE, or stored against a row it is not the HMAC of (a table written by
-    hand or tampered with: the key must be the one masspost would give that row)."""
+    the row goes with it) or older than MAX_AGE.
+
+    The stored row is trusted as it is: the HMAC is not computed again. The key is the row's primary key, 71
+    random-looking bits that only the send that wrote the row knew, so a stored key is already proof enough; an
+    HMAC check would guard only against someone writing the table by hand (who could change consent directly), and
+    it would turn every link already sent into "not valid" the moment MASSPOST_SECRET_KEY is rotated — after a
+    leak, say — while an opt-out must keep working (RFC 8058 one-click included). The secret key only makes new
+    keys unguessable."""
     if len(key) != KEY_LEN or not key.isascii() or not key.isalnum():
         raise NotFoundError(_REFUSED)
     link = (OptOutLink.objects.select_related("patient__clinic", "campaign").filter(key=key).first())
-    if link is None or link.created_at < timezone.now() - MAX_AGE:
-        raise NotFoundError(_REFUSED)
-    expected = optout_key(campaign_id=link.campaign_id, patient_id=link.patient_id, channel=link.channel)
-    if not hmac.compare_digest(expected, key) or link.channel not in FIELDS_BY_CHANNEL:
+    if link is None or link.created_at < timezone.now() - MAX_AGE or link.channel not in FIELDS_BY_CHANNEL:
         raise NotFoundError(_REFUSED)
     patient, campaign = link.patient, link.campaign
     language = patient.language or patient.clinic.default_language

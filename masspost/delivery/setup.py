@@ -18,6 +18,10 @@ account is the gateway's `account` description or the host and port. Messente's 
 from the credentials: that is what is registered with Messente, so it is shown — once the credentials were
 accepted, as a secret made from wrong ones would be of no use.
 
+Each gateway's result also says what its marketing messages carry to opt out (delivery.optout): the unsubscribe
+links ("https://…/u/<key>") or why there are none, and for e-mail the List-Unsubscribe mailto: or why there is
+none. Neither is a refusal: without a link an SMS carries the stop word and an e-mail asks for a reply.
+
 The e-mail gateway's check also reads the DKIM keys as the worker does (delivery.dkim): the installation's and,
 when the database can be reached, each clinic's own. A key that cannot sign is a refusal naming its setting — the
 worker would stop the e-mail channel for it — and the TXT records to publish are part of the result.
@@ -26,6 +30,7 @@ worker would stop the e-mail channel for it — and the TXT records to publish a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import logging
@@ -41,6 +46,7 @@ from masspost.delivery.dkim import NATIVE_RSA, SIGNING_SCHEMES, DkimRecord, dns_
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.base import Channel, Gateway
 from masspost.delivery.gateways.http_sms import provider_from_url
+from masspost.delivery.optout import optout_links_problem, optout_url, unsubscribe_mailto, unsubscribe_mailto_problem
 from masspost.delivery.webhooks import public_url_for
 from masspost.errors import GatewayConfigError, MasspostError
 
@@ -80,6 +86,9 @@ class GatewayCheck:
     note: str = ""  # what else the operator must do (set MASSPOST_PUBLIC_URL, …)
     dkim: tuple[DkimRecord, ...] = ()  # e-mail: the DKIM keys that sign, as the TXT records to publish
     dkim_note: str = ""  # e-mail: no key, keys not signing with this gateway, clinics' keys not read
+    # What the channel's marketing messages carry to opt out: the unsubscribe links or why there are none, and for
+    # e-mail the List-Unsubscribe mailto: or why there is none (lines; never a refusal).
+    optout: tuple[str, ...] = ()
 
     @property
     def fine(self) -> bool:
@@ -91,7 +100,21 @@ def gateway_check(*, sms_url: str | None = None, email_url: str | None = None) -
     Sends nothing and writes nothing."""
     urls = {Channel.SMS: settings.MASSPOST_SMS_URL if sms_url is None else sms_url,
             Channel.EMAIL: settings.MASSPOST_EMAIL_URL if email_url is None else email_url}
-    return [_check(channel, url) for channel, url in urls.items()]
+    return [_with_optout(_check(channel, url)) for channel, url in urls.items()]
+
+
+def _with_optout(check: GatewayCheck) -> GatewayCheck:
+    """`check` with what its channel's marketing messages carry to opt out (GatewayCheck.optout)."""
+    problem = optout_links_problem()
+    said = [f"unsubscribe links: {optout_url('<key>')}" if problem is None else
+            f"unsubscribe links: none ({problem}): " + ("a marketing SMS carries the stop word"
+                                                        if check.channel == Channel.SMS else
+                                                        "a marketing e-mail asks for a reply")]
+    if check.channel == Channel.EMAIL:
+        mailto_problem = unsubscribe_mailto_problem()
+        said.append(f"List-Unsubscribe mailto: {unsubscribe_mailto()}" if mailto_problem is None else
+                    f"List-Unsubscribe mailto: none ({mailto_problem})")
+    return dataclasses.replace(check, optout=tuple(said))
 
 
 def _check(channel: Channel, url: str) -> GatewayCheck:

@@ -22,7 +22,7 @@ import pytest
 from masspost.delivery.gateways import gateway_from_url
 from masspost.delivery.gateways.smpp_pdu import ESME_RX_T_APPN
 from masspost.delivery.gateways.smpp_receipts import deliver, deliver_many
-from masspost.delivery.setup import PUBLIC_URL_NEEDED, WEBHOOKS_LATER, _RefusingHooks
+from masspost.delivery.setup import PUBLIC_URL_NEEDED, WEBHOOKS_LATER, _RefusingHooks, gateway_check
 from tests.peers.messente_api import PASSWORD as MESSENTE_PASSWORD
 from tests.peers.messente_api import USERNAME as MESSENTE_USER
 from tests.peers.messente_api import MessentePeer
@@ -376,3 +376,42 @@ def test_a_public_url_that_cannot_be_used_does_not_stop_smpp(tmp_path: Path, sms
                    env={"MASSPOST_PUBLIC_URL": "http://masspost.clinic.example"})  # plain HTTP off this machine
     assert result.returncode == 0, result.stderr
     assert line_of(result, "SMS").startswith("SMS gateway (smpp): ok: ")
+
+
+# --- What marketing messages carry to opt out (delivery.optout): part of each gateway's result, never a refusal ---
+
+OWN_KEY = "test-secret-key-of-this-installation-not-the-development-one"
+
+
+@pytest.mark.django_db
+def test_the_check_says_where_the_unsubscribe_links_and_the_mailto_go(settings: Any) -> None:
+    settings.SECRET_KEY = OWN_KEY
+    settings.MASSPOST_PUBLIC_URL, settings.MASSPOST_UNSUBSCRIBE_MAILTO = PUBLIC, "unsubscribe@hammas.example"
+    sms, mail = gateway_check(sms_url="console:", email_url="console:")
+    assert sms.optout == (f"unsubscribe links: {PUBLIC}/u/<key>",)
+    assert mail.optout == (f"unsubscribe links: {PUBLIC}/u/<key>",
+                           "List-Unsubscribe mailto: unsubscribe@hammas.example")
+    assert sms.fine and mail.fine
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("secret", "public", "mailto", "links", "why_no_mailto"), [
+    (OWN_KEY, "", "", "MASSPOST_PUBLIC_URL is not set", "MASSPOST_UNSUBSCRIBE_MAILTO is not set"),
+    (OWN_KEY, "http://masspost.clinic.example", "Hammas <unsubscribe@hammas.example>",
+     "MASSPOST_PUBLIC_URL is not https://host[:port][/path] (http:// only for 127.0.0.0/8, ::1 or localhost; no "
+     "user name, password, query or fragment)",
+     "MASSPOST_UNSUBSCRIBE_MAILTO is not one plain e-mail address (name@domain, no ?, # or %): ignored"),
+    (None, "https://masspost.clinic.example", "unsubscribe@hammas.example?bcc=all@example.com",
+     "MASSPOST_SECRET_KEY is the development key (public: anyone could forge the links)",
+     "MASSPOST_UNSUBSCRIBE_MAILTO is not one plain e-mail address (name@domain, no ?, # or %): ignored"),
+])
+def test_the_check_says_why_there_are_no_links_or_mailto(settings: Any, secret: str | None, public: str,
+                                                         mailto: str, links: str, why_no_mailto: str) -> None:
+    settings.SECRET_KEY = secret or settings.DEV_SECRET_KEY
+    settings.MASSPOST_PUBLIC_URL, settings.MASSPOST_UNSUBSCRIBE_MAILTO = public, mailto
+    sms, mail = gateway_check(sms_url="console:", email_url="console:")
+    assert sms.optout == (f"unsubscribe links: none ({links}): a marketing SMS carries the stop word",)
+    assert mail.optout == (f"unsubscribe links: none ({links}): a marketing e-mail asks for a reply",
+                           f"List-Unsubscribe mailto: none ({why_no_mailto})")
+    assert sms.fine and mail.fine  # the messages fall back: nothing to refuse
+    assert "clinic.example" not in " ".join(sms.optout + mail.optout)  # a bad value is never quoted

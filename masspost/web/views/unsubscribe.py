@@ -8,6 +8,10 @@ message's key, the whole channel for a service e-mail's). Everything is in the p
 any other reads English), whatever the browser asks for. The page holds no name and no address — the link may
 be forwarded — and says nothing about why a key is refused. Not kept by a browser or a proxy, not indexed, and no
 Referer to whatever the patient opens next.
+
+The path holds the key, a credential: no answer of this page goes to Django's `django.request` log, which names
+the path of every 4xx ("Not Found: /u/<key>"). A POST without a button is answered 200 with the page's error box,
+and a refused key's 404 is marked as logged already.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ def unsubscribe(request: HttpRequest, key: str) -> HttpResponse:
         return _page(request, "web/unsubscribe.html", language, _choices(target))
     what = _what(request, target)
     if what is None:
-        return _page(request, "web/unsubscribe.html", language, _choices(target) | {"choose": True}, status=400)
+        # 200, not 400: a 4xx would put the (valid) key into the request log; the page says what is wrong.
+        return _page(request, "web/unsubscribe.html", language, _choices(target) | {"choose": True})
     try:
         done = optout.unsubscribe(key=key, what=what)
     except NotFoundError:  # gone between the two reads (its campaign deleted this very moment)
@@ -72,7 +77,10 @@ def _choices(target: OptOutTarget) -> dict[str, Any]:
 def _refused(request: HttpRequest) -> HttpResponse:
     """The same page for every refused key, in the browser's language (there is no patient to ask)."""
     asked = translation.get_language() or "en"
-    return _page(request, "web/unsubscribe_refused.html", page_language(asked.split("-")[0]), {}, status=404)
+    response = _page(request, "web/unsubscribe_refused.html", page_language(asked.split("-")[0]), {}, status=404)
+    # django.utils.log.log_response skips a response so marked: no "Not Found: /u/<key>" with a key in the log.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _page(request: HttpRequest, template: str, language: str, context: dict[str, Any],
