@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, TextField, Value, When
 
 from masspost.clinic.models import PROVIDER_SOURCE
+from masspost.consent import CHANNELS, FIELDS
 from masspost.delivery.gateways.base import Channel, Outcome, SendResult
 from masspost.delivery.inbound import receipt_errors_apply
 from masspost.delivery.models import (
@@ -29,7 +30,7 @@ from masspost.delivery.models import (
     remote_key,
 )
 from masspost.delivery.suppress import opt_out_counted
-from masspost.delivery.turn import Accepted, ClaimedMessage, outbox_turn
+from masspost.delivery.turn import OPTED_OUT, Accepted, ClaimedMessage, outbox_turn
 
 log = logging.getLogger("masspost.delivery")
 
@@ -61,10 +62,26 @@ def outbox_claim(*, worker_id: str, now: dt.datetime, limit: int, lease: timedel
         ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
         if not ids:
             return []
+        # The claim's consent rule (delivery.turn): what the patient's consent refuses now is suppressed, not taken.
+        refused_ids = set(OutboxMessage.objects.filter(refused(), id__in=ids).values_list("id", flat=True))
+        if refused_ids:
+            OutboxMessage.objects.filter(id__in=refused_ids).update(
+                status=MessageStatus.SUPPRESSED, last_error=OPTED_OUT, updated_at=now)
+            ids = [row_id for row_id in ids if row_id not in refused_ids]
         OutboxMessage.objects.filter(id__in=ids).update(
             status=MessageStatus.SENDING, lease_until=now + lease, leased_by=worker_id,
             attempts=F("attempts") + 1, sent_at=now, updated_at=now)
     return list(OutboxMessage.objects.filter(id__in=ids).order_by("id"))
+
+
+def refused() -> Q:
+    """Outbox rows whose patient's consent columns refuse them now (delivery.turn.refused_sql, as a Q)."""
+    found = Q(pk__in=[])
+    for channel in CHANNELS:
+        whole, offers = FIELDS[(channel, "service")], FIELDS[(channel, "marketing")]
+        found |= Q(channel=channel) & (Q(**{f"patient__{whole}": False})
+                                       | Q(marketing=True, **{f"patient__{offers}": False}))
+    return found
 
 
 def outbox_record(*, row: Row, result: SendResult, worker_id: str, now: dt.datetime) -> str:

@@ -222,3 +222,11 @@ class OptOutLink(models.Model):
     channel = models.CharField(max_length=5)
     marketing = models.BooleanField()
     created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        # One link per message, as the outbox has one row per (patient, campaign, channel): the worker's claim reads
+        # a marketing e-mail's key through it (delivery.turn), and a campaign's delete cascades through it. The
+        # patient index serves a patient's delete (an erasure, a data reset), which cascades here too.
+        constraints = [models.UniqueConstraint(fields=["campaign", "patient", "channel"],
+                                               name="optout_link_one_per_message")]
+        indexes = [models.Index(fields=["patient"], name="optout_link_patient")]

@@ -106,8 +106,10 @@ class OutboxWriter:
 
 def _links_insert(*, campaign_id: int, marketing: bool, links: list[tuple[str, int, str]]) -> None:
     """A batch's OptOutLink rows (key, patient id, channel), in the send's transaction. A key is the same for the
-    same message (delivery.optout), so one already there is the same link: skipped, not an error. PostgreSQL takes
-    the batch as three arrays in one statement (COPY cannot skip a conflict); SQLite an executemany."""
+    same message (delivery.optout), and a message has one link (campaign, patient, channel: unique), so one already
+    there is that message's link: skipped, not an error — on either unique key, as SQLite's OR IGNORE does.
+    PostgreSQL takes the batch as three arrays in one statement (COPY cannot skip a conflict); SQLite an
+    executemany."""
     quote = connection.ops.quote_name
     table = quote(OptOutLink._meta.db_table)
     columns = ", ".join(quote(name) for name in ("key", "campaign_id", "patient_id", "channel", "marketing"))
@@ -116,7 +118,7 @@ def _links_insert(*, campaign_id: int, marketing: bool, links: list[tuple[str, i
             keys, patients, channels = (list(column) for column in zip(*links, strict=True))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT u.k, %s, u.p, u.c, %s "
-                f"FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS u(k, p, c) ON CONFLICT (key) DO NOTHING",
+                f"FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS u(k, p, c) ON CONFLICT DO NOTHING",
                 [campaign_id, marketing, keys, patients, channels])
         else:
             cursor.executemany(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)",

@@ -5,10 +5,15 @@ messages of that channel (and, for a marketing opt-out, only the marketing ones)
 status `suppressed`, `last_error` the reason (the event's source kind). A message already handed off (claimed:
 `sending`, or further) is as it is.
 
-The patient's own opt-outs (a link, a stop word, a provider's) go through `opt_out`: the ledger's event and the
-suppression commit together, so no claim after that commit can take the message. Paths that only write the ledger
-(an import, a staff record that does not call `outbox_suppress` itself) are caught by the worker's housekeeping,
-`suppress_withdrawn`, within its period (delivery.worker, SUPPRESS_EVERY)."""
+The net is the worker's claim (delivery.turn): it reads the patient's consent columns in the statement that hands
+a row off, and a row they refuse becomes `suppressed` (reason `opted_out`) instead — so no claim after an
+opt-out's commit takes a message it refuses, whatever wrote the ledger, whenever the row was written (a send that
+committed after the opt-out) or came back to the queue (a retry, a release, resend-unknown). What this module
+adds is the reason and the timing: the patient's own opt-outs (a link, a stop word, a provider's) go through
+`opt_out`, which suppresses with the event's source in the same transaction, so the campaign's page counts them
+at once and says by whose word; the worker's housekeeping, `suppress_withdrawn`, does the same within its period
+(delivery.worker, SUPPRESS_EVERY) for the paths that only write the ledger (an import, a staff record that does
+not call `outbox_suppress` itself)."""
 
 from __future__ import annotations
 
@@ -113,7 +118,13 @@ def suppress_withdrawn(*, since: dt.datetime, now: dt.datetime | None = None,
     statement runs, so a re-consent recorded after the withdrawal wins. The reason is the source kind of the
     patient's latest withdrawal on the channel. `seen` (event id → its time), kept by the caller from one look to
     the next, skips the events an earlier look handled: the overlap is for events that committed late, and a first
-    import's hundred thousand withdrawals are not looked at again every period for OVERLAP."""
+    import's hundred thousand withdrawals are not looked at again every period for OVERLAP.
+
+    Nothing's correctness depends on this look or on `seen`: a row it misses — one written after its look by a
+    send that read the consent before the opt-out (PostgreSQL), or queued again later — is still refused by the
+    claim (module docstring), only with the reason `opted_out` instead of the event's source. So `seen` may skip an
+    event whose patient has rows the earlier look could not see: that costs a precise reason, never a message sent
+    against the patient's word."""
     cutoff = since - OVERLAP
     if seen is not None:
         for event_id in [i for i, at in seen.items() if at < cutoff]:

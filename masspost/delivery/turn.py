@@ -12,6 +12,13 @@ The parts touch disjoint rows: the recorded group is `sending` and ours; the mov
 `sent` rows recorded by earlier, committed statements — which is what makes the receipt hand-shake in
 delivery.inbound hold — and are locked once, in id order, as the receipt hooks lock them, so two workers cannot
 deadlock; the claim takes `queued` rows with SKIP LOCKED.
+
+The claim is also the last word of consent (docs/consent.md, "Opt-outs take effect at once"): a due row whose
+patient's consent columns refuse it when the statement runs — the channel withdrawn, or a marketing row and the
+channel's offers withdrawn — is not handed off but becomes `suppressed` (`last_error` OPTED_OUT) in the same
+UPDATE. That catches what an opt-out could not see: the rows of a send that committed after it (PostgreSQL), and
+rows that came back to the queue (a retry, a release, `resend-unknown`). One primary-key probe of the patient per
+claimed row.
 """
 
 from __future__ import annotations
@@ -22,26 +29,33 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
+from masspost.clinic.models import Patient
+from masspost.consent import CHANNELS, FIELDS
 from masspost.delivery.gateways.base import Channel, OutgoingMessage
 from masspost.delivery.models import (
     CampaignGate,
     DeliveryReceipt,
     HeldCampaign,
     MessageStatus,
+    OptOutLink,
     OutboxMessage,
     SendingWindow,
     remote_key,
 )
-from masspost.delivery.optout import optout_key, optout_url
+from masspost.delivery.optout import optout_key, optout_url, unsubscribe_mailto
 
 # What a gateway needs and what recording a failure needs (attempts, deadline): nothing else is read back. The
-# patient's id only for a marketing e-mail's List-Unsubscribe key (delivery.optout: an HMAC, no lookup).
+# patient's id for a marketing e-mail's mailto key when the send stored no link (list_unsubscribe).
 COLUMNS = ("id", "campaign_id", "patient_ref", "channel", "address", "language", "subject", "body", "encoding",
            "parts", "sender", "sender_name", "attempts", "deadline", "patient_id", "clinic_id", "marketing")
+# The claim reads back two more after COLUMNS (_claim): the row's status after it (`sending`, or `suppressed` when
+# consent refused it), and a marketing e-mail's unsubscribe key as the send stored it (NULL: no link stored).
+# `last_error` of a row the claim suppressed: the patient's consent refused it when it was due. The claim does not
+# know whose word it was (the ledger knows); the opt-outs that suppress at once record their source instead.
+OPTED_OUT = "opted_out"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,16 +91,18 @@ class ClaimedMessage:
             list_unsubscribe=self.list_unsubscribe, clinic_id=self.clinic_id)
 
 
-def list_unsubscribe(*, campaign_id: int, patient_id: int) -> str:
-    """A marketing e-mail's List-Unsubscribe header value (RFC 2369, RFC 8058): `<https://…/u/KEY>` under
-    MASSPOST_PUBLIC_URL and `<mailto:ADDR?subject=unsubscribe%20KEY>` with MASSPOST_UNSUBSCRIBE_MAILTO, the parts
-    that are configured; "" when neither is. The key is the one the send stored (delivery.optout.optout_key)."""
-    public, mailto = settings.MASSPOST_PUBLIC_URL, settings.MASSPOST_UNSUBSCRIBE_MAILTO
-    if not public and not mailto:
-        return ""
-    key = optout_key(campaign_id=campaign_id, patient_id=patient_id, channel=Channel.EMAIL.value)
-    parts = [f"<{optout_url(key)}>"] if public else []
+def list_unsubscribe(*, stored_key: str, campaign_id: int, patient_id: int) -> str:
+    """A marketing e-mail's List-Unsubscribe header value (RFC 2369, RFC 8058): `<https://…/u/KEY>` when the send
+    stored the message's link (`stored_key`, its OptOutLink; "" none) and links are on (delivery.optout.optout_url),
+    and `<mailto:ADDR?subject=unsubscribe%20KEY>` when MASSPOST_UNSUBSCRIBE_MAILTO is usable
+    (delivery.optout.unsubscribe_mailto); "" when neither applies. The key is the stored one — the body's link has
+    it, whatever the secret key was meanwhile; with no stored link (links were off at the send) no https part,
+    which would lead nowhere, and the mailto names the message by the key it would have had (optout_key)."""
+    url = optout_url(stored_key) if stored_key else ""
+    parts = [f"<{url}>"] if url else []
+    mailto = unsubscribe_mailto()
     if mailto:
+        key = stored_key or optout_key(campaign_id=campaign_id, patient_id=patient_id, channel=Channel.EMAIL.value)
         parts.append(f"<mailto:{mailto}?subject=unsubscribe%20{key}>")
     return ", ".join(parts)
 
@@ -106,6 +122,7 @@ class TurnResult:
     claimed: list[ClaimedMessage]  # in id order
     recorded: frozenset[int]  # ids of `accepted` rows that were still this worker's and are now recorded
     moved: frozenset[int]  # ids of `receipts` rows that were `sent` and have taken the receipt's status
+    suppressed: frozenset[int] = frozenset()  # ids of due rows the claim found refused by consent: not handed off
 
 
 def outbox_turn(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted: Sequence[Accepted] = (),
@@ -155,8 +172,11 @@ def outbox_turn(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted:
                 if name in found:
                     rows = cursor.fetchall()
                     found[name] = rows if name == "claimed" else [row[0] for row in rows]
-    return TurnResult(claimed=sorted((_claimed(row) for row in found["claimed"]), key=lambda row: row.id),
-                      recorded=frozenset(found["recorded"]), moved=frozenset(found["moved"]))
+    taken = [row for row in found["claimed"] if row[len(COLUMNS)] == MessageStatus.SENDING.value]
+    return TurnResult(claimed=sorted((_claimed(row) for row in taken), key=lambda row: row.id),
+                      recorded=frozenset(found["recorded"]), moved=frozenset(found["moved"]),
+                      suppressed=frozenset(row[0] for row in found["claimed"]
+                                           if row[len(COLUMNS)] != MessageStatus.SENDING.value))
 
 
 def outbox_due_exists(*, channel: str, now: dt.datetime) -> bool:
@@ -171,6 +191,8 @@ _RECEIPTS = DeliveryReceipt._meta.db_table
 _HELD = HeldCampaign._meta.db_table
 _GATES = CampaignGate._meta.db_table
 _WINDOWS = SendingWindow._meta.db_table
+_PATIENTS = Patient._meta.db_table
+_LINKS = OptOutLink._meta.db_table
 _Part = tuple[str, str, list[Any]]  # a CTE name (or the statement's role on SQLite), its SQL, its parameters
 
 
@@ -228,12 +250,35 @@ def _apply_stored(message_ids: Sequence[int]) -> _Part | None:
     return "stored", sql, params
 
 
+def refused_sql(row: str, patient: str) -> str:
+    """SQL true when the consent columns of `patient` (a clinic_patient row) refuse the outbox row `row` now: its
+    channel withdrawn, or a marketing row and the channel's offers withdrawn (delivery.suppress's rule)."""
+    return "(" + " OR ".join(
+        f"({row}.channel = '{channel}' AND (NOT {patient}.{FIELDS[(channel, 'service')]} OR "
+        f"({row}.marketing AND NOT {patient}.{FIELDS[(channel, 'marketing')]})))" for channel in CHANNELS) + ")"
+
+
 def _claim(due_sql: str, due_params: list[Any], worker_id: str, now: dt.datetime, lease: timedelta) -> _Part:
-    returning = ", ".join(f"{_TABLE}.{column}" for column in COLUMNS)
+    """The due rows handed off — or, those the patient's consent refuses now, suppressed (the module's
+    docstring). `r` pairs each due row with that verdict: one primary-key probe of the patient each."""
+    stored = (f"(SELECT l.key FROM {_LINKS} AS l WHERE l.campaign_id = {_TABLE}.campaign_id AND "
+              f"l.patient_id = {_TABLE}.patient_id AND l.channel = {_TABLE}.channel)")
+    returning = ", ".join([*(f"{_TABLE}.{column}" for column in COLUMNS), f"{_TABLE}.status",
+                           # the unique (campaign, patient, channel) index: one probe per claimed marketing e-mail
+                           f"CASE WHEN {_TABLE}.marketing AND {_TABLE}.channel = '{Channel.EMAIL.value}' "
+                           f"THEN {stored} END AS stored_key"])
     stamp = _stamp(now)
-    sql = (f"UPDATE {_TABLE} SET status = %s, lease_until = %s, leased_by = %s, attempts = attempts + 1, "
-           f"sent_at = %s, updated_at = %s WHERE {_TABLE}.id IN ({due_sql}) RETURNING {returning}")
-    return "claimed", sql, [MessageStatus.SENDING.value, _stamp(now + lease), worker_id, stamp, stamp, *due_params]
+    sql = (f"UPDATE {_TABLE} SET status = CASE WHEN r.refused THEN %s ELSE %s END, "
+           f"last_error = CASE WHEN r.refused THEN %s ELSE last_error END, "
+           f"lease_until = CASE WHEN r.refused THEN NULL ELSE %s END, "
+           f"leased_by = CASE WHEN r.refused THEN leased_by ELSE %s END, "
+           f"attempts = CASE WHEN r.refused THEN attempts ELSE attempts + 1 END, "
+           f"sent_at = CASE WHEN r.refused THEN sent_at ELSE %s END, updated_at = %s "
+           f"FROM (SELECT o.id AS rid, {refused_sql('o', 'p')} AS refused FROM {_TABLE} AS o "
+           f"JOIN {_PATIENTS} AS p ON p.id = o.patient_id WHERE o.id IN ({due_sql})) AS r "
+           f"WHERE {_TABLE}.id = r.rid RETURNING {returning}")
+    return "claimed", sql, [MessageStatus.SUPPRESSED.value, MessageStatus.SENDING.value, OPTED_OUT,
+                            _stamp(now + lease), worker_id, stamp, stamp, *due_params]
 
 
 def _due(channel: str, limit: int, now: dt.datetime, lock: bool = True) -> tuple[str, list[Any]]:
@@ -257,7 +302,8 @@ def _due(channel: str, limit: int, now: dt.datetime, lock: bool = True) -> tuple
 
 
 def _claimed(row: Sequence[Any]) -> ClaimedMessage:
-    values = dict(zip(COLUMNS, row, strict=True))
+    values = dict(zip(COLUMNS, row[:len(COLUMNS)], strict=True))
+    stored_key = row[len(COLUMNS) + 1] or ""
     deadline = values["deadline"]
     if isinstance(deadline, str):
         deadline = parse_datetime(deadline)
@@ -266,6 +312,6 @@ def _claimed(row: Sequence[Any]) -> ClaimedMessage:
     values["deadline"] = deadline
     values["marketing"] = bool(values["marketing"])  # SQLite: 0 / 1
     if values["marketing"] and values["channel"] == Channel.EMAIL.value:
-        values["list_unsubscribe"] = list_unsubscribe(campaign_id=values["campaign_id"],
+        values["list_unsubscribe"] = list_unsubscribe(stored_key=stored_key, campaign_id=values["campaign_id"],
                                                       patient_id=values["patient_id"])
     return ClaimedMessage(**values)
