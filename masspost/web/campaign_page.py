@@ -71,11 +71,15 @@ def audience_words(audience: Audience) -> str:
 
 
 # Why an opt-out cancelled a message before it went (OutboxMessage.last_error of a `suppressed` row: the source
-# kind of the opt-out, delivery.suppress); the patient's own words as the patient page says them.
+# kind of the opt-out, delivery.suppress); the patient's own words as the patient page says them. "migrated": a
+# withdrawal the consent ledger's migration recorded (clinic migration 0007), found by the workers' look;
+# "opted_out": the claim found the patient's consent refusing the row when it was due (delivery.turn.OPTED_OUT),
+# whoever's word it was.
 SUPPRESSED_REASONS: dict[str, Promise] = {
     "unsubscribe": SOURCES["unsubscribe"], "sms-stop": SOURCES["sms-stop"], "provider": SOURCES["provider"],
     "import": SOURCES["import"], "staff": _lazy("recorded by staff"), "api": _lazy("recorded through the API"),
-    "operator": _lazy("recorded at the command line"),
+    "operator": _lazy("recorded at the command line"), "migrated": SOURCES["migrated"],
+    "opted_out": _lazy("opted out before it was sent"),
 }
 # Statuses the filter's list may not word (forms_campaigns.MESSAGE_STATUSES): still shown in the counts.
 _FINAL_WORDS: dict[str, Promise] = {MessageStatus.LEFT_OUT.value: _lazy("left out at the start"),

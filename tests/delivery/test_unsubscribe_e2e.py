@@ -35,6 +35,7 @@ CONTENT = {lang: {"sms": "", "email_subject": subject, "email_body": body} for l
 
 @pytest.fixture
 def configured(settings: Any, smtp_server: SMTPPeer) -> str:
+    settings.SECRET_KEY = "test-secret-key-not-the-development-one"  # the development key writes no links here
     settings.MASSPOST_PUBLIC_URL = PUBLIC
     settings.MASSPOST_UNSUBSCRIBE_MAILTO = MAILTO
     return f"smtp://{smtp_server.host}:{smtp_server.port}?timeout=5"

@@ -26,6 +26,12 @@ PUBLIC = "https://post.hammas.example"
 MAILTO = "unsubscribe@hammas.example"
 
 
+@pytest.fixture(autouse=True)
+def own_secret_key(settings: Any) -> None:
+    """Links on a public host need a secret key of the installation's own (delivery.optout.optout_links_problem)."""
+    settings.SECRET_KEY = "test-secret-key-not-the-development-one"
+
+
 def message(list_unsubscribe: str = "", **fields: Any) -> OutgoingMessage:
     return OutgoingMessage(**{"message_id": 1, "campaign_id": 7, "patient_ref": "P1", "channel": Channel.EMAIL,
                               "to": "mari@example.com", "language": "et", "text": "Tere", "subject": "Pakkumine",
@@ -72,16 +78,30 @@ def test_the_message_value_wins_over_the_writers_hook() -> None:
     assert str(headers(writer.wire(message(""))[0])["List-Unsubscribe"]) == "<https://hook.example/u/1>"
 
 
-@pytest.mark.parametrize(("public", "mailto", "expected"), [
-    ("", "", ""),
-    (PUBLIC, "", "<{public}/u/{key}>"),
-    ("", MAILTO, "<mailto:{mailto}?subject=unsubscribe%20{key}>"),
-    (PUBLIC, MAILTO, "<{public}/u/{key}>, <mailto:{mailto}?subject=unsubscribe%20{key}>"),
+STORED = "St0redKey123"  # the key the send stored (OptOutLink), whatever the secret key is now
+
+
+@pytest.mark.parametrize(("public", "mailto", "stored", "expected"), [
+    ("", "", STORED, ""),
+    (PUBLIC, "", STORED, "<{public}/u/{stored}>"),
+    (PUBLIC, "", "", ""),  # no link stored (links were off at the send): an https part would lead nowhere
+    ("", MAILTO, "", "<mailto:{mailto}?subject=unsubscribe%20{key}>"),
+    (PUBLIC, MAILTO, STORED, "<{public}/u/{stored}>, <mailto:{mailto}?subject=unsubscribe%20{stored}>"),
+    (PUBLIC, "Hammas <unsubscribe@hammas.example>", STORED, "<{public}/u/{stored}>"),  # not one plain address
+    ("http://post.hammas.example", MAILTO, STORED, "<mailto:{mailto}?subject=unsubscribe%20{stored}>"),
 ])
-def test_the_value_has_the_parts_that_are_configured(settings: Any, public: str, mailto: str, expected: str) -> None:
+def test_the_value_has_the_parts_that_are_configured(settings: Any, public: str, mailto: str, stored: str,
+                                                     expected: str) -> None:
     settings.MASSPOST_PUBLIC_URL, settings.MASSPOST_UNSUBSCRIBE_MAILTO = public, mailto
     key = optout_key(campaign_id=7, patient_id=42, channel="email")
-    assert list_unsubscribe(campaign_id=7, patient_id=42) == expected.format(public=PUBLIC, mailto=MAILTO, key=key)
+    assert list_unsubscribe(stored_key=stored, campaign_id=7, patient_id=42) == expected.format(
+        public=PUBLIC, mailto=MAILTO, key=key, stored=stored)
+
+
+def test_no_https_part_with_the_development_key_on_a_public_host(settings: Any) -> None:
+    settings.SECRET_KEY = settings.DEV_SECRET_KEY
+    settings.MASSPOST_PUBLIC_URL, settings.MASSPOST_UNSUBSCRIBE_MAILTO = PUBLIC, ""
+    assert list_unsubscribe(stored_key=STORED, campaign_id=7, patient_id=42) == ""
 
 
 @pytest.mark.django_db

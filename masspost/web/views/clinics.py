@@ -19,6 +19,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.debug import sensitive_post_parameters
 
 from masspost.campaigns.clinic_settings import (
     COST_MAX,
@@ -212,10 +213,12 @@ def clinics(request: StaffRequest) -> HttpResponse:
         "saved": next((c.name for c in listed if c.code == request.GET.get("saved")), "")})
 
 
+@sensitive_post_parameters("dkim_key")
 @staff(Role.ADMIN)
 def clinic(request: StaffRequest, code: str) -> HttpResponse:
     """GET: the clinic's form filled with its settings. POST: change them, then back to the list ("Saved."); an
-    error sits next to its field and keeps what was typed."""
+    error sits next to its field and keeps what was typed. The DKIM private key in the body is masked in any error
+    report of this request (Django's debug page, an admin e-mail)."""
     found = _clinic(request, code)
     if request.method != "POST":
         form = ClinicSettingsForm(initial={name: getattr(found, name) for name in FIELDS if name not in WRITE_ONLY},
