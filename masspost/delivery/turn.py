@@ -91,20 +91,27 @@ class ClaimedMessage:
             list_unsubscribe=self.list_unsubscribe, clinic_id=self.clinic_id)
 
 
-def list_unsubscribe(*, stored_key: str, campaign_id: int, patient_id: int) -> str:
+def list_unsubscribe(*, stored_key: str, campaign_id: int, patient_id: int,
+                     configured: tuple[str, str] | None = None) -> str:
     """A marketing e-mail's List-Unsubscribe header value (RFC 2369, RFC 8058): `<https://…/u/KEY>` when the send
     stored the message's link (`stored_key`, its OptOutLink; "" none) and links are on (delivery.optout.optout_url),
     and `<mailto:ADDR?subject=unsubscribe%20KEY>` when MASSPOST_UNSUBSCRIBE_MAILTO is usable
     (delivery.optout.unsubscribe_mailto); "" when neither applies. The key is the stored one — the body's link has
     it, whatever the secret key was meanwhile; with no stored link (links were off at the send) no https part,
-    which would lead nowhere, and the mailto names the message by the key it would have had (optout_key)."""
-    url = optout_url(stored_key) if stored_key else ""
-    parts = [f"<{url}>"] if url else []
-    mailto = unsubscribe_mailto()
+    which would lead nowhere, and the mailto names the message by the key it would have had (optout_key).
+    `configured`: unsubscribe_configured(), read once for a whole claim."""
+    link_base, mailto = configured or unsubscribe_configured()
+    parts = [f"<{link_base}{stored_key}>"] if link_base and stored_key else []
     if mailto:
         key = stored_key or optout_key(campaign_id=campaign_id, patient_id=patient_id, channel=Channel.EMAIL.value)
         parts.append(f"<mailto:{mailto}?subject=unsubscribe%20{key}>")
     return ", ".join(parts)
+
+
+def unsubscribe_configured() -> tuple[str, str]:
+    """What List-Unsubscribe may carry now: the links' prefix (optout_url of an empty key; "" when links are off)
+    and the mailto address ("" none)."""
+    return optout_url(""), unsubscribe_mailto()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -173,7 +180,8 @@ def outbox_turn(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted:
                     rows = cursor.fetchall()
                     found[name] = rows if name == "claimed" else [row[0] for row in rows]
     taken = [row for row in found["claimed"] if row[len(COLUMNS)] == MessageStatus.SENDING.value]
-    return TurnResult(claimed=sorted((_claimed(row) for row in taken), key=lambda row: row.id),
+    configured = unsubscribe_configured() if taken else None
+    return TurnResult(claimed=sorted((_claimed(row, configured) for row in taken), key=lambda row: row.id),
                       recorded=frozenset(found["recorded"]), moved=frozenset(found["moved"]),
                       suppressed=frozenset(row[0] for row in found["claimed"]
                                            if row[len(COLUMNS)] != MessageStatus.SENDING.value))
@@ -301,7 +309,7 @@ def _due(channel: str, limit: int, now: dt.datetime, lock: bool = True) -> tuple
     return sql, [MessageStatus.QUEUED.value, channel, stamp, stamp, stamp, limit]
 
 
-def _claimed(row: Sequence[Any]) -> ClaimedMessage:
+def _claimed(row: Sequence[Any], configured: tuple[str, str] | None) -> ClaimedMessage:
     values = dict(zip(COLUMNS, row[:len(COLUMNS)], strict=True))
     stored_key = row[len(COLUMNS) + 1] or ""
     deadline = values["deadline"]
@@ -313,5 +321,5 @@ def _claimed(row: Sequence[Any]) -> ClaimedMessage:
     values["marketing"] = bool(values["marketing"])  # SQLite: 0 / 1
     if values["marketing"] and values["channel"] == Channel.EMAIL.value:
         values["list_unsubscribe"] = list_unsubscribe(stored_key=stored_key, campaign_id=values["campaign_id"],
-                                                      patient_id=values["patient_id"])
+                                                      patient_id=values["patient_id"], configured=configured)
     return ClaimedMessage(**values)
