@@ -139,7 +139,31 @@ def outbox_turn(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted:
     receipts the gateway held for them since (`receipts`: row id, delivered | undelivered); apply receipts
     stored for `stored_for` (such rows that the gateway had no receipt for: one may have come on another
     worker's bind); claim up to `limit` due `channel` rows, handed off from the claim (a lease that runs out turns
-    them `unknown`)."""
+    them `unknown`). A due row the patient's consent refuses is suppressed instead (the module's docstring); when
+    every row a claim read was, the claim runs again — one more statement — so that nothing claimed keeps meaning
+    nothing due (the worker calls itself idle on it)."""
+    found = _statement(worker_id=worker_id, now=now, lease=lease, accepted=accepted, receipts=receipts,
+                       stored_for=stored_for, channel=channel, limit=limit)
+    rows, suppressed = found["claimed"], frozenset[int]()
+    while True:
+        taken = [row for row in rows if row[len(COLUMNS)] == MessageStatus.SENDING.value]
+        refused = frozenset(row[0] for row in rows if row[len(COLUMNS)] != MessageStatus.SENDING.value)
+        suppressed |= refused
+        if taken or not refused:
+            break
+        # Each round suppresses what it read, so this ends.
+        rows = _statement(worker_id=worker_id, now=now, lease=lease, accepted=(), receipts=(), stored_for=(),
+                          channel=channel, limit=limit)["claimed"]
+    configured = unsubscribe_configured() if taken else None
+    return TurnResult(claimed=sorted((_claimed(row, configured) for row in taken), key=lambda row: row.id),
+                      recorded=frozenset(found["recorded"]), moved=frozenset(found["moved"]), suppressed=suppressed)
+
+
+def _statement(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted: Sequence[Accepted],
+               receipts: Sequence[tuple[int, str]], stored_for: Sequence[int], channel: str,
+               limit: int) -> dict[str, list[Any]]:
+    """outbox_turn's one statement (PostgreSQL; a few in a row on SQLite): the ids recorded and moved, the claimed
+    rows as read back (COLUMNS, then the status and the stored unsubscribe key)."""
     postgres = connection.vendor == "postgresql"
     parts: list[_Part] = []
     if limit > 0 and postgres:
@@ -179,12 +203,7 @@ def outbox_turn(*, worker_id: str, now: dt.datetime, lease: timedelta, accepted:
                 if name in found:
                     rows = cursor.fetchall()
                     found[name] = rows if name == "claimed" else [row[0] for row in rows]
-    taken = [row for row in found["claimed"] if row[len(COLUMNS)] == MessageStatus.SENDING.value]
-    configured = unsubscribe_configured() if taken else None
-    return TurnResult(claimed=sorted((_claimed(row, configured) for row in taken), key=lambda row: row.id),
-                      recorded=frozenset(found["recorded"]), moved=frozenset(found["moved"]),
-                      suppressed=frozenset(row[0] for row in found["claimed"]
-                                           if row[len(COLUMNS)] != MessageStatus.SENDING.value))
+    return found
 
 
 def outbox_due_exists(*, channel: str, now: dt.datetime) -> bool:

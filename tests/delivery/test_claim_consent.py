@@ -189,3 +189,21 @@ def test_no_https_part_without_a_stored_link(settings: Any, make_patient: Callab
     [mail] = claim("email")
     key = optout_key(campaign_id=campaign_id, patient_id=mari.id, channel="email")
     assert mail.list_unsubscribe == f"<mailto:{MAILTO}?subject=unsubscribe%20{key}>"
+
+
+@pytest.mark.django_db
+def test_a_group_refused_whole_does_not_look_like_an_empty_queue(make_patient: Callable[..., Patient]) -> None:
+    """The worker calls itself idle when a claim hands off nothing: a claim whose due rows were all refused claims
+    again, so the rows behind them still go now."""
+    mari, jaan = make_patient(), make_patient()
+    offers = send("marketing", channel="sms")  # the older rows, claimed first: both refused
+    service = send("service", channel="sms")
+    for patient in (mari, jaan):
+        withdraw_behind_the_outbox(patient, "sms", "marketing")
+
+    result = outbox_turn(worker_id="w1", now=timezone.now() + dt.timedelta(seconds=1), lease=LEASE, channel="sms",
+                         limit=2)
+    assert {(row.campaign_id, row.patient_id) for row in result.claimed} == {(service, mari.id), (service, jaan.id)}
+    assert result.suppressed == frozenset(
+        OutboxMessage.objects.filter(campaign_id=offers, status="suppressed").values_list("id", flat=True))
+    assert len(result.suppressed) == 2
