@@ -93,3 +93,11 @@ def windows_always_open(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     masspost process a test starts. Tests of the windows set "clinics" themselves, with a frozen clock."""
     settings.MASSPOST_SENDING_WINDOWS = "always"
     monkeypatch.setenv("MASSPOST_SENDING_WINDOWS", "always")
+
+
+@pytest.fixture(autouse=True)
+def own_secret_key(settings: Any) -> None:
+    """A secret key of the installation's own, not the public development key: with that key masspost writes no
+    unsubscribe link on a host others can reach (delivery.optout.optout_links_problem), and the tests' public URLs
+    (https://….example) are such hosts. Tests of the development key set it themselves."""
+    settings.SECRET_KEY = "test-secret-key-not-the-development-one"

@@ -246,6 +246,7 @@ def channel_turn(channel: ChannelState | None, *, open_channel: Callable[[], Cha
 
     def claim(limit: int, **record: Any) -> TurnResult:
         turn = outbox_turn(worker_id=worker_id, now=clock(), lease=lease, channel=name, limit=limit, **record)
+        stats.suppressed += len(turn.suppressed)  # refused by the patient's consent at the claim: not handed off
         if unfinished is not None:
             unfinished.claimed(turn.claimed)
         return turn

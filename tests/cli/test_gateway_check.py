@@ -368,7 +368,9 @@ def test_a_bad_public_url_is_no_concern_of_an_sms_gateway_that_does_not_use_it(t
                    env={"MASSPOST_PUBLIC_URL": "http://masspost.clinic.example"})
     assert result.returncode == 0, result.stderr
     assert line_of(result, "SMS").startswith("SMS gateway (smpp): ok: ")
-    assert "MASSPOST_PUBLIC_URL" not in result.stdout + result.stderr
+    assert "MASSPOST_PUBLIC_URL" not in line_of(result, "SMS") + result.stderr
+    # …though the unsubscribe links, which do use it, say why there are none (never quoting the value).
+    assert "unsubscribe links: none" in result.stdout and "clinic.example" not in result.stdout
 
 
 def test_a_public_url_that_cannot_be_used_does_not_stop_smpp(tmp_path: Path, smsc: SMSCPeer) -> None:

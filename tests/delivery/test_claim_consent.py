@@ -207,3 +207,15 @@ def test_a_group_refused_whole_does_not_look_like_an_empty_queue(make_patient: C
     assert result.suppressed == frozenset(
         OutboxMessage.objects.filter(campaign_id=offers, status="suppressed").values_list("id", flat=True))
     assert len(result.suppressed) == 2
+
+
+def test_the_worker_counts_what_its_claims_suppressed(make_patient: Callable[..., Patient]) -> None:
+    """`masspost worker`'s summary says how many it did not send because the patient had opted out."""
+    from masspost.delivery.worker import worker_run
+
+    stays, leaves = make_patient(), make_patient()
+    send("marketing", "sms")
+    withdraw_behind_the_outbox(leaves, "sms", "marketing")
+    stats = worker_run(until_idle=True)
+    assert (stats.sent, stats.suppressed) == (1, 1)
+    assert {s for s, _ in statuses(stays).values()} == {"sent"}

@@ -86,7 +86,7 @@ def _record_lines(record: DkimRecord) -> list[str]:
 
 def _as_json(check: GatewayCheck) -> dict[str, Any]:
     said: dict[str, Any] = {"channel": str(check.channel), "scheme": check.scheme, "status": str(check.status),
-            "detail": check.detail, "webhooks": check.webhooks, "note": check.note}
+            "detail": check.detail, "webhooks": check.webhooks, "note": check.note, "optout": list(check.optout)}
     if check.channel == "email":
         said["dkim"] = [_record_json(record) for record in check.dkim]
         said["dkim_note"] = check.dkim_note
@@ -111,6 +111,7 @@ def _as_lines(check: GatewayCheck) -> list[str]:
         lines += [f"    {name:<{width}}{url}" for name, url in check.webhooks.items()]
     if check.note:
         lines.append(f"  {check.note}")
+    lines += [f"  {line}" for line in check.optout]
     for record in check.dkim:
         lines += _record_lines(record)
     if check.dkim_note:

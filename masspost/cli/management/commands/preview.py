@@ -125,8 +125,9 @@ class Command(MasspostCommand):
             out(f"  every {CHANNEL_TEXT[channel]} ends with {optout.get(kind, kind)} (counted above)"
                 if channel == "sms" else f"  every {CHANNEL_TEXT[channel]} ends with {optout.get(kind, kind)}")
         if data.get("optout_warning") == "no_public_url":
-            out("  warning: MASSPOST_PUBLIC_URL is not set: these marketing e-mails carry no one-click unsubscribe "
-                "link, which Gmail and Yahoo ask of bulk mail")
+            out("  warning: no unsubscribe links (MASSPOST_PUBLIC_URL is not set or cannot be used: masspost gateway "
+                "check says why): these marketing e-mails carry no one-click unsubscribe link, which Gmail and Yahoo "
+                "ask of bulk mail")
         cost = data["sms_cost"]
         total_cost = f" ({cost['total']} {cost['currency']} at {cost['part_price']} a part)" if cost else ""
         out(f"Total: {count(data['sms_parts_total'], 'SMS part')}{total_cost}, {count(data['emails_total'], 'e-mail')}")
