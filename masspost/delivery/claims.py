@@ -75,7 +75,7 @@ def outbox_claim(*, worker_id: str, now: dt.datetime, limit: int, lease: timedel
 
 
 def refused() -> Q:
-    """Outbox rows whose patient's consent columns refuse them now (delivery.turn.refused_sql, as a Q)."""
+    """Outbox rows whose patient's consent columns refuse them now (delivery.suppress.refused_sql, as a Q)."""
     found = Q(pk__in=[])
     for channel in CHANNELS:
         whole, offers = FIELDS[(channel, "service")], FIELDS[(channel, "marketing")]

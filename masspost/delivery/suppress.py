@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from masspost.clinic.ledger import consent_change_many
 from masspost.clinic.models import ConsentEvent
-from masspost.consent import FIELDS
+from masspost.consent import CHANNELS, FIELDS
 from masspost.delivery.models import MessageStatus, OutboxMessage
 
 # How far before `since` suppress_withdrawn still looks: an event's time is taken when it is written, and it is
@@ -39,6 +39,15 @@ _CHUNK = 500  # patient ids per statement: SQLite's bound parameters, and a shor
 def source_kind(source: str) -> str:
     """The reason code of a suppression for an event's source: "staff:anna" → "staff", "api:sync" → "api"."""
     return source.split(":", 1)[0]
+
+
+def refused_sql(row: str, patient: str) -> str:
+    """SQL true when the consent columns of `patient` (a clinic_patient row) refuse the outbox row `row` now: its
+    channel withdrawn, or a marketing row and the channel's offers withdrawn. The one rule of the claim
+    (delivery.turn) and of housekeeping here; claims.refused is it as a Q."""
+    return "(" + " OR ".join(
+        f"({row}.channel = '{channel}' AND (NOT {patient}.{FIELDS[(channel, 'service')]} OR "
+        f"({row}.marketing AND NOT {patient}.{FIELDS[(channel, 'marketing')]})))" for channel in CHANNELS) + ")"
 
 
 def outbox_suppress(*, patient_ids: Iterable[int], channel: str, purpose: str, reason: str,
@@ -68,9 +77,8 @@ def _suppress(patient_ids: Sequence[int], *, channel: str, marketing_only: bool,
     refused = join = ""
     if refused_only:
         patients = quote(OutboxMessage._meta.get_field("patient").related_model._meta.db_table)
-        whole, offers = quote(FIELDS[(channel, "service")]), quote(FIELDS[(channel, "marketing")])
         join = f" JOIN {patients} p ON p.id = o.patient_id"
-        refused = f" AND (NOT p.{whole} OR (o.marketing AND NOT p.{offers}))"
+        refused = f" AND {refused_sql('o', 'p')}"  # the claim's own rule: one definition of "refused"
     stamp = connection.ops.adapt_datetimefield_value(now)
     suppressed = 0
     with connection.cursor() as cursor:

@@ -33,7 +33,6 @@ from django.db import connection
 from django.utils.dateparse import parse_datetime
 
 from masspost.clinic.models import Patient
-from masspost.consent import CHANNELS, FIELDS
 from masspost.delivery.gateways.base import Channel, OutgoingMessage
 from masspost.delivery.models import (
     CampaignGate,
@@ -46,6 +45,7 @@ from masspost.delivery.models import (
     remote_key,
 )
 from masspost.delivery.optout import optout_key, optout_url, unsubscribe_mailto
+from masspost.delivery.suppress import refused_sql
 
 # What a gateway needs and what recording a failure needs (attempts, deadline): nothing else is read back. The
 # patient's id for a marketing e-mail's mailto key when the send stored no link (list_unsubscribe).
@@ -275,14 +275,6 @@ def _apply_stored(message_ids: Sequence[int]) -> _Part | None:
            f"(SELECT MAX(id) FROM {_RECEIPTS} WHERE remote_id IN (SELECT remote_id FROM {_TABLE} WHERE id IN "
            f"({marks})) GROUP BY remote_id)) AS r WHERE {_TABLE}.remote_id = r.remote_id AND {_TABLE}.id IN {rows}")
     return "stored", sql, params
-
-
-def refused_sql(row: str, patient: str) -> str:
-    """SQL true when the consent columns of `patient` (a clinic_patient row) refuse the outbox row `row` now: its
-    channel withdrawn, or a marketing row and the channel's offers withdrawn (delivery.suppress's rule)."""
-    return "(" + " OR ".join(
-        f"({row}.channel = '{channel}' AND (NOT {patient}.{FIELDS[(channel, 'service')]} OR "
-        f"({row}.marketing AND NOT {patient}.{FIELDS[(channel, 'marketing')]})))" for channel in CHANNELS) + ")"
 
 
 def _claim(due_sql: str, due_params: list[Any], worker_id: str, now: dt.datetime, lease: timedelta) -> _Part:
