@@ -29,7 +29,7 @@ from faker import Faker
 
 from masspost.bulk import bulk_insert, statistics_refresh
 from masspost.clinic.contact import address_status
-from masspost.clinic.models import IMPORT_SOURCE, Clinic, ConsentEvent, Patient, Visit
+from masspost.clinic.models import DEMO_WORDING, IMPORT_SOURCE, Clinic, ConsentEvent, Patient, Visit
 from masspost.clinic.scope import ActorKind
 from masspost.consent import FIELDS, NONE_RECORDED
 from masspost.errors import MasspostError
@@ -56,7 +56,6 @@ PATIENT_COLUMNS = ("external_id", "clinic_id", "first_name", "last_name", "birth
                    "phone", "phone_e164", "phone_status", "email", "email_normalized", "email_status",
                    "accepts_sms", "accepts_email", "marketing_sms", "marketing_email", "status")
 VISIT_COLUMNS = ("patient_id", "clinic_id", "start", "local_date", "status")
-DEMO_WORDING = "demo data"  # the wording of the demo's consent events
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -160,6 +160,12 @@ UNSUBSCRIBE_SOURCE = "unsubscribe"  # the patient's unsubscribe link (page or on
 SMS_STOP_SOURCE = "sms-stop"
 API_SOURCE = "api:"  # + the token's user name: recorded through the REST API (staff_id set too)
 MIGRATED_SOURCE = "migrated"  # a consent masspost held before the ledger, with no event to show for it
+# The wordings masspost itself writes (stored in English, one text as proof; the web UI says them in its language:
+# web.consent_words.wording_words). Migration 0007 keeps its own copy of MIGRATED_WORDING, as migrations must.
+IMPORT_FILE_WORDING = "file "  # + the file's name: an import's events
+NO_FILE_NAME = "(no name)"  # the name of a file that came without one (standard input)
+DEMO_WORDING = "demo data"  # the demo's events
+MIGRATED_WORDING = "consent as masspost held it before the ledger (no record of how it was given)"
 # An SMS provider refused a message because the patient opted out with the provider (Twilio 21610).
 PROVIDER_SOURCE = "provider"
 # The sources that are the patient's own word: an import never switches back on what one of these switched off.

@@ -22,7 +22,9 @@ from django.utils import timezone
 
 from masspost.bulk import bulk_insert
 from masspost.clinic.models import (
+    IMPORT_FILE_WORDING,
     IMPORT_SOURCE,
+    NO_FILE_NAME,
     PATIENT_OWN_SOURCES,
     PROVIDER_SOURCE,
     STAFF_SOURCE,
@@ -35,7 +37,6 @@ from masspost.consent import FIELDS, NONE_RECORDED
 # The Patient's consent fields, each with the (channel, purpose) of the ledger its events name. An import decides
 # each of them on its own (patients.csv's columns give them: clinic.importer.consent_fields).
 CONSENT_COLUMNS: dict[str, tuple[str, str]] = {column: key for key, column in FIELDS.items()}
-NO_FILE_NAME = "(no name)"  # the wording of the events of a file that came without a name (standard input)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -183,7 +184,7 @@ def _why_kept(patient: ImportedPatient, kept: bool, event: _Event | None) -> str
 def import_wording(file_name: str) -> str:
     """What an import's consent events say the patient's consent came with: the file, by the name it was given
     (never a path: an upload's is a private temporary one)."""
-    return f"file {file_name or NO_FILE_NAME}"
+    return IMPORT_FILE_WORDING + (file_name or NO_FILE_NAME)
 
 
 def consent_record(changes: Sequence[ConsentChange], *, wording: str) -> None:

@@ -8,7 +8,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from masspost.clinic.models import PROVIDER_SOURCE, ConsentMethod
+from masspost.clinic.models import (
+    DEMO_WORDING,
+    IMPORT_FILE_WORDING,
+    MIGRATED_WORDING,
+    NO_FILE_NAME,
+    PROVIDER_SOURCE,
+    ConsentMethod,
+)
 
 # The channels a consent is for. "marketing" is the one consent of before issue 20 (purpose marketing on both
 # channels): older audit rows name it; no form offers it.
@@ -48,21 +55,17 @@ PATIENT_OPT_OUT: dict[str, Promise] = {
 
 # What masspost itself wrote as an event's wording (stored in English: the proof stays one text), said in the
 # user's language; any other wording is what the patient was shown, quoted as it was.
-_IMPORT_FILE = "file "
-_NO_NAME = "(no name)"  # clinic.services.NO_FILE_NAME
-_DEMO = "demo data"  # clinic.demo.DEMO_WORDING
-_MIGRATED = "consent as masspost held it before the ledger (no record of how it was given)"  # clinic 0007
 
 
 def wording_words(source: str, wording: str) -> tuple[str, bool]:
     """An event's wording for the page, and whether it is the patient's own text (shown in quotes)."""
-    if source == "import" and wording.startswith(_IMPORT_FILE):
-        name = wording.removeprefix(_IMPORT_FILE)
-        if name == _NO_NAME:
+    if source == "import" and wording.startswith(IMPORT_FILE_WORDING):
+        name = wording.removeprefix(IMPORT_FILE_WORDING)
+        if name == NO_FILE_NAME:
             return _("a file without a name"), False
         return _("file “%(name)s”") % {"name": name}, False
-    if source == "import" and wording == _DEMO:
+    if source == "import" and wording == DEMO_WORDING:
         return _("demo data"), False
-    if source == "migrated" and wording == _MIGRATED:
+    if source == "migrated" and wording == MIGRATED_WORDING:
         return _("consent as masspost held it before the ledger (no record of how it was given)"), False
     return wording, True
